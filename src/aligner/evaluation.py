@@ -1,0 +1,327 @@
+"""Alignment quality metrics: Vecalign strict/lax P/R/F1 and an unaligned-line score.
+
+Beads are pairs ``(en_indices, ar_indices)`` of tuples of 0-based line indices, English
+on the left, as in Vecalign's alignment files (``[0]:[0]``, ``[1, 2]:[3]``, ``[4]:[]``,
+``[]:[5]``).
+
+Strict / lax measures (the ARCADE / Véronis & Langlais scheme as implemented by
+Vecalign's ``score.py``):
+
+* beads empty on both sides are ignored, and duplicate beads count once;
+* **precision** is over *all* distinct predicted beads, null beads included. A predicted
+  bead is a strict hit when the gold holds it verbatim, a lax hit when some gold bead
+  shares at least one English *and* at least one Arabic index with it (so a predicted
+  null bead only scores by matching a gold null bead exactly);
+* **recall** is over the distinct *non-null* gold beads, matched against the non-null
+  predicted beads only (strict: predicted verbatim; lax: overlapped on both sides by
+  some non-null predicted bead);
+* counts are summed over documents (micro average); F1 = 2PR / (P + R), and every
+  ratio with a zero denominator is 0.
+
+Unaligned-line score (not part of Vecalign; it measures omission detection): the gold
+set is the ``(side, index)`` lines of the gold null beads; the predicted set is the lines
+of the predicted null beads plus every line that no predicted bead covers, where a
+document's line counts are taken from the gold (largest index on each side + 1). P/R/F1
+over those pairs, micro-averaged; when neither the gold nor the prediction has any
+unaligned line the three figures are ``None`` (nothing to measure).
+
+Usage, in the style of sacrebleu::
+
+    metric = AlignmentMetric()
+    counts = [metric.compute(gold, pred) for gold, pred in docs]
+    score = metric.aggregate(counts)          # AlignmentScore
+    print(score.strict_f1, metric.signature())
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Iterable, Sequence
+
+__all__ = [
+    "Bead",
+    "AlignmentCounts",
+    "AlignmentMetric",
+    "AlignmentScore",
+    "format_bead",
+    "format_beads",
+    "parse_beads",
+    "read_beads",
+    "unaligned_lines",
+    "write_beads",
+]
+
+Bead = tuple[tuple[int, ...], tuple[int, ...]]
+
+METRIC_VERSION = "v1"
+
+# ---------------------------------------------------------------------------- I/O
+
+_SIDE = re.compile(r"^\[\s*(?:(\d+(?:\s*,\s*\d+)*)\s*,?)?\s*\]$")
+
+
+def _parse_side(text: str, source: str, lineno: int, line: str) -> tuple[int, ...]:
+    m = _SIDE.match(text.strip())
+    if m is None:
+        raise ValueError(
+            f"{source}:{lineno}: expected a bracketed list of line indices such as [1, 2], "
+            f"got {text.strip()!r} in {line!r}"
+        )
+    body = m.group(1)
+    if not body:
+        return ()
+    return tuple(int(x) for x in body.split(","))
+
+
+def parse_beads(text: str, source: str = "<string>") -> list[Bead]:
+    """Beads from alignment-file text, one ``[en, ...]:[ar, ...]`` per line.
+
+    Blank lines are skipped. A third ``:``-separated field (Vecalign writes a bead
+    score there) is accepted and ignored. A malformed line raises
+    ``ValueError("<source>:<line number>: ...")``.
+    """
+    beads: list[Bead] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(":")
+        if len(parts) < 2:
+            raise ValueError(f"{source}:{lineno}: expected '[en indices]:[ar indices]', got {line!r}")
+        if len(parts) > 3:
+            raise ValueError(f"{source}:{lineno}: too many ':'-separated fields in {line!r}")
+        if len(parts) == 3:
+            try:
+                float(parts[2])
+            except ValueError:
+                raise ValueError(
+                    f"{source}:{lineno}: third field must be a bead score (a number), got {parts[2].strip()!r}"
+                ) from None
+        en = _parse_side(parts[0], source, lineno, line)
+        ar = _parse_side(parts[1], source, lineno, line)
+        beads.append((en, ar))
+    return beads
+
+
+def read_beads(path: str | Path) -> list[Bead]:
+    """Beads from an alignment file (UTF-8); errors name the file and line."""
+    path = Path(path)
+    return parse_beads(path.read_text(encoding="utf-8"), str(path))
+
+
+def format_bead(en: Iterable[int], ar: Iterable[int]) -> str:
+    """One bead in Vecalign's format: ``[1, 2]:[3]``, ``[4]:[]``, ``[]:[5]``."""
+    return "[" + ", ".join(str(int(i)) for i in en) + "]:[" + ", ".join(str(int(j)) for j in ar) + "]"
+
+
+def format_beads(beads: Iterable[Sequence[Iterable[int]]]) -> str:
+    """Beads one per line, with a trailing newline (empty string for no beads).
+
+    Accepts ``(en, ar)`` pairs or objects with ``.en`` / ``.ar`` attributes.
+    """
+    lines = []
+    for bead in beads:
+        if hasattr(bead, "en") and hasattr(bead, "ar"):
+            en, ar = bead.en, bead.ar  # type: ignore[union-attr]
+        else:
+            en, ar = bead[0], bead[1]
+        lines.append(format_bead(en, ar) + "\n")
+    return "".join(lines)
+
+
+def write_beads(path: str | Path, beads: Iterable[Sequence[Iterable[int]]]) -> None:
+    Path(path).write_text(format_beads(beads), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------- counts
+
+
+def _normalise(beads: Iterable[Sequence[Iterable[int]]]) -> set[Bead]:
+    """Distinct beads as tuples, dropping beads empty on both sides."""
+    out: set[Bead] = set()
+    for bead in beads:
+        if hasattr(bead, "en") and hasattr(bead, "ar"):
+            en, ar = tuple(bead.en), tuple(bead.ar)  # type: ignore[union-attr]
+        else:
+            en, ar = tuple(bead[0]), tuple(bead[1])
+        if en or ar:
+            out.add((tuple(int(i) for i in en), tuple(int(j) for j in ar)))
+    return out
+
+
+def _hits(candidates: set[Bead], reference: set[Bead]) -> tuple[int, int]:
+    """(strict, lax) number of ``candidates`` found in / overlapping ``reference``."""
+    # For each English index, the Arabic indices it is linked to in some reference bead:
+    # a candidate overlaps a reference bead on both sides iff one of its (en, ar) index
+    # pairs is linked.
+    linked: dict[int, set[int]] = {}
+    for en, ar in reference:
+        for i in en:
+            linked.setdefault(i, set()).update(ar)
+    strict = lax = 0
+    for bead in candidates:
+        if bead in reference:
+            strict += 1
+            lax += 1
+            continue
+        en, ar = bead
+        ar_set = set(ar)
+        if any(linked.get(i, set()) & ar_set for i in en):
+            lax += 1
+    return strict, lax
+
+
+def unaligned_lines(
+    beads: Iterable[Sequence[Iterable[int]]], n_en: int | None = None, n_ar: int | None = None
+) -> set[tuple[str, int]]:
+    """``("en", i)`` / ``("ar", j)`` lines left unaligned: lines in a null bead, and (when
+    the side's line count is given) lines covered by no bead at all."""
+    out: set[tuple[str, int]] = set()
+    covered_en: set[int] = set()
+    covered_ar: set[int] = set()
+    for en, ar in _normalise(beads):
+        covered_en.update(en)
+        covered_ar.update(ar)
+        if not ar:
+            out.update(("en", i) for i in en)
+        elif not en:
+            out.update(("ar", j) for j in ar)
+    if n_en is not None:
+        out.update(("en", i) for i in range(n_en) if i not in covered_en)
+    if n_ar is not None:
+        out.update(("ar", j) for j in range(n_ar) if j not in covered_ar)
+    return out
+
+
+def _extent(beads: Iterable[Bead], side: int) -> int:
+    return max((max(b[side]) + 1 for b in beads if b[side]), default=0)
+
+
+@dataclass(frozen=True)
+class AlignmentCounts:
+    """Integer counts for one document (or a sum of documents; supports ``+``)."""
+
+    n_pred: int = 0  # distinct predicted beads, null beads included
+    pred_strict: int = 0  # of those, found verbatim in the gold
+    pred_lax: int = 0  # of those, overlapping some gold bead on both sides (or verbatim)
+    n_gold: int = 0  # distinct non-null gold beads
+    gold_strict: int = 0  # of those, predicted verbatim
+    gold_lax: int = 0  # of those, overlapped on both sides by a non-null predicted bead
+    null_pred: int = 0  # (side, line) pairs the prediction leaves unaligned
+    null_gold: int = 0  # (side, line) pairs unaligned in the gold
+    null_hit: int = 0  # in both
+    n_docs: int = 0
+
+    def __add__(self, other: "AlignmentCounts") -> "AlignmentCounts":
+        if not isinstance(other, AlignmentCounts):
+            return NotImplemented
+        return AlignmentCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def __radd__(self, other: object) -> "AlignmentCounts":
+        if other == 0:  # lets the built-in sum() start from 0
+            return self
+        return NotImplemented  # type: ignore[return-value]
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass(frozen=True)
+class AlignmentScore:
+    strict_p: float
+    strict_r: float
+    strict_f1: float
+    lax_p: float
+    lax_r: float
+    lax_f1: float
+    null_p: float | None
+    null_r: float | None
+    null_f1: float | None
+    n_docs: int
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        def f(x: float | None) -> str:
+            return "-" if x is None else f"{x:.3f}"
+
+        return (
+            f"strict P/R/F1 {f(self.strict_p)}/{f(self.strict_r)}/{f(self.strict_f1)}  "
+            f"lax P/R/F1 {f(self.lax_p)}/{f(self.lax_r)}/{f(self.lax_f1)}  "
+            f"unaligned P/R/F1 {f(self.null_p)}/{f(self.null_r)}/{f(self.null_f1)}  ({self.n_docs} docs)"
+        )
+
+
+class AlignmentMetric:
+    """Vecalign strict/lax P/R/F1 plus the unaligned-line score, micro-averaged."""
+
+    name = "vecalign-strict-lax"
+
+    def compute(
+        self, gold: Iterable[Sequence[Iterable[int]]], pred: Iterable[Sequence[Iterable[int]]]
+    ) -> AlignmentCounts:
+        """Counts for one document. ``gold`` / ``pred``: ``(en, ar)`` pairs or Bead objects."""
+        gold_set = _normalise(gold)
+        pred_set = _normalise(pred)
+        pred_strict, pred_lax = _hits(pred_set, gold_set)
+        gold_full = {b for b in gold_set if b[0] and b[1]}
+        pred_full = {b for b in pred_set if b[0] and b[1]}
+        gold_strict, gold_lax = _hits(gold_full, pred_full)
+        gold_null = unaligned_lines(gold_set)
+        pred_null = unaligned_lines(pred_set, n_en=_extent(gold_set, 0), n_ar=_extent(gold_set, 1))
+        return AlignmentCounts(
+            n_pred=len(pred_set),
+            pred_strict=pred_strict,
+            pred_lax=pred_lax,
+            n_gold=len(gold_full),
+            gold_strict=gold_strict,
+            gold_lax=gold_lax,
+            null_pred=len(pred_null),
+            null_gold=len(gold_null),
+            null_hit=len(gold_null & pred_null),
+            n_docs=1,
+        )
+
+    def aggregate(self, counts: Iterable[AlignmentCounts]) -> AlignmentScore:
+        """Micro-averaged scores over documents' counts (sums of counts are fine too)."""
+        total = sum(counts, AlignmentCounts())
+        sp, sr = _ratio(total.pred_strict, total.n_pred), _ratio(total.gold_strict, total.n_gold)
+        lp, lr = _ratio(total.pred_lax, total.n_pred), _ratio(total.gold_lax, total.n_gold)
+        if total.null_pred or total.null_gold:
+            np_, nr = _ratio(total.null_hit, total.null_pred), _ratio(total.null_hit, total.null_gold)
+            nf: float | None = _f1(np_, nr)
+        else:
+            np_ = nr = nf = None
+        return AlignmentScore(
+            strict_p=sp,
+            strict_r=sr,
+            strict_f1=_f1(sp, sr),
+            lax_p=lp,
+            lax_r=lr,
+            lax_f1=_f1(lp, lr),
+            null_p=np_,
+            null_r=nr,
+            null_f1=nf,
+            n_docs=total.n_docs,
+        )
+
+    def corpus_score(
+        self,
+        golds: Iterable[Iterable[Sequence[Iterable[int]]]],
+        preds: Iterable[Iterable[Sequence[Iterable[int]]]],
+    ) -> AlignmentScore:
+        """Score parallel lists of documents' gold and predicted beads."""
+        golds, preds = list(golds), list(preds)
+        if len(golds) != len(preds):
+            raise ValueError(f"{len(golds)} gold documents but {len(preds)} predicted")
+        return self.aggregate(self.compute(g, p) for g, p in zip(golds, preds))
+
+    def signature(self) -> str:
+        return f"{self.name}|null-lines:gold-extent|micro|{METRIC_VERSION}"
