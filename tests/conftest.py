@@ -153,3 +153,13 @@ def default_aligner():
     from aligner import Aligner
 
     return Aligner()
+
+
+@pytest.fixture(scope="session")
+def use_encoder(default_aligner):
+    """The embedded USE encoder (torch), shared with ``default_aligner`` so the 30 MB
+    model is loaded once per session; tests that use it are ``@pytest.mark.slow``."""
+    from aligner.encoders.use import USEEncoder
+
+    assert isinstance(default_aligner.encoder, USEEncoder)
+    return default_aligner.encoder

@@ -1,0 +1,121 @@
+"""Alignment-search speed and memory, without encoding.
+
+1. The longest document pair of a dev-format folder: median alignment time of
+   ``--repeats`` runs (embeddings computed once beforehand).
+2. Scaling: synthetic pairs of 1k, 5k, 20k and 50k lines per side, made by
+   concatenating the folder's documents (their embeddings, cycled) — each size aligned
+   in a fresh subprocess so its peak RSS is its own.
+
+    python benchmarks/bench_alignment.py --data ../shared/eval/dev [--sizes 1000,5000,20000,50000]
+
+Prints a table; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _read_lines(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    if text.endswith("\n"):
+        text = text[:-1]
+    return text.split("\n")
+
+
+def _child(npz: str, n: int) -> None:
+    """Align the first n lines of the stored embeddings; print seconds and peak RSS."""
+    from aligner.alignment import AlignmentConfig, align_runs
+
+    z = np.load(npz)
+    max_run = AlignmentConfig().max_bead_lines - 1
+    en = [z[f"en{k}"][: n - k + 1] for k in range(1, max_run + 1)]
+    ar = [z[f"ar{k}"][: n - k + 1] for k in range(1, max_run + 1)]
+    t0 = time.perf_counter()
+    beads = align_runs(en, ar)
+    seconds = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"lines": n, "seconds": seconds, "peak_rss_mb": rss_mb, "beads": len(beads)}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="folder in the dev set's format (sent/<id>.en|.ar)")
+    ap.add_argument("--sizes", default="1000,5000,20000,50000", help="synthetic lines per side")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child(args.child[0], int(args.child[1]))
+        return
+
+    import aligner
+    from aligner.alignment import align_runs
+
+    al = aligner.Aligner()
+    sent = Path(args.data) / "sent"
+    docs = sorted(p.stem for p in sent.glob("*.en"))
+    if not docs:
+        sys.exit(f"{sent}: no *.en files")
+    runs = {}
+    for d in docs:
+        en, ar = _read_lines(sent / f"{d}.en"), _read_lines(sent / f"{d}.ar")
+        runs[d] = (al.run_embeddings(en, "en"), al.run_embeddings(ar, "ar"))
+
+    longest = max(docs, key=lambda d: len(runs[d][0][0]) * len(runs[d][1][0]))
+    en_runs, ar_runs = runs[longest]
+    times = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        align_runs(en_runs, ar_runs, al.config)
+        times.append(time.perf_counter() - t0)
+    longest_s = statistics.median(times)
+    print(f"longest pair {longest}: {len(en_runs[0])} x {len(ar_runs[0])} lines, "
+          f"alignment median {longest_s:.3f}s over {args.repeats} runs")
+
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    max_n = max(sizes)
+    # Synthetic long pair: the dev documents' sentence embeddings concatenated (cycled),
+    # run embeddings as normalised means (the search cost does not depend on how runs were pooled).
+    en_sent = np.concatenate([runs[d][0][0] for d in docs])
+    ar_sent = np.concatenate([runs[d][1][0] for d in docs])
+    reps_en = -(-max_n // len(en_sent))
+    reps_ar = -(-max_n // len(ar_sent))
+    from aligner.alignment import run_embeddings_by_mean
+
+    max_run = al.config.max_bead_lines - 1
+    en_long = run_embeddings_by_mean(np.tile(en_sent, (reps_en, 1))[:max_n], max_run)
+    ar_long = run_embeddings_by_mean(np.tile(ar_sent, (reps_ar, 1))[:max_n], max_run)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = str(Path(tmp) / "long.npz")
+        np.savez(npz, **{f"en{k + 1}": r for k, r in enumerate(en_long)},
+                 **{f"ar{k + 1}": r for k, r in enumerate(ar_long)})
+        del en_long, ar_long
+        for n in sizes:
+            out = subprocess.run([sys.executable, __file__, "--data", args.data, "--child", npz, str(n)],
+                                 check=True, capture_output=True, text=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"{'lines':>8} {'seconds':>9} {'peak RSS MB':>12}")
+    for r in rows:
+        print(f"{r['lines']:>8} {r['seconds']:>9.2f} {r['peak_rss_mb']:>12.0f}")
+    by_n = {r["lines"]: r for r in rows}
+    ratio = (by_n[20000]["seconds"] / by_n[5000]["seconds"]) if 20000 in by_n and 5000 in by_n else None
+    if ratio is not None:
+        print(f"time(20k) / time(5k) = {ratio:.2f} (linear: 4.0)")
+    print(json.dumps({"longest_pair": longest, "longest_pair_seconds": round(longest_s, 4),
+                      "scaling": rows, "ratio_20k_5k": ratio}))
+
+
+if __name__ == "__main__":
+    main()
