@@ -61,9 +61,11 @@ class AlignmentConfig:
     max_bead_lines: int = 5        # a + b for a bead; 5 allows 1-4 .. 4-1, 2-3, 3-2
     threshold: float = -0.25       # margin a pairing must beat to be kept (see module doc)
     knn: int = 8                   # neighbours in the margin's denominator
-    size_power: float = 0.5        # bead value grows as ((a + b) / 2) ** size_power
-    merge_penalty: float = 0.02    # per line beyond 1-1, against gratuitous merges
+    size_power: float = 0.25       # bead value grows as ((a + b) / 2) ** size_power
+    merge_penalty: float = -0.02   # per line beyond 1-1, against gratuitous merges
     many_many_penalty: float = 0.2  # extra for 2-2, 2-3, 3-2 (rare in translation)
+    length_weight: float = 0.15    # weight of the squared log length ratio (when lengths given)
+    length_smoothing: float = 10.0  # characters added to both sides before the ratio
     max_full_cells: int = 250_000  # above this, search coarse-to-fine in a band
     band_width: int = 12          # lines each side of the projected coarse path
     coarse_block: int = 8         # lines averaged into one coarse unit
@@ -162,8 +164,18 @@ class _BeadValues:
     against its own kind.
     """
 
-    def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig):
+    def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig,
+                 en_lengths: np.ndarray | None = None, ar_lengths: np.ndarray | None = None):
         self.en_runs, self.ar_runs, self.band, self.config = en_runs, ar_runs, band, config
+        self.lengths = None
+        if en_lengths is not None and ar_lengths is not None and config.length_weight > 0:
+            le = np.asarray(en_lengths, np.float64)
+            la = np.asarray(ar_lengths, np.float64)
+            # Document-level character ratio (Arabic is shorter): beads are judged against
+            # this document's own ratio, not a fixed constant.
+            ratio = max(la.sum(), 1.0) / max(le.sum(), 1.0)
+            self.lengths = (np.concatenate([[0.0], np.cumsum(le)]) * ratio,
+                            np.concatenate([[0.0], np.cumsum(la)]))
         self.types = [t for t in bead_types(config.max_bead_lines)
                       if t[0] <= len(en_runs) and t[1] <= len(ar_runs)]
         self.knn = {(a, b): _band_knn(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
@@ -187,6 +199,12 @@ class _BeadValues:
             ken, kar = self.knn[(a, b)]
             norm = 0.5 * (ken[ri - a][:, None] + kar[cj - b][None, :])
             val = ((a + b) / 2.0) ** cfg.size_power * (cos - norm - cfg.threshold)
+            if self.lengths is not None:
+                # Squared log length ratio of the two sides, against the document's ratio.
+                ce, ca = self.lengths
+                len_en = ce[ri][:, None] - ce[ri - a][:, None] + cfg.length_smoothing
+                len_ar = ca[cj][None, :] - ca[cj - b][None, :] + cfg.length_smoothing
+                val -= cfg.length_weight * np.log(len_ar / len_en) ** 2
             if a + b > 2:
                 val -= cfg.merge_penalty * (a + b - 2) + (cfg.many_many_penalty if min(a, b) > 1 else 0.0)
             out[t, ri[0] - r0:, cj[0] - c0:] = val
@@ -313,13 +331,15 @@ def _row_values(score: np.ndarray, lo: np.ndarray, hi: np.ndarray, r: int, cols:
 
 
 def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
-               config: AlignmentConfig | None = None) -> list[Bead]:
+               config: AlignmentConfig | None = None, *, en_lengths: Sequence[float] | None = None,
+               ar_lengths: Sequence[float] | None = None) -> list[Bead]:
     """Align two documents given run embeddings of each side.
 
     ``en_runs[k-1]`` is an (n-k+1, d) matrix of L2-normalised embeddings of the English
     runs of ``k`` consecutive sentences (``en_runs[0]`` the sentences themselves); the
-    same for ``ar_runs``. Returns the beads in document order; every line of both sides
-    appears in exactly one bead.
+    same for ``ar_runs``. ``en_lengths`` / ``ar_lengths`` (characters per sentence, as the
+    encoder saw them) add length-ratio evidence when given. Returns the beads in document
+    order; every line of both sides appears in exactly one bead.
     """
     config = config or AlignmentConfig()
     n, m = len(en_runs[0]), len(ar_runs[0])
@@ -329,7 +349,7 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
         band = _full_band(n, m)
     else:
         band = _coarse_band(en_runs[0], ar_runs[0], config)
-    return _search(_BeadValues(en_runs, ar_runs, band, config), n, m, band)
+    return _search(_BeadValues(en_runs, ar_runs, band, config, en_lengths, ar_lengths), n, m, band)
 
 
 def _coarse_band(en: np.ndarray, ar: np.ndarray, config: AlignmentConfig) -> _Band:

@@ -122,7 +122,9 @@ class Aligner:
         en_runs = self.run_embeddings([s.text for s in en], "en")
         ar_runs = self.run_embeddings([s.text for s in ar], "ar")
         t1 = time.perf_counter()
-        beads = align_runs(en_runs, ar_runs, self.config)
+        beads = align_runs(en_runs, ar_runs, self.config,
+                           en_lengths=[len(normalize_for_encoding(s.text, "en")) for s in en],
+                           ar_lengths=[len(normalize_for_encoding(s.text, "ar")) for s in ar])
         t2 = time.perf_counter()
         return DocumentAlignment(en, ar, beads, {"encode": t1 - t0, "align": t2 - t1})
 
