@@ -20,14 +20,21 @@ _TATWEEL = "\u0640"
 _FORMAT = "\u200b-\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff"
 _STRIP_RE = re.compile(f"[{_DIACRITICS}{_QURANIC}{_TATWEEL}{_FORMAT}]")
 _SPACES_RE = re.compile(r"\s+")
-# Alef wasla (U+0671) is Qur'anic orthography for a plain alef.
-_LETTER_MAP = str.maketrans({"\u0671": "\u0627"})
+# Alef wasla (U+0671) is Qur'anic orthography for a plain alef. Arabic-Indic and Eastern
+# Arabic-Indic digits and the Arabic decimal/thousands/percent signs become ASCII: the
+# encoder's vocabulary has no pieces for them, so "٣٫٥" would encode as unknown tokens.
+_LETTER_MAP = str.maketrans({
+    "\u0671": "\u0627", "\u066b": ".", "\u066c": ",", "\u066a": "%",
+    **{chr(0x0660 + d): str(d) for d in range(10)},
+    **{chr(0x06F0 + d): str(d) for d in range(10)},
+})
 
 
 def normalize_arabic_for_encoding(text: str) -> str:
     """Arabic text as the encoder should see it: NFKC (folds presentation forms),
     diacritics, tatweel, Qur'anic marks and bidi/zero-width marks removed, alef wasla
-    mapped to alef, runs of whitespace collapsed."""
+    mapped to alef, Arabic digits and separators mapped to ASCII, runs of whitespace
+    collapsed."""
     text = unicodedata.normalize("NFKC", text)
     text = _STRIP_RE.sub("", text).translate(_LETTER_MAP)
     return _SPACES_RE.sub(" ", text).strip()

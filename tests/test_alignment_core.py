@@ -1,0 +1,448 @@
+"""The alignment core on hand-built embeddings with known answers (no encoder).
+
+Each "sentence" is a random unit vector (seeded numpy; random vectors in 128 dimensions
+are nearly orthogonal). A translated pair shares a base vector plus a little noise; an
+untranslated line gets a base vector of its own; a merged side is the normalised sum of
+the other side's base vectors. So the correct beads are known exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import aligner.alignment as alignment_mod
+from aligner.alignment import (
+    AlignmentConfig,
+    Bead,
+    align_embeddings,
+    align_runs,
+    bead_types,
+    knn_means,
+    run_embeddings_by_mean,
+)
+
+DIM = 128
+
+# A spec is the true alignment as a list of bead shapes (n_en, n_ar): (1, 1) a translated
+# pair, (1, 0) an English line of its own, (0, 1) an untranslated Arabic line, (1, 2) one
+# English sentence translating two Arabic ones, (2, 1)/(3, 1) the reverse.
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def build(spec, *, seed: int = 0, dim: int = DIM, noise: float = 0.05):
+    """English and Arabic sentence embeddings (float32, L2-normalised) realising ``spec``."""
+    rng = np.random.default_rng(seed)
+
+    def base():
+        return _unit(rng.standard_normal(dim))
+
+    def noisy(v):
+        return _unit(v + noise * rng.standard_normal(dim) / np.sqrt(dim))
+
+    en, ar = [], []
+    for a, b in spec:
+        if a == 0 or b == 0:
+            en.extend(base() for _ in range(a))
+            ar.extend(base() for _ in range(b))
+        elif a == 1:
+            bases = [base() for _ in range(b)]
+            ar.extend(noisy(v) for v in bases)
+            en.append(noisy(sum(bases)))
+        else:
+            assert b == 1
+            bases = [base() for _ in range(a)]
+            en.extend(noisy(v) for v in bases)
+            ar.append(noisy(sum(bases)))
+    as_matrix = lambda rows: np.asarray(rows, np.float32).reshape(len(rows), dim)  # noqa: E731
+    return as_matrix(en), as_matrix(ar)
+
+
+def expected(spec) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The beads (en indices, ar indices) of ``spec``; null beads have one line each."""
+    i = j = 0
+    out = []
+    for a, b in spec:
+        if a == 0 or b == 0:
+            for _ in range(a):
+                out.append(((i,), ()))
+                i += 1
+            for _ in range(b):
+                out.append(((), (j,)))
+                j += 1
+        else:
+            out.append((tuple(range(i, i + a)), tuple(range(j, j + b))))
+            i, j = i + a, j + b
+    return out
+
+
+def shape(beads):
+    return [(b.en, b.ar) for b in beads]
+
+
+def check_invariants(beads, n: int, m: int, config: AlignmentConfig | None = None) -> None:
+    config = config or AlignmentConfig()
+    # Every line of each side in exactly one bead, in order (so beads are monotone and
+    # contiguous: concatenating the sides gives 0..n-1 and 0..m-1).
+    assert [i for b in beads for i in b.en] == list(range(n))
+    assert [j for b in beads for j in b.ar] == list(range(m))
+    for b in beads:
+        assert isinstance(b, Bead)
+        assert b.en or b.ar, "empty bead"
+        if b.is_null:
+            assert len(b.en) + len(b.ar) == 1, b
+            assert b.score is None, b
+        else:
+            assert len(b.en) + len(b.ar) <= config.max_bead_lines, b
+            assert type(b.score) is float, b
+            assert -1.0001 <= b.score <= 1.0001
+        assert b.kind == f"{len(b.en)}-{len(b.ar)}"
+
+
+def lengths(spec, *, seed: int = 0, ratio: float = 0.8):
+    """Character lengths realising ``spec``, as the pipeline passes them: every base unit
+    has its own length; Arabic is ``ratio`` times shorter; a merged side sums its units."""
+    rng = np.random.default_rng(seed + 1000)
+    en, ar = [], []
+    for a, b in spec:
+        if a == 0 or b == 0:
+            en.extend(float(rng.integers(40, 160)) for _ in range(a))
+            ar.extend(float(rng.integers(40, 160)) * ratio for _ in range(b))
+        else:
+            units = [float(rng.integers(40, 160)) for _ in range(max(a, b))]
+            if a == 1:
+                en.append(sum(units))
+                ar.extend(u * ratio for u in units)
+            else:
+                en.extend(units)
+                ar.append(sum(units) * ratio)
+    return en, ar
+
+
+def run(spec, *, seed: int = 0, config: AlignmentConfig | None = None):
+    en, ar = build(spec, seed=seed)
+    en_len, ar_len = lengths(spec, seed=seed)
+    beads = align_embeddings(en, ar, config, en_lengths=en_len, ar_lengths=ar_len)
+    check_invariants(beads, len(en), len(ar), config)
+    return beads
+
+
+# --------------------------------------------------------------------------- #
+# Known answers
+# --------------------------------------------------------------------------- #
+
+CASES = {
+    "diagonal": [(1, 1)] * 10,
+    "english-own-line-in-middle": [(1, 1)] * 5 + [(1, 0)] + [(1, 1)] * 5,
+    "three-untranslated-arabic": [(1, 1)] * 5 + [(0, 1)] * 3 + [(1, 1)] * 5,
+    "merge-1-2": [(1, 1)] * 4 + [(1, 2)] + [(1, 1)] * 4,
+    "merge-2-1": [(1, 1)] * 4 + [(2, 1)] + [(1, 1)] * 4,
+    "merge-3-1": [(1, 1)] * 4 + [(3, 1)] + [(1, 1)] * 4,
+    "twenty-arabic-without-english": [(1, 1)] * 5 + [(0, 1)] * 20 + [(1, 1)] * 5,
+    "arabic-null-first-english-null-last": [(0, 1)] + [(1, 1)] * 6 + [(1, 0)],
+    "mixed": [(1, 1), (1, 2), (1, 0), (1, 1), (2, 1), (0, 1), (0, 1), (1, 1), (3, 1),
+              (1, 1), (1, 3), (1, 1)],
+}
+
+
+# Known weakness, kept visible: the dev-tuned permissive threshold prefers pairing an
+# English line with an unrelated Arabic line that faces it over a true 2-1 merge next to
+# the unrelated line. strict=True: if a change fixes it, this marker must go.
+_KNOWN_MISSES = {("mixed", 0), ("mixed", 2)}
+
+
+@pytest.mark.parametrize("name,seed", [
+    pytest.param(name, seed, marks=pytest.mark.xfail(strict=True, reason="merge beside an unrelated line "
+                                                     "is split into 1-1 + substitution (see _KNOWN_MISSES)"))
+    if (name, seed) in _KNOWN_MISSES else (name, seed)
+    for name in CASES for seed in (0, 1, 2)])
+def test_known_alignment(name, seed):
+    spec = CASES[name]
+    assert shape(run(spec, seed=seed)) == expected(spec)
+
+
+def test_diagonal_scores_are_cosines():
+    en, ar = build([(1, 1)] * 6)
+    beads = align_embeddings(en, ar)
+    assert shape(beads) == [((i,), (i,)) for i in range(6)]
+    for b in beads:
+        assert b.score == pytest.approx(float(en[b.en[0]] @ ar[b.ar[0]]), abs=1e-6)
+        assert b.score > 0.95
+
+
+def test_null_beads_in_the_middle_are_single_lines():
+    beads = run(CASES["three-untranslated-arabic"])
+    nulls = [b for b in beads if b.is_null]
+    assert [(b.en, b.ar, b.kind, b.score) for b in nulls] == [
+        ((), (5,), "0-1", None), ((), (6,), "0-1", None), ((), (7,), "0-1", None)]
+    beads = run(CASES["english-own-line-in-middle"])
+    assert [(b.en, b.ar, b.kind) for b in beads if b.is_null] == [((5,), (), "1-0")]
+
+
+def test_merge_score_is_cosine_of_normalised_run():
+    beads = run(CASES["merge-1-2"])
+    (merge,) = [b for b in beads if b.kind == "1-2"]
+    assert merge.en == (4,) and merge.ar == (4, 5)
+    en, ar = build(CASES["merge-1-2"])
+    run_vec = _unit(ar[4] + ar[5])
+    assert merge.score == pytest.approx(float(en[4] @ run_vec), abs=1e-5)
+    assert merge.score > 0.95
+
+
+def test_strict_threshold_leaves_unrelated_opposite_lines_unaligned():
+    # An unrelated English line and an unrelated Arabic line facing each other: with a
+    # threshold above their margin they stay unaligned, true pairs are kept.
+    spec = [(0, 1), (1, 0)] + [(1, 1)] * 6 + [(1, 0), (0, 1)]
+    for seed in range(3):
+        beads = run(spec, seed=seed, config=AlignmentConfig(threshold=0.3))
+        aligned = [(b.en, b.ar) for b in beads if not b.is_null]
+        assert aligned == [((i,), (i,)) for i in range(1, 7)]
+        assert sorted(b.en for b in beads if not b.ar) == [(0,), (7,)]
+        assert sorted(b.ar for b in beads if not b.en) == [(0,), (7,)]
+
+
+def test_max_bead_lines_limits_merges():
+    # With max_bead_lines=3 a true 3-1 cannot be one bead; nothing may exceed 3 lines.
+    config = AlignmentConfig(max_bead_lines=3)
+    beads = run(CASES["merge-3-1"], config=config)
+    assert max(len(b.en) + len(b.ar) for b in beads) <= 3
+    # Only 1-1 allowed: every bead is 1-1 or null.
+    config = AlignmentConfig(max_bead_lines=2)
+    beads = run(CASES["mixed"], config=config)
+    assert {b.kind for b in beads} <= {"1-1", "1-0", "0-1"}
+
+
+@pytest.mark.parametrize("n, m", [(0, 0), (0, 4), (3, 0), (1, 0), (0, 1)])
+def test_empty_sides(n, m):
+    en = np.zeros((0, DIM), np.float32) if n == 0 else build([(1, 0)] * n)[0]
+    ar = np.zeros((0, DIM), np.float32) if m == 0 else build([(0, 1)] * m)[1]
+    beads = align_embeddings(en, ar)
+    check_invariants(beads, n, m)
+    assert shape(beads) == [((i,), ()) for i in range(n)] + [((), (j,)) for j in range(m)]
+
+
+def test_single_line_each_side():
+    en, ar = build([(1, 1)])
+    beads = align_embeddings(en, ar)
+    check_invariants(beads, 1, 1)
+    assert shape(beads) == [((0,), (0,))]
+
+
+def test_align_runs_takes_explicit_runs():
+    # align_runs with runs built by run_embeddings_by_mean == align_embeddings.
+    spec = CASES["mixed"]
+    en, ar = build(spec)
+    cfg = AlignmentConfig()
+    runs_en = run_embeddings_by_mean(en, cfg.max_bead_lines - 1)
+    runs_ar = run_embeddings_by_mean(ar, cfg.max_bead_lines - 1)
+    assert align_runs(runs_en, runs_ar, cfg) == align_embeddings(en, ar, cfg)
+    # Default config is used when none is given.
+    assert align_runs(runs_en, runs_ar) == align_embeddings(en, ar)
+
+
+def test_deterministic():
+    en, ar = build(CASES["mixed"], seed=5)
+    assert align_embeddings(en, ar) == align_embeddings(en.copy(), ar.copy())
+
+
+# --------------------------------------------------------------------------- #
+# Building blocks
+# --------------------------------------------------------------------------- #
+
+
+def test_bead_types():
+    assert bead_types(2) == [(1, 1)]
+    assert bead_types(3) == [(1, 1), (1, 2), (2, 1)]
+    types = bead_types(5)
+    assert types[0] == (1, 1)
+    assert sorted(types) == sorted((a, b) for a in range(1, 5) for b in range(1, 5) if a + b <= 5)
+    assert len(types) == 10
+
+
+def test_bead_properties():
+    assert Bead((1, 2), (3,), 0.5).kind == "2-1"
+    assert not Bead((1,), (3,), 0.5).is_null
+    assert Bead((), (3,)).is_null and Bead((1,), ()).is_null
+    assert Bead((4,), ()).kind == "1-0"
+
+
+def test_config_to_dict_round_trips():
+    cfg = AlignmentConfig(threshold=-0.1, knn=4)
+    d = cfg.to_dict()
+    assert d["threshold"] == -0.1 and d["knn"] == 4 and d["max_bead_lines"] == 5
+    assert AlignmentConfig(**d) == cfg
+
+
+def test_run_embeddings_by_mean():
+    rng = np.random.default_rng(3)
+    x = _unit(rng.standard_normal((5, 8))).astype(np.float32)
+    runs = run_embeddings_by_mean(x, 3)
+    assert len(runs) == 3
+    assert [r.shape for r in runs] == [(5, 8), (4, 8), (3, 8)]
+    assert all(r.dtype == np.float32 for r in runs)
+    np.testing.assert_allclose(runs[0], x, atol=1e-7)
+    np.testing.assert_allclose(runs[1][2], _unit(x[2] + x[3]), atol=1e-6)
+    np.testing.assert_allclose(runs[2][1], _unit(x[1] + x[2] + x[3]), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(runs[2], axis=1), 1, atol=1e-6)
+    # Runs longer than the document are empty (0, d).
+    short = run_embeddings_by_mean(x[:2], 4)
+    assert [r.shape for r in short] == [(2, 8), (1, 8), (0, 8), (0, 8)]
+    # A run summing to zero stays zero (no division by zero).
+    z = run_embeddings_by_mean(np.array([[1, 0], [-1, 0]], np.float32), 2)
+    assert np.all(np.isfinite(z[1])) and np.allclose(z[1], 0)
+
+
+def test_knn_means():
+    a = np.eye(3, dtype=np.float32)
+    b = np.array([[1, 0, 0], [0.6, 0.8, 0], [0, 0, 1]], np.float32)
+    # sims of a[0] with b: 1, .6, 0 -> top2 mean .8; a[1]: 0, .8, 0 -> .4; a[2]: 0, 0, 1 -> .5
+    np.testing.assert_allclose(knn_means(a, b, 2), [0.8, 0.4, 0.5], atol=1e-6)
+    np.testing.assert_allclose(knn_means(a, b, 1), [1.0, 0.8, 1.0], atol=1e-6)
+    # k larger than len(b) uses all of b.
+    np.testing.assert_allclose(knn_means(a, b, 10), [1.6 / 3, 0.8 / 3, 1 / 3], atol=1e-6)
+    # Blocked computation gives the same answer.
+    np.testing.assert_allclose(knn_means(a, b, 2, block=1), knn_means(a, b, 2), atol=1e-7)
+    assert knn_means(a[:0], b, 2).shape == (0,)
+    np.testing.assert_array_equal(knn_means(a, b[:0], 2), np.zeros(3, np.float32))
+
+
+# --------------------------------------------------------------------------- #
+# Coarse-to-fine search for long inputs
+# --------------------------------------------------------------------------- #
+
+LONG_EVENTS = [(20, (1, 0)), (50, (0, 1)), (51, (0, 1)), (120, (1, 2)), (200, (2, 1)), (250, (0, 1))]
+
+
+def long_spec(n_pairs: int = 300, events=LONG_EVENTS):
+    spec = [(1, 1)] * n_pairs
+    for pos, item in events:
+        spec.insert(pos, item)
+    return spec
+
+
+@pytest.fixture
+def coarse_spy(monkeypatch):
+    """Records the bands _coarse_band builds (so a test knows the banded path ran)."""
+    calls = []
+    real = alignment_mod._coarse_band
+
+    def spy(en, ar, config):
+        band = real(en, ar, config)
+        calls.append((len(en), len(ar), band))
+        return band
+
+    monkeypatch.setattr(alignment_mod, "_coarse_band", spy)
+    return calls
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_coarse_to_fine_equals_full_search(seed, coarse_spy):
+    spec = long_spec()
+    en, ar = build(spec, seed=seed)
+    n, m = len(en), len(ar)
+    assert (n, m) == (304, 306)
+    full = align_embeddings(en, ar)
+    assert coarse_spy == []  # 305 * 307 cells < 250_000: full table
+    cfg = AlignmentConfig(max_full_cells=2000)
+    banded = align_embeddings(en, ar, cfg)
+    assert len(coarse_spy) == 1, "the banded search did not run"
+    band = coarse_spy[0][2]
+    assert band.width < m + 1  # a real band, not the whole table
+    check_invariants(banded, n, m, cfg)
+    check_invariants(full, n, m)
+    assert shape(full) == expected(spec)
+    truth = {x for x in expected(spec) if x[0] and x[1]}
+    recovered = len(truth & set(shape(banded))) / len(truth)
+    assert recovered >= 0.98
+    assert banded == full  # including scores
+
+
+@pytest.mark.parametrize("gap_side", [(0, 1), (1, 0)])
+def test_coarse_to_fine_long_one_sided_gap(gap_side, coarse_spy):
+    # 60 consecutive lines of one side with no counterpart, wider than the band.
+    spec = [(1, 1)] * 120 + [gap_side] * 60 + [(1, 1)] * 120
+    en, ar = build(spec, seed=3)
+    cfg = AlignmentConfig(max_full_cells=2000)
+    beads = align_embeddings(en, ar, cfg)
+    assert len(coarse_spy) == 1
+    check_invariants(beads, len(en), len(ar), cfg)
+    assert shape(beads) == expected(spec)
+
+
+def test_coarse_block_grows_to_fit_max_full_cells(coarse_spy):
+    # 400 x 400 with max_full_cells=100: 8-line blocks give 51 * 51 coarse cells, so
+    # the block size must double until the coarse table fits.
+    spec = [(1, 1)] * 400
+    en, ar = build(spec, seed=4)
+    cfg = AlignmentConfig(max_full_cells=100)
+    beads = align_embeddings(en, ar, cfg)
+    assert len(coarse_spy) == 1
+    check_invariants(beads, 400, 400, cfg)
+    assert shape(beads) == expected(spec)
+
+
+# --------------------------------------------------------------------------- #
+# Property test
+# --------------------------------------------------------------------------- #
+
+
+@st.composite
+def alignment_inputs(draw):
+    n = draw(st.integers(0, 30))
+    m = draw(st.integers(0, 30))
+    dim = draw(st.integers(2, 24))
+    seed = draw(st.integers(0, 2**31 - 1))
+    shared = draw(st.floats(0.0, 1.0))  # how much of Arabic copies English (structure)
+    cfg = AlignmentConfig(
+        max_bead_lines=draw(st.integers(2, 6)),
+        threshold=draw(st.floats(-1.0, 1.0)),
+        knn=draw(st.integers(1, 10)),
+        max_full_cells=draw(st.sampled_from([4, 20, 60, 250, 250_000])),
+        band_width=draw(st.integers(0, 6)),
+        coarse_block=draw(st.integers(1, 8)),
+    )
+    rng = np.random.default_rng(seed)
+    en = _unit(rng.standard_normal((n, dim))) if n else np.zeros((0, dim))
+    ar = _unit(rng.standard_normal((m, dim))) if m else np.zeros((0, dim))
+    k = min(n, m)
+    if k:
+        ar[:k] = _unit(shared * en[:k] + (1 - shared) * ar[:k] + 1e-3)
+    return en.astype(np.float32), ar.astype(np.float32), cfg
+
+
+@settings(max_examples=120, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(alignment_inputs())
+def test_invariants_property(inputs):
+    en, ar, cfg = inputs
+    beads = align_embeddings(en, ar, cfg)
+    check_invariants(beads, len(en), len(ar), cfg)
+    # A bead's score is the cosine of its sides' normalised mean embeddings.
+    for b in beads:
+        if not b.is_null:
+            x, y = en[list(b.en)].sum(0), ar[list(b.ar)].sum(0)
+            nx, ny = np.linalg.norm(x), np.linalg.norm(y)
+            cos = float(x @ y / (nx * ny)) if nx > 0 and ny > 0 else 0.0
+            assert b.score == pytest.approx(cos, abs=1e-4)
+
+
+def test_config_rejects_out_of_range_settings():
+    # max_bead_lines above 8 would overflow the int8 back-pointer table; a max_full_cells
+    # under 4 would make the coarse search double its block size forever.
+    with pytest.raises(ValueError, match="max_bead_lines must be between 2 and 8, got 17"):
+        AlignmentConfig(max_bead_lines=17)
+    with pytest.raises(ValueError, match="max_full_cells must be at least 4, got 3"):
+        AlignmentConfig(max_full_cells=3)
+
+
+def test_largest_allowed_bead_size():
+    en, ar = build([(1, 1)] * 6)
+    cfg = AlignmentConfig(max_bead_lines=8)
+    beads = align_embeddings(en, ar, cfg)
+    check_invariants(beads, 6, 6, cfg)
+    assert shape(beads) == [((i,), (i,)) for i in range(6)]
