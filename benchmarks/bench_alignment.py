@@ -41,8 +41,9 @@ def _child(npz: str, n: int) -> None:
     max_run = AlignmentConfig().max_bead_lines - 1
     en = [z[f"en{k}"][: n - k + 1] for k in range(1, max_run + 1)]
     ar = [z[f"ar{k}"][: n - k + 1] for k in range(1, max_run + 1)]
+    en_len, ar_len = z["en_len"][:n], z["ar_len"][:n]
     t0 = time.perf_counter()
-    beads = align_runs(en, ar)
+    beads = align_runs(en, ar, en_lengths=en_len, ar_lengths=ar_len)
     seconds = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"lines": n, "seconds": seconds, "peak_rss_mb": rss_mb, "beads": len(beads)}))
@@ -67,17 +68,21 @@ def main() -> None:
     docs = sorted(p.stem for p in sent.glob("*.en"))
     if not docs:
         sys.exit(f"{sent}: no *.en files")
-    runs = {}
+    from aligner.normalization import normalize_for_encoding
+
+    runs, lengths = {}, {}
     for d in docs:
         en, ar = _read_lines(sent / f"{d}.en"), _read_lines(sent / f"{d}.ar")
         runs[d] = (al.run_embeddings(en, "en"), al.run_embeddings(ar, "ar"))
+        lengths[d] = (np.array([len(normalize_for_encoding(t, "en")) for t in en], np.float64),
+                      np.array([len(normalize_for_encoding(t, "ar")) for t in ar], np.float64))
 
     longest = max(docs, key=lambda d: len(runs[d][0][0]) * len(runs[d][1][0]))
     en_runs, ar_runs = runs[longest]
     times = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        align_runs(en_runs, ar_runs, al.config)
+        align_runs(en_runs, ar_runs, al.config, en_lengths=lengths[longest][0], ar_lengths=lengths[longest][1])
         times.append(time.perf_counter() - t0)
     longest_s = statistics.median(times)
     print(f"longest pair {longest}: {len(en_runs[0])} x {len(ar_runs[0])} lines, "
@@ -99,8 +104,10 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         npz = str(Path(tmp) / "long.npz")
+        en_len = np.tile(np.concatenate([lengths[d][0] for d in docs]), reps_en)[:max_n]
+        ar_len = np.tile(np.concatenate([lengths[d][1] for d in docs]), reps_ar)[:max_n]
         np.savez(npz, **{f"en{k + 1}": r for k, r in enumerate(en_long)},
-                 **{f"ar{k + 1}": r for k, r in enumerate(ar_long)})
+                 **{f"ar{k + 1}": r for k, r in enumerate(ar_long)}, en_len=en_len, ar_len=ar_len)
         del en_long, ar_long
         for n in sizes:
             out = subprocess.run([sys.executable, __file__, "--data", args.data, "--child", npz, str(n)],

@@ -86,8 +86,10 @@ class Aligner:
         Each distinct sentence is encoded once. With the embedded encoder, runs are pooled
         from the sentences' token states (no text is encoded twice); other encoders get
         the normalised mean of the sentence embeddings."""
+        return self._runs_of_normalized([normalize_for_encoding(s, lang) for s in sentences])
+
+    def _runs_of_normalized(self, texts: list[str]) -> list[np.ndarray]:
         max_run = self.config.max_bead_lines - 1
-        texts = [normalize_for_encoding(s, lang) for s in sentences]
         unique = list(dict.fromkeys(texts))
         where = {t: k for k, t in enumerate(unique)}
         index = np.fromiter((where[t] for t in texts), dtype=np.int64, count=len(texts))
@@ -119,12 +121,14 @@ class Aligner:
 
     def _align(self, en: list[Sentence], ar: list[Sentence]) -> DocumentAlignment:
         t0 = time.perf_counter()
-        en_runs = self.run_embeddings([s.text for s in en], "en")
-        ar_runs = self.run_embeddings([s.text for s in ar], "ar")
+        en_texts = [normalize_for_encoding(s.text, "en") for s in en]
+        ar_texts = [normalize_for_encoding(s.text, "ar") for s in ar]
+        en_runs = self._runs_of_normalized(en_texts)
+        ar_runs = self._runs_of_normalized(ar_texts)
         t1 = time.perf_counter()
-        beads = align_runs(en_runs, ar_runs, self.config,
-                           en_lengths=[len(normalize_for_encoding(s.text, "en")) for s in en],
-                           ar_lengths=[len(normalize_for_encoding(s.text, "ar")) for s in ar])
+        # Lengths in characters as the encoder saw them (no diacritics or marks).
+        beads = align_runs(en_runs, ar_runs, self.config, en_lengths=[len(t) for t in en_texts],
+                           ar_lengths=[len(t) for t in ar_texts])
         t2 = time.perf_counter()
         return DocumentAlignment(en, ar, beads, {"encode": t1 - t0, "align": t2 - t1})
 
