@@ -197,31 +197,13 @@ def _band_from_path(beads: Sequence[Bead], n: int, m: int, width: int) -> _Band:
 
 class _BeadValues:
     """Value of every bead type ending at each DP cell of a block of rows (the scoring
-    half of the search, kept apart from the DP itself).
+    half of the search, kept apart from the DP itself; the formula is in the module
+    docstring). The neighbour statistics are computed once; ``set_lengths`` switches the
+    length term on for the second pass."""
 
-    A bead (a, b) ending at cell (i, j) covers English ``i-a .. i-1`` and Arabic
-    ``j-b .. j-1``. Its value is
-
-        ((a + b) / 2) ** size_power * (cos - (knn_en + knn_ar) / 2 - threshold)
-        - merge_penalty * (a + b - 2) - many_many_penalty * [a > 1 and b > 1]
-
-    where knn_en is the mean cosine of the English run's ``knn`` nearest Arabic runs of
-    the same length as the bead's Arabic side (and vice versa): runs of several sentences
-    are more similar to everything than single sentences, so each bead type is measured
-    against its own kind.
-    """
-
-    def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig,
-                 en_lengths: np.ndarray | None = None, ar_lengths: np.ndarray | None = None,
-                 length_ratio: float | None = None):
+    def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig):
         self.en_runs, self.ar_runs, self.band, self.config = en_runs, ar_runs, band, config
-        self.lengths = None
-        if en_lengths is not None and ar_lengths is not None and config.length_weight > 0:
-            le = np.asarray(en_lengths, np.float64)
-            la = np.asarray(ar_lengths, np.float64)
-            ratio = length_ratio if length_ratio else max(la.sum(), 1.0) / max(le.sum(), 1.0)
-            self.lengths = (np.concatenate([[0.0], np.cumsum(le)]) * ratio,
-                            np.concatenate([[0.0], np.cumsum(la)]))
+        self.lengths: tuple[np.ndarray, np.ndarray] | None = None
         self.types = [t for t in bead_types(config.max_bead_lines)
                       if t[0] <= len(en_runs) and t[1] <= len(ar_runs)]
         self.knn = {(a, b): _band_knn(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
@@ -242,6 +224,11 @@ class _BeadValues:
         weak = lambda best: config.weak_line_weight * np.maximum(0.0, config.weak_line_margin - best / self.scale)  # noqa: E731
         self.weak_en = np.concatenate([[0.0], np.cumsum(weak(best_en))])
         self.weak_ar = np.concatenate([[0.0], np.cumsum(weak(best_ar))])
+
+    def set_lengths(self, en_lengths: np.ndarray, ar_lengths: np.ndarray, ratio: float) -> None:
+        """Character lengths per sentence and the document's Arabic/English ratio."""
+        self.lengths = (np.concatenate([[0.0], np.cumsum(en_lengths)]) * ratio,
+                        np.concatenate([[0.0], np.cumsum(ar_lengths)]))
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """Values, shape (n_types, r1-r0, c1-c0), for DP rows [r0, r1) x cols [c0, c1);
@@ -325,51 +312,60 @@ def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int,
 
 
 def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -> list[Bead]:
-    """Dynamic programme over the band (row by row, vectorised along the row)."""
+    """Dynamic programme over the band, row by row, vectorised along the row.
+
+    Row r of the table holds columns [lo[r] - P, ...) so that every predecessor a bead
+    can come from is a plain slice of an earlier row (no gathers): the left pad P and the
+    width cover the widest bead step. Cells outside the band hold -inf."""
     types = values.types
-    W = band.width
+    T = len(types)
     lo, hi = band.lo, band.hi
-    score = np.full((n + 1, W), _NEG)
-    back = np.full((n + 1, W), -1, np.int8)  # index into types; then null en, null ar
-    NULL_EN, NULL_AR = len(types), len(types) + 1
+    max_a = max(a for a, _ in types)
+    P = max(b for _, b in types) + 1
+    reach = int((hi - lo[np.maximum(np.arange(n + 1) - max_a, 0)]).max())
+    width = P + reach + 1
+    score = np.full((n + 1, width), _NEG)
+    back = np.full((n + 1, width), -1, np.int8)  # 0: null English line; t+1: types[t]; T+1: null Arabic
+    NULL_AR = T + 1
+    cand = np.empty((T + 1, int((hi - lo).max())))
     vals = None
     for i in range(n + 1):
         if i % chunk == 0:
             r1 = min(n + 1, i + chunk)
             c0, c1 = int(lo[i]), int(hi[r1 - 1])
             vals = values.block(i, r1, c0, c1)
-        J = np.arange(lo[i], hi[i])
-        best = np.full(len(J), _NEG)
-        arg = np.full(len(J), -1, np.int8)
+        w = int(hi[i] - lo[i])
         if i == 0:
-            best[J == 0] = 0.0
+            best = np.full(w, _NEG)
+            best[0] = 0.0  # cell (0, 0): the empty prefix (lo[0] is always 0)
+            arg = np.full(w, -1, np.int8)
         else:
+            c = cand[:, :w]
             # Null English line: from (i-1, j).
-            prev = _row_values(score, lo, hi, i - 1, J)
-            better = prev > best
-            best = np.where(better, prev, best)
-            arg[better] = NULL_EN
-            row = vals[:, i % chunk, J - c0]
+            off = P + int(lo[i] - lo[i - 1])
+            c[0] = score[i - 1, off:off + w]
+            row = vals[:, i % chunk, lo[i] - c0:hi[i] - c0]
             for t, (a, b) in enumerate(types):
                 if a > i:
+                    c[t + 1] = _NEG
                     continue
-                val = _row_values(score, lo, hi, i - a, J - b) + row[t]
-                better = val > best
-                best = np.where(better, val, best)
-                arg[better] = t
+                off = P + int(lo[i] - lo[i - a]) - b
+                np.add(score[i - a, off:off + w], row[t], out=c[t + 1])
+            arg = c.argmax(0).astype(np.int8)
+            best = c[arg, np.arange(w)]
         # Null Arabic line: from (i, j-1) at no cost, i.e. a running maximum along the row.
-        if len(J) > 1:
+        if w > 1:
             run = np.maximum.accumulate(best)
-            arg[np.concatenate([[False], run[1:] > best[1:]])] = NULL_AR
+            arg[1:][run[1:] > best[1:]] = NULL_AR
             best = run
-        score[i, :len(J)] = best
-        back[i, :len(J)] = arg
+        score[i, P:P + w] = best
+        back[i, P:P + w] = arg
 
     beads: list[Bead] = []
     i, j = n, m
     while i > 0 or j > 0:
-        t = int(back[i, j - lo[i]]) if lo[i] <= j < hi[i] else -1
-        if t == NULL_EN:
+        t = int(back[i, P + j - lo[i]]) if lo[i] <= j < hi[i] else -1
+        if t == 0:
             beads.append(Bead((i - 1,), ()))
             i -= 1
         elif t == NULL_AR:
@@ -378,7 +374,7 @@ def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -
         elif t < 0:
             raise RuntimeError(f"alignment search left the band at cell ({i}, {j})")
         else:
-            a, b = types[t]
+            a, b = types[t - 1]
             cos = values.cosine(a, b, i - a, j - b)
             beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), round(cos, 6)))
             i, j = i - a, j - b
@@ -386,12 +382,19 @@ def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -
     return beads
 
 
-def _row_values(score: np.ndarray, lo: np.ndarray, hi: np.ndarray, r: int, cols: np.ndarray) -> np.ndarray:
-    """score[r, cols] in table coordinates, -inf outside row r's band."""
-    inside = (cols >= lo[r]) & (cols < hi[r])
-    out = np.full(len(cols), _NEG)
-    out[inside] = score[r, cols[inside] - lo[r]]
-    return out
+_BLAS = None
+
+
+def _one_blas_thread():
+    """A context that runs BLAS single-threaded: the search multiplies many small
+    matrices, where thread start-up and spinning cost more than they save (15x slower
+    with two threads on a busy 2-core machine, measured on the dev set)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()  # finding the BLAS libraries is slow: do it once
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
@@ -405,7 +408,11 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
     encoder saw them) add length-ratio evidence when given. Returns the beads in document
     order; every line of both sides appears in exactly one bead.
     """
-    config = config or AlignmentConfig()
+    with _one_blas_thread():
+        return _align_runs(en_runs, ar_runs, config or AlignmentConfig(), en_lengths, ar_lengths)
+
+
+def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths) -> list[Bead]:
     n, m = len(en_runs[0]), len(ar_runs[0])
     if n == 0 or m == 0:
         return [Bead((i,), ()) for i in range(n)] + [Bead((), (j,)) for j in range(m)]
@@ -421,14 +428,15 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
     # character ratio, and the ratio of the totals is wrong whenever one side has text of
     # its own (a report that translates a third of its source): the ratio is measured on
     # what the first pass aligned, then the second pass uses it.
-    beads = _search(_BeadValues(en_runs, ar_runs, band, config), n, m, band)
+    values = _BeadValues(en_runs, ar_runs, band, config)
+    beads = _search(values, n, m, band)
     if have_lengths:
         le, la = np.asarray(en_lengths, np.float64), np.asarray(ar_lengths, np.float64)
         en_al = [i for b in beads if not b.is_null for i in b.en]
         ar_al = [j for b in beads if not b.is_null for j in b.ar]
         if en_al and ar_al:
-            ratio = max(la[ar_al].sum(), 1.0) / max(le[en_al].sum(), 1.0)
-            beads = _search(_BeadValues(en_runs, ar_runs, band, config, le, la, ratio), n, m, band)
+            values.set_lengths(le, la, max(la[ar_al].sum(), 1.0) / max(le[en_al].sum(), 1.0))
+            beads = _search(values, n, m, band)
     # Report the plain cosine of the encoder's embeddings (centring is a search device).
     return [b if b.is_null else
             Bead(b.en, b.ar, round(float(raw_en[len(b.en) - 1][b.en[0]] @ raw_ar[len(b.ar) - 1][b.ar[0]]), 6))
