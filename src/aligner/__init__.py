@@ -17,3 +17,8 @@ __all__ = [
     "EncoderLoadError", "Sentence", "SentenceEncoder", "SentencePair", "align", "align_embeddings",
     "align_runs", "load_encoder", "segment", "segment_arabic", "segment_english", "split_lines",
 ]
+
+from .formats import Corpus  # noqa: E402  (lxml, datasets, huggingface_hub are imported when used)
+from .records import CorpusRecord, read_corpus  # noqa: E402
+
+__all__ += ["Corpus", "CorpusRecord", "read_corpus"]

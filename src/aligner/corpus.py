@@ -45,14 +45,13 @@ from typing import IO, Iterator
 
 from .api import Aligner, DocumentAlignment
 from .pairing import DocumentPair, PairingResult, pair_by_name
+from .records import RECORD_KEYS, CorpusRecord  # noqa: F401  (RECORD_KEYS re-exported)
 
 CORPUS_FILE = "corpus.jsonl"
 UNALIGNED_FILE = "unaligned.jsonl"
 RUN_FILE = "run.json"
 BEADS_DIR = "beads"
 BEADS_SUFFIX = ".align"
-RECORD_KEYS = ("doc_id", "en_file", "ar_file", "en_idx", "ar_idx", "en", "ar", "bead_type", "score")
-"""Keys of every ``corpus.jsonl`` record, in the order they are written."""
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -129,13 +128,10 @@ def read_document(path: str | Path) -> str:
 # ----------------------------------------------------------------------------- records
 
 
-def corpus_records(doc_id: str, en_file: str, ar_file: str, alignment: DocumentAlignment) -> list[dict]:
-    """The ``corpus.jsonl`` records of one document (keys in :data:`RECORD_KEYS` order)."""
-    return [{"doc_id": doc_id, "en_file": en_file, "ar_file": ar_file,
-             "en_idx": list(p.en_indices), "ar_idx": list(p.ar_indices),
-             "en": p.en_text, "ar": p.ar_text, "bead_type": p.bead_type,
-             "score": round(float(p.score), 4)}
-            for p in alignment.pairs]
+def corpus_records(doc_id: str, en_file: str, ar_file: str, alignment: DocumentAlignment) -> list[CorpusRecord]:
+    """The ``corpus.jsonl`` records of one document (written with keys in
+    :data:`RECORD_KEYS` order by :meth:`CorpusRecord.to_json_line`)."""
+    return [CorpusRecord.from_pair(doc_id, en_file, ar_file, p) for p in alignment.pairs]
 
 
 def unaligned_records(doc_id: str, alignment: DocumentAlignment) -> list[dict]:
@@ -334,7 +330,7 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
             align_s += alignment.timings.get("align", 0.0)
 
             records = corpus_records(pair.doc_id, en_file, ar_file, alignment)
-            corpus.writelines(_json_line(r) for r in records)
+            corpus.writelines(r.to_json_line() for r in records)
             unaligned.writelines(_json_line(r) for r in unaligned_records(pair.doc_id, alignment))
             beads_path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(beads_path, alignment.to_vecalign())
@@ -363,8 +359,8 @@ def _align_pair(aligner: Aligner, pair: DocumentPair, presplit: bool) -> Documen
 
 
 def _report(pair: DocumentPair, en_file: str, ar_file: str, alignment: DocumentAlignment,
-            records: list[dict]) -> DocumentReport:
-    scores = [r["score"] for r in records]
+            records: list[CorpusRecord]) -> DocumentReport:
+    scores = [r.score for r in records]
     kinds = Counter(b.kind for b in alignment.beads)
     return DocumentReport(
         doc_id=pair.doc_id, en_file=en_file, ar_file=ar_file, pairing=pair.method,

@@ -1,0 +1,732 @@
+"""Corpus outputs in the formats people use, all written from :class:`~aligner.records.CorpusRecord`.
+
+=========  ==========================================  ============================================
+format     files (in the output folder)                content
+=========  ==========================================  ============================================
+``jsonl``  ``corpus.jsonl``                            the rich record (see :mod:`aligner.corpus`)
+``tsv``    ``corpus.tsv``                              header, then ``en_file ar_file en ar score
+                                                       doc_id en_idx ar_idx bead_type`` [``quality``]
+``moses``  ``corpus.en`` + ``corpus.ar``               one pair per line, same line count
+``tmx``    ``corpus.tmx``                              TMX 1.4b, ``xml:lang`` ``en`` / ``ar``
+``hf``     ``hf/`` (``README.md``, ``data/*.parquet``)  a Hugging Face dataset folder
+=========  ==========================================  ============================================
+
+With a split (:func:`parse_split`, ``--split 0.8,0.1,0.1``) every format is written once per
+non-empty split: ``corpus.train.tsv``, ``corpus.validation.en``, ..., and ``hf/data/train-*``.
+Documents go to splits by a stable hash of their ``doc_id`` (:func:`split_of`), so a
+document never has rows in two splits.
+
+Every file is written to a temporary file and moved into place (:func:`aligner.corpus.atomic_open`);
+the ``hf`` folder is built in a temporary folder beside it and renamed into place. The same
+records give the same bytes: no format holds a time (the TMX header has no ``creationdate``;
+it is optional in TMX 1.4b) or an absolute path.
+
+Text that a format cannot hold as it is:
+
+* TSV: backslash, tab, line feed and carriage return are escaped as ``\\\\``, ``\\t``, ``\\n``,
+  ``\\r`` (:func:`aligner.records.tsv_escape`); reading back restores them.
+* Moses: every character that ends a line somewhere (``\\n``, ``\\r``, ``\\v``, ``\\f``,
+  ``\\x1c``-``\\x1e``, ``\\x85``, U+2028, U+2029) becomes a space, so both files have exactly
+  one line per pair for any line reader.
+* TMX: characters XML 1.0 cannot hold (C0 controls other than tab, LF and CR, U+FFFE,
+  U+FFFF, lone surrogates) become U+FFFD; everything else (``<``, ``&``, quotes, RTL
+  marks, emoji, CR) is escaped by lxml and parses back unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from . import __version__
+from .corpus import CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, _new_file_mode, atomic_open
+from .records import (
+    QUALITY_KEY,
+    TSV_COLUMNS,
+    CorpusRecord,
+    format_indices,
+    format_number,
+    read_corpus,
+)
+
+FORMATS = ("jsonl", "tsv", "moses", "tmx", "hf")
+"""Formats :meth:`Corpus.write` knows, in the order they are written."""
+
+SPLIT_NAMES = ("train", "validation", "test")
+HF_DIR = "hf"
+HF_DATA_DIR = "data"
+HF_SHARD_ROWS = 500_000
+"""Rows per Parquet file of the ``hf`` folder (a larger split gets several shards)."""
+HF_ROW_GROUP_ROWS = 10_000
+DEFAULT_LICENSE = "other"
+TMX_DOCTYPE = '<!DOCTYPE tmx SYSTEM "tmx14.dtd">'
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def parse_formats(spec: str | Iterable[str]) -> tuple[str, ...]:
+    """``"jsonl,tsv"`` (or a list of names) as a tuple of known formats in :data:`FORMATS`
+    order, duplicates dropped. Raises ``ValueError`` naming an unknown format."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    names = [n.strip().lower() for n in names if n.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format(s) {', '.join(map(repr, unknown))}; choose from {','.join(FORMATS)}")
+    if not names:
+        raise ValueError(f"no format given; choose from {','.join(FORMATS)}")
+    return tuple(f for f in FORMATS if f in names)
+
+
+def parse_split(spec: str | Sequence[float] | None) -> tuple[float, float, float] | None:
+    """``"0.8,0.1,0.1"`` as the shares of train, validation and test (each >= 0, summing
+    to 1; a share may be 0). ``None`` or ``""``: no split. Raises ``ValueError``."""
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return None
+    parts = spec.split(",") if isinstance(spec, str) else list(spec)
+    try:
+        shares = tuple(float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"split {spec!r}: expected three numbers like 0.8,0.1,0.1 (train,validation,test)") from None
+    if len(shares) != 3:
+        raise ValueError(f"split {spec!r}: expected three numbers (train,validation,test), got {len(shares)}")
+    if any(not (0.0 <= s <= 1.0) for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
+        raise ValueError(f"split {spec!r}: the shares must be between 0 and 1 and sum to 1")
+    return shares  # type: ignore[return-value]
+
+
+def doc_hash_fraction(doc_id: str) -> float:
+    """A number in [0, 1) fixed by ``doc_id`` alone: the first 8 bytes of the SHA-256
+    of its UTF-8 bytes, over 2**64."""
+    return int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big") / 2.0**64
+
+
+def split_of(doc_id: str, shares: Sequence[float]) -> str:
+    """The split a document belongs to: ``train`` when :func:`doc_hash_fraction` is below
+    the train share, ``validation`` when below train + validation, else ``test``. It
+    depends on the document's id and the shares only, not on the other documents."""
+    u = doc_hash_fraction(doc_id)
+    bound = 0.0
+    for name, share in zip(SPLIT_NAMES, shares):
+        bound += share
+        if share > 0 and u < bound:
+            return name
+    return next(n for n, s in reversed(list(zip(SPLIT_NAMES, shares))) if s > 0)
+
+
+def split_records(records: Iterable[CorpusRecord], shares: Sequence[float] | None) -> dict[str, list[CorpusRecord]]:
+    """Records by split (:data:`SPLIT_NAMES` order, every split present, possibly empty),
+    each in the original order. ``shares`` ``None``: everything in ``train``."""
+    out: dict[str, list[CorpusRecord]] = {name: [] for name in SPLIT_NAMES}
+    cache: dict[str, str] = {}
+    for record in records:
+        if shares is None:
+            name = "train"
+        elif record.doc_id in cache:
+            name = cache[record.doc_id]
+        else:
+            name = cache[record.doc_id] = split_of(record.doc_id, shares)
+        out[name].append(record)
+    return out
+
+
+# ----------------------------------------------------------------------------- plain writers
+
+
+def write_jsonl(records: Iterable[CorpusRecord], path: str | Path) -> Path:
+    """``corpus.jsonl``: one JSON object per record (:meth:`CorpusRecord.to_json_line`)."""
+    with atomic_open(path) as handle:
+        handle.writelines(r.to_json_line() for r in records)
+    return Path(path)
+
+
+def write_tsv(records: Iterable[CorpusRecord], path: str | Path) -> Path:
+    """A header line and one line per record, columns :data:`~aligner.records.TSV_COLUMNS`
+    (plus ``quality`` when any record has one), fields escaped with
+    :func:`~aligner.records.tsv_escape`, no quoting."""
+    records = list(records)
+    with_quality = any(r.quality is not None for r in records)
+    header = list(TSV_COLUMNS) + ([QUALITY_KEY] if with_quality else [])
+    with atomic_open(path) as handle:
+        handle.write("\t".join(header) + "\n")
+        handle.writelines("\t".join(r.to_tsv_fields(with_quality)) + "\n" for r in records)
+    return Path(path)
+
+
+_LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def moses_line(text: str) -> str:
+    """``text`` on one line: every line-ending character (as ``str.splitlines`` knows
+    them; ``\\r\\n`` counts as one) replaced by a space."""
+    return _LINE_BREAKS.sub(" ", text)
+
+
+def write_moses(records: Iterable[CorpusRecord], en_path: str | Path, ar_path: str | Path) -> tuple[Path, Path]:
+    """``corpus.en`` and ``corpus.ar``: line *n* of each is pair *n* (:func:`moses_line`)."""
+    records = list(records)
+    with atomic_open(en_path) as en, atomic_open(ar_path) as ar:
+        en.writelines(moses_line(r.en) + "\n" for r in records)
+        ar.writelines(moses_line(r.ar) + "\n" for r in records)
+    return Path(en_path), Path(ar_path)
+
+
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with characters XML 1.0 cannot hold replaced by U+FFFD."""
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def write_tmx(records: Iterable[CorpusRecord], path: str | Path, *, provenance: dict | None = None) -> Path:
+    """TMX 1.4b: header ``srclang="en"``, ``adminlang="en"``, ``segtype="sentence"``,
+    ``creationtool="aligner"``, ``creationtoolversion``, ``o-tmf="aligner-jsonl"``,
+    ``datatype="plaintext"`` and no ``creationdate`` (so the bytes are the same on every
+    run); header props ``x-encoder`` and ``x-aligner-version`` from ``provenance`` (the
+    run's settings) when known. One ``<tu tuid="N">`` per record (N from 1) with props
+    ``x-doc_id``, ``x-en_file``, ``x-ar_file``, ``x-en_idx``, ``x-ar_idx`` (``"1,2"``),
+    ``x-bead_type``, ``x-score`` (and ``x-quality``), then ``<tuv xml:lang="en">`` and
+    ``<tuv xml:lang="ar">``."""
+    from lxml import etree
+
+    header_attrs = {"creationtool": "aligner", "creationtoolversion": __version__, "datatype": "plaintext",
+                    "segtype": "sentence", "adminlang": "en", "srclang": "en", "o-tmf": "aligner-jsonl"}
+    header = etree.Element("header", header_attrs)
+    provenance = provenance or {}
+    for key, value in (("x-aligner-version", provenance.get("aligner_version")),
+                       ("x-encoder", provenance.get("encoder"))):
+        if value:
+            etree.SubElement(header, "prop", type=key).text = xml_text(str(value))
+    if len(header):
+        etree.indent(header, space="  ", level=1)
+
+    with atomic_open(path, "wb") as handle:
+        with etree.xmlfile(handle, encoding="UTF-8") as xf:
+            xf.write_declaration()
+            xf.write_doctype(TMX_DOCTYPE)
+            with xf.element("tmx", version="1.4"):
+                xf.write("\n  ")
+                xf.write(header)
+                xf.write("\n  ")
+                with xf.element("body"):
+                    for n, record in enumerate(records, start=1):
+                        xf.write("\n    ")
+                        xf.write(_tmx_unit(etree, n, record))
+                    xf.write("\n  ")
+                xf.write("\n")
+        handle.write(b"\n")
+    return Path(path)
+
+
+def _tmx_unit(etree, n: int, record: CorpusRecord):
+    tu = etree.Element("tu", tuid=str(n))
+    props = [("x-doc_id", record.doc_id), ("x-en_file", record.en_file), ("x-ar_file", record.ar_file),
+             ("x-en_idx", format_indices(record.en_idx)), ("x-ar_idx", format_indices(record.ar_idx)),
+             ("x-bead_type", record.bead_type), ("x-score", format_number(record.score))]
+    if record.quality is not None:
+        props.append(("x-quality", format_number(record.quality)))
+    for key, value in props:
+        etree.SubElement(tu, "prop", type=key).text = xml_text(value)
+    for lang, text in (("en", record.en), ("ar", record.ar)):
+        tuv = etree.SubElement(tu, "tuv", {_XML_LANG: lang})
+        etree.SubElement(tuv, "seg").text = xml_text(text)
+    etree.indent(tu, space="  ", level=2)
+    return tu
+
+
+# ----------------------------------------------------------------------------- Hugging Face folder
+
+
+HF_COLUMN_DOCS = {
+    "translation": ("`{ar: string, en: string}` (`datasets.Translation`)",
+                    "The aligned texts. A side made of several sentences has them joined by a space."),
+    "score": ("float64", "Cosine similarity of the two sides' sentence embeddings (encoder below), rounded "
+                         "to 4 decimals: higher means more likely a translation."),
+    "doc_id": ("string", "The document pair the row comes from (the shared file name without `.txt`)."),
+    "en_file": ("string", "The English document, relative to the English input folder."),
+    "ar_file": ("string", "The Arabic document, relative to the Arabic input folder."),
+    "en_idx": ("list of int64", "0-based indices of the English sentences in their document."),
+    "ar_idx": ("list of int64", "0-based indices of the Arabic sentences in their document."),
+    "bead_type": ("string", "Number of English and Arabic sentences: `1-1`, `1-2`, `2-1`, ..."),
+    QUALITY_KEY: ("float64", "Quality estimate of the pair (null where not computed)."),
+}
+
+
+def hf_features(with_quality: bool = False):
+    """The ``datasets.Features`` of the ``hf`` folder: ``translation``
+    (``Translation(languages=["ar", "en"])``), ``score``, then the provenance columns
+    ``doc_id, en_file, ar_file, en_idx, ar_idx, bead_type`` (and ``quality``)."""
+    import datasets
+
+    int_list = datasets.List(datasets.Value("int64")) if hasattr(datasets, "List") else \
+        datasets.Sequence(datasets.Value("int64"))
+    columns: dict[str, Any] = {
+        "translation": datasets.Translation(languages=["ar", "en"]),
+        "score": datasets.Value("float64"),
+        "doc_id": datasets.Value("string"),
+        "en_file": datasets.Value("string"),
+        "ar_file": datasets.Value("string"),
+        "en_idx": int_list,
+        "ar_idx": int_list,
+        "bead_type": datasets.Value("string"),
+    }
+    if with_quality:
+        columns[QUALITY_KEY] = datasets.Value("float64")
+    return datasets.Features(columns)
+
+
+def hf_columns(records: Sequence[CorpusRecord], with_quality: bool) -> dict[str, list]:
+    """The ``hf`` folder's columns for ``records`` (see :func:`hf_features`)."""
+    columns: dict[str, list] = {
+        "translation": [{"ar": r.ar, "en": r.en} for r in records],
+        "score": [r.score for r in records],
+        "doc_id": [r.doc_id for r in records],
+        "en_file": [r.en_file for r in records],
+        "ar_file": [r.ar_file for r in records],
+        "en_idx": [list(r.en_idx) for r in records],
+        "ar_idx": [list(r.ar_idx) for r in records],
+        "bead_type": [r.bead_type for r in records],
+    }
+    if with_quality:
+        columns[QUALITY_KEY] = [r.quality for r in records]
+    return columns
+
+
+def write_parquet(records: Sequence[CorpusRecord], path: str | Path, *, with_quality: bool = False) -> Path:
+    """One Parquet file with the :func:`hf_features` columns and the ``huggingface``
+    schema metadata, so ``datasets`` restores the ``Translation`` feature."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    features = hf_features(with_quality)
+    table = datasets.Dataset.from_dict(hf_columns(records, with_quality), features=features).data.table
+    with atomic_open(path, "wb") as handle:
+        pq.write_table(table, handle, row_group_size=HF_ROW_GROUP_ROWS)
+    return Path(path)
+
+
+def size_category(n: int) -> str:
+    """The Hub's ``size_categories`` value for ``n`` rows."""
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+              (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
+    for bound, name in bounds:
+        if n < bound:
+            return name
+    return "n>1B" if n >= 1_000_000_000_000 else "1B<n<10B" if n < 10_000_000_000 else \
+        "10B<n<100B" if n < 100_000_000_000 else "100B<n<1T"
+
+
+def shard_names(split: str, n_rows: int, shard_rows: int = HF_SHARD_ROWS) -> list[str]:
+    """``data/<split>-00000-of-0000N.parquet`` names for a split of ``n_rows`` rows."""
+    n = max(1, -(-n_rows // shard_rows))
+    return [f"{HF_DATA_DIR}/{split}-{k:05d}-of-{n:05d}.parquet" for k in range(n)]
+
+
+# ----------------------------------------------------------------------------- the corpus
+
+
+@dataclass
+class ExportResult:
+    """What :meth:`Corpus.write` wrote: every path, the rows per written split, and the
+    splits left out because no document fell in them."""
+
+    written: list[Path] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    empty_splits: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Formats not written, with why (``hf`` of an empty corpus)."""
+
+
+class Corpus:
+    """An aligned corpus: its records, plus what is known about how it was made.
+
+    ``run``: the ``run.json`` content (settings and report numbers), when known;
+    ``unaligned``: ``{"en": n, "ar": n}`` unaligned sentences, when known; ``filters``:
+    descriptions of the filters applied (they go into the dataset card).
+
+    >>> corpus = Corpus.from_dir("out")                  # corpus.jsonl (+ run.json)
+    >>> good = corpus.filter(min_quality=0.6)
+    >>> good.write("out", ["tsv", "tmx", "hf"], split=(0.8, 0.1, 0.1))
+    >>> good.push_to_hub("user/name", private=True)      # commit URL
+    """
+
+    def __init__(self, records: Iterable[CorpusRecord], *, run: dict | None = None,
+                 unaligned: dict[str, int] | None = None, filters: Sequence[str] = (),
+                 source: str | Path | None = None):
+        self.records: list[CorpusRecord] = list(records)
+        self.run = run
+        self.unaligned = unaligned
+        self.filters: tuple[str, ...] = tuple(filters)
+        self.source = None if source is None else Path(source)
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Corpus":
+        """A run folder (:meth:`from_dir`) or a corpus file (:meth:`from_file`)."""
+        path = Path(path)
+        return cls.from_dir(path) if path.is_dir() else cls.from_file(path)
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> "Corpus":
+        """A folder written by ``aligner align``: ``corpus.jsonl``, with provenance and
+        report numbers from ``run.json`` (and ``unaligned.jsonl``) when present."""
+        path = Path(path)
+        corpus_path = path / CORPUS_FILE
+        if not corpus_path.is_file():
+            raise FileNotFoundError(f"{path}: no {CORPUS_FILE} in this folder")
+        return cls.from_file(corpus_path)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Corpus":
+        """A ``corpus.jsonl`` or TSV corpus (:func:`~aligner.records.read_corpus`). A file
+        named ``corpus.jsonl`` takes ``run.json`` / ``unaligned.jsonl`` from its folder."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        records = read_corpus(path)
+        run = unaligned = None
+        if path.name == CORPUS_FILE:
+            run = _read_json(path.parent / RUN_FILE)
+            unaligned = _count_unaligned(path.parent / UNALIGNED_FILE, run)
+        return cls(records, run=run, unaligned=unaligned, source=path)
+
+    # ------------------------------------------------------------------ views
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[CorpusRecord]:
+        return iter(self.records)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Documents with at least one record, in first-seen order."""
+        return list(dict.fromkeys(r.doc_id for r in self.records))
+
+    @property
+    def quality_field(self) -> str:
+        """What ``min_quality`` filters on: ``"quality"`` when every record has a
+        quality value, else ``"score"`` (the similarity)."""
+        if self.records and all(r.quality is not None for r in self.records):
+            return QUALITY_KEY
+        return "score"
+
+    @property
+    def has_quality(self) -> bool:
+        return any(r.quality is not None for r in self.records)
+
+    def filter(self, *, min_score: float | None = None, min_quality: float | None = None) -> "Corpus":
+        """A new corpus with the records whose ``score`` is at least ``min_score`` and
+        whose quality (:attr:`quality_field`) is at least ``min_quality``."""
+        records, filters = self.records, list(self.filters)
+        if min_score is not None:
+            records = [r for r in records if r.score >= min_score]
+            filters.append(f"`score` >= {min_score:g}")
+        if min_quality is not None:
+            key = self.quality_field
+            records = [r for r in records if getattr(r, key) >= min_quality]
+            note = "" if key == QUALITY_KEY else " (`--min-quality` filters on `score`, the similarity, " \
+                                                 "because the records carry no `quality` value)"
+            filters.append(f"`{key}` >= {min_quality:g}{note}")
+        return Corpus(records, run=self.run, unaligned=self.unaligned, filters=filters, source=self.source)
+
+    def split(self, shares: Sequence[float] | str | None) -> dict[str, "Corpus"]:
+        """The corpus by split (see :func:`split_of`); every split name present."""
+        shares = parse_split(shares) if isinstance(shares, str) else shares
+        return {name: Corpus(records, run=self.run, unaligned=self.unaligned, filters=self.filters,
+                             source=self.source)
+                for name, records in split_records(self.records, shares).items()}
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, out_dir: str | Path, formats: Iterable[str] | str = ("jsonl",), *,
+              split: Sequence[float] | str | None = None, license: str | None = None,
+              repo_id: str | None = None) -> ExportResult:
+        """Write the corpus to ``out_dir`` (created if needed) in each of ``formats``
+        (see the module docstring for file names). With ``split``, every format is
+        written per non-empty split. ``license``: the dataset card's licence (default
+        ``other``). Refuses (``ValueError``) to overwrite the corpus file it was read from."""
+        formats = parse_formats(formats)
+        shares = parse_split(split) if isinstance(split, str) else (tuple(split) if split is not None else None)
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        by_split = split_records(self.records, shares)
+        if shares is None:
+            parts = {"": self.records}
+            result = ExportResult(rows={"train": len(self.records)})
+        else:
+            parts = {name: recs for name, recs in by_split.items() if recs}
+            result = ExportResult(rows={name: len(recs) for name, recs in parts.items()},
+                                  empty_splits=[name for name, recs in by_split.items() if not recs])
+        provenance = self.run or {}
+        for fmt in formats:
+            if fmt == "hf":
+                if not self.records:  # datasets cannot load a Parquet file of no rows
+                    result.skipped.append("hf (no sentence pair to write)")
+                    continue
+                result.written.append(self.write_hf(out_dir / HF_DIR, split=shares, license=license, repo_id=repo_id))
+                continue
+            for name, records in parts.items():
+                stem = "corpus" if not name else f"corpus.{name}"
+                if fmt == "jsonl":
+                    target = out_dir / f"{stem}.jsonl"
+                    if self.source is not None and target.exists() and _same_file(target, self.source):
+                        raise ValueError(f"{target}: is the corpus being exported; write to another folder")
+                    result.written.append(write_jsonl(records, target))
+                elif fmt == "tsv":
+                    result.written.append(write_tsv(records, out_dir / f"{stem}.tsv"))
+                elif fmt == "moses":
+                    result.written.extend(write_moses(records, out_dir / f"{stem}.en", out_dir / f"{stem}.ar"))
+                elif fmt == "tmx":
+                    result.written.append(write_tmx(records, out_dir / f"{stem}.tmx", provenance=provenance))
+        return result
+
+    def write_hf(self, folder: str | Path, *, split: Sequence[float] | str | None = None,
+                 license: str | None = None, repo_id: str | None = None,
+                 shard_rows: int = HF_SHARD_ROWS) -> Path:
+        """A Hugging Face dataset folder: ``data/<split>-0000K-of-0000N.parquet`` and a
+        dataset card ``README.md``. Built in a temporary folder beside ``folder`` and
+        renamed into place (a previous ``folder`` is replaced). ``datasets.load_dataset``
+        loads it (no loading script). Raises ``ValueError`` for a corpus of no records
+        (``datasets`` cannot load a Parquet file without rows)."""
+        folder = Path(folder)
+        if not self.records:
+            raise ValueError("no sentence pair to write: a Hugging Face dataset folder needs at least one row")
+        shares = parse_split(split) if isinstance(split, str) else (tuple(split) if split is not None else None)
+        with_quality = self.has_quality
+        by_split = split_records(self.records, shares)
+        written = {name: recs for name, recs in by_split.items() if recs or (shares is None and name == "train")}
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        try:
+            (tmp / HF_DATA_DIR).mkdir()
+            data_files = {}
+            for name, records in written.items():
+                names = shard_names(name, len(records), shard_rows)
+                for k, rel in enumerate(names):
+                    write_parquet(records[k * shard_rows:(k + 1) * shard_rows], tmp / rel, with_quality=with_quality)
+                data_files[name] = f"{HF_DATA_DIR}/{name}-*"
+            card = self.dataset_card(by_split, data_files, shares=shares, license=license, repo_id=repo_id)
+            with atomic_open(tmp / "README.md") as handle:
+                handle.write(card)
+            for path in (tmp, tmp / HF_DATA_DIR):
+                os.chmod(path, _new_dir_mode())  # mkdtemp gives 0700
+            _replace_dir(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+    def dataset_card(self, by_split: dict[str, list[CorpusRecord]], data_files: dict[str, str], *,
+                     shares: Sequence[float] | None = None, license: str | None = None,
+                     repo_id: str | None = None) -> str:
+        """The ``README.md`` of the ``hf`` folder: YAML metadata, then what the rows are,
+        every column, how the corpus was made (from ``run.json``) and its numbers."""
+        return _dataset_card(self, by_split, data_files, shares=shares, license=license, repo_id=repo_id)
+
+    # ------------------------------------------------------------------ publishing
+
+    def push_to_hub(self, repo_id: str, *, private: bool = False, token: str | None = None,
+                    split: Sequence[float] | str | None = None, license: str | None = None,
+                    endpoint: str | None = None, commit_message: str | None = None) -> str:
+        """Publish the corpus as a Hugging Face dataset repository ``repo_id``: create it
+        (``repo_type="dataset"``; ``private`` applies when it is created), then upload the
+        Parquet files and the dataset card in ONE commit, deleting ``data/`` files of an
+        earlier push that this one does not write. ``token``: default from ``HF_TOKEN`` or
+        the login cache. Returns the commit URL. Raises :class:`aligner.hub.HubError`
+        (never showing the token) when anything fails; nothing is committed then."""
+        from .hub import push_folder
+
+        with tempfile.TemporaryDirectory(prefix="aligner-hub-") as tmp:
+            folder = self.write_hf(Path(tmp) / HF_DIR, split=split, license=license, repo_id=repo_id)
+            message = commit_message or f"Upload corpus ({len(self.records)} sentence pairs) with aligner {__version__}"
+            return push_folder(folder, repo_id, private=private, token=token, endpoint=endpoint,
+                               commit_message=message)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _count_unaligned(path: Path, run: dict | None) -> dict[str, int] | None:
+    summary = (run or {}).get("summary") or {}
+    if "unaligned_en" in summary and "unaligned_ar" in summary:
+        return {"en": int(summary["unaligned_en"]), "ar": int(summary["unaligned_ar"])}
+    if not path.is_file():
+        return None
+    counts = {"en": 0, "ar": 0}
+    with contextlib.suppress(OSError, ValueError):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                side = json.loads(line).get("side")
+                if side in counts:
+                    counts[side] += 1
+        return counts
+    return None
+
+
+def _new_dir_mode() -> int:
+    """The permissions a plain ``mkdir`` gives: a new file's, plus execute where read is given."""
+    mode = _new_file_mode()
+    return mode | ((mode & 0o444) >> 2)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move the finished folder ``new`` to ``target``; an old ``target`` is renamed
+    aside first and removed after, so ``target`` is never a half-written folder."""
+    old = None
+    if target.exists() or target.is_symlink():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.replace(target, old / target.name)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _yaml_str(value: str) -> str:
+    """A YAML scalar: plain when safe, else double-quoted JSON (valid YAML)."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/+-]*", value) and value.lower() not in {
+            "yes", "no", "true", "false", "on", "off", "null", "y", "n"}:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _md(text: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _dataset_card(corpus: Corpus, by_split: dict[str, list[CorpusRecord]], data_files: dict[str, str], *,
+                  shares: Sequence[float] | None, license: str | None, repo_id: str | None) -> str:
+    records = corpus.records
+    license_id = (license or DEFAULT_LICENSE).strip() or DEFAULT_LICENSE
+    run = corpus.run or {}
+    with_quality = corpus.has_quality
+    yaml = ["---", "language:", "- ar", "- en", f"license: {_yaml_str(license_id)}",
+            "multilinguality: translation", "task_categories:", "- translation", "size_categories:",
+            f"- {size_category(len(records))}", "pretty_name: English-Arabic sentence-aligned corpus",
+            "tags:", "- parallel-corpus", "- sentence-alignment", "- aligner", "configs:",
+            "- config_name: default", "  data_files:"]
+    for name, pattern in data_files.items():
+        yaml += [f"  - split: {name}", f"    path: {pattern}"]
+    yaml.append("---")
+
+    lines = ["", "# English-Arabic sentence-aligned corpus", "",
+             "English news reports sentence-aligned with the Arabic texts they were written from, made with "
+             f"aligner {run.get('aligner_version', __version__)}. Each row is one "
+             "aligned *bead*: one or more English sentences and the Arabic sentence(s) they correspond to, "
+             "with the similarity score the alignment gave them. Sentences that were left unaligned (a report "
+             "drops source sentences and adds lines of its own) are not rows.", ""]
+    if license_id == DEFAULT_LICENSE and license is None:
+        lines += ["**Licence not set.** This card says `license: other` because aligner cannot know the licence "
+                  "of the texts. Set it to the licence of the source texts before sharing the dataset: "
+                  "`--license <id>` (for example `cc-by-4.0`) on `aligner export` / `aligner publish`, or edit "
+                  "the `license:` line above.", ""]
+    lines += ["## Loading", "", "```python", "from datasets import load_dataset", "",
+              f"ds = load_dataset({json.dumps(repo_id or 'USER/NAME')})  # or the path of this folder",
+              'print(ds["train"][0]["translation"])  # {"ar": "...", "en": "..."}', "```", ""]
+
+    lines += ["## Splits", "", "| split | rows | documents |", "|---|---|---|"]
+    for name, recs in by_split.items():
+        if name in data_files:
+            lines.append(f"| {name} | {len(recs)} | {len(dict.fromkeys(r.doc_id for r in recs))} |")
+    lines.append("")
+    if shares is None:
+        lines += ["All rows are in `train`: no split was asked for.", ""]
+    else:
+        empty = [n for n, recs in by_split.items() if not recs]
+        lines += ["Rows are split **by document**, so no document has rows in two splits: a document goes to "
+                  f"`train` / `validation` / `test` with shares {', '.join(f'{s:g}' for s in shares)}, by the "
+                  "first 8 bytes of the SHA-256 of its `doc_id` (UTF-8) read as a number in [0, 1). The "
+                  "assignment depends on the `doc_id` alone, so it is the same on every export and a document "
+                  "keeps its split when others are added. Row counts follow documents, not the shares exactly."
+                  + (f" Empty, so left out: {', '.join(empty)}." if empty else ""), ""]
+
+    lines += ["## Columns", "", "| column | type | description |", "|---|---|---|"]
+    for name in hf_features(with_quality):
+        kind, text = HF_COLUMN_DOCS[name]
+        lines.append(f"| `{name}` | {kind} | {_md(text)} |")
+    lines += ["", "Rows are in the order of the corpus they were exported from: document by document, beads in "
+              "document order.", ""]
+
+    lines += ["## How it was made", ""]
+    if run:
+        inputs = run.get("inputs") or {}
+        settings = [("aligner version", f"`{run.get('aligner_version', 'unknown')}`"),
+                    ("encoder", f"`{run.get('encoder', 'unknown')}`")]
+        for key, value in sorted((run.get("encoder_settings") or {}).items()):
+            settings.append((f"encoder setting `{key}`", f"`{value}`"))
+        if "presplit" in inputs:
+            settings.append(("segmentation", "one sentence per input line (`--presplit`)" if inputs["presplit"]
+                             else "aligner's rule-based English and Arabic sentence splitter"))
+        if "pairing" in inputs:
+            settings.append(("document pairing", "a manifest file" if inputs["pairing"] == "manifest"
+                             else "same file name in the English and Arabic folders"))
+        for key, value in (run.get("alignment") or {}).items():
+            settings.append((f"alignment setting `{key}`", f"`{value}`"))
+        lines += ["Every pair of documents was split into sentences, the sentences were embedded with the "
+                  "encoder below, and the best monotonic sequence of beads (1-1, merges and splits, sentences "
+                  "left alone) was found by dynamic programming over the similarities. The settings, as "
+                  "recorded in the run's `run.json`:", "", "| setting | value |", "|---|---|"]
+        lines += [f"| {_md(k)} | {_md(v)} |" for k, v in settings]
+        lines.append("")
+    else:
+        lines += ["The alignment settings were not recorded (the corpus was exported without its `run.json`).", ""]
+    lines += [f"Exported with aligner {__version__}. Filter: "
+              + ("; ".join(corpus.filters) + "." if corpus.filters else "none (every aligned pair is a row)."), ""]
+
+    lines += ["## Numbers", ""]
+    bead_counts = Counter(r.bead_type for r in records)
+    lines += [f"- Rows (sentence pairs) in this dataset: {len(records)}, from "
+              f"{len(dict.fromkeys(r.doc_id for r in records))} document(s).",
+              "- Bead types of the rows: " + (", ".join(f"{k}: {v}" for k, v in sorted(bead_counts.items()))
+                                               or "none") + "."]
+    if records:
+        scores = sorted(r.score for r in records)
+        lines.append(f"- `score`: min {scores[0]:.4f}, median {scores[len(scores) // 2]:.4f}, "
+                     f"max {scores[-1]:.4f}, mean {sum(scores) / len(scores):.4f}.")
+    summary = run.get("summary") or {}
+    if summary:
+        lines.append(f"- Alignment run: {summary.get('documents', '?')} document pair(s), "
+                     f"{summary.get('aligned', '?')} aligned, {summary.get('failed', '?')} failed; "
+                     f"{summary.get('pairs', '?')} sentence pair(s) before any filter; unpaired files: "
+                     f"{summary.get('unpaired_en', 0)} English, {summary.get('unpaired_ar', 0)} Arabic.")
+        run_beads: Counter = Counter()
+        for doc in run.get("documents") or []:
+            run_beads.update(doc.get("bead_types") or {})
+        if run_beads:
+            lines.append("- Bead types in the run (`1-0` / `0-1`: a sentence left unaligned): "
+                         + ", ".join(f"{k}: {v}" for k, v in sorted(run_beads.items())) + ".")
+    if corpus.unaligned is not None:
+        lines.append(f"- Unaligned sentences (not in the dataset): {corpus.unaligned.get('en', 0)} English, "
+                     f"{corpus.unaligned.get('ar', 0)} Arabic.")
+    else:
+        lines.append("- Unaligned sentences: not known (no `run.json` or `unaligned.jsonl` beside the corpus).")
+    lines.append("")
+    return "\n".join(yaml + lines)

@@ -1,0 +1,530 @@
+"""Publishing to the Hugging Face Hub (aligner.hub, Corpus.push_to_hub, `aligner publish`),
+tested against a local stand-in for the Hub API on 127.0.0.1 (no network).
+
+The stand-in implements what huggingface_hub's upload path calls (read from its source):
+``POST /api/repos/create``, ``POST /api/validate-yaml`` (README.md metadata),
+``GET /api/datasets/{repo}/tree/{rev}`` (listing, to delete stale data files),
+``POST /api/datasets/{repo}/preupload/{rev}`` (it answers "lfs" for ``.parquet`` and
+"regular" for the rest, as the Hub's .gitattributes do), the Git LFS batch API
+``POST /datasets/{repo}.git/info/lfs/objects/batch`` with a "basic" PUT upload to a
+presigned-style URL, and ``POST /api/datasets/{repo}/commit/{rev}`` (NDJSON: header,
+base64 ``file`` lines, ``lfsFile`` lines by sha256, ``deletedFile`` lines), applied all
+or nothing. Every request is recorded so the tests can check where the token went.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from aligner import Corpus, CorpusRecord
+from aligner.cli import main
+from aligner.formats import write_jsonl
+from aligner.hub import HubError, push_folder, redact
+
+TOKEN = "hf_StandInToken0123456789abcdefSECRET"
+
+
+# ----------------------------------------------------------------------------- the stand-in
+
+
+class FakeHub:
+    """A tiny in-memory Hub. ``status_for``: ``{(method, path prefix): status}`` answers
+    matching requests with that status (after recording them)."""
+
+    def __init__(self, token: str = TOKEN, lfs: bool = True):
+        self.token = token
+        self.lfs_mode = lfs  # False: every file is "regular" (base64 in the commit body)
+        self.requests: list[dict] = []
+        self.repos: dict[str, dict] = {}
+        self.lfs: dict[str, bytes] = {}
+        self.commits: list[dict] = []
+        self.status_for: dict[tuple[str, str], int] = {}
+        self.lock = threading.Lock()
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    data = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return data
+                        data += self.rfile.read(size)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _handle(self):
+                body = self._body()
+                record = {"method": self.command, "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                          "body": body}
+                with hub.lock:
+                    hub.requests.append(record)
+                    status, payload, headers = hub.answer(record)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # -------------------------------------------------------------- routing
+
+    def answer(self, req: dict) -> tuple[int, object, dict]:
+        path = urlsplit(req["path"]).path
+        for (method, prefix), status in self.status_for.items():
+            if req["method"] == method and path.startswith(prefix):
+                return status, {"error": f"stand-in refuses with {status}"}, {}
+        if path.startswith("/lfs-upload/"):  # presigned-style URL: no token expected
+            oid = path.rsplit("/", 1)[1]
+            if hashlib.sha256(req["body"]).hexdigest() != oid:
+                return 400, {"error": "content does not match its oid"}, {}
+            self.lfs[oid] = req["body"]
+            return 200, {}, {}
+        if req["headers"].get("authorization") != f"Bearer {self.token}":
+            return 401, {"error": "Invalid credentials in Authorization header"}, {}
+        if req["method"] == "POST" and path == "/api/repos/create":
+            return self._create(json.loads(req["body"]))
+        if req["method"] == "POST" and path == "/api/validate-yaml":
+            content = json.loads(req["body"])["content"]
+            ok = content.startswith("---\n") and "\n---\n" in content[4:]
+            return (200, {"errors": [], "warnings": []}, {}) if ok else \
+                (400, {"errors": [{"message": "no metadata"}]}, {})
+        parts = path.strip("/").split("/")
+        if len(parts) >= 5 and parts[0] == "api" and parts[1] == "datasets":
+            repo = f"{parts[2]}/{parts[3]}"
+            if repo not in self.repos:
+                return 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
+            action = parts[4]
+            if action == "tree" and req["method"] == "GET":
+                files = self.repos[repo]["files"]
+                return 200, [{"type": "file", "path": p, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
+                             for p, b in sorted(files.items())], {}
+            if action == "preupload" and req["method"] == "POST":
+                files = json.loads(req["body"])["files"]
+                return 200, {"files": [{"path": f["path"], "shouldIgnore": False, "oid": None,
+                                        "uploadMode": "lfs" if self.lfs_mode and f["path"].endswith(".parquet")
+                                        else "regular"}
+                                       for f in files]}, {}
+            if action == "commit" and req["method"] == "POST":
+                return self._commit(repo, req["body"])
+        if req["method"] == "POST" and path.startswith("/datasets/") and path.endswith(".git/info/lfs/objects/batch"):
+            batch = json.loads(req["body"])
+            return 200, {"transfer": "basic", "objects": [
+                {"oid": o["oid"], "size": o["size"], "authenticated": True,
+                 "actions": {"upload": {"href": f"{self.url}/lfs-upload/{o['oid']}", "header": {}}}}
+                for o in batch["objects"]]}, {}
+        return 404, {"error": f"stand-in has no route for {req['method']} {path}"}, {}
+
+    def _create(self, payload: dict) -> tuple[int, object, dict]:
+        repo = f"{payload['organization']}/{payload['name']}"
+        if repo in self.repos:
+            return 409, {"error": "You already created this dataset repo", "url": f"{self.url}/datasets/{repo}"}, {}
+        self.repos[repo] = {"type": payload.get("type"), "visibility": payload.get("visibility"),
+                            "files": {".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"}}
+        return 200, {"url": f"{self.url}/datasets/{repo}", "name": repo}, {}
+
+    def _commit(self, repo: str, body: bytes) -> tuple[int, object, dict]:
+        lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+        if not lines or lines[0]["key"] != "header":
+            return 400, {"error": "no header"}, {}
+        files = dict(self.repos[repo]["files"])  # applied all or nothing
+        for line in lines[1:]:
+            value = line["value"]
+            if line["key"] == "file":
+                files[value["path"]] = base64.b64decode(value["content"])
+            elif line["key"] == "lfsFile":
+                if value["oid"] not in self.lfs:
+                    return 400, {"error": f"LFS object {value['oid']} was not uploaded"}, {}
+                files[value["path"]] = self.lfs[value["oid"]]
+            elif line["key"] == "deletedFile":
+                if value["path"] not in files:
+                    return 404, {"error": "A file with this name doesn't exist"}, {}
+                del files[value["path"]]
+            else:
+                return 400, {"error": f"unknown key {line['key']}"}, {}
+        self.repos[repo]["files"] = files
+        oid = hashlib.sha1(body).hexdigest()
+        self.commits.append({"repo": repo, "header": lines[0]["value"], "lines": lines[1:], "oid": oid})
+        return 200, {"commitUrl": f"{self.url}/datasets/{repo}/commit/{oid}", "commitOid": oid,
+                     "success": True}, {}
+
+    # -------------------------------------------------------------- helpers
+
+    UPLOAD_API = ("/api/repos/create", "/api/validate-yaml", "/tree/", "/preupload/", "/commit/",
+                  "/info/lfs/objects/batch")
+
+    def calls(self, method: str, path_part: str) -> list[dict]:
+        return [r for r in self.requests if r["method"] == method and path_part in r["path"]]
+
+    def assert_token_only_in_authorization_header(self) -> None:
+        assert self.requests, "no request reached the stand-in"
+        for req in self.requests:
+            assert TOKEN not in unquote(req["path"]), req["path"]
+            assert TOKEN.encode() not in req["body"], req["path"]
+            for key, value in req["headers"].items():
+                if key.lower() != "authorization":
+                    assert TOKEN not in value, (req["path"], key)
+            auth = req["headers"].get("authorization")
+            if req["path"].startswith("/lfs-upload/"):
+                assert auth is None  # the upload URL is presigned: the token is not sent there
+            elif any(part in req["path"] for part in self.UPLOAD_API):
+                assert auth == f"Bearer {TOKEN}", req["path"]
+            else:  # huggingface_hub's own side requests (e.g. /api/agent-harnesses)
+                assert auth in (None, f"Bearer {TOKEN}"), req["path"]
+        for part in ("/api/repos/create", "/preupload/", "/commit/"):
+            assert any(part in req["path"] for req in self.requests), part
+
+
+@pytest.fixture
+def hub_env(monkeypatch, tmp_path):
+    """A clean Hugging Face environment: HF_TOKEN = TOKEN, no login cache, online, and
+    Xet storage off (HF_HUB_DISABLE_XET, a documented huggingface_hub switch), so LFS
+    files take the Git LFS path the stand-in implements rather than hf_xet's own protocol."""
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", True)
+
+    for name in ("HF_HUB_OFFLINE", "HF_OIDC_RESOURCE", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_DISABLE_IMPLICIT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-login" / "token"))
+    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-login" / "stored_tokens"))
+    # huggingface_hub caches a registry it fetches from the endpoint: keep it out of ~/.cache.
+    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(tmp_path / "no-login" / "harnesses.json"),
+                        raising=False)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    return monkeypatch
+
+
+@pytest.fixture
+def fake_hub(hub_env):
+    """The stand-in, running, with huggingface_hub pointed at it (env and constants)."""
+    import huggingface_hub.constants as hf_constants
+
+    hub = FakeHub()
+    hub.thread.start()
+    hub_env.setenv("HF_ENDPOINT", hub.url)
+    hub_env.setattr(hf_constants, "ENDPOINT", hub.url)
+    yield hub
+    hub.server.shutdown()
+    hub.server.server_close()
+
+
+# ----------------------------------------------------------------------------- a corpus
+
+
+def _records() -> list[CorpusRecord]:
+    out = []
+    for d in range(12):
+        for k in range(3):
+            out.append(CorpusRecord(
+                doc_id=f"doc-{d:02d}", en_file=f"doc-{d:02d}.txt", ar_file=f"doc-{d:02d}.txt",
+                en_idx=(k,), ar_idx=(k,) if k != 1 else (1, 2), en=f"Sentence {k} of report {d} <&> \"quoted\".",
+                ar=f"\u200fالجملة {k} من التقرير {d} 😀", bead_type="1-1" if k != 1 else "1-2",
+                score=round(0.3 + 0.05 * k + 0.01 * d, 4)))
+    return out
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> Path:
+    """A run folder as `aligner align` leaves it: corpus.jsonl and run.json."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write_jsonl(_records(), folder / "corpus.jsonl")
+    run = {"aligner_version": "0.1.0", "encoder": "use-multilingual-v3", "encoder_settings": {"tokenizer": "sp"},
+           "alignment": {"threshold": -0.25}, "inputs": {"presplit": False, "pairing": "name"},
+           "summary": {"documents": 12, "aligned": 12, "failed": 0, "pairs": 36, "unaligned_en": 2,
+                       "unaligned_ar": 3, "unpaired_en": 0, "unpaired_ar": 0},
+           "documents": [], "timings": {"total_s": 1.0}}
+    (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    return folder
+
+
+def _capture_logs(caplog):
+    caplog.set_level(logging.DEBUG)
+    for name in ("huggingface_hub", "httpx", "httpx2", "httpcore", "httpcore2", "aligner"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+# ----------------------------------------------------------------------------- success
+
+
+def test_publish_creates_a_dataset_repo_and_uploads_everything_in_one_commit(fake_hub, run_dir, tmp_path,
+                                                                             caplog, capfd):
+    _capture_logs(caplog)
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/ar-en", "--private",
+                     "--split", "0.5,0.25,0.25", "--license", "cc-by-4.0")
+    out = result.stdout + result.stderr
+    assert result.exit_code == 0, out
+
+    creates = fake_hub.calls("POST", "/api/repos/create")
+    assert len(creates) == 1
+    payload = json.loads(creates[0]["body"])
+    assert payload["type"] == "dataset"
+    assert (payload["organization"], payload["name"]) == ("someone", "ar-en")
+    assert payload.get("visibility") == "private" or payload.get("private") is True
+    assert fake_hub.repos["someone/ar-en"]["type"] == "dataset"
+
+    assert len(fake_hub.calls("POST", "/api/datasets/someone/ar-en/preupload/main")) == 1
+    commits = fake_hub.calls("POST", "/api/datasets/someone/ar-en/commit/main")
+    assert len(commits) == 1 and len(fake_hub.commits) == 1
+    assert commits[0]["headers"]["content-type"] == "application/x-ndjson"
+    assert fake_hub.lfs, "the Parquet files went through the LFS path"
+
+    # The files that arrived are exactly the dataset folder the library writes locally.
+    expected = Corpus.from_dir(run_dir).write_hf(tmp_path / "expected", split=(0.5, 0.25, 0.25),
+                                                 license="cc-by-4.0", repo_id="someone/ar-en")
+    local = {p.relative_to(expected).as_posix(): p.read_bytes() for p in expected.rglob("*") if p.is_file()}
+    remote = {p: b for p, b in fake_hub.repos["someone/ar-en"]["files"].items() if p != ".gitattributes"}
+    assert remote == local
+    assert any(p.startswith("data/train-") and p.endswith(".parquet") for p in remote)
+    card = remote["README.md"].decode()
+    assert card.startswith("---\n") and "license: cc-by-4.0" in card and "task_categories:" in card
+    assert 'load_dataset("someone/ar-en")' in card
+
+    # The commit URL is printed, after success.
+    url = fake_hub.commits[0]["oid"]
+    assert f"Published: {fake_hub.url}/datasets/someone/ar-en/commit/{url}" in result.stdout
+
+    fake_hub.assert_token_only_in_authorization_header()
+    captured = capfd.readouterr()
+    for text in (out, caplog.text, captured.out, captured.err):
+        assert TOKEN not in text
+
+
+def test_uploaded_files_load_with_datasets(fake_hub, run_dir, tmp_path):
+    import datasets
+
+    url = Corpus.from_dir(run_dir).push_to_hub("someone/loadable")
+    assert url.startswith(f"{fake_hub.url}/datasets/someone/loadable/commit/")
+    folder = tmp_path / "downloaded"
+    for rel, data in fake_hub.repos["someone/loadable"]["files"].items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    ds = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
+    assert list(ds) == ["train"]
+    assert ds["train"].features["translation"] == datasets.Translation(languages=["ar", "en"])
+    assert [row["translation"]["en"] for row in ds["train"]] == [r.en for r in _records()]
+
+
+def test_push_without_private_leaves_visibility_to_the_hub_and_replaces_stale_data_files(fake_hub, run_dir):
+    corpus = Corpus.from_dir(run_dir)
+    corpus.push_to_hub("someone/again", split="0.5,0.25,0.25")
+    first = set(fake_hub.repos["someone/again"]["files"])
+    assert json.loads(fake_hub.calls("POST", "/api/repos/create")[0]["body"]).get("visibility") is None
+
+    # A second push without splits (exist_ok: the 409 is fine) must not leave the old
+    # validation/test shards behind, or data/<split>-* would still match them.
+    fake_hub.repos["someone/again"]["files"]["notes.txt"] = b"kept: not under data/"
+    corpus.filter(min_quality=0.4).push_to_hub("someone/again")
+    files = set(fake_hub.repos["someone/again"]["files"])
+    assert {p for p in files if p.startswith("data/")} == {"data/train-00000-of-00001.parquet"}
+    assert "notes.txt" in files and ".gitattributes" in files
+    assert any(p.startswith("data/validation-") for p in first)
+    assert len(fake_hub.commits) == 2
+    deleted = [line["value"]["path"] for line in fake_hub.commits[1]["lines"] if line["key"] == "deletedFile"]
+    assert deleted and all(p.startswith("data/") for p in deleted)
+    card = fake_hub.repos["someone/again"]["files"]["README.md"].decode()
+    assert "`score` >= 0.4" in card and "no `quality` value" in card  # says what --min-quality filtered on
+    fake_hub.assert_token_only_in_authorization_header()
+
+
+def test_small_files_as_regular_commit_lines(hub_env, run_dir):
+    # A Hub that takes every file as a regular git blob: the Parquet bytes travel base64
+    # in the NDJSON commit body, and arrive intact.
+    import huggingface_hub.constants as hf_constants
+
+    hub = FakeHub(lfs=False)
+    hub.thread.start()
+    try:
+        hub_env.setattr(hf_constants, "ENDPOINT", hub.url)
+        hub_env.setenv("HF_HUB_DISABLE_XET", "0")
+        hub_env.setattr(hf_constants, "HF_HUB_DISABLE_XET", False)
+        url = Corpus.from_dir(run_dir).push_to_hub("someone/regular", license="cc0-1.0")
+    finally:
+        hub.server.shutdown()
+        hub.server.server_close()
+    assert url.startswith(f"{hub.url}/datasets/someone/regular/commit/")
+    assert not hub.lfs and not hub.calls("POST", "/info/lfs/objects/batch")
+    keys = [line["key"] for line in hub.commits[0]["lines"]]
+    assert keys == ["file", "file"]
+    files = hub.repos["someone/regular"]["files"]
+    assert files["data/train-00000-of-00001.parquet"].startswith(b"PAR1")
+    assert b"license: cc0-1.0" in files["README.md"]
+    hub.assert_token_only_in_authorization_header()
+
+
+def test_publish_min_quality_filters_rows(fake_hub, run_dir, tmp_path):
+    import pyarrow.parquet as pq
+
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/filtered", "--min-quality", "0.45")
+    assert result.exit_code == 0, result.output
+    data = fake_hub.repos["someone/filtered"]["files"]["data/train-00000-of-00001.parquet"]
+    table = pq.read_table(io.BytesIO(data))
+    assert table.num_rows == sum(r.score >= 0.45 for r in _records()) > 0
+    assert min(table.column("score").to_pylist()) >= 0.45
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_endpoint_is_a_clear_error_and_exit_1(hub_env, run_dir, caplog, capfd):
+    import huggingface_hub.constants as hf_constants
+
+    _capture_logs(caplog)
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    hub_env.setenv("HF_ENDPOINT", endpoint)
+    hub_env.setattr(hf_constants, "ENDPOINT", endpoint)
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/ar-en")
+    assert result.exit_code == 1
+    assert "cannot reach the Hugging Face Hub" in result.stderr and endpoint in result.stderr
+    assert "Nothing was uploaded" in result.stderr
+    assert "Published" not in result.stdout and "Traceback" not in result.output
+    captured = capfd.readouterr()
+    for text in (result.output, caplog.text, captured.out, captured.err):
+        assert TOKEN not in text
+
+
+def test_unauthorised_is_a_clear_error_without_the_token(fake_hub, run_dir, caplog, capfd):
+    _capture_logs(caplog)
+    fake_hub.token = "hf_SomeOtherTokenTheHubExpects000"
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/ar-en")
+    assert result.exit_code == 1
+    assert "unauthorised" in result.stderr and "401" in result.stderr
+    assert not fake_hub.commits and not fake_hub.calls("POST", "/commit/")
+    assert "Published" not in result.stdout
+    captured = capfd.readouterr()
+    for text in (result.output, caplog.text, captured.out, captured.err):
+        assert TOKEN not in text
+    # The token still went in the Authorization header only.
+    for req in fake_hub.requests:
+        assert TOKEN not in req["path"] and TOKEN.encode() not in req["body"]
+
+
+def test_forbidden_repo_creation(fake_hub, run_dir):
+    fake_hub.status_for[("POST", "/api/repos/create")] = 403
+    fake_hub.status_for[("GET", "/api/datasets/")] = 403  # create_repo(exist_ok) then checks repo_info
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/ar-en")
+    assert result.exit_code == 1
+    assert "forbidden (HTTP 403) while creating the dataset repository" in result.stderr
+    assert "Nothing was uploaded" in result.stderr and not fake_hub.commits
+
+
+def test_failed_commit_claims_nothing(fake_hub, run_dir):
+    fake_hub.status_for[("POST", "/api/datasets/someone/ar-en/commit/")] = 500
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/ar-en")
+    assert result.exit_code == 1
+    assert "HTTP 500 while committing the files" in result.stderr
+    assert "no file was committed" in result.stderr
+    assert "Published" not in result.stdout
+    assert set(fake_hub.repos["someone/ar-en"]["files"]) == {".gitattributes"}
+
+
+def test_no_token_fails_before_any_request(fake_hub, run_dir):
+    fake_hub_env_token = os.environ.pop("HF_TOKEN")
+    try:
+        result = _invoke("publish", str(run_dir), "--repo-id", "someone/ar-en")
+    finally:
+        os.environ["HF_TOKEN"] = fake_hub_env_token
+    assert result.exit_code == 1
+    assert "no Hugging Face token" in result.stderr and "HF_TOKEN" in result.stderr
+    assert fake_hub.requests == []
+
+
+def test_offline_mode_fails_before_any_request(fake_hub, run_dir):
+    import huggingface_hub.constants as hf_constants
+
+    fake_hub_offline = hf_constants.HF_HUB_OFFLINE
+    hf_constants.HF_HUB_OFFLINE = True
+    try:
+        result = _invoke("publish", str(run_dir), "--repo-id", "someone/ar-en")
+    finally:
+        hf_constants.HF_HUB_OFFLINE = fake_hub_offline
+    assert result.exit_code == 1 and "offline mode is on" in result.stderr
+    assert fake_hub.requests == []
+
+
+def test_bad_repo_id_and_empty_filter_result(fake_hub, run_dir):
+    result = _invoke("publish", str(run_dir), "--repo-id", "no-slash")
+    assert result.exit_code == 1 and "expected 'user/name'" in result.stderr
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--min-quality", "0.99")
+    assert result.exit_code == 1 and "no sentence pair to publish" in result.stderr
+    assert fake_hub.requests == []
+
+
+def test_hub_error_messages_are_redacted(fake_hub, tmp_path):
+    # Even a server that echoes the token back in its error cannot make us print it.
+    (tmp_path / "f").mkdir()
+    (tmp_path / "f" / "README.md").write_text("---\nlicense: other\n---\n", encoding="utf-8")
+    fake_hub.status_for[("POST", "/api/repos/create")] = 500
+    original = fake_hub.answer
+
+    def echo_token(req):
+        status, payload, headers = original(req)
+        if status == 500:
+            payload = {"error": f"bad token {req['headers'].get('Authorization')}"}
+        return status, payload, headers
+
+    fake_hub.answer = echo_token
+    with pytest.raises(HubError) as info:
+        push_folder(tmp_path / "f", "someone/x")
+    assert TOKEN not in str(info.value) and "HTTP 500" in str(info.value)
+    assert redact(f"a {TOKEN} b") == "a *** b"
+
+
+# ----------------------------------------------------------------------------- a real process
+
+
+def test_publish_in_a_subprocess_reads_hf_endpoint_and_never_prints_the_token(fake_hub, run_dir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+    env.update(HF_ENDPOINT=fake_hub.url, HF_TOKEN=TOKEN, HF_HOME=str(run_dir.parent / "hf-home"),
+               HF_HUB_DISABLE_XET="1")
+    proc = subprocess.run([sys.executable, "-m", "aligner.cli", "publish", str(run_dir), "--repo-id",
+                           "someone/sub"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f"Published: {fake_hub.url}/datasets/someone/sub/commit/" in proc.stdout
+    assert TOKEN not in proc.stdout + proc.stderr
+    assert "README.md" in fake_hub.repos["someone/sub"]["files"]
+    fake_hub.assert_token_only_in_authorization_header()
