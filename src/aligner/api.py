@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -65,9 +66,15 @@ class Aligner:
     """
 
     def __init__(self, encoder: str | SentenceEncoder = DEFAULT_ENCODER, *,
-                 config: AlignmentConfig | None = None, device: str | None = None):
+                 config: AlignmentConfig | None = None, device: str | None = None,
+                 cache_size: int = 20_000):
         self.encoder = load_encoder(encoder, device=device) if isinstance(encoder, str) else encoder
         self.config = config or AlignmentConfig()
+        # Sentence encodings by text, across the documents of a run: datelines, credits and
+        # boilerplate recur, and re-aligning a document should not re-encode it. Bounded
+        # (least recently used out); 20,000 entries hold about 40 MB with the default encoder.
+        self._cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+        self.cache_size = cache_size
 
     @property
     def encoder_name(self) -> str:
@@ -88,24 +95,49 @@ class Aligner:
         the normalised mean of the sentence embeddings."""
         return self._runs_of_normalized([normalize_for_encoding(s, lang) for s in sentences])
 
+    def _encode_cached(self, texts: list[str], pooled: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per text: the encoder's pooled state and token count (``pooled``), or its
+        embedding and 1. Each distinct text is encoded at most once while cached."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            if pooled:
+                states, lens = self.encoder.encode_states(missing)
+            else:
+                states, lens = self.encoder.encode(missing), np.ones(len(missing), np.int64)
+            for t, st, ln in zip(missing, states, lens):
+                self._cache[t] = (st, int(ln))
+        out = [self._cache[t] for t in texts]
+        for t in texts:
+            self._cache.move_to_end(t)
+        while len(self._cache) > max(self.cache_size, len(texts)):
+            self._cache.popitem(last=False)
+        if not out:
+            dim = 0 if not self._cache else len(next(iter(self._cache.values()))[0])
+            return np.zeros((0, dim), np.float32), np.zeros(0, np.int64)
+        return np.stack([o[0] for o in out]), np.fromiter((o[1] for o in out), np.int64, len(out))
+
     def _runs_of_normalized(self, texts: list[str]) -> list[np.ndarray]:
         max_run = self.config.max_bead_lines - 1
-        unique = list(dict.fromkeys(texts))
-        where = {t: k for k, t in enumerate(unique)}
-        index = np.fromiter((where[t] for t in texts), dtype=np.int64, count=len(texts))
-        if hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states"):
-            states, lens = self.encoder.encode_states(unique)
-            states, lens = states[index], lens[index]
-            cs = np.concatenate([np.zeros((1, states.shape[1]), np.float64), np.cumsum(states, 0, dtype=np.float64)])
-            cl = np.concatenate([[0], np.cumsum(lens)])
-            runs = []
-            for k in range(1, max_run + 1):
-                if len(texts) - k + 1 <= 0:
-                    runs.append(np.zeros((0, states.shape[1]), np.float32))
-                else:
-                    runs.append(self.encoder.embed_states((cs[k:] - cs[:-k]).astype(np.float32), cl[k:] - cl[:-k]))
-            return runs
-        return run_embeddings_by_mean(self.encoder.encode(unique)[index], max_run)
+        pooled = hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states")
+        if not texts:
+            return run_embeddings_by_mean(self.encoder.encode([]), max_run)
+        states, lens = self._encode_cached(texts, pooled)
+        if not pooled:
+            return run_embeddings_by_mean(states, max_run)
+        # Runs pooled from the sentences' summed token states, all run lengths through the
+        # encoder's head in one call.
+        cs = np.concatenate([np.zeros((1, states.shape[1]), np.float64), np.cumsum(states, 0, dtype=np.float64)])
+        cl = np.concatenate([[0], np.cumsum(lens)])
+        ks = [k for k in range(1, max_run + 1) if len(texts) - k + 1 > 0]
+        sums = np.concatenate([(cs[k:] - cs[:-k]).astype(np.float32) for k in ks])
+        counts = np.concatenate([cl[k:] - cl[:-k] for k in ks])
+        embedded = self.encoder.embed_states(sums, counts)
+        runs, start = [], 0
+        for k in range(1, max_run + 1):
+            size = max(len(texts) - k + 1, 0)
+            runs.append(embedded[start:start + size] if size else np.zeros((0, embedded.shape[1]), np.float32))
+            start += size
+        return runs
 
     def align_sentences(self, en: Sequence[str], ar: Sequence[str]) -> DocumentAlignment:
         """Align text already split into sentences (one unit per list item, as given)."""
