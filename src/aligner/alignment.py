@@ -265,8 +265,7 @@ class _BeadValues:
         return float(self.en_runs[a - 1][i] @ self.ar_runs[b - 1][j])
 
 
-def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int,
-              block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """kNN means of English runs (length a) against Arabic runs (length b) and back,
     each restricted to the runs its band lets it pair with (whole document when the
     band is full), so the cost stays linear in document length."""
@@ -278,37 +277,30 @@ def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int,
     hi = np.clip(band.hi[np.arange(n) + a] - b, 0, m)
     hi = np.maximum(hi, lo + 1).clip(max=m)
     lo = np.minimum(lo, hi - 1)
-    kx = np.zeros(n, np.float32)
-    ky_sum = np.full(m, -np.inf, np.float32)
-    # Column windows: rows whose window covers column c (windows are monotone).
+    # Column windows: the rows whose window covers column c (windows are monotone).
     rlo = np.searchsorted(hi, np.arange(m), side="right")
     rhi = np.searchsorted(lo, np.arange(m), side="right")
-    ky = np.zeros(m, np.float32)
-    for s0 in range(0, n, block):
-        s1 = min(n, s0 + block)
+    return _windowed_knn(x, y, lo, hi, k), _windowed_knn(y, x, rlo, rhi, k)
+
+
+def _windowed_knn(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int,
+                  block: int = 256) -> np.ndarray:
+    """For each row i of x: mean of its k highest cosines with rows lo[i]..hi[i]-1 of y
+    (fewer when the window is smaller; 0 for an empty window)."""
+    out = np.zeros(len(x), np.float32)
+    for s0 in range(0, len(x), block):
+        s1 = min(len(x), s0 + block)
         c0, c1 = int(lo[s0:s1].min()), int(hi[s0:s1].max())
-        sims = x[s0:s1] @ y[c0:c1].T
+        if c1 <= c0:
+            continue
         cidx = np.arange(c0, c1)
-        mask = (cidx[None, :] >= lo[s0:s1, None]) & (cidx[None, :] < hi[s0:s1, None])
-        sims = np.where(mask, sims, -np.inf)
+        inside = (cidx[None, :] >= lo[s0:s1, None]) & (cidx[None, :] < hi[s0:s1, None])
+        sims = np.where(inside, x[s0:s1] @ y[c0:c1].T, -np.inf)
         kk = min(k, c1 - c0)
         top = -np.partition(-sims, kk - 1, axis=1)[:, :kk]
         valid = np.isfinite(top)
-        kx[s0:s1] = np.where(valid, top, 0).sum(1) / np.maximum(valid.sum(1), 1)
-    for c0 in range(0, m, block):
-        c1 = min(m, c0 + block)
-        s0, s1 = int(rlo[c0:c1].min()), int(max(rhi[c0:c1].max(), rlo[c0:c1].min() + 1))
-        s1 = min(s1, n)
-        s0 = min(s0, s1 - 1)
-        sims = y[c0:c1] @ x[s0:s1].T
-        sidx = np.arange(s0, s1)
-        mask = (sidx[None, :] >= rlo[c0:c1, None]) & (sidx[None, :] < rhi[c0:c1, None])
-        sims = np.where(mask, sims, -np.inf)
-        kk = min(k, s1 - s0)
-        top = -np.partition(-sims, kk - 1, axis=1)[:, :kk]
-        valid = np.isfinite(top)
-        ky[c0:c1] = np.where(valid, top, 0).sum(1) / np.maximum(valid.sum(1), 1)
-    return kx, ky
+        out[s0:s1] = np.where(valid, top, 0).sum(1) / np.maximum(valid.sum(1), 1)
+    return out
 
 
 def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -> list[Bead]:
