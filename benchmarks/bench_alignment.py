@@ -26,13 +26,6 @@ from pathlib import Path
 import numpy as np
 
 
-def _read_lines(path: Path) -> list[str]:
-    text = path.read_text(encoding="utf-8")
-    if text.endswith("\n"):
-        text = text[:-1]
-    return text.split("\n")
-
-
 def _child(npz: str, n: int) -> None:
     """Align the first n lines of the stored embeddings; print seconds and peak RSS."""
     from aligner.alignment import AlignmentConfig, align_runs
@@ -63,6 +56,9 @@ def main() -> None:
     import aligner
     from aligner.alignment import align_runs
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from eval_alignment import read_units
+
     al = aligner.Aligner()
     sent = Path(args.data) / "sent"
     docs = sorted(p.stem for p in sent.glob("*.en"))
@@ -72,7 +68,7 @@ def main() -> None:
 
     runs, lengths = {}, {}
     for d in docs:
-        en, ar = _read_lines(sent / f"{d}.en"), _read_lines(sent / f"{d}.ar")
+        en, ar = read_units(sent / f"{d}.en"), read_units(sent / f"{d}.ar")
         runs[d] = (al.run_embeddings(en, "en"), al.run_embeddings(ar, "ar"))
         lengths[d] = (np.array([len(normalize_for_encoding(t, "en")) for t in en], np.float64),
                       np.array([len(normalize_for_encoding(t, "ar")) for t in ar], np.float64))

@@ -374,14 +374,15 @@ def test_coarse_to_fine_long_one_sided_gap(gap_side, coarse_spy):
     assert shape(beads) == expected(spec)
 
 
-def test_coarse_block_grows_to_fit_max_full_cells(coarse_spy):
-    # 400 x 400 with max_full_cells=100: 8-line blocks give 51 * 51 coarse cells, so
-    # the block size must double until the coarse table fits.
+def test_coarse_search_recurses_until_the_table_fits(coarse_spy):
+    # 400 x 400 with max_full_cells=100: 8-line blocks give 51 * 51 coarse cells, still
+    # too many, so the coarse alignment is itself coarse-to-fine (blocks of 8 again:
+    # 7 x 7 cells fit). A fixed block size keeps the band width constant at every level.
     spec = [(1, 1)] * 400
     en, ar = build(spec, seed=4)
     cfg = AlignmentConfig(max_full_cells=100)
     beads = align_embeddings(en, ar, cfg)
-    assert len(coarse_spy) == 1
+    assert len(coarse_spy) == 2
     check_invariants(beads, 400, 400, cfg)
     assert shape(beads) == expected(spec)
 

@@ -284,7 +284,7 @@ def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int)
 
 
 def _windowed_knn(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int,
-                  block: int = 256) -> np.ndarray:
+                  block: int = 32) -> np.ndarray:
     """For each row i of x: mean of its k highest cosines with rows lo[i]..hi[i]-1 of y
     (fewer when the window is smaller; 0 for an empty window)."""
     out = np.zeros(len(x), np.float32)
@@ -306,43 +306,48 @@ def _windowed_knn(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, 
 def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -> list[Bead]:
     """Dynamic programme over the band, row by row, vectorised along the row.
 
-    Row r of the table holds columns [lo[r] - P, ...) so that every predecessor a bead
-    can come from is a plain slice of an earlier row (no gathers): the left pad P and the
-    width cover the widest bead step. Cells outside the band hold -inf."""
+    Rows are stored ragged (row r holds columns lo[r]..hi[r]-1 only), so memory follows
+    the band's area, not its widest row; a bead's predecessors are a slice of an earlier
+    row, with -inf where that row's band does not reach."""
     types = values.types
     T = len(types)
     lo, hi = band.lo, band.hi
-    max_a = max(a for a, _ in types)
-    P = max(b for _, b in types) + 1
-    reach = int((hi - lo[np.maximum(np.arange(n + 1) - max_a, 0)]).max())
-    width = P + reach + 1
-    score = np.full((n + 1, width), _NEG)
-    back = np.full((n + 1, width), -1, np.int8)  # 0: null English line; t+1: types[t]; T+1: null Arabic
+    widths = hi - lo
+    start = np.concatenate([[0], np.cumsum(widths)])
+    score = np.full(int(start[-1]), _NEG)
+    back = np.full(int(start[-1]), -1, np.int8)  # 0: null English line; t+1: types[t]; T+1: null Arabic
     NULL_AR = T + 1
-    cand = np.empty((T + 1, int((hi - lo).max())))
+    steps = [(1, 0)] + list(types)  # candidate 0 is the null English line: from (i-1, j)
+    cand = np.empty((T + 1, int(widths.max())))
     vals = None
     for i in range(n + 1):
         if i % chunk == 0:
             r1 = min(n + 1, i + chunk)
             c0, c1 = int(lo[i]), int(hi[r1 - 1])
             vals = values.block(i, r1, c0, c1)
-        w = int(hi[i] - lo[i])
+        w = int(widths[i])
+        li = int(lo[i])
         if i == 0:
             best = np.full(w, _NEG)
             best[0] = 0.0  # cell (0, 0): the empty prefix (lo[0] is always 0)
             arg = np.full(w, -1, np.int8)
         else:
             c = cand[:, :w]
-            # Null English line: from (i-1, j).
-            off = P + int(lo[i] - lo[i - 1])
-            c[0] = score[i - 1, off:off + w]
-            row = vals[:, i % chunk, lo[i] - c0:hi[i] - c0]
-            for t, (a, b) in enumerate(types):
+            c.fill(_NEG)
+            row = vals[:, i % chunk, li - c0:li - c0 + w]
+            for t, (a, b) in enumerate(steps):
                 if a > i:
-                    c[t + 1] = _NEG
                     continue
-                off = P + int(lo[i] - lo[i - a]) - b
-                np.add(score[i - a, off:off + w], row[t], out=c[t + 1])
+                r = i - a
+                x0, x1 = max(li - b, int(lo[r])), min(li + w - b, int(hi[r]))
+                if x1 <= x0:
+                    continue
+                prev = score[start[r] + x0 - lo[r]:start[r] + x1 - lo[r]]
+                d0, d1 = x0 - (li - b), x1 - (li - b)
+                if t == 0:
+                    c[0, d0:d1] = prev
+                else:
+                    np.add(prev, row[t - 1, d0:d1], out=c[t, d0:d1])
             arg = c.argmax(0).astype(np.int8)
             best = c[arg, np.arange(w)]
         # Null Arabic line: from (i, j-1) at no cost, i.e. a running maximum along the row.
@@ -350,13 +355,13 @@ def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -
             run = np.maximum.accumulate(best)
             arg[1:][run[1:] > best[1:]] = NULL_AR
             best = run
-        score[i, P:P + w] = best
-        back[i, P:P + w] = arg
+        score[start[i]:start[i] + w] = best
+        back[start[i]:start[i] + w] = arg
 
     beads: list[Bead] = []
     i, j = n, m
     while i > 0 or j > 0:
-        t = int(back[i, P + j - lo[i]]) if lo[i] <= j < hi[i] else -1
+        t = int(back[start[i] + j - lo[i]]) if lo[i] <= j < hi[i] else -1
         if t == 0:
             beads.append(Bead((i - 1,), ()))
             i -= 1
@@ -367,8 +372,7 @@ def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -
             raise RuntimeError(f"alignment search left the band at cell ({i}, {j})")
         else:
             a, b = types[t - 1]
-            cos = values.cosine(a, b, i - a, j - b)
-            beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), round(cos, 6)))
+            beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), round(values.cosine(a, b, i - a, j - b), 6)))
             i, j = i - a, j - b
     beads.reverse()
     return beads
@@ -436,10 +440,12 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
 
 
 def _coarse_band(en: np.ndarray, ar: np.ndarray, config: AlignmentConfig) -> _Band:
-    """Align block averages of both sides, then project that path to a fine band."""
-    f = config.coarse_block
-    while ((len(en) + f - 1) // f + 1) * ((len(ar) + f - 1) // f + 1) > config.max_full_cells:
-        f *= 2
+    """Align block averages of both sides, then project that path to a fine band.
+
+    The block size is fixed and the coarse alignment is itself coarse-to-fine when it is
+    still too large (recursively), so the band keeps a constant width at every level and
+    the whole search stays linear in document length."""
+    f = max(2, config.coarse_block)
     en_c, ar_c = _blocks(en, f), _blocks(ar, f)
     coarse_cfg = replace(config, max_bead_lines=3)
     coarse = align_runs(run_embeddings_by_mean(en_c, 2), run_embeddings_by_mean(ar_c, 2), coarse_cfg)
