@@ -94,14 +94,15 @@ def test_read_document_names_file_and_bad_byte(tmp_path, data, offset):
     path.write_bytes(data)
     with pytest.raises(DocumentError) as info:
         read_document(path)
-    assert str(info.value) == f"{path}: not valid UTF-8 (byte {offset})"
+    assert str(info.value) == f"{path}: not valid UTF-8 (byte {offset}, line 1)"
 
 
-@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b" \r\n\n\t"])
-def test_read_document_empty(tmp_path, data):
+@pytest.mark.parametrize("data, message", [(b"", "empty file"), (b"\xef\xbb\xbf", "empty file"),
+                                           (b" \r\n\n\t", "no text \\(only whitespace\\)")])
+def test_read_document_empty(tmp_path, data, message):
     path = tmp_path / "empty.txt"
     path.write_bytes(data)
-    with pytest.raises(DocumentError, match=f"^{re.escape(str(path))}: empty file$"):
+    with pytest.raises(DocumentError, match=f"^{re.escape(str(path))}: {message}$"):
         read_document(path)
 
 
@@ -146,7 +147,7 @@ def test_align_folders_records_failures_and_goes_on(tmp_path, fake_aligner):
 
     assert run.n_documents == 3 and run.n_aligned == 1 and run.n_failed == 2 and not run.ok
     assert [(f.doc_id, f.error) for f in run.failed] == [
-        ("b", f"{en / 'b.txt'}: not valid UTF-8 (byte 4)"), ("c", f"{en / 'c.txt'}: empty file")]
+        ("b", f"{en / 'b.txt'}: not valid UTF-8 (byte 4, line 1)"), ("c", f"{en / 'c.txt'}: empty file")]
     assert sorted(os.listdir(out / "beads")) == ["a.align"]
     assert {r["doc_id"] for r in read_jsonl(out / "corpus.jsonl")} <= {"a"}
     report = json.loads((out / "run.json").read_text(encoding="utf-8"))
@@ -157,7 +158,7 @@ def test_align_folders_records_failures_and_goes_on(tmp_path, fake_aligner):
     assert [d["doc_id"] for d in report["documents"]] == ["a"]
     assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
     summary = run.summary()
-    assert "b.txt: not valid UTF-8 (byte 4)" in summary and "d.txt" in summary and "e.txt" in summary
+    assert "b.txt: not valid UTF-8 (byte 4, line 1)" in summary and "d.txt" in summary and "e.txt" in summary
     assert summary.endswith(f"Corpus written to {out / 'corpus.jsonl'}")
 
 
@@ -316,7 +317,10 @@ def test_cli_second_run_is_byte_identical(example_run, tmp_path, shared_aligner_
     result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(again)])
     assert result.exit_code == 0
     same_bytes(out, again)
-    assert sorted(os.listdir(again)) == ["beads", "corpus.jsonl", "run.json", "unaligned.jsonl"]
+    # (.aligner-state holds the finished documents, for a resume: see tests/test_resume.py)
+    names = set(os.listdir(again))
+    assert {".aligner-state", "beads", "corpus.jsonl", "run.json", "unaligned.jsonl"} <= names
+    assert not [name for name in names if name.endswith(".tmp")]
 
 
 @pytest.mark.slow
@@ -331,14 +335,14 @@ def test_cli_reports_a_broken_document_and_writes_the_others(tmp_path, shared_al
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["align", str(tmp_path / "en"), str(tmp_path / "ar"), "-o", str(out)])
     assert result.exit_code == 1, result.output
-    assert f"{broken}: not valid UTF-8 (byte {cut})" in result.output
+    assert f"{broken}: not valid UTF-8 (byte {cut}, line 2)" in result.output
     assert "lonely.txt" in result.output
     assert "Aligned 3 of 4 document pair(s)" in result.output
     assert f"Corpus written to {out / 'corpus.jsonl'}" in result.output
     ok_ids = [d for d in EXAMPLE_IDS if d != EXAMPLE_IDS[1]]
     report = check_output(out, ok_ids)
     assert report["failed"] == [{"doc_id": EXAMPLE_IDS[1], "en_file": broken.name, "ar_file": broken.name,
-                                 "error": f"{broken}: not valid UTF-8 (byte {cut})"}]
+                                 "error": f"{broken}: not valid UTF-8 (byte {cut}, line 2)"}]
     assert report["unpaired"]["en"] == [str(tmp_path / "en" / "lonely.txt")]
     assert {r["doc_id"] for r in read_jsonl(out / "corpus.jsonl")} == set(ok_ids)
     assert not (out / "beads" / f"{EXAMPLE_IDS[1]}.align").exists()

@@ -22,3 +22,7 @@ from .formats import Corpus  # noqa: E402  (lxml, datasets, huggingface_hub are 
 from .records import CorpusRecord, read_corpus  # noqa: E402
 
 __all__ += ["Corpus", "CorpusRecord", "read_corpus"]
+
+from .pairing import PairingResult, pair_documents  # noqa: E402  (content pairing: aligner.docpairing)
+
+__all__ += ["PairingResult", "pair_documents"]

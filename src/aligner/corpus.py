@@ -18,6 +18,9 @@
     How the run was made and what it did: aligner version, encoder and its settings,
     alignment settings, inputs, each document's counts, unpaired and ignored files,
     pairing problems, failed documents with their error, and wall-clock ``timings``.
+``pairs.tsv``, ``pairs.unpaired.tsv``
+    The document pairs (``en_file, ar_file, method, score``) and the documents left
+    unpaired with their best candidate (:func:`aligner.pairing.write_pairs`).
 
 ``corpus.jsonl``, ``unaligned.jsonl`` and the beads files hold no time or absolute
 path: the same inputs, settings and encoder give byte-identical files. ``run.json``
@@ -25,17 +28,38 @@ differs between runs only under its ``"timings"`` key.
 
 Every file is written to a temporary file in its own folder and moved into place with
 ``os.replace``, so a reader never sees half a file and an interrupted run leaves the
-previous file intact. A document that cannot be read or aligned (not UTF-8, empty, ...)
-is recorded in ``run.json`` and in :attr:`FolderRun.failed`; the other documents are
-still aligned and written.
+previous file intact. A document that cannot be read or aligned (not UTF-8, empty,
+binary, too large, in the wrong language: see :mod:`aligner.inputs`) is recorded in
+``run.json`` and in :attr:`FolderRun.failed`; the other documents are still aligned and
+written.
+
+Resuming. ``OUT/.aligner-state/`` holds ``settings.json`` (the run's settings and inputs:
+its fingerprint) and one file per finished document (``docs/<hash of doc_id>.json``: its
+corpus lines, unaligned lines, beads and report, with the SHA-256 of both input files),
+each written atomically as soon as the document is aligned. The final files are then
+assembled from those parts in ``doc_id`` order. A run killed at any point (even
+``kill -9``) and started again with the same command skips the documents already done
+(and redoes any whose input file changed) and writes the same bytes as an uninterrupted
+run. Failed documents are not recorded there: they are tried again on every run.
+
+An output folder that already holds a corpus (``corpus.jsonl``, ``run.json`` or a state)
+made with other settings or inputs is refused (:class:`OutputExistsError`, naming what
+differs) unless ``overwrite=True``; with the same settings and inputs the run is a
+resume. Two runs never write one folder at once (a lock on the state folder). A write
+that fails (a full disk) raises :class:`OutputWriteError`: the files already in ``OUT``
+are left as they were and the finished documents stay in the state for a resume.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import hashlib
 import json
 import os
+import platform
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -44,20 +68,39 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from .api import Aligner, DocumentAlignment
-from .pairing import DocumentPair, PairingResult, pair_by_name
+from .inputs import DEFAULT_MAX_BYTES, DocumentError, check_language, decode_bytes, file_bytes, read_input
+from .pairing import DocumentPair, PairingResult, pair_by_name, pair_documents, write_pairs
 from .records import RECORD_KEYS, CorpusRecord  # noqa: F401  (RECORD_KEYS re-exported)
 
 CORPUS_FILE = "corpus.jsonl"
 UNALIGNED_FILE = "unaligned.jsonl"
 RUN_FILE = "run.json"
+PAIRS_FILE = "pairs.tsv"  # and pairs.unpaired.tsv beside it (aligner.pairing.write_pairs)
 BEADS_DIR = "beads"
 BEADS_SUFFIX = ".align"
 
-_UTF8_BOM = b"\xef\xbb\xbf"
+STATE_DIR = ".aligner-state"
+"""Resume state inside ``OUT``: ``settings.json``, ``lock`` and ``docs/<key>.json``."""
+_STATE_FORMAT = 1
+
+__all__ = ["BEADS_DIR", "CORPUS_FILE", "DEFAULT_MAX_BYTES", "DocumentError", "DocumentFailure", "DocumentReport",
+           "FolderRun", "OutputError", "OutputExistsError", "OutputWriteError", "RUN_FILE", "STATE_DIR",
+           "UNALIGNED_FILE", "align_folders", "atomic_open", "atomic_write_text", "corpus_records",
+           "read_document", "unaligned_records"]
 
 
-class DocumentError(ValueError):
-    """One input document cannot be used; the message starts with its path."""
+class OutputError(RuntimeError):
+    """The output folder cannot be used or written; the message says what to do."""
+
+
+class OutputExistsError(OutputError):
+    """``OUT`` already holds a corpus made with other settings or inputs (or another run
+    is writing it). Nothing was written."""
+
+
+class OutputWriteError(OutputError):
+    """Writing to ``OUT`` failed (a full disk, no permission): the files already there
+    were left as they were; documents finished so far are kept for a resume."""
 
 
 # ----------------------------------------------------------------------------- atomic files
@@ -104,25 +147,16 @@ def _new_file_mode() -> int:
 # ----------------------------------------------------------------------------- reading
 
 
-def read_document(path: str | Path) -> str:
-    """A document's text: UTF-8, a leading byte-order mark dropped, any line ends.
+def read_document(path: str | Path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> str:
+    """A document's text: UTF-8 (a leading byte-order mark dropped), UTF-16/32 with a
+    byte-order mark, or a detected legacy encoding (see :mod:`aligner.inputs`); any
+    line ends.
 
-    Raises :class:`DocumentError` ``"<path>: not valid UTF-8 (byte N)"`` (``N`` the
-    0-based offset of the first bad byte in the file) or ``"<path>: empty file"`` (no
-    visible text)."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    skip = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
-    try:
-        text = data[skip:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start + skip})") from None
-    if not text.strip():
-        raise DocumentError(f"{path}: empty file")
-    return text
+    Raises :class:`DocumentError`, its message starting with the path: ``not valid
+    UTF-8 (byte N, line L)`` (``N`` the 0-based offset of the first bad byte in the
+    file), ``empty file``, ``no text (only whitespace)``, ``binary file (PDF), ...``,
+    ``file too large (...)`` or ``cannot be read (...)``."""
+    return read_input(path, max_bytes=max_bytes).text
 
 
 # ----------------------------------------------------------------------------- records
@@ -168,6 +202,10 @@ class DocumentReport:
     unaligned_en: int
     unaligned_ar: int
     mean_score: float | None
+    # How each file was decoded ("utf-8", "utf-8-sig", "utf-16-le", "windows-1256", ...).
+    encoding: dict[str, str] = field(default_factory=dict)
+    # Problems that did not stop the alignment (a guessed encoding, mixed languages).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -259,6 +297,14 @@ class FolderRun:
         if self.failed:
             lines.append(f"Failed documents ({len(self.failed)}):")
             lines += [f"  {f.doc_id}: {f.error}" for f in self.failed]
+        warnings = [w for d in self.documents for w in d.warnings]
+        if warnings:
+            lines.append(f"Warnings ({len(warnings)}):")
+            lines += [f"  {w}" for w in warnings]
+        resumed = self.timings.get("resumed_documents", 0)
+        if resumed:
+            lines.append(f"Resumed: {resumed} document(s) were already aligned by an earlier run with the same "
+                         f"settings (kept in {self.out_dir / STATE_DIR}).")
         lines.append(f"Corpus written to {self.corpus_path}")
         return "\n".join(lines)
 
@@ -268,10 +314,12 @@ class FolderRun:
         return {
             **self.settings,
             "inputs": self.inputs,
+            "environment": _environment(),
             "summary": {"documents": self.n_documents, "aligned": self.n_aligned, "failed": self.n_failed,
                         "pairs": self.n_pairs, "unaligned_en": self.n_unaligned_en,
                         "unaligned_ar": self.n_unaligned_ar,
-                        "unpaired_en": len(p.unpaired_en), "unpaired_ar": len(p.unpaired_ar)},
+                        "unpaired_en": len(p.unpaired_en), "unpaired_ar": len(p.unpaired_ar),
+                        "warnings": sum(len(d.warnings) for d in self.documents)},
             "documents": [asdict(d) for d in self.documents],
             "failed": [asdict(f) for f in self.failed],
             "unpaired": {"en": [str(x) for x in p.unpaired_en], "ar": [str(x) for x in p.unpaired_ar]},
@@ -283,7 +331,9 @@ class FolderRun:
 
 def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
                   aligner: Aligner | str | None = None, manifest: str | Path | None = None,
-                  presplit: bool = False, progress: bool = True) -> FolderRun:
+                  presplit: bool = False, progress: bool = True, pair_by: str = "name",
+                  max_sources: int = 1, max_bytes: int | None = DEFAULT_MAX_BYTES,
+                  overwrite: bool = False) -> FolderRun:
     """Pair the two folders' documents by name (or as ``manifest`` says), align each
     pair and write the corpus to ``out_dir`` (created if needed; see the module
     docstring for the files).
@@ -292,55 +342,84 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     ``None`` for the default encoder (built only after pairing succeeded).
     ``presplit``: the files already hold one sentence per line.
     ``progress``: show a progress bar over documents on stderr (when it is a terminal).
+    ``pair_by``, ``max_sources``: ``"name"`` (the default here), ``"content"`` or
+    ``"auto"`` (the command line's default), see :func:`aligner.pairing.pair_documents`;
+    the pairs are also written to ``pairs.tsv`` and ``pairs.unpaired.tsv``.
+
+    ``max_bytes``: input files larger than this are refused unread (``None`` or 0: no
+    limit). ``overwrite``: replace a corpus in ``out_dir`` made with other settings or
+    inputs (by default that is refused; the same settings and inputs resume).
 
     Raises :class:`~aligner.pairing.PairingError` (a missing folder, a broken manifest)
-    before anything is written; a document that fails is recorded, not raised."""
+    or :class:`OutputExistsError` before anything is written, and
+    :class:`OutputWriteError` when writing fails; a document that fails is recorded,
+    not raised."""
     t_start = time.perf_counter()
     en_dir, ar_dir, out_dir = Path(en_dir), Path(ar_dir), Path(out_dir)
-    pairing = pair_by_name(en_dir, ar_dir, manifest=manifest)
+    pairing = pair_by_name(en_dir, ar_dir, manifest=manifest)  # a broken manifest fails before any loading
+    inputs = {"en_dir": str(en_dir.resolve()), "ar_dir": str(ar_dir.resolve()),
+              "manifest": None if manifest is None else str(Path(manifest).resolve()),
+              "presplit": presplit, "pairing": "manifest" if manifest is not None else "name",
+              "pair_by": pair_by, "max_sources": max_sources, "max_bytes": max_bytes or None}
+    if not overwrite:  # what is known without the encoder: refuse a foreign corpus before loading it
+        _RunState(out_dir, {"inputs": inputs}).check(False, partial=True)
     if not isinstance(aligner, Aligner):
         aligner = _build_aligner(aligner)
     t_loaded = time.perf_counter()
+    if pair_by != "name" or max_sources != 1:
+        pairing = pair_documents(en_dir, ar_dir, aligner=aligner, method=pair_by, max_sources=max_sources,
+                                 manifest=manifest, presplit=presplit, progress=progress)
+    t_paired = time.perf_counter()
 
-    beads_dir = out_dir / BEADS_DIR
-    beads_dir.mkdir(parents=True, exist_ok=True)
     run = FolderRun(out_dir=out_dir, pairing=pairing, settings=aligner.settings,
-                    inputs={"en_dir": str(en_dir.resolve()), "ar_dir": str(ar_dir.resolve()),
-                            "manifest": None if manifest is None else str(Path(manifest).resolve()),
-                            "presplit": presplit, "pairing": "manifest" if manifest is not None else "name"})
+                    inputs={**inputs, "pairing_settings": pairing.settings})
+    state = _RunState(out_dir, {**run.settings, "inputs": run.inputs})
+    mode = state.check(overwrite)  # refuses a foreign corpus before anything is written
     doc_times: dict[str, float] = {}
     encode_s = align_s = 0.0
+    resumed = 0
 
-    with atomic_open(out_dir / CORPUS_FILE) as corpus, atomic_open(out_dir / UNALIGNED_FILE) as unaligned:
+    with state.opened(mode):
         for pair in _progress(pairing.pairs, progress):
             en_file = _relative(pair.en_path, en_dir)
             ar_file = _relative(pair.ar_path, ar_dir)
-            beads_path = beads_dir / f"{pair.doc_id}{BEADS_SUFFIX}"
             t0 = time.perf_counter()
             try:
-                alignment = _align_pair(aligner, pair, presplit)
+                en_bytes = file_bytes(pair.en_path, max_bytes)
+                ar_bytes = file_bytes(pair.ar_path, max_bytes)
+                key = {"doc_id": pair.doc_id, "en_file": en_file, "ar_file": ar_file,
+                       "en_sha256": hashlib.sha256(en_bytes).hexdigest(),
+                       "ar_sha256": hashlib.sha256(ar_bytes).hexdigest()}
+                done = state.finished(key)
+                if done is not None:  # aligned by an earlier, interrupted run
+                    run.documents.append(done[0])
+                    doc_times[pair.doc_id] = done[1]
+                    resumed += 1
+                    continue
+                alignment, encodings, warnings = _align_pair(aligner, pair, presplit, en_bytes, ar_bytes)
             except Exception as exc:  # one bad document must not stop the others
                 message = str(exc) if isinstance(exc, DocumentError) else f"{type(exc).__name__}: {exc}"
                 run.failed.append(DocumentFailure(pair.doc_id, en_file, ar_file, message))
-                with contextlib.suppress(FileNotFoundError):
-                    beads_path.unlink()  # do not leave a previous run's beads beside this run's corpus
                 continue
-            doc_times[pair.doc_id] = round(time.perf_counter() - t0, 4)
+            seconds = round(time.perf_counter() - t0, 4)
+            doc_times[pair.doc_id] = seconds
             encode_s += alignment.timings.get("encode", 0.0)
             align_s += alignment.timings.get("align", 0.0)
 
             records = corpus_records(pair.doc_id, en_file, ar_file, alignment)
-            corpus.writelines(r.to_json_line() for r in records)
-            unaligned.writelines(_json_line(r) for r in unaligned_records(pair.doc_id, alignment))
-            beads_path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(beads_path, alignment.to_vecalign())
-            run.documents.append(_report(pair, en_file, ar_file, alignment, records))
+            report = _report(pair, en_file, ar_file, alignment, records)
+            report.encoding, report.warnings = encodings, warnings
+            state.save(key, report, seconds,
+                       corpus="".join(r.to_json_line() for r in records),
+                       unaligned="".join(_json_line(r) for r in unaligned_records(pair.doc_id, alignment)),
+                       beads=alignment.to_vecalign())
+            run.documents.append(report)
 
-    run.timings = {"total_s": round(time.perf_counter() - t_start, 4),
-                   "load_encoder_s": round(t_loaded - t_start, 4),
-                   "encode_s": round(encode_s, 4), "align_s": round(align_s, 4),
-                   "per_document_s": doc_times}
-    atomic_write_text(out_dir / RUN_FILE, json.dumps(run.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        run.timings = {"total_s": round(time.perf_counter() - t_start, 4),
+                       "load_encoder_s": round(t_loaded - t_start, 4), "pairing_s": round(t_paired - t_loaded, 4),
+                       "encode_s": round(encode_s, 4), "align_s": round(align_s, 4),
+                       "resumed_documents": resumed, "per_document_s": doc_times}
+        state.assemble(run, extra=lambda: write_pairs(pairing, out_dir / PAIRS_FILE, en_dir, ar_dir))
     return run
 
 
@@ -348,14 +427,19 @@ def _build_aligner(encoder: str | None) -> Aligner:
     return Aligner() if encoder is None else Aligner(encoder)
 
 
-def _align_pair(aligner: Aligner, pair: DocumentPair, presplit: bool) -> DocumentAlignment:
-    english = read_document(pair.en_path)
-    arabic = read_document(pair.ar_path)
-    alignment = aligner.align(english, arabic, presplit=presplit)
+def _align_pair(aligner: Aligner, pair: DocumentPair, presplit: bool, en_bytes: bytes,
+                ar_bytes: bytes) -> tuple[DocumentAlignment, dict[str, str], list[str]]:
+    """Decode both files, check their languages and align them: the alignment, the
+    encoding of each side and the warnings."""
+    english = decode_bytes(en_bytes, pair.en_path)
+    arabic = decode_bytes(ar_bytes, pair.ar_path)
+    warnings = english.warnings + arabic.warnings
+    warnings += check_language(pair.en_path, english.text, pair.ar_path, arabic.text)
+    alignment = aligner.align(english.text, arabic.text, presplit=presplit)
     for path, sentences in ((pair.en_path, alignment.en_sentences), (pair.ar_path, alignment.ar_sentences)):
         if not sentences:
             raise DocumentError(f"{path}: no sentences found")
-    return alignment
+    return alignment, {"en": english.encoding, "ar": arabic.encoding}, warnings
 
 
 def _report(pair: DocumentPair, en_file: str, ar_file: str, alignment: DocumentAlignment,
@@ -383,3 +467,318 @@ def _progress(pairs: list[DocumentPair], enabled: bool):
     from tqdm import tqdm
 
     return tqdm(pairs, desc="Aligning", unit="doc", disable=None)
+
+
+def _environment() -> dict:
+    """Versions that can change the numbers (recorded in run.json, not compared on resume)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    env: dict[str, str | None] = {"python": platform.python_version()}
+    for name in ("numpy", "torch", "sentencepiece", "transformers"):
+        try:
+            env[name] = version(name)
+        except PackageNotFoundError:
+            env[name] = None
+    return env
+
+
+# ----------------------------------------------------------------------------- resume state
+
+
+class _RunState:
+    """The resume state of a run in ``OUT/.aligner-state`` (see the module docstring):
+    the settings fingerprint, a lock, and one part file per finished document."""
+
+    def __init__(self, out_dir: Path, settings: dict):
+        self.out_dir = out_dir
+        self.dir = out_dir / STATE_DIR
+        self.docs = self.dir / "docs"
+        # Through JSON once, so it compares equal to what is read back from disk.
+        self.settings = json.loads(json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str))
+        self.digest = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode("utf-8")).hexdigest()
+        self._lock_handle = None
+
+    # -- may OUT be written?
+
+    def check(self, overwrite: bool, *, partial: bool = False) -> str:
+        """``"fresh"``, ``"resume"`` or ``"overwrite"``; :class:`OutputExistsError` when
+        ``OUT`` holds a corpus made otherwise. Reads only. ``partial``: the settings are
+        a part of the fingerprint (known before the encoder is loaded): only those
+        parts are compared."""
+        if overwrite:
+            return "overwrite"
+        saved = self._saved_settings()
+        if saved is not None:
+            if _same(saved, self.settings, partial):
+                return "resume"
+            raise OutputExistsError(self._differs(saved, f"{STATE_DIR}/settings.json", partial))
+        present = [name for name in (CORPUS_FILE, RUN_FILE) if (self.out_dir / name).exists()]
+        if not present:
+            return "fresh"
+        recorded = self._settings_from_run_json()
+        if recorded is not None and _same(recorded, self.settings, partial):
+            return "resume"  # finished earlier (state removed): align again, same bytes
+        if recorded is None:
+            raise OutputExistsError(
+                f"{self.out_dir} already holds {' and '.join(present)} with no readable {RUN_FILE} saying how it was "
+                f"made: not overwritten. Use --overwrite to replace it, or choose another output folder")
+        raise OutputExistsError(self._differs(recorded, RUN_FILE, partial))
+
+    def _saved_settings(self) -> dict | None:
+        try:
+            saved = json.loads((self.dir / "settings.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(saved, dict) or saved.get("format") != _STATE_FORMAT:
+            return None
+        return saved.get("settings")
+
+    def _settings_from_run_json(self) -> dict | None:
+        try:
+            report = json.loads((self.out_dir / RUN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(report, dict):
+            return None
+        return {key: report.get(key) for key in self.settings}
+
+    def _differs(self, old: dict, where: str, partial: bool = False) -> str:
+        diffs = _differences(_restricted(old, self.settings) if partial else old, self.settings)
+        shown = "; ".join(f"{key}: {_short(a)} -> {_short(b)}" for key, a, b in diffs[:4])
+        if len(diffs) > 4:
+            shown += f"; and {len(diffs) - 4} more"
+        return (f"{self.out_dir} already holds a corpus made with other settings or inputs ({shown}; as recorded "
+                f"in {where}): not overwritten. Use --overwrite to replace it, or choose another output folder")
+
+    # -- holding OUT
+
+    @contextlib.contextmanager
+    def opened(self, mode: str):
+        """Create the state folder, lock it against a second run, remove what a killed
+        run left half-written, and (re)start the state as ``mode`` says."""
+        try:
+            self.docs.mkdir(parents=True, exist_ok=True)
+            self._lock()
+            self.check(mode == "overwrite")  # again, now that no other run can change it
+            self._remove_temporaries()
+            if mode == "overwrite":
+                shutil.rmtree(self.docs)
+                self.docs.mkdir()
+            if self._saved_settings() != self.settings:
+                atomic_write_text(self.dir / "settings.json", json.dumps(
+                    {"format": _STATE_FORMAT, "fingerprint": self.digest, "settings": self.settings},
+                    ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            self._unlock()
+            raise self._write_error(exc, self.dir) from None
+        except BaseException:
+            self._unlock()
+            raise
+        try:
+            yield self
+        finally:
+            self._unlock()
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock
+            return
+        handle = open(self.dir / "lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise OutputExistsError(
+                f"{self.out_dir} is being written by another aligner run (it holds {self.dir / 'lock'}): wait for "
+                f"it to finish, or choose another output folder") from None
+        except OSError:  # pragma: no cover - a file system without locks: go on unlocked
+            handle.close()
+            return
+        self._lock_handle = handle
+
+    def _unlock(self) -> None:
+        if self._lock_handle is not None:
+            self._lock_handle.close()  # closing releases the lock (so does dying, even by kill -9)
+            self._lock_handle = None
+
+    def _remove_temporaries(self) -> None:
+        """Temporary files of a run that was killed before it could remove them."""
+        ours = (f".{CORPUS_FILE}.", f".{UNALIGNED_FILE}.", f".{RUN_FILE}.", ".pairs.")
+        candidates = [p for p in self.out_dir.glob(".*.tmp") if p.name.startswith(ours)]
+        beads = self.out_dir / BEADS_DIR
+        if beads.is_dir():
+            candidates += [p for p in beads.rglob(".*.tmp") if f"{BEADS_SUFFIX}." in p.name]
+        candidates += list(self.dir.rglob(".*.tmp"))
+        for path in candidates:
+            with contextlib.suppress(OSError):
+                if path.is_file():
+                    path.unlink()
+
+    def _write_error(self, exc: OSError, path: Path) -> OutputWriteError:
+        reason = exc.strerror or str(exc)
+        hint = "free some space and " if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+        return OutputWriteError(
+            f"cannot write {path}: {reason}. The files already in {self.out_dir} were left as they were; the "
+            f"documents aligned so far are kept in {self.dir}: {hint}run the same command again to resume")
+
+    # -- finished documents
+
+    def _part_path(self, doc_id: str) -> Path:
+        return self.docs / f"{hashlib.sha256(doc_id.encode('utf-8')).hexdigest()[:32]}.json"
+
+    def _read_part(self, doc_id: str) -> dict | None:
+        try:
+            part = json.loads(self._part_path(doc_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if (not isinstance(part, dict) or part.get("format") != _STATE_FORMAT
+                or part.get("fingerprint") != self.digest
+                or not all(isinstance(part.get(k), str) for k in ("corpus", "unaligned", "beads"))):
+            return None
+        return part
+
+    def finished(self, key: dict) -> tuple[DocumentReport, float] | None:
+        """The report and time of a document an earlier run finished with these
+        settings and these exact input files (``key``), or ``None``."""
+        part = self._read_part(key["doc_id"])
+        if part is None or part.get("key") != key:
+            return None
+        try:
+            return DocumentReport(**part["report"]), float(part.get("seconds", 0.0))
+        except (TypeError, KeyError, ValueError):
+            return None  # written by another version of this code: align again
+
+    def save(self, key: dict, report: DocumentReport, seconds: float, *, corpus: str, unaligned: str,
+             beads: str) -> None:
+        """Record a finished document (atomically: a kill leaves it whole or absent)."""
+        path = self._part_path(key["doc_id"])
+        part = {"format": _STATE_FORMAT, "fingerprint": self.digest, "key": key, "report": asdict(report),
+                "seconds": seconds, "corpus": corpus, "unaligned": unaligned, "beads": beads}
+        try:
+            atomic_write_text(path, json.dumps(part, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise self._write_error(exc, path) from None
+
+    # -- the final files
+
+    def assemble(self, run: FolderRun, extra=None) -> None:
+        """Write corpus.jsonl, unaligned.jsonl, beads/ and run.json from the parts of
+        ``run.documents`` (in that order): all to temporary files first, then moved into
+        place one after the other; beads of documents no longer in the run are removed."""
+        staged = _Staged()
+        beads_dir = self.out_dir / BEADS_DIR
+        expected: set[Path] = set()
+        try:
+            beads_dir.mkdir(exist_ok=True)
+            with staged.open(self.out_dir / CORPUS_FILE) as corpus, \
+                    staged.open(self.out_dir / UNALIGNED_FILE) as unaligned:
+                for report in run.documents:
+                    part = self._read_part(report.doc_id)
+                    if part is None:
+                        raise OutputError(f"{self._part_path(report.doc_id)}: the finished part of document "
+                                          f"{report.doc_id!r} disappeared; run the same command again")
+                    staged.current = self.out_dir / CORPUS_FILE
+                    corpus.write(part["corpus"])
+                    staged.current = self.out_dir / UNALIGNED_FILE
+                    unaligned.write(part["unaligned"])
+                    path = beads_dir / f"{report.doc_id}{BEADS_SUFFIX}"
+                    expected.add(path)
+                    if _text_or_none(path) != part["beads"]:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        staged.write_text(path, part["beads"])
+            if extra is not None:
+                extra()
+            staged.write_text(self.out_dir / RUN_FILE,
+                              json.dumps(run.to_dict(), ensure_ascii=False, indent=2) + "\n")
+            staged.commit()
+        except OSError as exc:
+            staged.discard()
+            raise self._write_error(exc, staged.current or self.out_dir) from None
+        except BaseException:
+            staged.discard()
+            raise
+        for path in beads_dir.rglob(f"*{BEADS_SUFFIX}"):
+            if path not in expected and path.is_file():
+                with contextlib.suppress(OSError):
+                    path.unlink()  # a document of an earlier run that is not in this one
+        keep = {self._part_path(d.doc_id).name for d in run.documents}
+        for path in self.docs.glob("*.json"):
+            if path.name not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+class _Staged:
+    """Files written to temporary files beside their targets, moved into place together
+    by :meth:`commit` (or removed by :meth:`discard`)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, Path]] = []
+        self.current: Path | None = None  # the file being written, for error messages
+
+    @contextlib.contextmanager
+    def open(self, path: Path) -> Iterator[IO]:
+        self.current = path
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self.pending.append((tmp, path))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def write_text(self, path: Path, text: str) -> None:
+        with self.open(path) as handle:
+            handle.write(text)
+
+    def commit(self) -> None:
+        mode = _new_file_mode()
+        for tmp, final in self.pending:
+            self.current = final
+            os.chmod(tmp, mode)
+            os.replace(tmp, final)
+        self.pending = []
+
+    def discard(self) -> None:
+        for tmp, _ in self.pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.pending = []
+
+
+def _text_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+
+
+_MISSING = object()
+
+
+def _restricted(recorded, known):
+    """``recorded`` cut down to the keys of ``known``, at every level of dicts."""
+    if isinstance(recorded, dict) and isinstance(known, dict):
+        return {k: _restricted(recorded.get(k, _MISSING), v) for k, v in known.items()}
+    return recorded
+
+
+def _same(recorded: dict, settings: dict, partial: bool) -> bool:
+    return (_restricted(recorded, settings) if partial else recorded) == settings
+
+
+def _differences(old, new, prefix: str = "") -> list[tuple[str, object, object]]:
+    """``(dotted key, old value, new value)`` for every leaf that differs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            out += _differences(old.get(key, _MISSING), new.get(key, _MISSING), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [(prefix.rstrip("."), old, new)]
+
+
+def _short(value) -> str:
+    if value is _MISSING:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."

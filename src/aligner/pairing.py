@@ -16,9 +16,15 @@ Two ways, both giving a :class:`PairingResult`:
   are skipped. Every mistake (a missing file, a line without exactly two fields, a file
   named twice) raises :class:`ManifestError` naming the manifest and the line.
 
-Files are never matched by content here. A content-based pairing can be added as one
-more function that takes a result's ``unpaired_en`` / ``unpaired_ar``, returns pairs
-with ``method="content"`` (and a ``score``), and merges them with :meth:`PairingResult.merged`.
+* by content (:func:`pair_documents`, ``method="content"`` or ``"auto"``): documents
+  are paired by what they say, with the sentence encoder and aligner (see
+  :mod:`aligner.docpairing`); each such pair has ``method="content"``, a ``score`` and
+  the ``doc_id`` ``<en_stem>__<ar_stem>``. ``"auto"`` (the command line's default) pairs
+  by manifest (when given) and exact name first and by content only what is left.
+  Documents left unpaired keep their best candidate and its score
+  (:attr:`PairingResult.best_candidates`). :func:`write_pairs` writes a result as
+  ``pairs.tsv`` and ``pairs.unpaired.tsv``.
+
 Everything is sorted, so the same folders always give the same result.
 """
 
@@ -50,8 +56,10 @@ class DocumentPair:
 
     ``doc_id`` names the pair in every output (``beads/<doc_id>.align``): the English
     file's name without ``.txt`` (with its sub-folders, ``/``-separated, for manifest
-    entries in sub-folders). ``method`` says how the pair was found: ``"name"`` or
-    ``"manifest"`` (later also ``"content"``, with a ``score``)."""
+    entries in sub-folders), or ``<en_stem>__<ar_stem>`` for a pair found by content (so
+    that an English document with several sources has one ``doc_id`` per source).
+    ``method`` says how the pair was found: ``"name"``, ``"manifest"`` or ``"content"``;
+    content pairs carry their ``score`` (see :mod:`aligner.docpairing`)."""
 
     doc_id: str
     en_path: Path
@@ -71,18 +79,27 @@ class PairingResult:
     problems: list[str] = field(default_factory=list)
     ignored_en: list[Path] = field(default_factory=list)
     ignored_ar: list[Path] = field(default_factory=list)
+    best_candidates: dict[Path, tuple[Path, float] | None] = field(default_factory=dict)
+    """For documents that content pairing left unpaired: their best candidate on the
+    other side and its score (``None`` when they had no candidate at all)."""
+    settings: dict = field(default_factory=dict)
+    """How the pairing was made (method, ``max_sources``, content-pairing settings)."""
 
     def merged(self, other: PairingResult) -> PairingResult:
         """This result plus ``other``'s pairs for files still unpaired here (for a second
         pairing step over ``unpaired_en`` / ``unpaired_ar``)."""
         used_en = {p.en_path for p in other.pairs}
         used_ar = {p.ar_path for p in other.pairs}
+        unpaired_en = [p for p in self.unpaired_en if p not in used_en]
+        unpaired_ar = [p for p in self.unpaired_ar if p not in used_ar]
+        best = {**self.best_candidates, **other.best_candidates}
         return PairingResult(
             pairs=sorted(self.pairs + other.pairs, key=lambda p: p.doc_id),
-            unpaired_en=[p for p in self.unpaired_en if p not in used_en],
-            unpaired_ar=[p for p in self.unpaired_ar if p not in used_ar],
+            unpaired_en=unpaired_en, unpaired_ar=unpaired_ar,
             problems=self.problems + [m for m in other.problems if m not in self.problems],
-            ignored_en=self.ignored_en, ignored_ar=self.ignored_ar)
+            ignored_en=self.ignored_en, ignored_ar=self.ignored_ar,
+            best_candidates={p: best[p] for p in unpaired_en + unpaired_ar if p in best},
+            settings={**self.settings, **other.settings})
 
 
 def is_document(path: Path) -> bool:
@@ -257,3 +274,146 @@ def _doc_id(name: str) -> str:
     rel = PurePosixPath(name.replace("\\", "/"))
     return str(rel.with_suffix("")) if rel.suffix.lower() == DOCUMENT_SUFFIX else str(rel)
 
+
+
+# ----------------------------------------------------------------------------- by content
+
+PAIR_METHODS = ("auto", "name", "content")
+PAIRS_HEADER = ("en_file", "ar_file", "method", "score")
+UNPAIRED_HEADER = ("side", "file", "best_candidate", "best_score")
+
+
+def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, method: str = "auto",
+                   max_sources: int = 1, manifest: str | Path | None = None, presplit: bool = False,
+                   config=None, progress: bool = False, candidates_out: list | None = None) -> PairingResult:
+    """Pair the documents of two folders, by name and/or by content.
+
+    ``method``:
+
+    * ``"name"``: :func:`pair_by_name` (the manifest, when given, else exact names);
+    * ``"content"``: every ``.txt`` document by content (:mod:`aligner.docpairing`);
+    * ``"auto"``: the manifest's pairs (when given), then exact names among the files
+      still unpaired, then content for the rest.
+
+    ``aligner``: an :class:`~aligner.Aligner`, an encoder name, or ``None`` for the
+    default encoder; built only when some documents are left for content pairing.
+    ``max_sources``: how many Arabic documents one English document may pair with (by
+    content; a document paired by name or manifest may take further sources by content).
+    ``config``: a :class:`~aligner.docpairing.ContentPairingConfig`.
+    ``presplit``: the files hold one sentence per line.
+    ``candidates_out``: a list to receive every re-scored candidate pair
+    (:class:`~aligner.docpairing.ContentPair`, best first), e.g. to study thresholds.
+
+    Raises :class:`PairingError` for a missing folder or a broken manifest, and
+    ``ValueError`` for an unknown method, ``max_sources < 1``, or ``max_sources > 1``
+    with ``method="name"``."""
+    from .docpairing import ContentPairingConfig
+
+    if method not in PAIR_METHODS:
+        raise ValueError(f"unknown pairing method {method!r}: expected one of {', '.join(PAIR_METHODS)}")
+    if max_sources < 1:
+        raise ValueError(f"max_sources must be at least 1, got {max_sources}")
+    if method == "name" and max_sources > 1:
+        raise ValueError("max_sources > 1 needs method 'auto' or 'content' (further sources are found by content)")
+    config = config or ContentPairingConfig()
+    en_dir, ar_dir = _check_folder(en_dir, "English"), _check_folder(ar_dir, "Arabic")
+    settings = {"method": method, "max_sources": max_sources}
+    if method == "name":
+        result = pair_by_name(en_dir, ar_dir, manifest=manifest)
+        result.settings = settings
+        return result
+
+    if method == "content":
+        en_docs, en_other = list_files(en_dir)
+        ar_docs, ar_other = list_files(ar_dir)
+        base = PairingResult(unpaired_en=en_docs, unpaired_ar=ar_docs, ignored_en=en_other, ignored_ar=ar_other)
+    else:
+        base = pair_by_name(en_dir, ar_dir, manifest=manifest)
+        if manifest is not None:
+            base = _add_name_pairs(base, pair_by_name(en_dir, ar_dir))
+    settings["content"] = config.to_dict()
+    base.settings = settings
+
+    sources_for: dict[Path, list[Path]] = {}
+    if max_sources > 1:
+        for pair in base.pairs:
+            sources_for.setdefault(pair.en_path, []).append(pair.ar_path)
+    en_paths = base.unpaired_en + sorted(sources_for, key=str)
+    if not base.unpaired_ar or not base.unpaired_en and not sources_for:
+        return base  # nothing left to pair by content: no encoder needed
+    if aligner is None or isinstance(aligner, str):
+        from .api import Aligner
+
+        aligner = Aligner() if aligner is None else Aligner(aligner)
+
+    from .docpairing import pair_by_content
+
+    found = pair_by_content(en_paths, base.unpaired_ar, aligner, max_sources=max_sources, presplit=presplit,
+                            config=config, progress=progress, sources_for=sources_for)
+    if candidates_out is not None:
+        candidates_out.extend(found.candidates)
+    used_ids = {p.doc_id.casefold() for p in base.pairs}
+    pairs = []
+    for cp in found.pairs:
+        doc_id = base_id = f"{_doc_id(cp.en_path.name)}__{_doc_id(cp.ar_path.name)}"
+        n = 1
+        while doc_id.casefold() in used_ids:
+            n += 1
+            doc_id = f"{base_id}__{n}"
+        used_ids.add(doc_id.casefold())
+        pairs.append(DocumentPair(doc_id, cp.en_path, cp.ar_path, "content", cp.score))
+    content = PairingResult(pairs=pairs, problems=found.problems, best_candidates=found.best_candidates)
+    return base.merged(content)
+
+
+def _add_name_pairs(base: PairingResult, by_name: PairingResult) -> PairingResult:
+    """``base`` (manifest pairs) plus the exact-name pairs of files it left unpaired."""
+    un_en, un_ar = set(base.unpaired_en), set(base.unpaired_ar)
+    used_ids = {p.doc_id.casefold() for p in base.pairs}
+    extra = [p for p in by_name.pairs if p.en_path in un_en and p.ar_path in un_ar
+             and p.doc_id.casefold() not in used_ids]
+    return base.merged(PairingResult(pairs=extra))
+
+
+def pairs_paths(pairs_tsv: str | Path) -> tuple[Path, Path]:
+    """``(pairs.tsv, pairs.unpaired.tsv)``: the unpaired file sits beside the pairs file,
+    ``.unpaired`` before its extension."""
+    pairs_tsv = Path(pairs_tsv)
+    suffix = pairs_tsv.suffix or ".tsv"
+    return pairs_tsv, pairs_tsv.with_name(f"{pairs_tsv.name[:len(pairs_tsv.name) - len(pairs_tsv.suffix)]}"
+                                          f".unpaired{suffix}")
+
+
+def write_pairs(result: PairingResult, pairs_tsv: str | Path, en_dir: str | Path, ar_dir: str | Path
+                ) -> tuple[Path, Path]:
+    """Write ``pairs.tsv`` (header ``en_file<TAB>ar_file<TAB>method<TAB>score``, one pair a
+    line, names relative to the folders, score empty for name and manifest pairs) and,
+    beside it, ``pairs.unpaired.tsv`` (header ``side<TAB>file<TAB>best_candidate<TAB>best_score``,
+    one unpaired document a line, the candidate and score empty when there was none).
+    Both are written atomically. Returns their paths."""
+    from .corpus import atomic_write_text
+
+    en_dir, ar_dir = Path(en_dir), Path(ar_dir)
+    pairs_path, unpaired_path = pairs_paths(pairs_tsv)
+    lines = ["\t".join(PAIRS_HEADER)]
+    for p in sorted(result.pairs, key=lambda p: (_rel(p.en_path, en_dir), _rel(p.ar_path, ar_dir))):
+        lines.append("\t".join([_rel(p.en_path, en_dir), _rel(p.ar_path, ar_dir), p.method,
+                                "" if p.score is None else f"{p.score:.4f}"]))
+    unpaired = ["\t".join(UNPAIRED_HEADER)]
+    for side, files, own, other in (("en", result.unpaired_en, en_dir, ar_dir),
+                                    ("ar", result.unpaired_ar, ar_dir, en_dir)):
+        for path in files:
+            best = result.best_candidates.get(path)
+            unpaired.append("\t".join([side, _rel(path, own), "" if best is None else _rel(best[0], other),
+                                       "" if best is None else f"{best[1]:.4f}"]))
+    pairs_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(pairs_path, "\n".join(lines) + "\n")
+    atomic_write_text(unpaired_path, "\n".join(unpaired) + "\n")
+    return pairs_path, unpaired_path
+
+
+def _rel(path: Path, folder: Path) -> str:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return path.name

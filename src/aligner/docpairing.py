@@ -1,0 +1,627 @@
+"""Pairing documents by content: which Arabic document(s) is an English report made from?
+
+:func:`pair_by_content` takes English and Arabic documents (paths) and finds the pairs in
+four steps, none of which aligns all N x M document pairs:
+
+1. **Embed every document once.** Each document is read, segmented and encoded once; what
+   the sentence aligner needs later (token-pooled states of the embedded encoder, or the
+   sentence embeddings of any other encoder) is kept in float16, with the sentences'
+   lengths, so re-scoring a candidate never encodes text again.
+2. **Document vectors with sentence order** (after Thompson & Koehn 2020, "Exploiting
+   sentence order in document alignment"; this is our own variant). A document vector is
+   the concatenation of ``1 + windows`` weighted sums of its sentence embeddings: one over
+   the whole document and one per positional window. Window ``j`` of ``J`` weights a
+   sentence at relative position ``p`` (0..1) with a Hann bump ``cos²((p - c_j)·J·π/2)``
+   centred on ``c_j = (j + ½)/J`` and zero beyond ``±1/J``, so neighbouring windows
+   overlap and every sentence counts in one or two of them. Two documents that say the
+   same things in the same order then agree window by window, while documents that only
+   share a topic agree on the global part alone. Sentences are weighted by their length
+   and down-weighted when they recur in many documents of the same side (boilerplate:
+   ``log((N+1)/df) / log(N+1)``). Every part is L2-normalised, the side's mean is
+   subtracted (shrunk by ``n/(n + center_shrink)`` so that a handful of documents is not
+   centred away) and the parts are weighted ``½`` global, ``½`` shared by the windows.
+3. **Candidates by nearest neighbours in blocks.** ``X @ Yᵀ`` is computed ``block`` rows at
+   a time, keeping each English document's ``retrieve_k`` most similar Arabic documents
+   and each Arabic document's ``retrieve_k`` most similar English ones (a running top-k
+   per column). Those cosines are re-ranked by CSLS (``2·cos − r_en − r_ar``, ``r`` the
+   mean of a document's ``csls_k`` best cosines), which removes hubs, and the ``top_k``
+   best of each document in each direction become candidate pairs (their union).
+4. **Re-scoring by sentence alignment.** Each candidate pair is aligned with the sentence
+   aligner (:func:`aligner.alignment.align_runs`, the aligner's own settings). Its
+   *alignment score* ``R`` is the share of each document's lines that lie in aligned
+   beads, averaged over both sides, each line weighted by its bead's cosine on a ramp
+   (``0`` at ``bead_low``, ``1`` at ``bead_high``): unrelated text that the aligner pairs
+   anyway gets low cosines and adds little. The pair's score is ``R + s`` (``s`` its CSLS
+   document similarity), less ``runner_up_weight`` times the mean of the best competing
+   score of each of its two documents (clamped at 0): a pair must beat the alternatives
+   of both of its documents, as a margin (Artetxe & Schwenk 2019) does for sentences.
+
+**Assignment.** Greedy one-to-one over the candidate pairs, best score first, keeping a
+pair when both documents are still free, its score is at least ``threshold`` and its
+``R`` at least ``min_alignment``. Greedy (competitive linking) rather than the Hungarian
+method: the graph is sparse (a few candidates per document), the scores of true pairs
+stand well above their competitors once the margin is taken, and greedy is
+deterministic, linear after the sort, needs no scipy, and cannot trade a confident pair
+for two doubtful ones. Documents left over stay unpaired, each reported with its best
+candidate and that candidate's score.
+
+**Several sources** (``max_sources > 1``). An English document may then take further
+Arabic documents among its candidates that are still free, best gain first, when the new
+source aligns English lines that its earlier sources left unaligned: the gain (the ramp
+weights of those lines beyond what earlier sources gave them, as a share of the English
+lines) must reach ``extra_min_gain`` and the new source must itself be covered
+(``R``'s Arabic half) at least ``extra_min_coverage``.
+
+Thresholds were chosen on the dev set (``benchmarks/eval_pairing.py``); ``bead_low`` and
+``bead_high`` are on the cosine scale of the default encoder (USE multilingual v3) and
+need re-tuning for an encoder whose similarities sit elsewhere.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections import Counter, OrderedDict, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .alignment import Bead, align_runs, run_embeddings_by_mean
+from .normalization import normalize_for_encoding
+from .segmentation import segment, split_lines
+
+
+@dataclass(frozen=True)
+class ContentPairingConfig:
+    """Settings of content pairing (recorded with every result). Defaults chosen on the
+    dev set, see the module docstring and ``benchmarks/eval_pairing.py``."""
+
+    windows: int = 3               # positional windows J in a document vector (0: plain mean)
+    window_share: float = 0.5      # share of the windows (together) in the vector similarity
+    center_shrink: float = 8.0     # mean subtracted with weight n / (n + center_shrink)
+    boilerplate: bool = True       # down-weight sentences found in many documents of a side
+    retrieve_k: int = 12           # cosine neighbours kept per document in the blocked search
+    csls_k: int = 4                # neighbours in the CSLS hubness correction
+    top_k: int = 3                 # candidates re-scored per document, in each direction
+    block: int = 1024              # rows per block of the similarity product
+    bead_low: float = 0.3          # bead cosine that counts for nothing ...
+    bead_high: float = 0.6         # ... and for a whole line (linear in between)
+    runner_up_weight: float = 0.5  # weight of the competitors' mean best score
+    threshold: float = 0.22        # a pair needs at least this score ...
+    min_alignment: float = 0.25    # ... and at least this alignment score R
+    extra_min_gain: float = 0.25   # further sources: new English lines aligned (share)
+    extra_min_coverage: float = 0.5  # further sources: their own lines aligned (share)
+    runs_cache: int = 512          # documents whose run embeddings are kept between pairs
+
+    def __post_init__(self) -> None:
+        if self.windows < 0 or self.top_k < 1 or self.csls_k < 1 or self.block < 1:
+            raise ValueError("windows must be >= 0, top_k, csls_k and block >= 1")
+        if self.retrieve_k < max(self.top_k, self.csls_k):
+            raise ValueError("retrieve_k must be at least top_k and csls_k")
+        if not self.bead_high > self.bead_low:
+            raise ValueError("bead_high must be above bead_low")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ContentPair:
+    """One pair found by content: ``score`` is the decision score (see the module
+    docstring), ``alignment`` the alignment score ``R``, ``similarity`` the CSLS
+    document-vector similarity, ``rank`` 0 for an English document's first source, 1, 2,
+    ... for further sources."""
+
+    en_path: Path
+    ar_path: Path
+    score: float
+    alignment: float
+    similarity: float
+    rank: int = 0
+
+
+@dataclass
+class ContentPairing:
+    """Pairs found by content, the documents left unpaired with their best candidate
+    (``(path, score)``, or ``None`` without any candidate), and messages about documents
+    that could not be used (unreadable, no sentences)."""
+
+    pairs: list[ContentPair] = field(default_factory=list)
+    unpaired_en: list[Path] = field(default_factory=list)
+    unpaired_ar: list[Path] = field(default_factory=list)
+    best_candidates: dict[Path, tuple[Path, float] | None] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    candidates: list[ContentPair] = field(default_factory=list)
+    """Every candidate pair that was re-scored, best score first (unrounded)."""
+
+
+# ----------------------------------------------------------------------------- embedding
+
+
+class DocumentEmbedder:
+    """Encodes documents once and gives back what the pairing needs.
+
+    With an encoder that pools runs from token states (the embedded default), the
+    sentences' pooled states are kept, so that run embeddings for re-scoring are exactly
+    those :class:`~aligner.Aligner` uses; with any other encoder the sentence embeddings
+    are kept and runs are their normalised means. Stored as float16."""
+
+    def __init__(self, aligner):
+        self.aligner = aligner
+        enc = aligner.encoder
+        self.stateful = hasattr(enc, "encode_states") and hasattr(enc, "embed_states")
+        self.max_run = aligner.config.max_bead_lines - 1
+
+    def encode_many(self, docs: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """``(stored, token_counts)`` per document (lists of normalised sentences), encoding
+        each distinct sentence of the batch once."""
+        texts = [t for doc in docs for t in doc]
+        unique = list(dict.fromkeys(texts))
+        where = {t: k for k, t in enumerate(unique)}
+        index = np.fromiter((where[t] for t in texts), dtype=np.int64, count=len(texts))
+        if self.stateful:
+            states, lens = self.aligner.encoder.encode_states(unique)
+            stored, tok = states[index].astype(np.float16), np.asarray(lens)[index]
+        else:
+            emb = np.asarray(self.aligner.encoder.encode(unique), dtype=np.float32)
+            stored, tok = emb[index].astype(np.float16), None
+        out, start = [], 0
+        for doc in docs:
+            stop = start + len(doc)
+            out.append((stored[start:stop], None if tok is None else tok[start:stop]))
+            start = stop
+        return out
+
+    def sentences(self, stored: np.ndarray, tok: np.ndarray | None) -> np.ndarray:
+        """L2-normalised float32 sentence embeddings."""
+        if self.stateful:
+            return self.aligner.encoder.embed_states(stored.astype(np.float32), tok)
+        emb = stored.astype(np.float32)
+        return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+
+    def runs(self, stored: np.ndarray, tok: np.ndarray | None) -> list[np.ndarray]:
+        """Embeddings of every run of up to ``max_bead_lines - 1`` sentences (index 0 =
+        sentences), as :meth:`aligner.Aligner.run_embeddings` computes them."""
+        if not self.stateful:
+            return run_embeddings_by_mean(self.sentences(stored, tok), self.max_run)
+        states = stored.astype(np.float64)
+        cs = np.concatenate([np.zeros((1, states.shape[1])), np.cumsum(states, 0)])
+        cl = np.concatenate([[0], np.cumsum(tok)])
+        runs = []
+        for k in range(1, self.max_run + 1):
+            if len(states) - k + 1 <= 0:
+                runs.append(np.zeros((0, states.shape[1]), np.float32))
+            else:
+                runs.append(self.aligner.encoder.embed_states((cs[k:] - cs[:-k]).astype(np.float32), cl[k:] - cl[:-k]))
+        return runs
+
+
+@dataclass
+class _Doc:
+    path: Path
+    lengths: np.ndarray          # characters per sentence, as the encoder saw them
+    stored: np.ndarray           # float16 states or sentence embeddings
+    tok: np.ndarray | None       # token counts per sentence (stateful encoders)
+
+
+def _read_sentences(path: Path, lang: str, presplit: bool) -> list[str]:
+    from .corpus import read_document  # corpus imports pairing: import here
+
+    text = read_document(path)
+    sentences = split_lines(text) if presplit else segment(text, lang)
+    return [normalize_for_encoding(s.text, lang) for s in sentences]
+
+
+def _hann(positions: np.ndarray, j: int, windows: int) -> np.ndarray:
+    centre = (j + 0.5) / windows
+    x = np.clip((positions - centre) * windows * (np.pi / 2), -np.pi / 2, np.pi / 2)
+    return np.cos(x) ** 2
+
+
+def document_vector(sentences: np.ndarray, weights: np.ndarray, windows: int) -> np.ndarray:
+    """``(1 + windows, d)``: the weighted sum of the sentence embeddings over the whole
+    document, then one per positional Hann window, each L2-normalised (a window that no
+    sentence falls in, in a very short document, repeats the whole-document part)."""
+    n = len(sentences)
+    pos = (np.arange(n) + 0.5) / max(n, 1)
+    parts = [weights]
+    parts += [weights * _hann(pos, j, windows) for j in range(windows)]
+    out = np.stack([w @ sentences for w in parts]).astype(np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    out = out / np.maximum(norms, 1e-12)
+    out[1:][norms[1:, 0] < 1e-9 * max(float(norms[0, 0]), 1e-12)] = out[0]
+    return out
+
+
+class _Side:
+    """The documents of one language: stored encodings and document vectors."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.docs: list[_Doc] = []
+        self.vectors: np.ndarray | None = None
+        self.half_vectors: np.ndarray | None = None
+        self.half_owner: list[int] = []
+
+
+def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, config: ContentPairingConfig,
+                presplit: bool, problems: list[str], progress: Callable[[Iterable, str, int], Iterable],
+                batch_sentences: int = 4096, halves: bool = False) -> _Side:
+    """Read, segment and encode the documents of one side; with ``halves``, also give
+    each document of 4 sentences or more two half-document vectors (first and second
+    half), to find a further source that only one part of a report comes from."""
+    side = _Side(lang)
+    # Pass 1: sentence document frequencies (boilerplate weights). Reading twice keeps
+    # memory flat: no text is held between the passes.
+    df: Counter[int] = Counter()
+    readable: list[Path] = []
+    for path in paths:
+        try:
+            sentences = _read_sentences(path, lang, presplit)
+        except Exception as exc:  # noqa: BLE001 - any unreadable document is reported, not fatal
+            problems.append(f"{exc}; not paired by content" if str(exc).startswith(str(path))
+                            else f"{path}: {type(exc).__name__}: {exc}; not paired by content")
+            continue
+        if not sentences:
+            problems.append(f"{path}: no sentences found; not paired by content")
+            continue
+        readable.append(path)
+        if config.boilerplate:
+            df.update({hash(s) for s in sentences})
+    n_docs = len(readable)
+    log_n = math.log(n_docs + 1)
+
+    vectors: np.ndarray | None = None  # (documents, 1 + J, d), filled as they are encoded
+    half_vectors: list[np.ndarray] = []
+    batch: list[tuple[Path, list[str]]] = []
+
+    def flush():
+        nonlocal vectors
+        for (path, sentences), (stored, tok) in zip(batch, embedder.encode_many([s for _, s in batch])):
+            lengths = np.array([len(s) for s in sentences], np.float32)
+            weights = lengths.astype(np.float64)
+            if config.boilerplate and n_docs > 1:
+                idf = np.array([math.log((n_docs + 1) / df[hash(s)]) / log_n for s in sentences])
+                weights = weights * np.maximum(idf, 1e-3)
+            sent = embedder.sentences(stored, tok)
+            if vectors is None:
+                vectors = np.empty((len(readable), 1 + config.windows, sent.shape[1]), np.float32)
+            vectors[len(side.docs)] = document_vector(sent, weights, config.windows)
+            if halves and len(sent) >= 4:
+                mid = len(sent) // 2
+                for a, b in ((0, mid), (mid, len(sent))):
+                    half_vectors.append(document_vector(sent[a:b], weights[a:b], config.windows))
+                    side.half_owner.append(len(side.docs))
+            side.docs.append(_Doc(path, lengths, stored, tok))
+        batch.clear()
+
+    pending = 0
+    for path in progress(readable, f"Embedding {lang}", len(readable)):
+        sentences = _read_sentences(path, lang, presplit)
+        batch.append((path, sentences))
+        pending += len(sentences)
+        if pending >= batch_sentences:
+            flush()
+            pending = 0
+    flush()
+    if side.docs:
+        side.vectors = _center_and_weight(vectors[:len(side.docs)], config)
+    if half_vectors:
+        side.half_vectors = _center_and_weight(np.stack(half_vectors), config)
+    return side
+
+
+def _center_and_weight(parts: np.ndarray, config: ContentPairingConfig) -> np.ndarray:
+    """(n, 1 + J, d) normalised parts -> (n, (1 + J) * d) vectors whose dot products are
+    the weighted sums of the parts' cosines after (shrunk) centring."""
+    n = len(parts)
+    parts = np.asarray(parts, dtype=np.float32)  # modified in place (no copies of an n x (1+J) x d array)
+    parts -= parts.mean(0, keepdims=True) * np.float32(n / (n + config.center_shrink))
+    parts /= np.maximum(np.linalg.norm(parts, axis=2, keepdims=True), 1e-12)
+    J = parts.shape[1] - 1
+    w = np.array([1.0 - config.window_share] + [config.window_share / J] * J if J else [1.0])
+    parts *= np.sqrt(w).astype(np.float32)[None, :, None]
+    return parts.reshape(n, -1)
+
+
+# ----------------------------------------------------------------------------- retrieval
+
+
+def top_neighbours(x: np.ndarray, y: np.ndarray, k: int, block: int = 1024
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row of ``x``'s ``k`` most similar rows of ``y`` (dot product) and each row of
+    ``y``'s ``k`` most similar rows of ``x``, from one pass of ``block``-row products:
+    ``(row_index, row_value, col_index, col_value)``, shapes ``(len(x), k')`` and
+    ``(len(y), k'')``, best first. Memory is ``O(block * len(y))``."""
+    n, m = len(x), len(y)
+    kr, kc = min(k, m), min(k, n)
+    row_i = np.zeros((n, kr), np.int64)
+    row_v = np.zeros((n, kr), np.float32)
+    col_i = np.zeros((kc, m), np.int64)
+    col_v = np.full((kc, m), -np.inf, np.float32)
+    block = max(16, min(block, 4_000_000 // max(m, 1)))  # a block's products: at most 16 MB
+    for s in range(0, n, block):
+        sims = x[s:s + block] @ y.T
+        b = len(sims)
+        idx = np.argpartition(sims, m - kr, axis=1)[:, m - kr:] if kr < m else np.broadcast_to(np.arange(m), (b, m))
+        row_i[s:s + b] = idx
+        row_v[s:s + b] = np.take_along_axis(sims, idx, 1)
+        kb = min(kc, b)
+        cidx = np.argpartition(sims, b - kb, axis=0)[b - kb:] if kb < b else np.broadcast_to(np.arange(b)[:, None], (b, m))
+        allv = np.concatenate([col_v, np.take_along_axis(sims, cidx, 0)])
+        alli = np.concatenate([col_i, cidx + s])
+        sel = np.argpartition(-allv, kc - 1, axis=0)[:kc]
+        col_v, col_i = np.take_along_axis(allv, sel, 0), np.take_along_axis(alli, sel, 0)
+    col_i, col_v = col_i.T, col_v.T
+    # Best first; ties by index, so the result does not depend on partition order.
+    for ind, val in ((row_i, row_v), (col_i, col_v)):
+        order = np.lexsort((ind, -val), axis=1)
+        ind[:] = np.take_along_axis(ind, order, 1)
+        val[:] = np.take_along_axis(val, order, 1)
+    return row_i, row_v, col_i, col_v
+
+
+def candidate_pairs(x: np.ndarray, y: np.ndarray, config: ContentPairingConfig) -> dict[tuple[int, int], float]:
+    """Candidate pairs ``(i, j) -> CSLS similarity``: each document's ``top_k`` best by
+    CSLS among its ``retrieve_k`` nearest by cosine, in both directions."""
+    row_i, row_v, col_i, col_v = top_neighbours(x, y, config.retrieve_k, config.block)
+    r_x = row_v[:, :config.csls_k].mean(1)
+    r_y = col_v[:, :config.csls_k].mean(1)
+    out: dict[tuple[int, int], float] = {}
+    for a, (ind, val) in enumerate(zip(row_i, row_v)):
+        csls = 2 * val - r_x[a] - r_y[ind]
+        for t in np.lexsort((ind, -csls))[:config.top_k]:
+            out[(a, int(ind[t]))] = float(csls[t])
+    for b, (ind, val) in enumerate(zip(col_i, col_v)):
+        csls = 2 * val - r_x[ind] - r_y[b]
+        for t in np.lexsort((ind, -csls))[:config.top_k]:
+            out[(int(ind[t]), b)] = float(csls[t])
+    return out
+
+
+# ----------------------------------------------------------------------------- re-scoring
+
+
+class _RunsCache:
+    def __init__(self, embedder: DocumentEmbedder, size: int):
+        self.embedder, self.size = embedder, size
+        self.items: OrderedDict[tuple[str, int], list[np.ndarray]] = OrderedDict()
+
+    def get(self, side: _Side, k: int) -> list[np.ndarray]:
+        key = (side.lang, k)
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        doc = side.docs[k]
+        runs = self.embedder.runs(doc.stored, doc.tok)
+        self.items[key] = runs
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return runs
+
+
+@dataclass
+class _Edge:
+    i: int
+    j: int
+    similarity: float
+    alignment: float = 0.0
+    en_weights: np.ndarray | None = None   # per English line: ramp weight of its bead
+    ar_share: float = 0.0                  # Arabic half of the alignment score
+    score: float = 0.0
+
+
+def line_weights(beads: Sequence[Bead], n_en: int, n_ar: int, low: float, high: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per line of each side: the ramp weight (0 at ``low``, 1 at ``high``) of the cosine
+    of the aligned bead holding it, 0 for a line left unaligned."""
+    w_en, w_ar = np.zeros(n_en), np.zeros(n_ar)
+    for b in beads:
+        if b.is_null:
+            continue
+        w = min(1.0, max(0.0, (float(b.score) - low) / (high - low)))
+        w_en[list(b.en)] = w
+        w_ar[list(b.ar)] = w
+    return w_en, w_ar
+
+
+def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedder, config: ContentPairingConfig,
+             progress) -> None:
+    cache = _RunsCache(embedder, config.runs_cache)
+    al_config = embedder.aligner.config
+    for e in progress(edges, "Re-scoring", len(edges)):
+        de, da = en.docs[e.i], ar.docs[e.j]
+        beads = align_runs(cache.get(en, e.i), cache.get(ar, e.j), al_config,
+                           en_lengths=de.lengths, ar_lengths=da.lengths)
+        w_en, w_ar = line_weights(beads, len(de.lengths), len(da.lengths), config.bead_low, config.bead_high)
+        e.en_weights = w_en.astype(np.float32)
+        e.ar_share = float(w_ar.mean())
+        e.alignment = 0.5 * (float(w_en.mean()) + e.ar_share)
+
+
+def _margin_scores(edges: list[_Edge], config: ContentPairingConfig) -> None:
+    """score = R + s - w * mean(best competing R + s of each of the two documents, >= 0)."""
+    by_en: dict[int, list[float]] = defaultdict(list)
+    by_ar: dict[int, list[float]] = defaultdict(list)
+    raw = [e.alignment + e.similarity for e in edges]
+    for e, v in zip(edges, raw):
+        by_en[e.i].append(v)
+        by_ar[e.j].append(v)
+
+    def best_other(values: list[float], v: float) -> float:
+        rest = sorted(values, reverse=True)
+        rest.remove(v)  # drop this pair's own value once
+        return max(0.0, rest[0]) if rest else 0.0
+
+    for e, v in zip(edges, raw):
+        e.score = v - config.runner_up_weight * 0.5 * (best_other(by_en[e.i], v) + best_other(by_ar[e.j], v))
+
+
+# ----------------------------------------------------------------------------- the pairing
+
+
+def _no_progress(items, desc, total):
+    return items
+
+
+def _tqdm_progress(items, desc, total):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, total=total, unit="doc" if desc.startswith("Embed") else "pair", disable=None,
+                leave=False)
+
+
+def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner, *,
+                    max_sources: int = 1, presplit: bool = False, config: ContentPairingConfig | None = None,
+                    progress: bool = False, sources_for: dict[Path, list[Path]] | None = None) -> ContentPairing:
+    """Pair English with Arabic documents by content (see the module docstring).
+
+    ``aligner``: an :class:`~aligner.Aligner` (its encoder and alignment settings are
+    used). ``max_sources``: how many Arabic documents one English document may pair with.
+    ``sources_for``: English documents already paired (by name or manifest) with their
+    Arabic sources; with ``max_sources > 1`` they may take further sources from
+    ``ar_paths`` (their paths must be in ``en_paths``), and they never take a first one.
+    """
+    if max_sources < 1:
+        raise ValueError(f"max_sources must be at least 1, got {max_sources}")
+    config = config or ContentPairingConfig()
+    sources_for = {Path(k): list(v) for k, v in (sources_for or {}).items()}
+    show = _tqdm_progress if progress else _no_progress
+    result = ContentPairing()
+    en_paths, ar_paths = [Path(p) for p in en_paths], [Path(p) for p in ar_paths]
+    if not en_paths or not ar_paths:
+        result.unpaired_en = [p for p in en_paths if p not in sources_for]
+        result.unpaired_ar = list(ar_paths)
+        result.best_candidates = {p: None for p in result.unpaired_en + result.unpaired_ar}
+        return result
+
+    t0 = time.perf_counter()
+    embedder = DocumentEmbedder(aligner)
+    en = _embed_side(en_paths, "en", embedder, config, presplit, result.problems, show, halves=max_sources > 1)
+    ar = _embed_side(ar_paths, "ar", embedder, config, presplit, result.problems, show)
+    t1 = time.perf_counter()
+    edges: list[_Edge] = []
+    t2 = t1
+    if en.docs and ar.docs:
+        cands = candidate_pairs(en.vectors, ar.vectors, config)
+        if en.half_vectors is not None:
+            # Several sources: a source of one half of a report is a neighbour of that half.
+            for (h, j), s in candidate_pairs(en.half_vectors, ar.vectors, config).items():
+                cands.setdefault((en.half_owner[h], j), s)
+        edges = [_Edge(i, j, s) for (i, j), s in sorted(cands.items())]
+        t2 = time.perf_counter()
+        _rescore(edges, en, ar, embedder, config, show)
+        _margin_scores(edges, config)
+    t3 = time.perf_counter()
+
+    # Greedy one-to-one: best score first, ties by file names (deterministic).
+    order = sorted(edges, key=lambda e: (-e.score, str(en.docs[e.i].path), str(ar.docs[e.j].path)))
+    result.candidates = [ContentPair(en.docs[e.i].path, ar.docs[e.j].path, e.score, e.alignment, e.similarity)
+                         for e in order]
+    already = {k for k, d in enumerate(en.docs) if d.path in sources_for}
+    taken_en: dict[int, list[_Edge]] = defaultdict(list)
+    taken_ar: set[int] = set()
+    for k in greedy_one_to_one(result.candidates, config.threshold, config.min_alignment,
+                               exclude_en={d.path for d in en.docs if d.path in sources_for}):
+        taken_en[order[k].i].append(order[k])
+        taken_ar.add(order[k].j)
+
+    if max_sources > 1:
+        _further_sources(order, en, embedder, taken_en, taken_ar, already, sources_for, max_sources, presplit,
+                         config)
+    result.stats = {"en_documents": len(en.docs), "ar_documents": len(ar.docs), "candidate_pairs": len(edges),
+                    "timings": {"embed_s": round(t1 - t0, 3), "retrieve_s": round(t2 - t1, 3),
+                                "rescore_s": round(t3 - t2, 3), "assign_s": round(time.perf_counter() - t3, 3)}}
+
+    for i, chosen in sorted(taken_en.items()):
+        first = len(sources_for.get(en.docs[i].path, []))
+        for rank, e in enumerate(chosen, start=first):
+            result.pairs.append(ContentPair(en.docs[i].path, ar.docs[e.j].path, round(e.score, 4),
+                                            round(e.alignment, 4), round(e.similarity, 4), rank))
+    result.pairs.sort(key=lambda p: (str(p.en_path), p.rank, str(p.ar_path)))
+
+    paired_en = {p.en_path for p in result.pairs} | set(sources_for)
+    paired_ar = {p.ar_path for p in result.pairs}
+    result.unpaired_en = [p for p in en_paths if p not in paired_en]
+    result.unpaired_ar = [p for p in ar_paths if p not in paired_ar]
+    best: dict[Path, tuple[Path, float]] = {}
+    for e in order:  # best first: the first edge seen for a document is its best
+        pe, pa = en.docs[e.i].path, ar.docs[e.j].path
+        best.setdefault(pe, (pa, round(e.score, 4)))
+        best.setdefault(pa, (pe, round(e.score, 4)))
+    result.best_candidates = {p: best.get(p) for p in result.unpaired_en + result.unpaired_ar}
+    return result
+
+
+def greedy_one_to_one(candidates: Sequence[ContentPair], threshold: float, min_alignment: float, *,
+                      exclude_en: set[Path] = frozenset()) -> list[int]:
+    """Indices of the candidates kept by the greedy one-to-one assignment: in the given
+    order (best score first), a pair is kept when its score reaches ``threshold``, its
+    alignment score ``min_alignment``, and neither document is taken (nor the English one
+    in ``exclude_en``)."""
+    taken_en, taken_ar, kept = set(exclude_en), set(), []
+    for k, c in enumerate(candidates):
+        if c.score < threshold:
+            break
+        if c.en_path in taken_en or c.ar_path in taken_ar or c.alignment < min_alignment:
+            continue
+        taken_en.add(c.en_path)
+        taken_ar.add(c.ar_path)
+        kept.append(k)
+    return kept
+
+
+def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
+                     taken_en: dict[int, list[_Edge]], taken_ar: set[int], already: set[int],
+                     sources_for: dict[Path, list[Path]], max_sources: int, presplit: bool,
+                     config: ContentPairingConfig) -> None:
+    """Add sources beyond the first to ``taken_en`` (see the module docstring), largest
+    gain first. Gains only shrink as an English document gains sources, so a lazy greedy
+    (re-check the best candidate's gain when it comes out of the heap) is exact."""
+    covered: dict[int, np.ndarray] = {i: np.max([e.en_weights for e in chosen], axis=0)
+                                      for i, chosen in taken_en.items()}
+    n_sources = {i: len(chosen) for i, chosen in taken_en.items()}
+    cache = _RunsCache(embedder, 8)
+    for i in sorted(already):
+        # English documents paired by name or manifest: what their sources cover.
+        doc = en.docs[i]
+        w = np.zeros(len(doc.lengths))
+        for src in sources_for.get(doc.path, []):
+            try:
+                sentences = _read_sentences(src, "ar", presplit)
+            except Exception:  # noqa: BLE001 - an unreadable source covers nothing
+                continue
+            if not sentences:
+                continue
+            (stored, tok), = embedder.encode_many([sentences])
+            beads = align_runs(cache.get(en, i), embedder.runs(stored, tok), embedder.aligner.config,
+                               en_lengths=doc.lengths, ar_lengths=[len(s) for s in sentences])
+            w = np.maximum(w, line_weights(beads, len(doc.lengths), len(sentences),
+                                           config.bead_low, config.bead_high)[0])
+        covered[i] = w
+        n_sources[i] = len(sources_for.get(doc.path, []))
+
+    def gain(e: _Edge) -> float:
+        return float(np.maximum(e.en_weights - covered[e.i], 0).mean())
+
+    heap = [(-gain(e), k, e) for k, e in enumerate(order)
+            if e.i in covered and e.j not in taken_ar and e.ar_share >= config.extra_min_coverage]
+    heapq.heapify(heap)
+    while heap:
+        neg, k, e = heapq.heappop(heap)
+        if -neg < config.extra_min_gain:
+            break
+        if e.j in taken_ar or n_sources[e.i] >= max_sources:
+            continue
+        g = gain(e)
+        if g < -neg:  # stale: its document gained a source since; re-queue with the new gain
+            heapq.heappush(heap, (-g, k, e))
+            continue
+        taken_en[e.i].append(e)
+        taken_ar.add(e.j)
+        n_sources[e.i] += 1
+        covered[e.i] = np.maximum(covered[e.i], e.en_weights)

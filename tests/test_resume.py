@@ -1,0 +1,176 @@
+"""Interrupted runs: ``aligner align`` killed (SIGKILL) at random points and started
+again with the same command ends with the same bytes as an uninterrupted run; and a
+crash at every single file move of the final writing step does the same."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from aligner import Aligner
+from aligner import corpus as corpus_mod
+from aligner.cli import main
+from aligner.corpus import STATE_DIR, align_folders
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+EXAMPLE_IDS = sorted(p.stem for p in (EXAMPLES / "en").glob("*.txt"))
+NO_SCORES = ["--no-scores"] if any("--no-scores" in p.opts for p in main.commands["align"].params) else []
+
+
+def make_folders(root: Path) -> int:
+    """16 document pairs: each example as it is, with an English line dropped, with an
+    English line added, and with an Arabic line added (so sentences recur across
+    documents, as datelines and credits do). Returns the number of pairs."""
+    en_dir, ar_dir = root / "en", root / "ar"
+    en_dir.mkdir(parents=True)
+    ar_dir.mkdir(parents=True)
+    for stem in EXAMPLE_IDS:
+        en = (EXAMPLES / "en" / f"{stem}.txt").read_text(encoding="utf-8")
+        ar = (EXAMPLES / "ar" / f"{stem}.txt").read_text(encoding="utf-8")
+        lines = en.rstrip("\n").split("\n")
+        variants = {
+            "a": (en, ar),
+            "b": ("\n".join(lines[:-1]) + "\n", ar),
+            "c": ("Staff report, edited by the news desk.\n\n" + en, ar),
+            "d": (en, ar + "\nوساهم في إعداد هذا التقرير مراسلونا في المنطقة.\n"),
+        }
+        for tag, (en_text, ar_text) in variants.items():
+            (en_dir / f"{stem}-{tag}.txt").write_text(en_text, encoding="utf-8")
+            (ar_dir / f"{stem}-{tag}.txt").write_text(ar_text, encoding="utf-8")
+    return 4 * len(EXAMPLE_IDS)
+
+
+def outputs(out: Path) -> dict[str, object]:
+    """Every file of a run folder but the resume state: bytes, run.json without timings."""
+    files: dict[str, object] = {}
+    for path in sorted(out.rglob("*")):
+        if path.is_file() and STATE_DIR not in path.relative_to(out).parts:
+            files[path.relative_to(out).as_posix()] = path.read_bytes()
+    report = json.loads(files.pop("run.json"))
+    report.pop("timings")
+    files["run.json"] = report
+    return files
+
+
+def parts(out: Path) -> int:
+    folder = out / STATE_DIR / "docs"
+    return len(list(folder.glob("*.json"))) if folder.is_dir() else 0
+
+
+def console() -> list[str]:
+    script = Path(sys.executable).with_name("aligner")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "aligner.cli"]
+
+
+@pytest.mark.slow
+def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, default_aligner):
+    n_docs = make_folders(tmp_path)
+    en, ar = tmp_path / "en", tmp_path / "ar"
+    args = ["align", str(en), str(ar), "--no-progress", "--pair-by", "name", *NO_SCORES]
+
+    # The uninterrupted run (in this process, with the session's aligner: its sentence
+    # cache is warm from other tests, which must not change a byte).
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder: default_aligner)
+    reference = tmp_path / "reference"
+    result = CliRunner().invoke(main, args + ["-o", str(reference)])
+    assert result.exit_code == 0, result.output
+
+    out = tmp_path / "out"
+    command = console() + args + ["-o", str(out)]
+    rng = random.Random(6)
+    landed = []  # parts finished when each kill landed
+    for attempt in range(6):
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+        if attempt == 0:  # while starting up (imports, loading the encoder)
+            time.sleep(rng.uniform(0.2, 1.5))
+        else:  # after one to four more documents, plus a random moment
+            target = min(parts(out) + rng.randint(1, 4), n_docs)
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and parts(out) < target and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.05))
+        if proc.poll() is not None:
+            assert proc.returncode == 0, proc.stderr.read().decode()
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        proc.stderr.close()
+        landed.append(parts(out))
+        if parts(out) == n_docs:
+            break
+    assert sum(1 for k in landed if 0 < k < n_docs) >= 2, landed
+
+    before_final = parts(out)
+    final = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=tmp_path)
+    assert final.returncode == 0, final.stderr
+    report = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert report["timings"]["resumed_documents"] == before_final
+    assert f"Resumed: {report['timings']['resumed_documents']} document(s)" in final.stdout
+    assert outputs(out) == outputs(reference)
+    assert parts(out) == n_docs and not list(out.rglob("*.tmp"))
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: not an Exception, so no handler of the library catches it."""
+
+
+class TrigramEncoder:
+    name = "test-trigrams"
+    settings = {"dim": 64}
+
+    def encode(self, texts, *, batch_size=None):
+        out = np.zeros((len(texts), 64), np.float32)
+        for row, text in enumerate(texts):
+            for k in range(max(1, len(text) - 2)):
+                out[row, sum(map(ord, text[k:k + 3])) % 64] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def test_crash_at_every_file_move_then_resume(tmp_path, monkeypatch):
+    """Stop the run at each ``os.replace`` in turn (leaving the temporary file behind,
+    as ``kill -9`` does), start it again: always the bytes of an uninterrupted run."""
+    make_folders(tmp_path)
+    en, ar = tmp_path / "en", tmp_path / "ar"
+    aligner = Aligner(encoder=TrigramEncoder())
+    reference = tmp_path / "reference"
+    real_replace = os.replace
+    calls = []
+    monkeypatch.setattr(corpus_mod.os, "replace", lambda src, dst: calls.append(dst) or real_replace(src, dst))
+    align_folders(en, ar, reference, aligner=aligner, progress=False)
+    n_moves = len(calls)
+    assert n_moves > 16  # settings, 16 parts, the beads, corpus, unaligned, run.json
+
+    # Every third move while documents are saved, and each move of the final writing.
+    for stop_at in sorted(set(range(0, n_moves, 3)) | set(range(n_moves - 8, n_moves))):
+        out = tmp_path / f"out-{stop_at}"
+        count = 0
+
+        def replace(src, dst):
+            nonlocal count
+            if count == stop_at:
+                os.link(src, Path(src).with_name(Path(src).name.replace(".tmp", ".x.tmp")))  # survives the kill
+                raise Killed
+            count += 1
+            real_replace(src, dst)
+
+        monkeypatch.setattr(corpus_mod.os, "replace", replace)
+        with pytest.raises(Killed):
+            align_folders(en, ar, out, aligner=aligner, progress=False)
+        monkeypatch.setattr(corpus_mod.os, "replace", real_replace)
+        run = align_folders(en, ar, out, aligner=aligner, progress=False)
+        assert run.ok
+        assert outputs(out) == outputs(reference), f"stopped at move {stop_at}: {calls[stop_at]}"
+        assert not list(out.rglob("*.tmp"))
+        shutil.rmtree(out)
