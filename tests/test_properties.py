@@ -33,7 +33,10 @@ chunks = st.one_of(st.sampled_from(_SPECIAL), st.sampled_from(_WORDS), st.charac
                    st.text(max_size=3))
 texts = st.lists(chunks, max_size=60).map("".join)
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized (the same examples on every run, no example database): CI never fails on
+# an example that an earlier run did not try. Raise max_examples locally to search more.
+SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def visible(text: str) -> str:
@@ -82,8 +85,11 @@ def test_segmentation_keeps_every_character_in_order(text, lang):
 
 @SETTINGS
 @given(lines=st.lists(texts.map(lambda t: _LINE_BREAK.sub(" ", t)), max_size=30))
+@example(lines=["\ufeff."])
 def test_presplit_gives_one_sentence_per_non_blank_line(lines):
     sentences = split_lines("\n".join(lines))
+    if lines and lines[0].startswith("\ufeff"):  # a byte-order mark opening the text is dropped
+        lines = [lines[0][1:]] + lines[1:]
     expected = [(k + 1, line.strip()) for k, line in enumerate(lines) if visible(line)]
     assert [(s.line, s.text) for s in sentences] == expected
 

@@ -91,12 +91,12 @@ def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, default_ali
     command = console() + args + ["-o", str(out)]
     rng = random.Random(6)
     landed = []  # parts finished when each kill landed
-    for attempt in range(6):
+    for attempt in range(4):
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
         if attempt == 0:  # while starting up (imports, loading the encoder)
             time.sleep(rng.uniform(0.2, 1.5))
-        else:  # after one to four more documents, plus a random moment
-            target = min(parts(out) + rng.randint(1, 4), n_docs)
+        else:  # after two to five more documents, plus a random moment
+            target = min(parts(out) + rng.randint(2, 5), n_docs)
             deadline = time.monotonic() + 120
             while proc.poll() is None and parts(out) < target and time.monotonic() < deadline:
                 time.sleep(0.005)

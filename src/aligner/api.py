@@ -76,6 +76,10 @@ class Aligner:
         self._cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self.cache_size = cache_size
 
+    def clear_cache(self) -> None:
+        """Forget cached sentence encodings (e.g. between timed benchmark runs)."""
+        self._cache.clear()
+
     @property
     def encoder_name(self) -> str:
         return self.encoder.name

@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from .api import Aligner, DocumentAlignment
-from .inputs import DEFAULT_MAX_BYTES, DocumentError, check_language, decode_bytes, file_bytes, read_input
+from .inputs import DEFAULT_MAX_BYTES, DocumentError, check_language, decode_bytes, file_bytes, read_input  # noqa: F401
 from .pairing import DocumentPair, PairingResult, pair_by_name, pair_documents, write_pairs
 from .records import RECORD_KEYS, CorpusRecord  # noqa: F401  (RECORD_KEYS re-exported)
 
@@ -82,12 +82,6 @@ BEADS_SUFFIX = ".align"
 STATE_DIR = ".aligner-state"
 """Resume state inside ``OUT``: ``settings.json``, ``lock`` and ``docs/<key>.json``."""
 _STATE_FORMAT = 1
-
-__all__ = ["BEADS_DIR", "CORPUS_FILE", "DEFAULT_MAX_BYTES", "DocumentError", "DocumentFailure", "DocumentReport",
-           "FolderRun", "OutputError", "OutputExistsError", "OutputWriteError", "RUN_FILE", "STATE_DIR",
-           "UNALIGNED_FILE", "align_folders", "atomic_open", "atomic_write_text", "corpus_records",
-           "read_document", "unaligned_records"]
-
 
 class OutputError(RuntimeError):
     """The output folder cannot be used or written; the message says what to do."""

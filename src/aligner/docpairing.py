@@ -50,7 +50,10 @@ Arabic documents among its candidates that are still free, best gain first, when
 source aligns English lines that its earlier sources left unaligned: the gain (the ramp
 weights of those lines beyond what earlier sources gave them, as a share of the English
 lines) must reach ``extra_min_gain`` and the new source must itself be covered
-(``R``'s Arabic half) at least ``extra_min_coverage``.
+(``R``'s Arabic half) at least ``extra_min_coverage``. To find the source of one part of
+a report, each English document's two halves are searched as queries too (their
+candidates join the re-scored ones). Each source is then aligned with the whole report
+on its own (one ``doc_id`` per source).
 
 Thresholds were chosen on the dev set (``benchmarks/eval_pairing.py``); ``bead_low`` and
 ``bead_high`` are on the cosine scale of the default encoder (USE multilingual v3) and
