@@ -71,6 +71,11 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
     if not formats:
         return
     result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id)
+    _echo_written(result)
+
+
+def _echo_written(result) -> None:
+    """What a format write produced, skipped, or left out (empty splits)."""
     for path in result.written:
         click.echo(f"Wrote {path}")
     for name in result.empty_splits:
@@ -308,12 +313,7 @@ def export_command(corpus: Path, out_dir: Path, formats: tuple[str, ...], split,
         result = loaded.write(out_dir, formats, split=split, license=license_id)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'-o'") from None
-    for path in result.written:
-        click.echo(f"Wrote {path}")
-    for name in result.empty_splits:
-        click.echo(f"Split '{name}' got no document: not written.")
-    for what in result.skipped:
-        click.echo(f"Not written: {what}.")
+    _echo_written(result)
     click.echo(f"{len(loaded)} sentence pair(s) exported.")
 
 
