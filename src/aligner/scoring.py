@@ -662,7 +662,8 @@ class QualityModel:
 
     def signature(self) -> str:
         w = ",".join(f"{k}={self.weights.get(k, 0.0):.4g}" for k in self.names)
-        return f"quality|logistic|{w}|b={self.bias:.4g}|fit:{self.meta.get('data', '?')}|v{SCORING_VERSION}"
+        prior = f"|prior={self.meta['prior']:g}" if "prior" in self.meta else ""
+        return f"quality|logistic|{w}|b={self.bias:.4g}{prior}|fit:{self.meta.get('data', '?')}|v{SCORING_VERSION}"
 
 
 # ----------------------------------------------------------------------------- the scorer
