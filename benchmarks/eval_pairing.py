@@ -99,6 +99,7 @@ def merge_check(data: Path, gold: set[tuple[str, str]], n: int, al: Aligner, con
         result = pair_documents(en_dir, ar_dir, aligner=al, method="content", max_sources=2, config=config)
         pred = {(p.en_path.name, p.ar_path.name) for p in result.pairs}
         merged_pred = {x for x in pred if x[0].startswith("merged-")}
+        gold_en, gold_ar = {e for e, _ in gold}, {a for _, a in gold}
         single_gold = {x for x in gold if x not in pairs[:2 * n]}
         per_en: dict[str, int] = {}
         for e, _ in pred:
@@ -110,7 +111,9 @@ def merge_check(data: Path, gold: set[tuple[str, str]], n: int, al: Aligner, con
                 "merged_wrong_sources": len(merged_pred - expected),
                 "single_documents_with_extra_source": sum(
                     1 for e, c in per_en.items() if c > 1 and not e.startswith("merged-")),
-                "single_pairs_correct": len(pred & single_gold), "single_pairs_gold": len(single_gold)}
+                "single_pairs_correct": len(pred & single_gold), "single_pairs_gold": len(single_gold),
+                "pairs_with_distractor": sum(1 for e, a in pred if e not in gold_en and not e.startswith("merged-")
+                                             or a not in gold_ar)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
               f"merged documents got both sources ({mc['merged_sources_found']}/{mc['merged_sources_expected']} "
               f"sources, {mc['merged_wrong_sources']} wrong); single-source documents given an extra source: "
               f"{mc['single_documents_with_extra_source']}; single pairs correct "
-              f"{mc['single_pairs_correct']}/{mc['single_pairs_gold']}")
+              f"{mc['single_pairs_correct']}/{mc['single_pairs_gold']}; pairs involving a distractor: "
+              f"{mc['pairs_with_distractor']}")
         out["merge_check"] = mc
     print(json.dumps(out, sort_keys=True))
     return 0

@@ -510,3 +510,21 @@ def test_content_pairing_with_a_stand_in_encoder(tmp_path):
     result = pair_documents(en, ar, aligner=Aligner(encoder=HashedWords()), method="content", presplit=True)
     assert names(result) == {("e1.txt", "y.txt", "content"), ("e2.txt", "x.txt", "content")}
     assert result.unpaired_ar == [ar / "z.txt"]
+
+
+def test_margin_scores_keep_an_arabic_side_margin_for_further_sources():
+    """A report's second source competes with its first on the English side by design;
+    ``ar_margin`` leaves that side out and asks only that no other report fits the
+    Arabic document as well."""
+    from aligner.docpairing import _Edge, _margin_scores
+
+    config = ContentPairingConfig()
+    # English report 0 has two sources (Arabic 0 and 1); report 1 is a weaker candidate of Arabic 1.
+    edges = [_Edge(0, 0, similarity=0.3, alignment=0.6), _Edge(0, 1, similarity=0.3, alignment=0.5),
+             _Edge(1, 1, similarity=0.1, alignment=0.2)]
+    _margin_scores(edges, config)
+    w = config.runner_up_weight
+    second = edges[1]
+    assert second.ar_margin == pytest.approx(0.8 - w * 0.3)  # only Arabic 1's other candidate counts
+    assert second.score == pytest.approx(0.8 - w * 0.5 * (0.9 + 0.3))  # both sides' runners-up
+    assert second.ar_margin >= config.extra_min_margin > edges[2].ar_margin  # report 1 does not fit Arabic 1

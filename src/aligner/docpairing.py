@@ -49,8 +49,12 @@ candidate and that candidate's score.
 Arabic documents among its candidates that are still free, best gain first, when the new
 source aligns English lines that its earlier sources left unaligned: the gain (the ramp
 weights of those lines beyond what earlier sources gave them, as a share of the English
-lines) must reach ``extra_min_gain`` and the new source must itself be covered
-(``R``'s Arabic half) at least ``extra_min_coverage``. To find the source of one part of
+lines) must reach ``extra_min_gain``, the new source must itself be covered (``R``'s
+Arabic half) at least ``extra_min_coverage``, and it must fit this report better than
+any other: its ``R + s`` less ``runner_up_weight`` times the best ``R + s`` of another
+English candidate of the same Arabic document must reach ``extra_min_margin`` (the
+English side's competitors are left out: there the report's other sources compete, by
+design). To find the source of one part of
 a report, each English document's two halves are searched as queries too (their
 candidates join the re-scored ones). Each source is then aligned with the whole report
 on its own (one ``doc_id`` per source).
@@ -95,8 +99,9 @@ class ContentPairingConfig:
     runner_up_weight: float = 0.5  # weight of the competitors' mean best score
     threshold: float = 0.22        # a pair needs at least this score ...
     min_alignment: float = 0.25    # ... and at least this alignment score R
-    extra_min_gain: float = 0.25   # further sources: new English lines aligned (share)
-    extra_min_coverage: float = 0.5  # further sources: their own lines aligned (share)
+    extra_min_gain: float = 0.2    # further sources: new English lines aligned (share)
+    extra_min_coverage: float = 0.4  # further sources: their own lines aligned (share)
+    extra_min_margin: float = 0.1  # further sources: fit this report better than any other one
     runs_cache: int = 512          # documents whose run embeddings are kept between pairs
 
     def __post_init__(self) -> None:
@@ -416,6 +421,7 @@ class _Edge:
     en_weights: np.ndarray | None = None   # per English line: ramp weight of its bead
     ar_share: float = 0.0                  # Arabic half of the alignment score
     score: float = 0.0
+    ar_margin: float = 0.0                 # R + s against the Arabic document's other candidates only
 
 
 def line_weights(beads: Sequence[Bead], n_en: int, n_ar: int, low: float, high: float
@@ -462,6 +468,9 @@ def _margin_scores(edges: list[_Edge], config: ContentPairingConfig) -> None:
 
     for e, v in zip(edges, raw):
         e.score = v - config.runner_up_weight * 0.5 * (best_other(by_en[e.i], v) + best_other(by_ar[e.j], v))
+        # A report's further source competes with the report's other sources on the English
+        # side by design; what must hold is that no other report fits the source as well.
+        e.ar_margin = v - config.runner_up_weight * best_other(by_ar[e.j], v)
 
 
 # ----------------------------------------------------------------------------- the pairing
@@ -612,7 +621,8 @@ def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
         return float(np.maximum(e.en_weights - covered[e.i], 0).mean())
 
     heap = [(-gain(e), k, e) for k, e in enumerate(order)
-            if e.i in covered and e.j not in taken_ar and e.ar_share >= config.extra_min_coverage]
+            if e.i in covered and e.j not in taken_ar and e.ar_share >= config.extra_min_coverage
+            and e.ar_margin >= config.extra_min_margin]
     heapq.heapify(heap)
     while heap:
         neg, k, e = heapq.heappop(heap)
