@@ -129,6 +129,16 @@ def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -
         handle.write(text)
 
 
+def read_json_object(path: Path) -> dict | None:
+    """The JSON object in ``path`` (e.g. a run's ``run.json``), or ``None`` when the file
+    is missing, unreadable, not JSON or not an object: callers treat it as optional."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 @functools.cache
 def _new_file_mode() -> int:
     """The permissions a plain ``open()`` gives a new file (``mkstemp`` uses 0600).

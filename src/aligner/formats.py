@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import __version__
-from .corpus import CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, _new_file_mode, atomic_open
+from .corpus import CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, _new_file_mode, atomic_open, read_json_object
 from .records import (
     QUALITY_KEY,
     TSV_COLUMNS,
@@ -398,7 +398,7 @@ class Corpus:
         records = read_corpus(path)
         run = unaligned = None
         if path.name == CORPUS_FILE:
-            run = _read_json(path.parent / RUN_FILE)
+            run = read_json_object(path.parent / RUN_FILE)
             unaligned = _count_unaligned(path.parent / UNALIGNED_FILE, run)
         return cls(records, run=run, unaligned=unaligned, source=path)
 
@@ -557,14 +557,6 @@ class Corpus:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _count_unaligned(path: Path, run: dict | None) -> dict[str, int] | None:

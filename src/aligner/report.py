@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .corpus import CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, atomic_open, atomic_write_text
+from .corpus import CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, atomic_open, atomic_write_text, read_json_object
 from .records import CorpusFormatError, CorpusRecord, read_corpus, tsv_unescape
 from .scoring import FLAGS_KEY, SCORES_KEY, PairFilter, Scorer, ScoredPairs, ScoringDocument
 
@@ -81,7 +81,7 @@ def load_records(path: str | Path) -> tuple[list[CorpusRecord], dict | None, dic
         records = _read_plain_tsv(corpus_path)
     run = alone = None
     if corpus_path.name == CORPUS_FILE:
-        run = _read_json(folder / RUN_FILE)
+        run = read_json_object(folder / RUN_FILE)
         alone = _read_unaligned(folder / UNALIGNED_FILE)
         records = _with_rejected(records, folder / REJECTED_FILE)
     return records, run, alone or {}
@@ -139,14 +139,6 @@ def _float(value: str | None) -> float:
     except ValueError:
         return 0.0
     return number if math.isfinite(number) else 0.0
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _read_unaligned(path: Path) -> dict[str, dict[str, list[str]]]:
