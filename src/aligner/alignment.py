@@ -68,21 +68,38 @@ class Bead:
 
 @dataclass(frozen=True)
 class AlignmentConfig:
-    """Settings of the bead search (all recorded with every output)."""
+    """Settings of the bead search (all recorded with every output).
 
-    max_bead_lines: int = 5        # a + b for a bead; 5 allows 1-4 .. 4-1, 2-3, 3-2
+    Every constant has its reason beside it; the sweeps behind the tuned ones are
+    reproduced by ``benchmarks/tune_alignment.py`` over all dev variants at once."""
+
+    # Bead shapes: free translation splits one Arabic sentence into up to 8 English ones
+    # (dev-split has 1-1 .. 8-1); two-or-more on both sides is rarer and kept smaller.
+    max_side: int = 8              # most lines on either side of a bead (1-8 .. 8-1)
+    max_many_lines: int = 8        # a + b when both sides have 2+ lines (2-2 .. 2-6, 6-2)
     # Threshold and penalties are in units of the document's evidence scale (see
-    # scale_margins); they were tuned on the dev set (benchmarks/eval_alignment.py).
+    # scale_margins).
     threshold: float = -1.6        # margin a pairing must beat (see module doc)
     knn: int = 16                  # neighbours in the margin's denominator
     size_power: float = 0.5        # bead value grows as ((a + b) / 2) ** size_power
     merge_penalty: float = 0.25    # per line beyond 1-1, against gratuitous merges
-    many_many_penalty: float = 1.2  # extra for 2-2, 2-3, 3-2 (rare in translation)
+    many_many_penalty: float = 1.2  # extra for beads with 2+ lines on both sides
     length_weight: float = 1.5     # weight of the squared log length ratio (when lengths given)
     length_smoothing: float = 10.0  # characters added to both sides before the ratio
     weak_line_weight: float = 1.0  # cost per unit a paired line's best margin falls short of
                                    # weak_line_margin (in scale units)
     weak_line_margin: float = 0.5
+    # The document's own null model: the first pass measures how much of each side it
+    # could align (a faithful translation nearly all, a news report a fraction), and the
+    # second pass charges null_weight * logit(that share) for each line left out.
+    null_weight: float = 0.0
+    # A bead whose centred cosine is below this quantile of the document's unrelated
+    # pairs (all sentence pairs of the document, nearly all unrelated) has no evidence
+    # and is never made, even between two anchors. 0 switches the rule off.
+    evidence_quantile: float = 0.0
+    # Raw text: a bead that crosses a paragraph break on one side but not the other
+    # (unless it covers whole paragraphs on both) pays this.
+    paragraph_penalty: float = 0.0
     center: bool = True            # subtract each side's mean embedding (see center_runs)
     scale_margins: bool = True     # margins in units of the document's typical best margin
     max_full_cells: int = 250_000  # above this, search coarse-to-fine in a band
@@ -90,21 +107,34 @@ class AlignmentConfig:
     coarse_block: int = 8         # lines averaged into one coarse unit
 
     def __post_init__(self) -> None:
-        if not 2 <= self.max_bead_lines <= 8:
-            raise ValueError(f"max_bead_lines must be between 2 and 8, got {self.max_bead_lines}")
+        if not 1 <= self.max_side <= 8:
+            raise ValueError(f"max_side must be between 1 and 8, got {self.max_side}")
+        if not 4 <= self.max_many_lines <= 12 and self.max_many_lines != 0:
+            raise ValueError(f"max_many_lines must be 0 (none) or between 4 and 12, got {self.max_many_lines}")
         # The coarse search needs at least a 2 x 2 table, or block doubling never ends.
         if self.max_full_cells < 4:
             raise ValueError(f"max_full_cells must be at least 4, got {self.max_full_cells}")
         if self.knn < 1 or self.coarse_block < 1 or self.band_width < 0:
             raise ValueError("knn and coarse_block must be >= 1, band_width >= 0")
+        if not 0.0 <= self.evidence_quantile < 1.0:
+            raise ValueError(f"evidence_quantile must be in [0, 1), got {self.evidence_quantile}")
+
+    @property
+    def max_run(self) -> int:
+        """Longest run of consecutive sentences a bead can hold on one side."""
+        return self.max_side
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def bead_types(max_bead_lines: int) -> list[tuple[int, int]]:
-    """All (a, b) with a, b >= 1 and a + b <= max_bead_lines, 1-1 first."""
-    return [(a, b) for total in range(2, max_bead_lines + 1) for a in range(1, total) for b in [total - a]]
+def bead_types(max_side: int, max_many_lines: int = 0) -> list[tuple[int, int]]:
+    """All bead shapes (a, b): one side a single line and the other up to ``max_side``
+    lines, or both sides 2+ lines with ``a + b <= max_many_lines`` (and each side at most
+    ``max_side``); smaller beads first, 1-1 first."""
+    top = max(max_side + 1, max_many_lines)
+    return [(a, b) for total in range(2, top + 1) for a in range(1, total) for b in [total - a]
+            if max(a, b) <= max_side and (min(a, b) == 1 or total <= max_many_lines)]
 
 
 def run_embeddings_by_mean(sentences: np.ndarray, max_run: int) -> list[np.ndarray]:
@@ -198,14 +228,17 @@ def _band_from_path(beads: Sequence[Bead], n: int, m: int, width: int) -> _Band:
 class _BeadValues:
     """Value of every bead type ending at each DP cell of a block of rows (the scoring
     half of the search, kept apart from the DP itself; the formula is in the module
-    docstring). The neighbour statistics are computed once; ``set_lengths`` switches the
-    length term on for the second pass."""
+    docstring). The neighbour statistics are computed once; ``second_pass`` switches the
+    length term and the document's null costs on."""
 
-    def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig):
+    def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig,
+                 paragraphs: tuple[np.ndarray, np.ndarray] | None = None):
         self.en_runs, self.ar_runs, self.band, self.config = en_runs, ar_runs, band, config
+        n, m = len(en_runs[0]), len(ar_runs[0])
         self.lengths: tuple[np.ndarray, np.ndarray] | None = None
-        self.types = [t for t in bead_types(config.max_bead_lines)
-                      if t[0] <= len(en_runs) and t[1] <= len(ar_runs)]
+        self.null_cost = (0.0, 0.0)
+        self.types = [t for t in bead_types(config.max_side, config.max_many_lines)
+                      if t[0] <= min(n, len(en_runs)) and t[1] <= min(m, len(ar_runs))]
         self.knn = {(a, b): _band_knn(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
                     for a, b in self.types}
         # Each line's best-match margin (its top cosine over its own kNN mean).
@@ -224,11 +257,27 @@ class _BeadValues:
         weak = lambda best: config.weak_line_weight * np.maximum(0.0, config.weak_line_margin - best / self.scale)  # noqa: E731
         self.weak_en = np.concatenate([[0.0], np.cumsum(weak(best_en))])
         self.weak_ar = np.concatenate([[0.0], np.cumsum(weak(best_ar))])
+        self.floor = (evidence_floor(en_runs[0], ar_runs[0], config.evidence_quantile)
+                      if config.evidence_quantile > 0 else None)
+        self.paragraphs = None
+        if paragraphs is not None:
+            self.paragraphs = (_paragraph_breaks(paragraphs[0]), _paragraph_breaks(paragraphs[1]))
 
-    def set_lengths(self, en_lengths: np.ndarray, ar_lengths: np.ndarray, ratio: float) -> None:
-        """Character lengths per sentence and the document's Arabic/English ratio."""
-        self.lengths = (np.concatenate([[0.0], np.cumsum(en_lengths)]) * ratio,
-                        np.concatenate([[0.0], np.cumsum(ar_lengths)]))
+    def second_pass(self, first: Sequence[Bead], en_lengths, ar_lengths) -> None:
+        """Use what the first pass aligned: the document's Arabic/English character ratio
+        for the length term (the ratio of the totals is wrong whenever one side has text
+        of its own) and each side's aligned share for the cost of leaving a line out."""
+        cfg = self.config
+        n, m = len(self.en_runs[0]), len(self.ar_runs[0])
+        en_al = [i for b in first if not b.is_null for i in b.en]
+        ar_al = [j for b in first if not b.is_null for j in b.ar]
+        if en_lengths is not None and ar_lengths is not None and cfg.length_weight > 0 and en_al and ar_al:
+            le, la = np.asarray(en_lengths, np.float64), np.asarray(ar_lengths, np.float64)
+            ratio = max(la[ar_al].sum(), 1.0) / max(le[en_al].sum(), 1.0)
+            self.lengths = (np.concatenate([[0.0], np.cumsum(le)]) * ratio,
+                            np.concatenate([[0.0], np.cumsum(la)]))
+        if cfg.null_weight:
+            self.null_cost = (cfg.null_weight * _logit(len(en_al) / n), cfg.null_weight * _logit(len(ar_al) / m))
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """Values, shape (n_types, r1-r0, c1-c0), for DP rows [r0, r1) x cols [c0, c1);
@@ -248,6 +297,8 @@ class _BeadValues:
             ken, kar = self.knn[(a, b)]
             norm = 0.5 * (ken[ri - a][:, None] + kar[cj - b][None, :])
             val = ((a + b) / 2.0) ** cfg.size_power * ((cos - norm) / self.scale - cfg.threshold)
+            # Leaving a line out costs the document's null cost, so pairing it earns it.
+            val += a * self.null_cost[0] + b * self.null_cost[1]
             if self.lengths is not None:
                 # Squared log length ratio of the two sides, against the document's ratio.
                 ce, ca = self.lengths
@@ -258,11 +309,51 @@ class _BeadValues:
                 val -= (self.weak_en[ri] - self.weak_en[ri - a])[:, None] + (self.weak_ar[cj] - self.weak_ar[cj - b])[None, :]
             if a + b > 2:
                 val -= cfg.merge_penalty * (a + b - 2) + (cfg.many_many_penalty if min(a, b) > 1 else 0.0)
+            if self.paragraphs is not None and cfg.paragraph_penalty:
+                cross_en, whole_en = _paragraph_span(self.paragraphs[0], ri, a)
+                cross_ar, whole_ar = _paragraph_span(self.paragraphs[1], cj, b)
+                mismatch = (cross_en[:, None] != cross_ar[None, :]) & ~(whole_en[:, None] & whole_ar[None, :])
+                val -= cfg.paragraph_penalty * mismatch
+            if self.floor is not None:
+                val[cos < self.floor] = _NEG
             out[t, ri[0] - r0:, cj[0] - c0:] = val
         return out
 
     def cosine(self, a: int, b: int, i: int, j: int) -> float:
         return float(self.en_runs[a - 1][i] @ self.ar_runs[b - 1][j])
+
+
+def _logit(p: float) -> float:
+    # Clipped so that a side aligned entirely (or not at all) gets a finite cost.
+    p = min(max(p, 0.02), 0.98)
+    return float(np.log(p / (1 - p)))
+
+
+def evidence_floor(en: np.ndarray, ar: np.ndarray, quantile: float, sample: int = 1024) -> float:
+    """The given quantile of the cosines of a document's sentence pairs: nearly all of
+    them are unrelated, so a pairing below it has no evidence. Evenly spaced lines at
+    most ``sample`` per side, so the cost stays bounded on long documents."""
+    ie = np.unique(np.linspace(0, len(en) - 1, min(len(en), sample)).astype(np.int64))
+    ia = np.unique(np.linspace(0, len(ar) - 1, min(len(ar), sample)).astype(np.int64))
+    return float(np.quantile(en[ie] @ ar[ia].T, quantile))
+
+
+def _paragraph_breaks(paragraph: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``starts[k]``: line k begins a paragraph (k = n: the end counts as one);
+    ``inner``: prefix sums of paragraph breaks before each line."""
+    p = np.asarray(paragraph)
+    starts = np.ones(len(p) + 1, bool)
+    starts[1:len(p)] = p[1:] != p[:-1]
+    return starts, np.concatenate([[0], np.cumsum(starts[:len(p)])])
+
+
+def _paragraph_span(breaks, ends: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For runs of k lines ending before ``ends``: whether they cross a paragraph break,
+    and whether they cover whole paragraphs."""
+    starts, csum = breaks
+    first = ends - k
+    crosses = (csum[ends] - csum[first + 1]) > 0
+    return crosses, starts[first] & starts[ends]
 
 
 def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -395,20 +486,26 @@ def _one_blas_thread():
 
 def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
                config: AlignmentConfig | None = None, *, en_lengths: Sequence[float] | None = None,
-               ar_lengths: Sequence[float] | None = None) -> list[Bead]:
+               ar_lengths: Sequence[float] | None = None, en_paragraphs: Sequence[int] | None = None,
+               ar_paragraphs: Sequence[int] | None = None) -> list[Bead]:
     """Align two documents given run embeddings of each side.
 
     ``en_runs[k-1]`` is an (n-k+1, d) matrix of L2-normalised embeddings of the English
     runs of ``k`` consecutive sentences (``en_runs[0]`` the sentences themselves); the
     same for ``ar_runs``. ``en_lengths`` / ``ar_lengths`` (characters per sentence, as the
-    encoder saw them) add length-ratio evidence when given. Returns the beads in document
-    order; every line of both sides appears in exactly one bead.
+    encoder saw them) add length-ratio evidence when given; ``en_paragraphs`` /
+    ``ar_paragraphs`` (the paragraph index of each sentence, raw text) add paragraph
+    evidence. Returns the beads in document order; every line of both sides appears in
+    exactly one bead.
     """
     with _one_blas_thread():
-        return _align_runs(en_runs, ar_runs, config or AlignmentConfig(), en_lengths, ar_lengths)
+        paragraphs = None
+        if en_paragraphs is not None and ar_paragraphs is not None:
+            paragraphs = (np.asarray(en_paragraphs), np.asarray(ar_paragraphs))
+        return _align_runs(en_runs, ar_runs, config or AlignmentConfig(), en_lengths, ar_lengths, paragraphs)
 
 
-def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths) -> list[Bead]:
+def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths, paragraphs=None) -> list[Bead]:
     n, m = len(en_runs[0]), len(ar_runs[0])
     if n == 0 or m == 0:
         return [Bead((i,), ()) for i in range(n)] + [Bead((), (j,)) for j in range(m)]
@@ -419,20 +516,14 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
         band = _full_band(n, m)
     else:
         band = _coarse_band(en_runs[0], ar_runs[0], config)
-    have_lengths = en_lengths is not None and ar_lengths is not None and config.length_weight > 0
-    # First pass on embeddings alone. The length term needs the document's Arabic/English
-    # character ratio, and the ratio of the totals is wrong whenever one side has text of
-    # its own (a report that translates a third of its source): the ratio is measured on
-    # what the first pass aligned, then the second pass uses it.
-    values = _BeadValues(en_runs, ar_runs, band, config)
+    # First pass on embeddings alone; the second adds what needs a first alignment: the
+    # document's length ratio and its null costs (see _BeadValues.second_pass).
+    values = _BeadValues(en_runs, ar_runs, band, config, paragraphs)
     beads = _search(values, n, m, band)
-    if have_lengths:
-        le, la = np.asarray(en_lengths, np.float64), np.asarray(ar_lengths, np.float64)
-        en_al = [i for b in beads if not b.is_null for i in b.en]
-        ar_al = [j for b in beads if not b.is_null for j in b.ar]
-        if en_al and ar_al:
-            values.set_lengths(le, la, max(la[ar_al].sum(), 1.0) / max(le[en_al].sum(), 1.0))
-            beads = _search(values, n, m, band)
+    have_lengths = en_lengths is not None and ar_lengths is not None and config.length_weight > 0
+    if have_lengths or config.null_weight:
+        values.second_pass(beads, en_lengths, ar_lengths)
+        beads = _search(values, n, m, band)
     # Report the plain cosine of the encoder's embeddings (centring is a search device).
     return [b if b.is_null else
             Bead(b.en, b.ar, round(float(raw_en[len(b.en) - 1][b.en[0]] @ raw_ar[len(b.ar) - 1][b.ar[0]]), 6))
@@ -447,7 +538,7 @@ def _coarse_band(en: np.ndarray, ar: np.ndarray, config: AlignmentConfig) -> _Ba
     the whole search stays linear in document length."""
     f = max(2, config.coarse_block)
     en_c, ar_c = _blocks(en, f), _blocks(ar, f)
-    coarse_cfg = replace(config, max_bead_lines=3)
+    coarse_cfg = replace(config, max_side=2, max_many_lines=0, evidence_quantile=0.0)
     coarse = align_runs(run_embeddings_by_mean(en_c, 2), run_embeddings_by_mean(ar_c, 2), coarse_cfg)
     fine = [Bead(tuple(i for c in b.en for i in range(c * f, min(len(en), c * f + f))),
                  tuple(j for c in b.ar for j in range(c * f, min(len(ar), c * f + f)))) for b in coarse]
@@ -468,6 +559,5 @@ def align_embeddings(en: np.ndarray, ar: np.ndarray, config: AlignmentConfig | N
                      ar_lengths: Sequence[float] | None = None) -> list[Bead]:
     """Align from sentence embeddings only; runs are the normalised means of sentences."""
     config = config or AlignmentConfig()
-    max_run = config.max_bead_lines - 1
-    return align_runs(run_embeddings_by_mean(en, max_run), run_embeddings_by_mean(ar, max_run), config,
+    return align_runs(run_embeddings_by_mean(en, config.max_run), run_embeddings_by_mean(ar, config.max_run), config,
                       en_lengths=en_lengths, ar_lengths=ar_lengths)

@@ -30,6 +30,18 @@ class SentencePair:
 
 
 @dataclass
+class EncodedSide:
+    """One side of a document as the alignment sees it: its sentences, the embeddings of
+    every run of up to ``config.max_run`` sentences, characters per sentence (as
+    encoded) and each sentence's paragraph."""
+
+    sentences: list[Sentence]
+    runs: list[np.ndarray]
+    lengths: np.ndarray
+    paragraphs: np.ndarray
+
+
+@dataclass
 class DocumentAlignment:
     """The alignment of one English document with one Arabic document."""
 
@@ -92,7 +104,7 @@ class Aligner:
                 "alignment": self.config.to_dict()}
 
     def run_embeddings(self, sentences: Sequence[str], lang: str) -> list[np.ndarray]:
-        """Embeddings of every run of up to ``max_bead_lines - 1`` consecutive sentences.
+        """Embeddings of every run of up to ``config.max_run`` consecutive sentences.
 
         Each distinct sentence is encoded once. With the embedded encoder, runs are pooled
         from the sentences' token states (no text is encoded twice); other encoders get
@@ -121,7 +133,7 @@ class Aligner:
         return np.stack([o[0] for o in out]), np.fromiter((o[1] for o in out), np.int64, len(out))
 
     def _runs_of_normalized(self, texts: list[str]) -> list[np.ndarray]:
-        max_run = self.config.max_bead_lines - 1
+        max_run = self.config.max_run
         pooled = hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states")
         if not texts:
             return run_embeddings_by_mean(self.encoder.encode([]), max_run)
@@ -155,18 +167,30 @@ class Aligner:
         ar = split_lines(arabic) if presplit else segment(arabic, "ar")
         return self._align(en, ar)
 
+    def encode(self, sentences: Sequence[Sentence], lang: str) -> EncodedSide:
+        """One side of a document, encoded once: run embeddings, lengths, paragraphs."""
+        texts = [normalize_for_encoding(s.text, lang) for s in sentences]
+        return EncodedSide(list(sentences), self._runs_of_normalized(texts),
+                           # Lengths in characters as the encoder saw them (no diacritics or marks).
+                           np.array([len(t) for t in texts], np.float64),
+                           np.array([s.paragraph for s in sentences], np.int64))
+
+    def align_encoded(self, en: EncodedSide, ar: EncodedSide, config: AlignmentConfig | None = None) -> DocumentAlignment:
+        """Align two encoded sides (``config`` overrides the aligner's own settings; it
+        may not need longer runs than the aligner encoded)."""
+        config = config or self.config
+        t0 = time.perf_counter()
+        beads = align_runs(en.runs, ar.runs, config, en_lengths=en.lengths, ar_lengths=ar.lengths,
+                           en_paragraphs=en.paragraphs, ar_paragraphs=ar.paragraphs)
+        return DocumentAlignment(en.sentences, ar.sentences, beads, {"align": time.perf_counter() - t0})
+
     def _align(self, en: list[Sentence], ar: list[Sentence]) -> DocumentAlignment:
         t0 = time.perf_counter()
-        en_texts = [normalize_for_encoding(s.text, "en") for s in en]
-        ar_texts = [normalize_for_encoding(s.text, "ar") for s in ar]
-        en_runs = self._runs_of_normalized(en_texts)
-        ar_runs = self._runs_of_normalized(ar_texts)
+        en_side, ar_side = self.encode(en, "en"), self.encode(ar, "ar")
         t1 = time.perf_counter()
-        # Lengths in characters as the encoder saw them (no diacritics or marks).
-        beads = align_runs(en_runs, ar_runs, self.config, en_lengths=[len(t) for t in en_texts],
-                           ar_lengths=[len(t) for t in ar_texts])
-        t2 = time.perf_counter()
-        return DocumentAlignment(en, ar, beads, {"encode": t1 - t0, "align": t2 - t1})
+        doc = self.align_encoded(en_side, ar_side)
+        doc.timings = {"encode": t1 - t0, "align": doc.timings["align"]}
+        return doc
 
 
 _DEFAULT_ALIGNERS: dict[str, Aligner] = {}

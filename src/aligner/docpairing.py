@@ -162,7 +162,7 @@ class DocumentEmbedder:
         self.aligner = aligner
         enc = aligner.encoder
         self.stateful = hasattr(enc, "encode_states") and hasattr(enc, "embed_states")
-        self.max_run = aligner.config.max_bead_lines - 1
+        self.max_run = aligner.config.max_run
 
     def encode_many(self, docs: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """``(stored, token_counts)`` per document (lists of normalised sentences), encoding
@@ -192,7 +192,7 @@ class DocumentEmbedder:
         return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
 
     def runs(self, stored: np.ndarray, tok: np.ndarray | None) -> list[np.ndarray]:
-        """Embeddings of every run of up to ``max_bead_lines - 1`` sentences (index 0 =
+        """Embeddings of every run of up to ``config.max_run`` sentences (index 0 =
         sentences), as :meth:`aligner.Aligner.run_embeddings` computes them."""
         if not self.stateful:
             return run_embeddings_by_mean(self.sentences(stored, tok), self.max_run)

@@ -45,8 +45,12 @@ __all__ = [
     "AlignmentCounts",
     "AlignmentMetric",
     "AlignmentScore",
+    "LinkCounts",
+    "LinkMetric",
+    "LinkScore",
     "format_bead",
     "format_beads",
+    "paragraph_beads",
     "parse_beads",
     "read_beads",
     "unaligned_lines",
@@ -325,3 +329,110 @@ class AlignmentMetric:
 
     def signature(self) -> str:
         return f"{self.name}|null-lines:gold-extent|micro|{METRIC_VERSION}"
+
+
+# ---------------------------------------------------------------------------- paragraphs
+
+
+def paragraph_beads(
+    beads: Iterable[Sequence[Iterable[int]]], en_par: Sequence[int], ar_par: Sequence[int],
+    n_en_par: int | None = None, n_ar_par: int | None = None,
+) -> list[Bead]:
+    """Sentence beads mapped to paragraph beads (raw-text evaluation).
+
+    Each non-null bead becomes (sorted English paragraphs it touches, sorted Arabic
+    paragraphs it touches), duplicates dropped, first-seen order kept; then, when the
+    paragraph counts are given, every paragraph no non-null bead touches is added as a
+    null bead. ``en_par[i]`` / ``ar_par[j]``: the paragraph of sentence i / j."""
+    out: list[Bead] = []
+    seen: set[Bead] = set()
+    cov_en: set[int] = set()
+    cov_ar: set[int] = set()
+    for bead in beads:
+        en, ar = (bead.en, bead.ar) if hasattr(bead, "en") else (bead[0], bead[1])  # type: ignore[union-attr]
+        if not en or not ar:
+            continue
+        b = (tuple(sorted({int(en_par[i]) for i in en})), tuple(sorted({int(ar_par[j]) for j in ar})))
+        cov_en.update(b[0])
+        cov_ar.update(b[1])
+        if b not in seen:
+            seen.add(b)
+            out.append(b)
+    if n_en_par is not None:
+        out.extend(((p,), ()) for p in range(n_en_par) if p not in cov_en)
+    if n_ar_par is not None:
+        out.extend(((), (p,)) for p in range(n_ar_par) if p not in cov_ar)
+    return out
+
+
+@dataclass(frozen=True)
+class LinkCounts:
+    """Link and unaligned-paragraph counts for one document (or a sum; supports ``+``)."""
+
+    link_tp: int = 0
+    link_pred: int = 0
+    link_gold: int = 0
+    un_tp: int = 0
+    un_pred: int = 0
+    un_gold: int = 0
+    n_docs: int = 0
+
+    def __add__(self, other: "LinkCounts") -> "LinkCounts":
+        if not isinstance(other, LinkCounts):
+            return NotImplemented
+        return LinkCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class LinkScore:
+    link_p: float
+    link_r: float
+    link_f1: float
+    unaligned_p: float | None
+    unaligned_r: float | None
+    unaligned_f1: float | None
+    n_docs: int
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
+class LinkMetric:
+    """Paragraph-level scores of raw-text alignment, as ``score_e2e.py`` defines them:
+    links are all (en, ar) pairs inside non-null beads; a unit is unaligned when no
+    non-null bead touches it (unit counts given per document). Micro-averaged."""
+
+    name = "links-unaligned-units"
+
+    @staticmethod
+    def _links(beads: Iterable[Sequence[Iterable[int]]]) -> set[tuple[int, int]]:
+        return {(i, j) for en, ar in _normalise(beads) if en and ar for i in en for j in ar}
+
+    @staticmethod
+    def _unaligned(beads: Iterable[Sequence[Iterable[int]]], n_en: int, n_ar: int) -> set[tuple[str, int]]:
+        cov_en: set[int] = set()
+        cov_ar: set[int] = set()
+        for en, ar in _normalise(beads):
+            if en and ar:
+                cov_en.update(en)
+                cov_ar.update(ar)
+        return ({("en", i) for i in range(n_en) if i not in cov_en}
+                | {("ar", j) for j in range(n_ar) if j not in cov_ar})
+
+    def compute(self, gold, pred, n_en: int, n_ar: int) -> LinkCounts:
+        gl, pl = self._links(gold), self._links(pred)
+        gu, pu = self._unaligned(gold, n_en, n_ar), self._unaligned(pred, n_en, n_ar)
+        return LinkCounts(len(gl & pl), len(pl), len(gl), len(gu & pu), len(pu), len(gu), 1)
+
+    def aggregate(self, counts: Iterable[LinkCounts]) -> LinkScore:
+        t = sum(counts, LinkCounts())
+        lp, lr = _ratio(t.link_tp, t.link_pred), _ratio(t.link_tp, t.link_gold)
+        if t.un_gold or t.un_pred:
+            up, ur = _ratio(t.un_tp, t.un_pred), _ratio(t.un_tp, t.un_gold)
+            uf: float | None = _f1(up, ur)
+        else:
+            up = ur = uf = None
+        return LinkScore(lp, lr, _f1(lp, lr), up, ur, uf, t.n_docs)
+
+    def signature(self) -> str:
+        return f"{self.name}|micro|{METRIC_VERSION}"

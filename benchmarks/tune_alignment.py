@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Sweep alignment settings over every dev variant at once, with leave-one-source-out.
+
+    python benchmarks/tune_alignment.py --eval-root ../shared/eval \\
+        [--grid threshold=-1.2,-1.6 --grid null_weight=0,0.5] [--config KEY=VALUE ...] \\
+        [--workers 2] [--cache /tmp/tune.pkl]
+
+Each document of ``dev``, ``dev-split``, ``dev-reorder`` and ``dev-e2e`` is encoded once
+(``--cache`` keeps the encodings between runs); then every combination of the ``--grid``
+values (on top of the defaults and ``--config``) is aligned and scored. Printed: one row
+per setting with the figures the project's goals name (dev strict / clean / unaligned,
+dev-split strict / lax, dev-e2e link / unaligned, dev-reorder strict) and their mean (the
+objective); then, for each source (abudawud, nasai, quran_si), the setting chosen on the
+other two sources and its figures on the held-out one next to the in-sample setting's.
+The last line is one JSON object (the rows and the leave-one-source-out table).
+
+This is how the constants in ``AlignmentConfig`` were chosen; the README's Accuracy
+section records the sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import pickle
+import sys
+import time
+from dataclasses import fields, replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+try:
+    import aligner  # noqa: F401
+except ImportError:  # a checkout without `pip install -e .`
+    sys.path.insert(0, str(HERE.parent / "src"))
+
+from aligner import Aligner  # noqa: E402
+from aligner.alignment import AlignmentConfig  # noqa: E402
+from evalsets import EvalDoc, doc_counts, load_set, summary  # noqa: E402
+
+SETS = ["dev", "dev-split", "dev-e2e", "dev-reorder"]
+# (label, set, variant or None, metric key) of the figures the goals name.
+FIGURES = [
+    ("dev", "dev", None, "strict_f1"),
+    ("clean", "dev", "clean", "strict_f1"),
+    ("dev_un", "dev", None, "null_f1"),
+    ("split", "dev-split", None, "strict_f1"),
+    ("split_lax", "dev-split", None, "lax_f1"),
+    ("e2e", "dev-e2e", None, "link_f1"),
+    ("e2e_un", "dev-e2e", None, "unaligned_f1"),
+    ("reorder", "dev-reorder", None, "strict_f1"),
+]
+OBJECTIVE = ["dev", "dev_un", "split", "split_lax", "e2e", "e2e_un", "reorder"]
+
+
+def parse_value(key: str, text: str):
+    """A config value typed like the field's default."""
+    kinds = {f.name: type(f.default) for f in fields(AlignmentConfig)}
+    if key not in kinds:
+        raise SystemExit(f"unknown AlignmentConfig field {key!r}; fields: {', '.join(sorted(kinds))}")
+    kind = kinds[key]
+    if kind is bool:
+        if text.lower() not in {"true", "false", "1", "0"}:
+            raise SystemExit(f"{key}: expected true or false, got {text!r}")
+        return text.lower() in {"true", "1"}
+    try:
+        return kind(text)
+    except ValueError:
+        raise SystemExit(f"{key}: expected a {kind.__name__}, got {text!r}") from None
+
+
+def parse_assignments(items: list[str]) -> dict:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"expected KEY=VALUE, got {item!r}")
+        out[key.strip()] = parse_value(key.strip(), value.strip())
+    return out
+
+
+def encode_all(al: Aligner, docs: list[EvalDoc]) -> list[tuple]:
+    return [(al.encode(d.en, "en"), al.encode(d.ar, "ar")) for d in docs]
+
+
+_STATE: dict = {}
+
+
+def _align_setting(cfg: AlignmentConfig) -> dict:
+    al, docs, encoded = _STATE["al"], _STATE["docs"], _STATE["encoded"]
+    counts = {}
+    for d, (en, ar) in zip(docs, encoded):
+        counts[(d.set_name, d.doc_id)] = doc_counts(d, al.align_encoded(en, ar, cfg).beads)
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--eval-root", type=Path, required=True, help="folder holding dev, dev-split, dev-e2e, dev-reorder")
+    ap.add_argument("--sets", nargs="+", default=SETS, help="which sets under --eval-root (default: all four)")
+    ap.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values to sweep (repeatable)")
+    ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE", help="base setting (repeatable)")
+    ap.add_argument("--encoder", default=None)
+    ap.add_argument("--workers", type=int, default=1, help="settings aligned in parallel (processes)")
+    ap.add_argument("--cache", type=Path, default=None, help="pickle of the encodings, reused when present")
+    args = ap.parse_args(argv)
+
+    base = replace(AlignmentConfig(), **parse_assignments(args.config))
+    grid = {}
+    for item in args.grid:
+        key, sep, values = item.partition("=")
+        if not sep:
+            raise SystemExit(f"expected KEY=V1,V2, got {item!r}")
+        grid[key.strip()] = [parse_value(key.strip(), v.strip()) for v in values.split(",")]
+    settings = [replace(base, **dict(zip(grid, combo))) for combo in itertools.product(*grid.values())] or [base]
+
+    docs: list[EvalDoc] = []
+    for name in args.sets:
+        docs += load_set(args.eval_root / name, name)
+    # Derived sets (dev-split) may not name the source: take it from the dev document.
+    known = {d.doc_id: d.source for d in docs if d.source != "unknown"}
+    for d in docs:
+        if d.source == "unknown":
+            d.source = known.get(d.meta.get("source_id", d.doc_id), "unknown")
+    t0 = time.perf_counter()
+    al = Aligner(**({"encoder": args.encoder} if args.encoder else {}), cache_size=10**7)
+    al.config = replace(al.config, max_side=max(s.max_side for s in settings))
+    if args.cache and args.cache.is_file():
+        encoded = pickle.loads(args.cache.read_bytes())
+    else:
+        encoded = encode_all(al, docs)
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(encoded))
+    encode_s = time.perf_counter() - t0
+    _STATE.update(al=al, docs=docs, encoded=encoded)
+
+    t0 = time.perf_counter()
+    if args.workers > 1 and len(settings) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(args.workers) as pool:
+            all_counts = pool.map(_align_setting, settings, chunksize=1)
+    else:
+        all_counts = [_align_setting(s) for s in settings]
+    align_s = time.perf_counter() - t0
+
+    rows = []
+    for cfg, counts in zip(settings, all_counts):
+        rows.append({"setting": {k: getattr(cfg, k) for k in grid}, "figures": _figures_by_set(docs, counts)})
+
+    labels = [f[0] for f in FIGURES] + ["objective"]
+    print(f"documents: {len(docs)} ({', '.join(args.sets)}); encoded in {encode_s:.1f}s; "
+          f"{len(settings)} settings aligned in {align_s:.1f}s")
+    print(f"base: {json.dumps({k: v for k, v in base.to_dict().items() if k not in grid})}")
+    head = f"{'setting':<48} " + " ".join(f"{lab:>9}" for lab in labels)
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        name = ", ".join(f"{k}={v}" for k, v in r["setting"].items()) or "(base)"
+        print(f"{name[:48]:<48} " + " ".join(_fmt(r["figures"][lab]) for lab in labels))
+
+    best_all = max(range(len(rows)), key=lambda k: rows[k]["figures"]["objective"] or 0)
+    print(f"\nbest on all sources: {rows[best_all]['setting']}")
+    sources = sorted({d.source for d in docs})
+    loso = {}
+    if len(sources) > 1:
+        print("\nleave one source out (setting chosen on the other sources; figures on the held-out one)")
+        print(f"{'held out':<10} {'which':<10} " + " ".join(f"{lab:>9}" for lab in labels) + "  setting")
+        for s in sources:
+            others = [_figures_by_set(docs, c, lambda d, s=s: d.source != s)["objective"] or 0 for c in all_counts]
+            pick = max(range(len(rows)), key=lambda k: others[k])
+            held = _figures_by_set(docs, all_counts[pick], lambda d, s=s: d.source == s)
+            insample = _figures_by_set(docs, all_counts[best_all], lambda d, s=s: d.source == s)
+            loso[s] = {"setting": rows[pick]["setting"], "held_out": held, "in_sample": insample}
+            print(f"{s:<10} {'held out':<10} " + " ".join(_fmt(held[lab]) for lab in labels) + f"  {rows[pick]['setting']}")
+            print(f"{'':<10} {'in-sample':<10} " + " ".join(_fmt(insample[lab]) for lab in labels))
+    print(json.dumps({"rows": rows, "best": rows[best_all]["setting"], "loso": loso,
+                      "seconds": {"encode": round(encode_s, 2), "align": round(align_s, 2)}}))
+    return 0
+
+
+def _figures_by_set(docs: list[EvalDoc], counts: dict, keep=lambda d: True) -> dict:
+    out = {}
+    for label, set_name, variant, key in FIGURES:
+        members = [d for d in docs if d.set_name == set_name and (variant is None or d.variant == variant) and keep(d)]
+        out[label] = summary(members, {d.doc_id: counts[(d.set_name, d.doc_id)] for d in members}).get(key) \
+            if members else None
+    vals = [out[k] for k in OBJECTIVE if out[k] is not None]
+    out["objective"] = round(sum(vals) / len(vals), 6) if vals else None
+    return out
+
+
+def _fmt(x) -> str:
+    return f"{'-':>9}" if x is None else f"{x:>9.3f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
