@@ -2,7 +2,8 @@
 """Benchmark the sentence aligner (and the Gale–Church floor) on a gold-aligned set.
 
     python benchmarks/eval_alignment.py --data ../shared/eval/dev --out pred/dev \\
-        [--encoder NAME] [--variants clean hard] [--limit N]
+        [--encoder NAME] [--variants clean hard] [--limit N] [--config KEY=VALUE ...]
+    python benchmarks/eval_alignment.py --raw --data ../shared/eval/dev-e2e --out pred/e2e
 
 DATA holds ``sent/<id>.en`` and ``sent/<id>.ar`` (one alignment unit per line, used as
 given), ``sent/<id>.gold`` (gold beads) and optionally ``manifest.json`` (its ``sent``
@@ -10,6 +11,19 @@ list gives each id's ``variant``; without it every document is in variant "all")
 Predictions go to ``OUT/<id>.align`` and ``OUT/gale_church/<id>.align`` in the gold
 format. Prints per-variant and overall strict / lax / unaligned-line P/R/F1 for both
 systems, timings and the metric signature; the last line printed is one JSON object.
+
+``--config KEY=VALUE`` (repeatable) sets any ``AlignmentConfig`` field for this run.
+
+``--raw``: DATA is a raw-text set (``docs/en|ar/<id>.txt`` with paragraphs,
+``gold/<id>.gold`` over paragraph indices, ``manifest.json`` with ``docs``). The aligner
+segments the text, its beads are mapped to paragraphs (``aligner.evaluation.
+paragraph_beads``) and written to ``OUT/<id>.align`` with paragraph indices, and link
+P/R/F1 and unaligned-paragraph P/R/F1 are printed with ``score_e2e.py``'s definitions;
+the last line is ``{"ALL": {"link_f1": .., "unaligned_f1": ..}, "<variant>": ..., ...}``.
+
+Both modes also print the evidence check: the 90th percentile of the centred cosine of
+random unrelated sentence pairs (an English sentence of one document, an Arabic one of
+another) and how many aligned beads have a centred cosine below it.
 """
 
 from __future__ import annotations
@@ -18,6 +32,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +50,10 @@ from aligner.evaluation import (  # noqa: E402
     format_beads,
     read_beads,
 )
+from aligner.segmentation import Sentence  # noqa: E402
 from gale_church import gale_church_align  # noqa: E402
+from evalsets import centred_bead_cosines, load_raw_set, predicted_units, unrelated_p90  # noqa: E402
+from tune_alignment import parse_assignments  # noqa: E402
 
 VARIANT_ORDER = ["clean", "merges", "omissions", "hard"]
 
@@ -99,8 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", default=None, help="encoder name (default: aligner.DEFAULT_ENCODER)")
     ap.add_argument("--variants", nargs="+", default=None, help="only these variants (from the manifest)")
     ap.add_argument("--limit", type=int, default=None, help="only the first N documents (after --variants)")
+    ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                    help="set an AlignmentConfig field (repeatable), e.g. --config max_side=6")
+    ap.add_argument("--raw", action="store_true",
+                    help="DATA is a raw-text set (docs/en|ar/<id>.txt, gold/<id>.gold with paragraph indices)")
     ap.add_argument("--gale-church-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    overrides = parse_assignments(args.config)
+    if args.raw:
+        return run_raw(args, overrides)
 
     sent = args.data / "sent"
     if not sent.is_dir():
@@ -134,11 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         encoder_name = args.encoder or getattr(aligner, "DEFAULT_ENCODER", None)
         t0 = time.perf_counter()
-        al = aligner.Aligner(encoder=encoder_name)
+        al = aligner.Aligner(encoder=encoder_name, config=replace(aligner.AlignmentConfig(), **overrides))
         load_s = time.perf_counter() - t0
 
     metric = AlignmentMetric()
     counts: dict[str, dict[str, AlignmentCounts]] = {"aligner": {}, "gale_church": {}}
+    encoded: list[tuple] = []  # (en runs, ar runs, beads) per document, for the evidence check
     timing_sums: dict[str, float] = {}
     aligner_s = gc_s = 0.0
     t_start = time.perf_counter()
@@ -149,11 +175,14 @@ def main(argv: list[str] | None = None) -> int:
 
         if al is not None:
             t0 = time.perf_counter()
-            doc = al.align_sentences(en, ar)
+            en_side = al.encode([Sentence(t, 0, k + 1) for k, t in enumerate(en)], "en")
+            ar_side = al.encode([Sentence(t, 0, k + 1) for k, t in enumerate(ar)], "ar")
+            t1 = time.perf_counter()
+            doc = al.align_encoded(en_side, ar_side)
             aligner_s += time.perf_counter() - t0
-            for key, value in (getattr(doc, "timings", None) or {}).items():
-                if isinstance(value, (int, float)):
-                    timing_sums[key] = timing_sums.get(key, 0.0) + float(value)
+            timing_sums["encode"] = timing_sums.get("encode", 0.0) + t1 - t0
+            timing_sums["align"] = timing_sums.get("align", 0.0) + doc.timings["align"]
+            encoded.append((en_side.runs, ar_side.runs, doc.beads))
             pred = [(tuple(b.en), tuple(b.ar)) for b in doc.beads]
             (args.out / f"{doc_id}.align").write_text(format_beads(pred), encoding="utf-8")
             counts["aligner"][doc_id] = metric.compute(gold, pred)
@@ -199,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"timing: gale-church {gc_s:.2f}s; wall total {total_s + load_s:.2f}s")
     signature = metric.signature()
     print(f"metric: {signature}")
+    evidence = evidence_check(encoded) if run_aligner else None
     summary = {
         "aligner": results.get("aligner") if run_aligner else None,
         "gale_church": results["gale_church"],
@@ -206,7 +236,91 @@ def main(argv: list[str] | None = None) -> int:
         "signature": signature,
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
         "n_docs": len(ids),
+        "evidence": evidence,
+        "config": al.config.to_dict() if al is not None else None,
     }
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def evidence_check(encoded: list[tuple]) -> dict:
+    """Aligned beads whose centred cosine is below the 90th percentile of random
+    unrelated sentence pairs (from other documents): pairs made without evidence."""
+    from aligner.api import EncodedSide
+
+    sides = [(EncodedSide([], en, None, None), EncodedSide([], ar, None, None)) for en, ar, _ in encoded]
+    p90 = unrelated_p90(sides)
+    cos = [c for en, ar, beads in encoded for c in centred_bead_cosines(en, ar, beads)]
+    below = sum(1 for c in cos if c < p90)
+    out = {"unrelated_p90": round(p90, 6), "aligned_beads": len(cos), "below_p90": below,
+           "share_below_p90": round(below / len(cos), 6) if cos else 0.0}
+    print(f"evidence: 90th percentile of unrelated pairs' centred cosine {p90:.3f}; "
+          f"aligned beads below it: {below} of {len(cos)} ({out['share_below_p90']:.2%})")
+    return out
+
+
+def run_raw(args, overrides: dict) -> int:
+    """Raw-text mode: segment, align, map to paragraphs, score links."""
+    import aligner
+    from aligner.evaluation import LinkMetric
+
+    data = args.data
+    if not ((data / "docs" / "en").is_dir() and (data / "gold").is_dir() and (data / "manifest.json").is_file()):
+        print(f"{data}: not a raw-text set (needs docs/en, docs/ar, gold/ and manifest.json)", file=sys.stderr)
+        return 1
+    docs = load_raw_set(data)
+    if args.variants:
+        docs = [d for d in docs if d.variant in set(args.variants)]
+    if args.limit is not None:
+        docs = docs[: args.limit]
+    if not docs:
+        print(f"no documents to score in {data}", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    encoder_name = args.encoder or aligner.DEFAULT_ENCODER
+    t0 = time.perf_counter()
+    al = aligner.Aligner(encoder=encoder_name, config=replace(aligner.AlignmentConfig(), **overrides))
+    load_s = time.perf_counter() - t0
+    metric = LinkMetric()
+    counts, encoded, timing = {}, [], {"encode": 0.0, "align": 0.0}
+    t_start = time.perf_counter()
+    for d in docs:
+        t0 = time.perf_counter()
+        en, ar = al.encode(d.en, "en"), al.encode(d.ar, "ar")
+        t1 = time.perf_counter()
+        doc = al.align_encoded(en, ar)
+        timing["encode"] += t1 - t0
+        timing["align"] += time.perf_counter() - t1
+        encoded.append((en.runs, ar.runs, doc.beads))
+        pred = predicted_units(d, doc.beads)
+        (args.out / f"{d.doc_id}.align").write_text(format_beads(pred), encoding="utf-8")
+        counts[d.doc_id] = metric.compute(d.gold, pred, d.n_en_par, d.n_ar_par)
+    total_s = time.perf_counter() - t_start
+    groups = variant_order(d.variant for d in docs)
+    results = {}
+    print(f"data: {data}  documents: {len(docs)}  predictions: {args.out}  (raw text, paragraph level)")
+    print(f"encoder: {encoder_name}")
+    header = f"{'variant':<10} {'docs':>4} | {'P_link':>6} {'R_link':>6} {'F1_lnk':>6} | {'P_una':>6} {'R_una':>6} {'F1_una':>6}"
+    print(header)
+    print("-" * len(header))
+    for group in groups + ["ALL"]:
+        members = [d for d in docs if group == "ALL" or d.variant == group]
+        s = metric.aggregate(counts[d.doc_id] for d in members)
+        results[group] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in s.as_dict().items()}
+        print(f"{group:<10} {s.n_docs:>4} | {fmt(s.link_p):>6} {fmt(s.link_r):>6} {fmt(s.link_f1):>6} | "
+              f"{fmt(s.unaligned_p):>6} {fmt(s.unaligned_r):>6} {fmt(s.unaligned_f1):>6}")
+    print("(link = (en_par, ar_par) pairs inside non-null beads; una = paragraphs touched by no non-null bead; "
+          "micro-averaged, as ../shared/eval/score_e2e.py)")
+    print(f"timing: aligner load {load_s:.2f}s, encode {timing['encode']:.2f}s, align {timing['align']:.2f}s")
+    evidence = evidence_check(encoded)
+    print(f"metric: {metric.signature()}")
+    summary = {"ALL": {"link_f1": results["ALL"]["link_f1"], "unaligned_f1": results["ALL"]["unaligned_f1"]}}
+    summary.update({g: results[g] for g in groups})
+    summary["scores"] = results
+    summary.update({"encoder": encoder_name, "signature": metric.signature(), "evidence": evidence,
+                    "config": al.config.to_dict(), "n_docs": len(docs),
+                    "seconds": {"aligner_load": round(load_s, 4), "aligner_encode": round(timing["encode"], 4),
+                                "aligner_align": round(timing["align"], 4), "wall_total": round(total_s + load_s, 4)}})
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 

@@ -4,13 +4,21 @@ No file I/O and no encoder in here: callers pass L2-normalised embeddings of eve
 up to ``max_run`` consecutive sentences on each side (``runs[k-1][i]`` embeds sentences
 ``i .. i+k-1``), and get back beads.
 
-Search. A bead covers ``a`` English and ``b`` Arabic lines (``a + b <= max_bead_lines``,
-both >= 1), or one line of either side alone (a null bead). The best monotonic sequence
-of beads maximises the sum of the aligned beads' values (null beads add zero):
+Search. A bead covers ``a`` English and ``b`` Arabic lines (one side a single line and
+the other up to ``max_side``, or both 2+ with ``a + b <= max_many_lines``), or one line of
+either side alone (a null bead). The best monotonic sequence of beads maximises the sum of
+the aligned beads' values (null beads add zero):
 
     ((a + b) / 2) ** p * (margin / scale - threshold)
     - merge_penalty * (a + b - 2) - many_many_penalty * [a > 1 and b > 1]
     - length_weight * log(len_ar / (ratio * len_en)) ** 2
+    + a * null_en + b * null_ar                     (the document's null costs)
+    - paragraph_penalty * [crosses a paragraph break on one side only]
+    (-inf when the bead's centred cosine is below the evidence floor)
+
+The last three terms are off by default (``null_weight``, ``paragraph_penalty`` and
+``evidence_quantile`` 0): on the dev variants none of them moved the goals' figures by
+more than .01 either way (``benchmarks/tune_alignment.py``, README "Accuracy").
 
 * Embeddings are first centred per document and side (``center_runs``): the shared topic
   direction makes every cosine high, so it is removed.
@@ -28,7 +36,7 @@ A line stays unaligned when no pairing beats the threshold. The threshold is neg
 true pairs often score below their neighbours' average with a weak encoder, and a
 permissive threshold keeps the path on track through them; the length term and the
 merge penalties stop unrelated lines from being glued onto true pairs. All constants
-were tuned on the dev set (``benchmarks/eval_alignment.py``).
+were tuned on the dev variants together (``benchmarks/tune_alignment.py``).
 
 Cost. Long documents are aligned coarse-to-fine: sentence embeddings are averaged into
 blocks, the blocks are aligned, and the fine search runs in a band around the coarse
@@ -74,9 +82,10 @@ class AlignmentConfig:
     reproduced by ``benchmarks/tune_alignment.py`` over all dev variants at once."""
 
     # Bead shapes: free translation splits one Arabic sentence into up to 8 English ones
-    # (dev-split has 1-1 .. 8-1); two-or-more on both sides is rarer and kept smaller.
+    # (dev-split has 1-1 .. 8-1). Two-or-more on both sides is rare: 2-2, 2-3, 3-2 (a + b
+    # up to 5); allowing up to 8 changed no dev figure and cost 60% more search time.
     max_side: int = 8              # most lines on either side of a bead (1-8 .. 8-1)
-    max_many_lines: int = 8        # a + b when both sides have 2+ lines (2-2 .. 2-6, 6-2)
+    max_many_lines: int = 5        # a + b when both sides have 2+ lines (0: none)
     # Threshold and penalties are in units of the document's evidence scale (see
     # scale_margins).
     threshold: float = -1.6        # margin a pairing must beat (see module doc)
@@ -91,8 +100,11 @@ class AlignmentConfig:
     weak_line_margin: float = 0.5
     # The document's own null model: the first pass measures how much of each side it
     # could align (a faithful translation nearly all, a news report a fraction), and the
-    # second pass charges null_weight * logit(that share) for each line left out.
+    # second pass charges null_weight * (logit(that share) - logit(null_pivot)) for each
+    # line left out: more than the first pass where nearly everything aligned, less where
+    # a side has much of its own.
     null_weight: float = 0.0
+    null_pivot: float = 0.9
     # A bead whose centred cosine is below this quantile of the document's unrelated
     # pairs (all sentence pairs of the document, nearly all unrelated) has no evidence
     # and is never made, even between two anchors. 0 switches the rule off.
@@ -277,7 +289,9 @@ class _BeadValues:
             self.lengths = (np.concatenate([[0.0], np.cumsum(le)]) * ratio,
                             np.concatenate([[0.0], np.cumsum(la)]))
         if cfg.null_weight:
-            self.null_cost = (cfg.null_weight * _logit(len(en_al) / n), cfg.null_weight * _logit(len(ar_al) / m))
+            pivot = _logit(cfg.null_pivot)
+            self.null_cost = (cfg.null_weight * (_logit(len(en_al) / n) - pivot),
+                              cfg.null_weight * (_logit(len(ar_al) / m) - pivot))
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """Values, shape (n_types, r1-r0, c1-c0), for DP rows [r0, r1) x cols [c0, c1);
@@ -330,12 +344,18 @@ def _logit(p: float) -> float:
 
 
 def evidence_floor(en: np.ndarray, ar: np.ndarray, quantile: float, sample: int = 1024) -> float:
-    """The given quantile of the cosines of a document's sentence pairs: nearly all of
-    them are unrelated, so a pairing below it has no evidence. Evenly spaced lines at
-    most ``sample`` per side, so the cost stays bounded on long documents."""
+    """The given quantile of the cosines of a document's unrelated sentence pairs: every
+    pair but each line's best match (on either side), so that in a short document the
+    true pairs do not raise it. A pairing below it has no evidence. Evenly spaced lines,
+    at most ``sample`` per side, so the cost stays bounded on long documents."""
     ie = np.unique(np.linspace(0, len(en) - 1, min(len(en), sample)).astype(np.int64))
     ia = np.unique(np.linspace(0, len(ar) - 1, min(len(ar), sample)).astype(np.int64))
-    return float(np.quantile(en[ie] @ ar[ia].T, quantile))
+    sims = en[ie] @ ar[ia].T
+    unrelated = np.ones(sims.shape, bool)
+    unrelated[np.arange(len(ie)), sims.argmax(1)] = False
+    unrelated[sims.argmax(0), np.arange(len(ia))] = False
+    pool = sims[unrelated] if unrelated.any() else sims.ravel()
+    return float(np.quantile(pool, quantile))
 
 
 def _paragraph_breaks(paragraph: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
