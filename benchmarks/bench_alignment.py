@@ -31,7 +31,7 @@ def _child(npz: str, n: int) -> None:
     from aligner.alignment import AlignmentConfig, align_runs
 
     z = np.load(npz)
-    max_run = AlignmentConfig().max_bead_lines - 1
+    max_run = AlignmentConfig().max_run
     en = [z[f"en{k}"][: n - k + 1] for k in range(1, max_run + 1)]
     ar = [z[f"ar{k}"][: n - k + 1] for k in range(1, max_run + 1)]
     en_len, ar_len = z["en_len"][:n], z["ar_len"][:n]
@@ -94,7 +94,7 @@ def main() -> None:
     reps_ar = -(-max_n // len(ar_sent))
     from aligner.alignment import run_embeddings_by_mean
 
-    max_run = al.config.max_bead_lines - 1
+    max_run = al.config.max_run
     en_long = run_embeddings_by_mean(np.tile(en_sent, (reps_en, 1))[:max_n], max_run)
     ar_long = run_embeddings_by_mean(np.tile(ar_sent, (reps_ar, 1))[:max_n], max_run)
     rows = []

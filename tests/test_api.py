@@ -14,6 +14,7 @@ import aligner.api as api
 from aligner import AlignmentConfig, Aligner, Bead, DocumentAlignment, SentenceEncoder, SentencePair
 from aligner.encoders import DEFAULT_ENCODER
 from aligner.normalization import normalize_for_encoding
+from aligner.alignment import bead_types
 
 # Tests that run the embedded encoder (the 30 MB model, loaded once per session) are
 # marked slow; those with the tiny fake encoder below are not.
@@ -44,7 +45,7 @@ def read_pair(stem: str = STEM) -> tuple[str, str]:
             (EXAMPLES / "ar" / f"{stem}.txt").read_text(encoding="utf-8"))
 
 
-def check_invariants(result: DocumentAlignment, max_bead_lines: int = 5) -> None:
+def check_invariants(result: DocumentAlignment, config: AlignmentConfig = AlignmentConfig()) -> None:
     n, m = len(result.en_sentences), len(result.ar_sentences)
     assert [i for b in result.beads for i in b.en] == list(range(n))
     assert [j for b in result.beads for j in b.ar] == list(range(m))
@@ -53,7 +54,7 @@ def check_invariants(result: DocumentAlignment, max_bead_lines: int = 5) -> None
         if b.is_null:
             assert len(b.en) + len(b.ar) == 1 and b.score is None
         else:
-            assert len(b.en) + len(b.ar) <= max_bead_lines
+            assert (len(b.en), len(b.ar)) in bead_types(config.max_side, config.max_many_lines)
             assert isinstance(b.score, float)
     pairs = result.pairs
     assert len(pairs) == sum(not b.is_null for b in result.beads)
@@ -165,8 +166,8 @@ def test_mean_of_sentences_run_embeddings_for_generic_encoders():
     fake = HashEncoder()
     al = Aligner(encoder=fake)
     runs = al.run_embeddings(FAKE_AR, "ar")
-    assert len(runs) == al.config.max_bead_lines - 1 == 4
-    assert [r.shape for r in runs] == [(10, 64), (9, 64), (8, 64), (7, 64)]
+    assert len(runs) == al.config.max_run == 8
+    assert [r.shape for r in runs] == [(10 - k, 64) for k in range(8)]
     sent = fake.encode([normalize_for_encoding(t, "ar") for t in FAKE_AR])
     np.testing.assert_allclose(runs[0], sent, atol=1e-6)
     mean = sent[3] + sent[4] + sent[5]

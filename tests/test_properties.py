@@ -1,7 +1,7 @@
 """Property tests (hypothesis) on segmentation and alignment: arbitrary Unicode (RTL and
 bidi marks, emoji and ZWJ sequences, combining marks, tatweel, odd line breaks) never
 crashes them, every input line ends up in exactly one bead, beads are monotonic and
-never larger than ``max_bead_lines``. They run through the real API with a cheap
+never larger than the configured bead shapes. They run through the real API with a cheap
 stand-in encoder; a handful of examples go through the real one."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aligner import Aligner, AlignmentConfig, align_embeddings, segment, split_lines
+from aligner.alignment import bead_types
 
 _FORMAT = set("\u200b\u200c\u200d\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -59,7 +60,7 @@ class TrigramEncoder:
 
 
 _ALIGNER = Aligner(encoder=TrigramEncoder())
-_SMALL = Aligner(encoder=TrigramEncoder(), config=AlignmentConfig(max_bead_lines=3, max_full_cells=30, band_width=1,
+_SMALL = Aligner(encoder=TrigramEncoder(), config=AlignmentConfig(max_side=2, max_many_lines=0, max_full_cells=30, band_width=1,
                                                                   coarse_block=2))
 
 
@@ -97,7 +98,7 @@ def test_presplit_gives_one_sentence_per_non_blank_line(lines):
 # ----------------------------------------------------------------------------- alignment
 
 
-def check_beads(beads, n_en: int, n_ar: int, max_lines: int) -> None:
+def check_beads(beads, n_en: int, n_ar: int, config: AlignmentConfig) -> None:
     """Every sentence of each side in exactly one bead, in order; no bead too large."""
     assert [i for b in beads for i in b.en] == list(range(n_en))
     assert [j for b in beads for j in b.ar] == list(range(n_ar))
@@ -106,7 +107,7 @@ def check_beads(beads, n_en: int, n_ar: int, max_lines: int) -> None:
         if b.is_null:
             assert len(b.en) + len(b.ar) == 1 and b.score is None
         else:
-            assert len(b.en) + len(b.ar) <= max_lines
+            assert (len(b.en), len(b.ar)) in bead_types(config.max_side, config.max_many_lines)
             assert np.isfinite(b.score) and -1.0001 <= b.score <= 1.0001
         for side in (b.en, b.ar):
             assert list(side) == list(range(side[0], side[0] + len(side))) if side else True
@@ -119,7 +120,7 @@ def check_beads(beads, n_en: int, n_ar: int, max_lines: int) -> None:
 def test_alignment_never_crashes_and_covers_every_sentence(english, arabic, small):
     aligner = _SMALL if small else _ALIGNER
     doc = aligner.align(english, arabic)
-    check_beads(doc.beads, len(doc.en_sentences), len(doc.ar_sentences), aligner.config.max_bead_lines)
+    check_beads(doc.beads, len(doc.en_sentences), len(doc.ar_sentences), aligner.config)
     assert doc.to_vecalign().count("\n") == len(doc.beads)
     assert len(doc.pairs) + len(doc.unaligned_en) + len(doc.unaligned_ar) == len(doc.beads)
 
@@ -130,7 +131,7 @@ def test_alignment_never_crashes_and_covers_every_sentence(english, arabic, smal
 def test_every_input_line_is_in_exactly_one_bead(en_lines, ar_lines, small):
     aligner = _SMALL if small else _ALIGNER
     doc = aligner.align("\n".join(en_lines), "\n".join(ar_lines), presplit=True)
-    check_beads(doc.beads, len(doc.en_sentences), len(doc.ar_sentences), aligner.config.max_bead_lines)
+    check_beads(doc.beads, len(doc.en_sentences), len(doc.ar_sentences), aligner.config)
     for lines, sentences, side in ((en_lines, doc.en_sentences, "en"), (ar_lines, doc.ar_sentences, "ar")):
         covered = sorted(sentences[i].line for b in doc.beads for i in getattr(b, side))
         assert covered == [k + 1 for k, line in enumerate(lines) if visible(line)]
@@ -140,11 +141,11 @@ def test_every_input_line_is_in_exactly_one_bead(en_lines, ar_lines, small):
 @given(en=st.lists(st.text(max_size=40), max_size=20), ar=st.lists(st.text(max_size=40), max_size=20))
 def test_align_sentences_takes_any_strings(en, ar):
     doc = _ALIGNER.align_sentences(en, ar)
-    check_beads(doc.beads, len(en), len(ar), _ALIGNER.config.max_bead_lines)
+    check_beads(doc.beads, len(en), len(ar), _ALIGNER.config)
 
 
 @SETTINGS
-@given(n=st.integers(0, 80), m=st.integers(0, 80), seed=st.integers(0, 2 ** 16), max_lines=st.integers(2, 6),
+@given(n=st.integers(0, 80), m=st.integers(0, 80), seed=st.integers(0, 2 ** 16), max_lines=st.integers(1, 8),
        cells=st.sampled_from([4, 50, 400, 250_000]), noise=st.floats(0.0, 3.0))
 def test_core_search_is_monotonic_and_complete(n, m, seed, max_lines, cells, noise):
     """The search itself, full table or coarse-to-fine (small ``max_full_cells``)."""
@@ -153,9 +154,10 @@ def test_core_search_is_monotonic_and_complete(n, m, seed, max_lines, cells, noi
     en = base[:n] + noise * rng.standard_normal((n, 16)).astype(np.float32)
     ar = base[:m] + noise * rng.standard_normal((m, 16)).astype(np.float32)
     en, ar = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6) for x in (en, ar))
-    config = AlignmentConfig(max_bead_lines=max_lines, max_full_cells=cells, band_width=2, coarse_block=2)
+    config = AlignmentConfig(max_side=max_lines, max_many_lines=0 if max_lines < 3 else 5, max_full_cells=cells,
+                             band_width=2, coarse_block=2)
     beads = align_embeddings(en, ar, config, en_lengths=rng.integers(1, 200, n), ar_lengths=rng.integers(1, 200, m))
-    check_beads(beads, n, m, max_lines)
+    check_beads(beads, n, m, config)
 
 
 # ----------------------------------------------------------------------------- the real encoder
@@ -171,6 +173,6 @@ def test_core_search_is_monotonic_and_complete(n, m, seed, max_lines, cells, noi
 ], ids=["bidi-marks", "emoji-and-diacritics", "combining-and-joiners", "punctuation-only", "line-breaks"])
 def test_real_encoder_on_odd_unicode(default_aligner, english, arabic):
     doc = default_aligner.align(english, arabic)
-    check_beads(doc.beads, len(doc.en_sentences), len(doc.ar_sentences), default_aligner.config.max_bead_lines)
+    check_beads(doc.beads, len(doc.en_sentences), len(doc.ar_sentences), default_aligner.config)
     again = default_aligner.align(english, arabic)
     assert again.beads == doc.beads  # and the same every time
