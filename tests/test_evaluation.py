@@ -350,3 +350,63 @@ def _as_score(res: dict) -> AlignmentScore:
         null_p=res["null_precision"], null_r=res["null_recall"], null_f1=res["null_f1"],
         n_docs=res["n_docs"],
     )
+
+
+# ---------------------------------------------------------------------------- raw text (paragraphs)
+
+from aligner.evaluation import LinkMetric, paragraph_beads  # noqa: E402
+
+
+@pytest.mark.parametrize("beads, en_par, ar_par, n_en, n_ar, expected", [
+    # two sentences of English paragraph 0 with Arabic paragraph 0; sentence 2 (paragraph 1) unaligned
+    ([((0,), (0,)), ((1,), (1,)), ((2,), ())], [0, 0, 1], [0, 0], 2, 1, [((0,), (0,)), ((1,), ())]),
+    # a bead across Arabic paragraphs 0 and 1; Arabic paragraph 2 untouched
+    ([((0,), (0, 1)), ((), (2,))], [0], [0, 1, 2], 1, 3, [((0,), (0, 1)), ((), (2,))]),
+    ([((0, 1), (0,)), ((2,), (1,))], [0, 0, 0], [0, 1], None, None, [((0,), (0,)), ((0,), (1,))]),
+])
+def test_paragraph_beads(beads, en_par, ar_par, n_en, n_ar, expected):
+    assert paragraph_beads(beads, en_par, ar_par, n_en, n_ar) == expected
+
+
+@pytest.mark.parametrize("gold, pred, n_en, n_ar, counts", [
+    ([((0,), (0,)), ((1,), (1,))], [((0,), (0,)), ((1,), (1,))], 2, 2, (2, 2, 2, 0, 0, 0)),
+    # a glued bead: one wrong link, and Arabic paragraph 2 is no longer unaligned
+    ([((0,), (0,)), ((1,), (1,)), ((), (2,))], [((0,), (0,)), ((1,), (1, 2))], 2, 3, (2, 3, 2, 0, 0, 1)),
+    ([((0,), (0,)), ((1,), ())], [((0,), (0,))], 2, 1, (1, 1, 1, 1, 1, 1)),
+])
+def test_link_metric_counts(gold, pred, n_en, n_ar, counts):
+    c = LinkMetric().compute(gold, pred, n_en, n_ar)
+    assert (c.link_tp, c.link_pred, c.link_gold, c.un_tp, c.un_pred, c.un_gold) == counts
+
+
+SCORE_E2E = Path(__file__).resolve().parents[2] / "shared" / "eval" / "score_e2e.py"
+
+
+@pytest.mark.skipif(not SCORE_E2E.is_file(), reason="../shared/eval/score_e2e.py (the reference scorer) is not beside the checkout")
+def test_link_metric_agrees_with_reference_scorer():
+    import importlib.util
+    import random
+
+    spec = importlib.util.spec_from_file_location("score_e2e", SCORE_E2E)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    rng = random.Random(7)
+    counts, ref_counts = [], []
+    for _ in range(30):
+        n_en, n_ar = rng.randint(1, 12), rng.randint(1, 12)
+        def beads():
+            out = []
+            for _ in range(rng.randint(0, 8)):
+                en = tuple(sorted(rng.sample(range(n_en), rng.randint(0, min(2, n_en)))))
+                ar = tuple(sorted(rng.sample(range(n_ar), rng.randint(0, min(2, n_ar)))))
+                if en or ar:
+                    out.append((en, ar))
+            return out
+        gold, pred = beads(), beads()
+        counts.append(LinkMetric().compute(gold, pred, n_en, n_ar))
+        ref_counts.append(ref.doc_counts(gold, pred, n_en, n_ar))
+    mine = LinkMetric().aggregate(counts)
+    theirs = ref.summarize(ref_counts)
+    assert mine.link_f1 == pytest.approx(theirs["link_f1"])
+    assert mine.unaligned_f1 == pytest.approx(theirs["unaligned_f1"])
+    assert mine.link_p == pytest.approx(theirs["link_precision"]) and mine.link_r == pytest.approx(theirs["link_recall"])
