@@ -52,20 +52,10 @@ from aligner.evaluation import (  # noqa: E402
 )
 from aligner.segmentation import Sentence  # noqa: E402
 from gale_church import gale_church_align  # noqa: E402
-from evalsets import centred_bead_cosines, load_raw_set, predicted_units, unrelated_p90  # noqa: E402
+from evalsets import centred_bead_cosines, load_raw_set, read_units, predicted_units, unrelated_p90  # noqa: E402
 from tune_alignment import parse_assignments  # noqa: E402
 
 VARIANT_ORDER = ["clean", "merges", "omissions", "hard"]
-
-
-def read_units(path: Path) -> list[str]:
-    """One unit per line; one trailing newline stripped, blank lines kept as units."""
-    text = path.read_text(encoding="utf-8")
-    if text.endswith("\n"):
-        text = text[:-1]
-    if text == "":
-        return []
-    return text.split("\n")
 
 
 def load_variants(data: Path) -> dict[str, str]:

@@ -218,14 +218,19 @@ class AlignmentCounts:
     n_docs: int = 0
 
     def __add__(self, other: "AlignmentCounts") -> "AlignmentCounts":
-        if not isinstance(other, AlignmentCounts):
-            return NotImplemented
-        return AlignmentCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        return _add_fields(self, other)
 
     def __radd__(self, other: object) -> "AlignmentCounts":
         if other == 0:  # lets the built-in sum() start from 0
             return self
         return NotImplemented  # type: ignore[return-value]
+
+
+def _add_fields(a, b):
+    """Field-wise sum of two count records of the same class."""
+    if type(a) is not type(b):
+        return NotImplemented
+    return type(a)(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(a)})
 
 
 def _ratio(num: int, den: int) -> float:
@@ -378,9 +383,7 @@ class LinkCounts:
     n_docs: int = 0
 
     def __add__(self, other: "LinkCounts") -> "LinkCounts":
-        if not isinstance(other, LinkCounts):
-            return NotImplemented
-        return LinkCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        return _add_fields(self, other)
 
 
 @dataclass(frozen=True)
