@@ -23,18 +23,6 @@ slow = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 STEM = "2024-05-river-flood"
 
-# examples/README.md, 2024-05-river-flood, 0-based: English sentence -> Arabic sentences.
-RIVER_FLOOD_EXPECTED = {
-    0: (0,),
-    1: (1, 2),
-    2: (3,),
-    3: (4,),
-    4: (6,),
-    5: (7,),
-    6: (8,),
-    7: (),        # "The town's last major flood was in 1998." (own line)
-    8: (9, 10),
-}
 OWN_LINE = "The town's last major flood was in 1998."
 ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670]")
 VECALIGN_LINE = re.compile(r"^\[(\d+(, \d+)*)?\]:\[(\d+(, \d+)*)?\]$")
@@ -265,15 +253,32 @@ def test_river_flood_own_line_unaligned(river_flood):
     assert all(OWN_LINE not in p.en_text for p in river_flood.pairs)
 
 
+# The examples' gold beads (English : Arabic sentence indices, as segmented), written by
+# hand from the texts: every line a report adds ([i]:[]) and every Arabic line it leaves
+# out ([]:[j]) is unaligned; merges are the translator's.
+EXAMPLE_GOLD = {
+    "2024-05-river-flood": "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] []:[5] [4]:[6] [5]:[7] [6]:[8] [7]:[] [8]:[9,10]",
+    "2024-06-bread-prices": "[0]:[0,1] []:[2] [1]:[3] [2,3]:[4] [4]:[5] [5]:[] [6]:[6] [7]:[7] []:[8] [8]:[9] [9]:[10]",
+    "2024-07-cup-final": "[0]:[] [1]:[0,1] [2]:[2] [3]:[3] [4,5]:[4] [6]:[5] []:[6] [7]:[7] [8]:[8] []:[9] [9]:[10] [10]:[]",
+    "2024-09-museum-reopens": "[0]:[0] [1]:[1] [2]:[2] [3]:[] [4]:[3,4] [5]:[5] [6]:[6] [7]:[7] [8]:[8] [9]:[9] []:[10]",
+}
+
+
+def _gold_beads(text: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    return [tuple(tuple(int(x) for x in side.strip("[]").split(",") if x) for side in bead.split(":"))
+            for bead in text.split()]
+
+
 @slow
-def test_river_flood_matches_readme(river_flood):
-    bead_of = {i: b for b in river_flood.beads for i in b.en}
-    exact = [i for i, ar in RIVER_FLOOD_EXPECTED.items()
-             if bead_of[i].en == (i,) and bead_of[i].ar == ar]
-    assert len(exact) >= 6, river_flood.to_vecalign()
-    # The two 2->1 merges of the README.
-    assert bead_of[1].ar == (1, 2)
-    assert bead_of[8].ar == (9, 10)
+@pytest.mark.parametrize("stem", [
+    "2024-05-river-flood", "2024-06-bread-prices",
+    pytest.param("2024-07-cup-final", marks=pytest.mark.xfail(strict=True, reason=(
+        "open defect (issue 12): the untranslated Arabic line 6 ('he added that his players did not give up') "
+        "is glued to the next pair, English 7 : Arabic 6-7"))),
+    "2024-09-museum-reopens"])
+def test_examples_align_to_their_exact_gold_beads(default_aligner, stem):
+    result = default_aligner.align(*read_pair(stem))
+    assert [(b.en, b.ar) for b in result.beads] == _gold_beads(EXAMPLE_GOLD[stem])
 
 
 @slow
