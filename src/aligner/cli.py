@@ -134,7 +134,8 @@ def main() -> None:
 @click.option("--license", "license_id", default=None, metavar="ID",
               help="Licence for the hf dataset card (default: 'other', with a note to set it).")
 @click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
-              help="Embedded encoder name, or a Hugging Face model id or local model folder.")
+              help="Embedded encoder (use-multilingual-v3, e5-small, or use+e5: both, the most accurate and "
+                   "slowest), or a Hugging Face model id or local model folder.")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TSV with header 'en_file<TAB>ar_file' pairing files explicitly (default: same file name).")
 @click.option("--pair-by", "pair_by", type=click.Choice(["auto", "name", "content"]), default="auto", show_default=True,
@@ -207,7 +208,8 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TSV with header 'en_file<TAB>ar_file' pairing files explicitly (used first).")
 @click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
-              help="Embedded encoder name, or a Hugging Face model id or local model folder.")
+              help="Embedded encoder (use-multilingual-v3, e5-small, or use+e5: both, the most accurate and "
+                   "slowest), or a Hugging Face model id or local model folder.")
 @click.option("--presplit", is_flag=True, help="Files hold one sentence per line; do not segment.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress bars.")
 def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_sources: int, manifest: Path | None,

@@ -714,7 +714,7 @@ class Scorer:
         self.model = model or QualityModel.load(e5=e5)
         mean, sd = self.model.length_prior
         self.metrics: list[Metric] = [
-            Similarity(getattr(encoder, "name", str(encoder)), self.model.similarity_threshold),
+            Similarity(getattr(self.encoder, "name", str(self.encoder)), self.model.similarity_threshold),
             Margin(k), Gap(), LengthRatio(mean, sd), Numbers(), LanguageMatch()]
         self.e5 = e5
         if e5:
