@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from .base import EncoderLoadError
-from .torch_tiles import file_sha256, row_tiled_matmul
+from .torch_tiles import file_sha256, length_sorted_batches, row_tiled_matmul
 
 NAME = "multilingual-e5-small"
 
@@ -312,17 +312,10 @@ class E5Encoder:
             return states, counts
         windows, owner, weight = self._windows(texts)
         lens = np.fromiter((len(w) for w in windows), np.int64, len(windows))
-        order = np.argsort(lens, kind="stable")
         sums = np.zeros((len(windows), self.dim), np.float64)
         autocast = self.device.type == "cuda"
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
-            start = 0
-            while start < len(order):
-                stop, total = start, 0
-                while stop < len(order) and (stop == start or total + lens[order[stop]] <= self.token_budget):
-                    total += lens[order[stop]]
-                    stop += 1
-                batch = order[start:stop]
+            for batch in length_sorted_batches(lens, self.token_budget):
                 flat = torch.tensor([t for i in batch for t in windows[i]], dtype=torch.long, device=self.device)
                 blens = torch.from_numpy(lens[batch]).to(self.device)
                 x = self._model(flat, blens).float()
@@ -330,7 +323,6 @@ class E5Encoder:
                 pooled = torch.zeros((len(batch), self.dim), device=self.device).index_add_(0, seg, x)
                 means = pooled / blens[:, None].float()
                 sums[batch] = means.cpu().numpy().astype(np.float64) * weight[batch, None]
-                start = stop
         np.add.at(states, owner, sums.astype(np.float32))
         np.add.at(counts, owner, weight.astype(np.int64))
         return states, counts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+import numpy as np
 import torch
 
 
@@ -29,6 +30,21 @@ def row_tiled_matmul(x: torch.Tensor, w: torch.Tensor, rows: int) -> torch.Tenso
     # a thread start-up per tile (which costs a lot on a busy machine).
     out = torch.bmm(x.reshape(tiles, rows, x.shape[1]), w.expand(tiles, *w.shape))
     return out.reshape(tiles * rows, w.shape[1])[:n]
+
+
+def length_sorted_batches(lens: np.ndarray, token_budget: int):
+    """Index arrays of batches of texts sorted by token count (a stable sort, so the
+    batches are deterministic), each within ``token_budget`` tokens; a text longer than
+    the budget gets a batch of its own."""
+    order = np.argsort(lens, kind="stable")
+    start = 0
+    while start < len(order):
+        stop, total = start, 0
+        while stop < len(order) and (stop == start or total + lens[order[stop]] <= token_budget):
+            total += lens[order[stop]]
+            stop += 1
+        yield order[start:stop]
+        start = stop
 
 
 def file_sha256(path: os.PathLike) -> str:

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .base import EncoderLoadError
-from .torch_tiles import file_sha256, row_tiled_matmul as _mm
+from .torch_tiles import file_sha256, length_sorted_batches, row_tiled_matmul as _mm
 
 NAME = "use-multilingual-v3"
 _NUM_CHUNKS = 17
@@ -181,22 +181,13 @@ class USEEncoder:
         states = np.zeros((n, _EMB_DIM), dtype=np.float32)
         if n == 0:
             return states, lens
-        # Sorting by length keeps batches homogeneous; a stable sort keeps this deterministic.
-        order = np.argsort(lens, kind="stable")
         autocast = self.device.type == "cuda"
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
-            start = 0
-            while start < n:
-                stop, total = start, 0
-                while stop < n and (stop == start or total + lens[order[stop]] <= self.token_budget):
-                    total += lens[order[stop]]
-                    stop += 1
-                batch = order[start:stop]
+            for batch in length_sorted_batches(lens, self.token_budget):
                 flat = torch.tensor([tok for i in batch for tok in ids[i]], dtype=torch.long, device=self.device)
                 blens = torch.from_numpy(lens[batch]).to(self.device)
                 out = self._model.pooled_states(flat, blens)
                 states[batch] = out.float().cpu().numpy()
-                start = stop
         return states, lens
 
     def embed_states(self, states: np.ndarray, lens: np.ndarray) -> np.ndarray:
