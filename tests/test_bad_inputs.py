@@ -74,7 +74,7 @@ NO_SCORES = ["--no-scores"] if any("--no-scores" in p.opts for p in main.command
 def cli(monkeypatch, fake_aligner):
     """Run ``aligner align EN AR -o OUT --pair-by name --no-progress [more]`` with the
     stand-in encoder; returns (exit code, output, run.json or None)."""
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder: fake_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: fake_aligner)
 
     def run(en: Path, ar: Path, out: Path, *more: str):
         result = CliRunner().invoke(main, ["align", str(en), str(ar), "-o", str(out), "--pair-by", "name",
@@ -539,7 +539,7 @@ def test_output_folder_with_another_corpus_is_refused_before_loading_the_encoder
     out = tmp_path / "out"
     align_folders(en, ar, out, aligner=fake_aligner, progress=False)
 
-    def no_encoder(encoder):
+    def no_encoder(encoder, engine=None):
         raise AssertionError("the encoder must not be loaded for a run that is refused")
 
     monkeypatch.setattr(corpus_mod, "_build_aligner", no_encoder)

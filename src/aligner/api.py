@@ -75,12 +75,15 @@ class Aligner:
 
     ``encoder``: ``"use-multilingual-v3"`` (embedded default, no network), a Hugging Face
     model id or local folder, or any object with the ``SentenceEncoder`` interface.
+    ``engine``: how an embedded encoder computes on CPU, ``"int8"`` (default) or
+    ``"fp32"`` (see :func:`aligner.encoders.load_encoder`).
     """
 
     def __init__(self, encoder: str | SentenceEncoder = DEFAULT_ENCODER, *,
                  config: AlignmentConfig | None = None, device: str | None = None,
-                 cache_size: int = 20_000):
-        self.encoder = load_encoder(encoder, device=device) if isinstance(encoder, str) else encoder
+                 engine: str | None = None, cache_size: int = 20_000):
+        self.encoder = (load_encoder(encoder, device=device, engine=engine) if isinstance(encoder, str)
+                        else encoder)
         self.config = config or AlignmentConfig()
         # Sentence encodings by text, across the documents of a run: datelines, credits and
         # boilerplate recur, and re-aligning a document should not re-encode it. Bounded

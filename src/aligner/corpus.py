@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from .api import Aligner, DocumentAlignment
+from .encoders import DEFAULT_ENCODER
 from .inputs import DEFAULT_MAX_BYTES, DocumentError, check_language, decode_bytes, file_bytes, read_input  # noqa: F401
 from .pairing import DocumentPair, PairingResult, pair_by_name, pair_documents, write_pairs
 from .records import RECORD_KEYS, CorpusRecord  # noqa: F401  (RECORD_KEYS re-exported)
@@ -339,7 +340,7 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                   aligner: Aligner | str | None = None, manifest: str | Path | None = None,
                   presplit: bool = False, progress: bool = True, pair_by: str = "name",
                   max_sources: int = 1, max_bytes: int | None = DEFAULT_MAX_BYTES,
-                  overwrite: bool = False) -> FolderRun:
+                  overwrite: bool = False, engine: str | None = None) -> FolderRun:
     """Pair the two folders' documents by name (or as ``manifest`` says), align each
     pair and write the corpus to ``out_dir`` (created if needed; see the module
     docstring for the files).
@@ -370,7 +371,7 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     if not overwrite:  # what is known without the encoder: refuse a foreign corpus before loading it
         _RunState(out_dir, {"inputs": inputs}).check(False, partial=True)
     if not isinstance(aligner, Aligner):
-        aligner = _build_aligner(aligner)
+        aligner = _build_aligner(aligner, engine)
     t_loaded = time.perf_counter()
     if pair_by != "name" or max_sources != 1:
         pairing = pair_documents(en_dir, ar_dir, aligner=aligner, method=pair_by, max_sources=max_sources,
@@ -429,8 +430,8 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     return run
 
 
-def _build_aligner(encoder: str | None) -> Aligner:
-    return Aligner() if encoder is None else Aligner(encoder)
+def _build_aligner(encoder: str | None, engine: str | None = None) -> Aligner:
+    return Aligner(DEFAULT_ENCODER if encoder is None else encoder, engine=engine)
 
 
 def _align_pair(aligner: Aligner, pair: DocumentPair, presplit: bool, en_bytes: bytes,

@@ -285,7 +285,8 @@ UNPAIRED_HEADER = ("side", "file", "best_candidate", "best_score")
 
 def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, method: str = "auto",
                    max_sources: int = 1, manifest: str | Path | None = None, presplit: bool = False,
-                   config=None, progress: bool = False, candidates_out: list | None = None) -> PairingResult:
+                   config=None, progress: bool = False, candidates_out: list | None = None,
+                   engine: str | None = None) -> PairingResult:
     """Pair the documents of two folders, by name and/or by content.
 
     ``method``:
@@ -344,7 +345,7 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     if aligner is None or isinstance(aligner, str):
         from .api import Aligner
 
-        aligner = Aligner() if aligner is None else Aligner(aligner)
+        aligner = Aligner(engine=engine) if aligner is None else Aligner(aligner, engine=engine)
 
     from .docpairing import pair_by_content
 

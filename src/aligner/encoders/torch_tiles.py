@@ -1,4 +1,5 @@
-"""Helpers shared by the torch encoders: batch-independent CPU matmuls, file digests."""
+"""Helpers shared by the torch encoders: batch-independent CPU matmuls (float32 and
+int8), file digests."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import os
 
 import numpy as np
 import torch
+from torch import nn
+
+from .base import DEFAULT_ENGINE, ENGINES, EncoderLoadError  # noqa: F401  (DEFAULT_ENGINE re-exported)
 
 
 def row_tiled_matmul(x: torch.Tensor, w: torch.Tensor, rows: int) -> torch.Tensor:
@@ -30,6 +34,72 @@ def row_tiled_matmul(x: torch.Tensor, w: torch.Tensor, rows: int) -> torch.Tenso
     # a thread start-up per tile (which costs a lot on a busy machine).
     out = torch.bmm(x.reshape(tiles, rows, x.shape[1]), w.expand(tiles, *w.shape))
     return out.reshape(tiles * rows, w.shape[1])[:n]
+
+
+def quantize_columns(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float weights (in, out) -> int8 weights and one float32 scale per output column
+    (symmetric: the column's largest magnitude maps to 127)."""
+    scale = w.abs().amax(0).clamp_min(1e-30) / 127.0
+    return torch.round(w / scale).to(torch.int8).contiguous(), scale.float()
+
+
+def int8_linear(x: torch.Tensor, wq: torch.Tensor, w_scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``x @ w + bias`` with ``x`` quantised to int8 per row (its own largest magnitude
+    maps to 127) and ``w`` per column (``quantize_columns``), multiplied in exact integer
+    arithmetic (VNNI/AMX on recent CPUs, several times a float32 product).
+
+    Per-row scales keep every row independent of the others, and integer sums do not
+    depend on how a BLAS blocks the product: a text's embedding is the same bits in any
+    batch, with no row tiling needed."""
+    x_scale = torch.maximum(x.amax(1, keepdim=True), x.amin(1, keepdim=True).neg_()).clamp_min_(1e-30).div_(127.0)
+    xq = torch.div(x, x_scale).round_().to(torch.int8)
+    # Two passes (not y * x_scale on int32, which is several times slower on CPU).
+    return torch.addcmul(bias, torch._int_mm(xq, wq).float().mul_(x_scale), w_scale)
+
+
+class TiledLinear(nn.Module):
+    """``x @ w + b`` in float (``w`` stored (in, out)); row-tiled on CPU (see
+    ``row_tiled_matmul``), a plain product on a GPU."""
+
+    def __init__(self, w: torch.Tensor, b: torch.Tensor, rows: int):
+        super().__init__()
+        self.register_buffer("w", w.float().contiguous())
+        self.register_buffer("b", b.float().contiguous())
+        self.rows = rows
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return row_tiled_matmul(x, self.w, self.rows) + self.b
+
+
+class Int8Linear(nn.Module):
+    """``x @ w + b`` as ``int8_linear`` (CPU only): int8 weights, a quarter of the memory."""
+
+    def __init__(self, w: torch.Tensor, b: torch.Tensor):
+        super().__init__()
+        wq, scale = quantize_columns(w.float())
+        self.register_buffer("wq", wq)
+        self.register_buffer("scale", scale)
+        self.register_buffer("b", b.float().contiguous())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return int8_linear(x, self.wq, self.scale, self.b)
+
+
+
+
+def check_engine(engine: str, device: torch.device) -> str:
+    """The CPU engines are float32 and int8; a GPU runs bfloat16 autocast (``"bf16"``)."""
+    if device.type != "cpu":
+        if engine == "int8":
+            raise EncoderLoadError("the int8 engine runs on CPU only; on a GPU the encoders run in bfloat16")
+        return "bf16"
+    if engine not in ENGINES:
+        raise EncoderLoadError(f"unknown encoder engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    return engine
+
+
+def make_linear(w: torch.Tensor, b: torch.Tensor, engine: str, rows: int) -> nn.Module:
+    return Int8Linear(w, b) if engine == "int8" else TiledLinear(w, b, rows)
 
 
 def length_sorted_batches(lens: np.ndarray, token_budget: int):

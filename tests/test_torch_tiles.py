@@ -1,0 +1,93 @@
+"""The CPU products the torch encoders are built on: int8 quantisation with exact known
+answers, and rows that do not depend on the batch they are computed in."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from aligner.encoders import EncoderLoadError
+from aligner.encoders.torch_tiles import (check_engine, int8_linear, length_sorted_batches,
+                                          quantize_columns, row_tiled_matmul)
+
+
+@pytest.mark.parametrize("w, expected_q, expected_scale", [
+    # Each column's largest magnitude maps to 127; the rest round half to even.
+    ([[1.0, -0.5], [0.5, 2.0]], [[127, -32], [64, 127]], [1 / 127, 2 / 127]),
+    ([[0.0, 3.0], [0.0, -3.0]], [[0, 127], [0, -127]], [1e-30 / 127, 3 / 127]),
+])
+def test_quantize_columns(w, expected_q, expected_scale):
+    q, scale = quantize_columns(torch.tensor(w))
+    assert q.dtype == torch.int8 and q.tolist() == expected_q
+    torch.testing.assert_close(scale, torch.tensor(expected_scale), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("x, expected", [
+    # Row (2, -1): scale 2/127, quantised (127, -64) (-63.5 rounds to even); identity
+    # weights (scale 1/127) -> (2, -128/127), plus the bias.
+    ([2.0, -1.0], [2.5, -0.5 - 128 / 127]),
+    # A zero row gives the bias alone.
+    ([0.0, 0.0], [0.5, -0.5]),
+    # Row (-4, 1): scale 4/127, quantised (-127, 31.75 -> 32) -> (-4, 128/127).
+    ([-4.0, 1.0], [-3.5, -0.5 + 128 / 127]),
+])
+def test_int8_linear_exact_answers(x, expected):
+    wq, w_scale = quantize_columns(torch.eye(2))
+    out = int8_linear(torch.tensor([x]), wq, w_scale, torch.tensor([0.5, -0.5]))
+    torch.testing.assert_close(out, torch.tensor([expected]), rtol=1e-6, atol=1e-6)
+
+
+def test_int8_linear_rows_do_not_depend_on_the_batch():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 384, generator=g) * torch.rand(300, 1, generator=g) * 10
+    wq, w_scale = quantize_columns(torch.randn(384, 96, generator=g))
+    b = torch.randn(96, generator=g)
+    whole = int8_linear(x, wq, w_scale, b)
+    for rows in (slice(0, 1), slice(17, 18), slice(5, 133), slice(299, 300)):
+        assert torch.equal(int8_linear(x[rows], wq, w_scale, b), whole[rows])
+    assert torch.equal(int8_linear(x.flip(0), wq, w_scale, b), whole.flip(0))
+
+
+def test_int8_linear_is_close_to_the_float_product():
+    g = torch.Generator().manual_seed(1)
+    x, w, b = torch.randn(64, 384, generator=g), torch.randn(384, 128, generator=g), torch.randn(128, generator=g)
+    wq, w_scale = quantize_columns(w)
+    exact = x @ w + b
+    err = (int8_linear(x, wq, w_scale, b) - exact).norm() / exact.norm()
+    assert err < 0.02, err
+
+
+def test_row_tiled_matmul_rows_do_not_depend_on_the_batch():
+    g = torch.Generator().manual_seed(2)
+    x, w = torch.randn(300, 64, generator=g), torch.randn(64, 32, generator=g)
+    whole = row_tiled_matmul(x, w, 128)
+    assert torch.equal(row_tiled_matmul(x[130:131], w, 128), whole[130:131])
+    torch.testing.assert_close(whole, x @ w)
+
+
+@pytest.mark.parametrize("lens, budget, expected", [
+    ([5, 1, 3, 2], 6, [[1, 3, 2], [0]]),   # ids by length: 1, 3, 2, 0
+    ([5, 1, 3, 2], 5, [[1, 3], [2], [0]]),
+    ([10, 2], 4, [[1], [0]]),          # longer than the budget: a batch of its own
+    ([], 8, []),
+])
+def test_length_sorted_batches(lens, budget, expected):
+    import numpy as np
+
+    assert [b.tolist() for b in length_sorted_batches(np.array(lens, np.int64), budget)] == expected
+
+
+@pytest.mark.parametrize("engine, device, expected", [
+    ("int8", "cpu", "int8"), ("fp32", "cpu", "fp32"), ("fp32", "cuda", "bf16"),
+])
+def test_check_engine(engine, device, expected):
+    assert check_engine(engine, torch.device(device)) == expected
+
+
+@pytest.mark.parametrize("engine, device, message", [
+    ("int4", "cpu", "unknown encoder engine 'int4'"),
+    ("int8", "cuda", "int8 engine runs on CPU only"),
+])
+def test_check_engine_refuses(engine, device, message):
+    with pytest.raises(EncoderLoadError, match=message):
+        check_engine(engine, torch.device(device))
