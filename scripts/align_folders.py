@@ -3,7 +3,7 @@
 
     python scripts/align_folders.py EN_DIR AR_DIR -o OUT [--encoder NAME] [--manifest FILE]
         [--pair-by auto|name|content] [--max-sources K] [--presplit] [--no-progress]
-        [--max-bytes N] [--overwrite]
+        [--max-bytes N] [--overwrite] [--follow-links]
 
 The same as ``aligner align`` (both call :func:`aligner.corpus.align_folders`); exit
 status 0 when every paired document was aligned, 1 when any failed, 2 on bad arguments.
@@ -42,11 +42,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"refuse input files larger than this many bytes, 0: no limit (default {DEFAULT_MAX_BYTES})")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a corpus in OUT made with other settings or inputs (refused by default)")
+    parser.add_argument("--follow-links", action="store_true",
+                        help="read files that links lead to outside EN_DIR and AR_DIR (skipped by default)")
     args = parser.parse_args(argv)
     try:
         run = align_folders(args.en_dir, args.ar_dir, args.out, aligner=args.encoder, manifest=args.manifest,
                             presplit=args.presplit, progress=not args.no_progress, pair_by=args.pair_by,
-                            max_sources=args.max_sources, max_bytes=args.max_bytes, overwrite=args.overwrite)
+                            max_sources=args.max_sources, max_bytes=args.max_bytes, overwrite=args.overwrite,
+                            follow_links=args.follow_links)
     except (PairingError, EncoderLoadError, ValueError, OutputExistsError) as exc:
         parser.error(str(exc))
     except OutputError as exc:  # writing failed: old files intact, finished documents kept for a resume

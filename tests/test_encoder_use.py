@@ -227,3 +227,24 @@ def test_satisfies_sentence_encoder_protocol(use_encoder):
     from aligner.encoders import SentenceEncoder
 
     assert isinstance(use_encoder, SentenceEncoder)
+
+
+def test_long_sentence_in_chunks_matches_whole(use_encoder, monkeypatch):
+    """A sentence longer than ``chunk_tokens`` is encoded in pieces with context either
+    side (memory bounded on a line of any length): the same embedding as one pass, up to
+    float summation order; shorter sentences in the same call are untouched."""
+    long_en = " ".join(SENTENCES[0::2] * 6)
+    long_ar = " ".join(SENTENCES[1::2] * 6)
+    texts = [long_en, SENTENCES[0], long_ar]
+    whole_states, whole_lens = use_encoder.encode_states(texts)
+    whole = use_encoder.embed_states(whole_states, whole_lens)
+    assert min(whole_lens[0], whole_lens[2]) > 300 and whole_lens[1] < 20
+    for chunk in (20, 64):
+        monkeypatch.setattr(use_encoder, "chunk_tokens", chunk)
+        states, lens = use_encoder.encode_states(texts)
+        assert lens.tolist() == whole_lens.tolist()
+        np.testing.assert_allclose(use_encoder.embed_states(states, lens), whole, atol=_atol(use_encoder))
+        assert np.array_equal(states[1], whole_states[1])
+        # Deterministic: the pieces depend only on the sentence's length.
+        again, _ = use_encoder.encode_states(texts[::-1])
+        assert np.array_equal(again[::-1], states)

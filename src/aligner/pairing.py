@@ -8,7 +8,10 @@ Two ways, both giving a :class:`PairingResult`:
   included. Nothing ambiguous is guessed: two files in one folder whose names differ
   only in case or extension (``a.txt`` and ``A.TXT``, or ``a.txt`` and ``a.md``), and an
   English and an Arabic name that differ only in case (``Report.txt`` / ``report.txt``),
-  are reported in ``problems`` and those files are left unpaired.
+  are reported in ``problems`` and those files are left unpaired. Names are compared in
+  Unicode NFC, so one name typed as NFC and as NFD pairs. Hidden entries, sub-folders,
+  broken or looping links, links out of the folder (unless ``follow_links``) and
+  devices are not read; each is noted in ``skipped`` with the reason.
 * by manifest (``pair_by_name(..., manifest=PATH)``): a tab-separated file whose first
   line is ``en_file<TAB>ar_file`` and whose other lines each name one English file
   (relative to the English folder) and its Arabic source (relative to the Arabic
@@ -31,9 +34,13 @@ Everything is sorted, so the same folders always give the same result.
 from __future__ import annotations
 
 import csv
+import errno
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from .inputs import escape_name
 
 DOCUMENT_SUFFIX = ".txt"
 """Extension (compared case-insensitively) of the files that :func:`pair_by_name` reads."""
@@ -42,7 +49,11 @@ MANIFEST_HEADER = ("en_file", "ar_file")
 
 
 class PairingError(ValueError):
-    """The inputs cannot be paired at all (a missing folder, a broken manifest)."""
+    """The inputs cannot be paired at all (a missing folder, a broken manifest). File
+    names in the message are escaped (:func:`~aligner.inputs.escape_name`), line by line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("\n".join(escape_name(line) for line in str(message).split("\n")))
 
 
 class ManifestError(PairingError):
@@ -57,7 +68,9 @@ class DocumentPair:
     ``doc_id`` names the pair in every output (``beads/<doc_id>.align``): the English
     file's name without ``.txt`` (with its sub-folders, ``/``-separated, for manifest
     entries in sub-folders), or ``<en_stem>__<ar_stem>`` for a pair found by content (so
-    that an English document with several sources has one ``doc_id`` per source).
+    that an English document with several sources has one ``doc_id`` per source). A
+    name's non-UTF-8 bytes and control characters are escaped in it (``caf\\xe9``, see
+    :func:`~aligner.inputs.escape_name`), so it can always be written and printed.
     ``method`` says how the pair was found: ``"name"``, ``"manifest"`` or ``"content"``;
     content pairs carry their ``score`` (see :mod:`aligner.docpairing`)."""
 
@@ -79,6 +92,9 @@ class PairingResult:
     problems: list[str] = field(default_factory=list)
     ignored_en: list[Path] = field(default_factory=list)
     ignored_ar: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    """Entries of the folders that were not read, and why: hidden files, sub-folders,
+    broken or looping links, links out of the folder, devices (:func:`list_files`)."""
     best_candidates: dict[Path, tuple[Path, float] | None] = field(default_factory=dict)
     """For documents that content pairing left unpaired: their best candidate on the
     other side and its score (``None`` when they had no candidate at all)."""
@@ -97,7 +113,7 @@ class PairingResult:
             pairs=sorted(self.pairs + other.pairs, key=lambda p: p.doc_id),
             unpaired_en=unpaired_en, unpaired_ar=unpaired_ar,
             problems=self.problems + [m for m in other.problems if m not in self.problems],
-            ignored_en=self.ignored_en, ignored_ar=self.ignored_ar,
+            ignored_en=self.ignored_en, ignored_ar=self.ignored_ar, skipped=self.skipped,
             best_candidates={p: best[p] for p in unpaired_en + unpaired_ar if p in best},
             settings={**self.settings, **other.settings})
 
@@ -107,33 +123,79 @@ def is_document(path: Path) -> bool:
     return path.suffix.lower() == DOCUMENT_SUFFIX and not path.name.startswith(".") and path.is_file()
 
 
-def list_files(folder: str | Path) -> tuple[list[Path], list[Path]]:
+def list_files(folder: str | Path, *, follow_links: bool = False,
+               skipped: list[tuple[Path, str]] | None = None) -> tuple[list[Path], list[Path]]:
     """``(documents, ignored)``: the folder's ``.txt`` files and its other regular,
-    non-hidden files, each sorted by name. Sub-folders are not entered."""
+    non-hidden files, each sorted by name. Sub-folders are not entered. A link is
+    followed only to a file inside the folder (anywhere with ``follow_links``). Every
+    entry not listed (hidden, a sub-folder, a broken, looping or outside link, a device)
+    is appended to ``skipped`` as ``(path, reason)``."""
     folder = _check_folder(folder)
+    root = folder.resolve()
     docs, other = [], []
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
-        if path.name.startswith(".") or not path.is_file():
+        reason = _skip_reason(path, root, follow_links)
+        if reason is not None:
+            if skipped is not None:
+                skipped.append((path, reason))
             continue
         (docs if path.suffix.lower() == DOCUMENT_SUFFIX else other).append(path)
     return docs, other
 
 
+FOLLOW_LINKS_HINT = "--follow-links reads it"
+
+
+def _skip_reason(path: Path, root: Path, follow_links: bool) -> str | None:
+    """Why the folder entry ``path`` is not read, or ``None`` for a regular file."""
+    if path.is_symlink():
+        outside = _outside(path, root, follow_links)
+        if outside is not None:
+            return outside
+    if path.name.startswith("."):
+        return "hidden (its name starts with '.'): not read"
+    if path.is_dir():
+        return "a folder: sub-folders are not read"
+    if not path.is_file():
+        return "not a regular file (a device, pipe or socket): not read"
+    return None
+
+
+def _outside(path: Path, root: Path, follow_links: bool) -> str | None:
+    """Why ``path`` (a link, or a path through one) must not be read: a broken or
+    looping link, or (without ``follow_links``) one whose target is outside ``root``
+    (a resolved folder); ``None`` when it may be read."""
+    try:
+        target = path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 raises this for a loop
+        return "a link that loops: not read"
+    except OSError as exc:
+        return "a link that loops: not read" if exc.errno == errno.ELOOP else \
+            "a broken link (its target does not exist): not read"
+    if not follow_links and not target.is_relative_to(root):
+        return f"a link to {target}, outside {root}: not followed ({FOLLOW_LINKS_HINT})"
+    return None
+
+
 def pair_by_name(en_dir: str | Path, ar_dir: str | Path, *,
-                 manifest: str | Path | None = None) -> PairingResult:
+                 manifest: str | Path | None = None, follow_links: bool = False) -> PairingResult:
     """Pair ``en_dir/<stem>.txt`` with ``ar_dir/<stem>.txt`` (see the module docstring),
-    or pair as ``manifest`` says when one is given."""
+    or pair as ``manifest`` says when one is given. Names are compared in Unicode NFC
+    (``café`` typed on a Mac, NFD, pairs with ``café`` in NFC). Links out of the folders
+    are not followed unless ``follow_links`` (see :func:`list_files`)."""
     en_dir, ar_dir = _check_folder(en_dir, "English"), _check_folder(ar_dir, "Arabic")
     if manifest is not None:
-        return _pair_by_manifest(en_dir, ar_dir, Path(manifest))
-    en_docs, en_other = list_files(en_dir)
-    ar_docs, ar_other = list_files(ar_dir)
-    result = PairingResult(ignored_en=en_other, ignored_ar=ar_other)
+        return _pair_by_manifest(en_dir, ar_dir, Path(manifest), follow_links)
+    skipped: list[tuple[Path, str]] = []
+    en_docs, en_other = list_files(en_dir, follow_links=follow_links, skipped=skipped)
+    ar_docs, ar_other = list_files(ar_dir, follow_links=follow_links, skipped=skipped)
+    result = PairingResult(ignored_en=en_other, ignored_ar=ar_other, skipped=skipped)
 
     en_ok = _unambiguous(en_docs, en_other, en_dir, result.problems)
     ar_ok = _unambiguous(ar_docs, ar_other, ar_dir, result.problems)
-    for stem in sorted(en_ok.keys() & ar_ok.keys()):
-        result.pairs.append(DocumentPair(stem, en_ok[stem], ar_ok[stem], "name"))
+    for key in en_ok.keys() & ar_ok.keys():
+        result.pairs.append(DocumentPair(escape_name(en_ok[key].stem), en_ok[key], ar_ok[key], "name"))
+    result.pairs.sort(key=lambda p: p.doc_id)
 
     paired_en = {p.en_path for p in result.pairs}
     paired_ar = {p.ar_path for p in result.pairs}
@@ -141,11 +203,17 @@ def pair_by_name(en_dir: str | Path, ar_dir: str | Path, *,
     result.unpaired_ar = [p for p in ar_docs if p not in paired_ar]
 
     # Near misses across the folders: say why they were not paired.
-    _near_misses([p for p in result.unpaired_en if p.stem in en_ok], ar_docs + ar_other, "Arabic",
+    _near_misses([p for p in result.unpaired_en if _name_key(p.stem) in en_ok], ar_docs + ar_other, "Arabic",
                  result.problems, report_case=True)
-    _near_misses([p for p in result.unpaired_ar if p.stem in ar_ok], en_docs + en_other, "English",
+    _near_misses([p for p in result.unpaired_ar if _name_key(p.stem) in ar_ok], en_docs + en_other, "English",
                  result.problems, report_case=False)
     return result
+
+
+def _name_key(stem: str) -> str:
+    """What names are compared by: NFC (one name typed on two systems is one name),
+    escaped as ``doc_id`` is (two names that would give one ``doc_id`` collide here)."""
+    return unicodedata.normalize("NFC", escape_name(stem))
 
 
 def _check_folder(folder: str | Path, side: str = "") -> Path:
@@ -163,15 +231,17 @@ def _unambiguous(docs: list[Path], other: list[Path], folder: Path, problems: li
     another file of the same folder."""
     groups: dict[str, list[Path]] = defaultdict(list)
     for path in docs + other:
-        groups[path.stem.casefold()].append(path)
+        groups[_name_key(path.stem).casefold()].append(path)
     ok = {}
     for path in docs:
-        group = groups[path.stem.casefold()]
+        group = groups[_name_key(path.stem).casefold()]
         if len(group) == 1:
-            ok[path.stem] = path
+            ok[_name_key(path.stem)] = path
         elif path is min((p for p in group if p in docs), key=lambda p: p.name):
             names = ", ".join(p.name for p in sorted(group, key=lambda p: p.name))
-            problems.append(f"{folder}: {names} differ only in case or extension; "
+            alike = ("differ only in case or extension" if len({_name_key(p.name) for p in group}) == len(group)
+                     else "are one name written two ways (Unicode NFC and NFD, or an escaped byte)")
+            problems.append(f"{folder}: {names} {alike}; "
                             f"none of them was paired (rename them or use a manifest)")
     return ok
 
@@ -182,9 +252,9 @@ def _near_misses(unpaired: list[Path], other_files: list[Path], other_side: str,
     message per pair of files, from the English side) or with another extension."""
     groups: dict[str, list[Path]] = defaultdict(list)
     for path in other_files:
-        groups[path.stem.casefold()].append(path)
+        groups[_name_key(path.stem).casefold()].append(path)
     for path in unpaired:
-        group = groups.get(path.stem.casefold(), [])
+        group = groups.get(_name_key(path.stem).casefold(), [])
         docs = [p for p in group if p.suffix.lower() == DOCUMENT_SUFFIX]
         if len(group) != 1:
             continue  # nothing there, or an ambiguity reported for that folder already
@@ -192,12 +262,12 @@ def _near_misses(unpaired: list[Path], other_files: list[Path], other_side: str,
         if docs and report_case:
             problems.append(f"{path} and {cand} differ only in case; not paired "
                             f"(rename one or use a manifest)")
-        elif not docs and cand.stem == path.stem:
+        elif not docs and _name_key(cand.stem) == _name_key(path.stem):
             problems.append(f"{path} has no {other_side} partner: {cand} has its name but only "
                             f"{DOCUMENT_SUFFIX} files are read (rename it or use a manifest)")
 
 
-def _pair_by_manifest(en_dir: Path, ar_dir: Path, manifest: Path) -> PairingResult:
+def _pair_by_manifest(en_dir: Path, ar_dir: Path, manifest: Path, follow_links: bool = False) -> PairingResult:
     if not manifest.is_file():
         raise ManifestError(f"{manifest}: manifest not found")
     try:
@@ -228,8 +298,8 @@ def _pair_by_manifest(en_dir: Path, ar_dir: Path, manifest: Path) -> PairingResu
             errors.append(f"{where}:{lineno}: expected two tab-separated file names, found {line!r}")
             continue
         en_name, ar_name = (f.strip() for f in fields)
-        en_path = _manifest_file(en_dir, en_name, "English", where, lineno, errors)
-        ar_path = _manifest_file(ar_dir, ar_name, "Arabic", where, lineno, errors)
+        en_path = _manifest_file(en_dir, en_name, "English", where, lineno, errors, follow_links)
+        ar_path = _manifest_file(ar_dir, ar_name, "Arabic", where, lineno, errors, follow_links)
         if en_path is None or ar_path is None:
             continue
         doc_id = _doc_id(en_name)
@@ -245,12 +315,13 @@ def _pair_by_manifest(en_dir: Path, ar_dir: Path, manifest: Path) -> PairingResu
     if errors:
         raise ManifestError("\n".join(errors))
 
-    en_docs, en_other = list_files(en_dir)
-    ar_docs, ar_other = list_files(ar_dir)
+    skipped: list[tuple[Path, str]] = []
+    en_docs, en_other = list_files(en_dir, follow_links=follow_links, skipped=skipped)
+    ar_docs, ar_other = list_files(ar_dir, follow_links=follow_links, skipped=skipped)
     resolved_en = {p.en_path.resolve() for p in pairs}
     resolved_ar = {p.ar_path.resolve() for p in pairs}
     return PairingResult(
-        pairs=sorted(pairs, key=lambda p: p.doc_id),
+        pairs=sorted(pairs, key=lambda p: p.doc_id), skipped=skipped,
         unpaired_en=[p for p in en_docs if p.resolve() not in resolved_en],
         unpaired_ar=[p for p in ar_docs if p.resolve() not in resolved_ar],
         ignored_en=[p for p in en_other if p.resolve() not in resolved_en],
@@ -258,7 +329,7 @@ def _pair_by_manifest(en_dir: Path, ar_dir: Path, manifest: Path) -> PairingResu
 
 
 def _manifest_file(folder: Path, name: str, side: str, where: str, lineno: int,
-                   errors: list[str]) -> Path | None:
+                   errors: list[str], follow_links: bool = False) -> Path | None:
     rel = PurePosixPath(name.replace("\\", "/"))
     if rel.is_absolute() or ".." in rel.parts or Path(name).is_absolute():
         errors.append(f"{where}:{lineno}: {side} file {name!r} must be a name relative to {folder}")
@@ -267,12 +338,19 @@ def _manifest_file(folder: Path, name: str, side: str, where: str, lineno: int,
     if not path.is_file():
         errors.append(f"{where}:{lineno}: {side} file not found: {path}")
         return None
+    # The file that will be read, links resolved: a link (or a linked sub-folder) must
+    # not lead out of the folder, whatever the name looks like.
+    real = path.resolve()
+    if not follow_links and not real.is_relative_to(folder.resolve()):
+        errors.append(f"{where}:{lineno}: {side} file {name!r} leads to {real}, outside {folder}: not read "
+                      f"({FOLLOW_LINKS_HINT})")
+        return None
     return path
 
 
 def _doc_id(name: str) -> str:
     rel = PurePosixPath(name.replace("\\", "/"))
-    return str(rel.with_suffix("")) if rel.suffix.lower() == DOCUMENT_SUFFIX else str(rel)
+    return escape_name(rel.with_suffix("") if rel.suffix.lower() == DOCUMENT_SUFFIX else rel)
 
 
 
@@ -286,7 +364,7 @@ UNPAIRED_HEADER = ("side", "file", "best_candidate", "best_score")
 def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, method: str = "auto",
                    max_sources: int = 1, manifest: str | Path | None = None, presplit: bool = False,
                    config=None, progress: bool = False, candidates_out: list | None = None,
-                   engine: str | None = None) -> PairingResult:
+                   engine: str | None = None, follow_links: bool = False) -> PairingResult:
     """Pair the documents of two folders, by name and/or by content.
 
     ``method``:
@@ -304,6 +382,8 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     ``presplit``: the files hold one sentence per line.
     ``candidates_out``: a list to receive every re-scored candidate pair
     (:class:`~aligner.docpairing.ContentPair`, best first), e.g. to study thresholds.
+    ``follow_links``: read files that links lead to outside the folders (see
+    :func:`list_files`; by default such links are skipped, with a note).
 
     Raises :class:`PairingError` for a missing folder or a broken manifest, and
     ``ValueError`` for an unknown method, ``max_sources < 1``, or ``max_sources > 1``
@@ -320,18 +400,20 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     en_dir, ar_dir = _check_folder(en_dir, "English"), _check_folder(ar_dir, "Arabic")
     settings = {"method": method, "max_sources": max_sources}
     if method == "name":
-        result = pair_by_name(en_dir, ar_dir, manifest=manifest)
+        result = pair_by_name(en_dir, ar_dir, manifest=manifest, follow_links=follow_links)
         result.settings = settings
         return result
 
     if method == "content":
-        en_docs, en_other = list_files(en_dir)
-        ar_docs, ar_other = list_files(ar_dir)
-        base = PairingResult(unpaired_en=en_docs, unpaired_ar=ar_docs, ignored_en=en_other, ignored_ar=ar_other)
+        skipped: list[tuple[Path, str]] = []
+        en_docs, en_other = list_files(en_dir, follow_links=follow_links, skipped=skipped)
+        ar_docs, ar_other = list_files(ar_dir, follow_links=follow_links, skipped=skipped)
+        base = PairingResult(unpaired_en=en_docs, unpaired_ar=ar_docs, ignored_en=en_other, ignored_ar=ar_other,
+                             skipped=skipped)
     else:
-        base = pair_by_name(en_dir, ar_dir, manifest=manifest)
+        base = pair_by_name(en_dir, ar_dir, manifest=manifest, follow_links=follow_links)
         if manifest is not None:
-            base = _add_name_pairs(base, pair_by_name(en_dir, ar_dir))
+            base = _add_name_pairs(base, pair_by_name(en_dir, ar_dir, follow_links=follow_links))
     settings["content"] = config.to_dict()
     base.settings = settings
 
@@ -414,7 +496,9 @@ def write_pairs(result: PairingResult, pairs_tsv: str | Path, en_dir: str | Path
 
 
 def _rel(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder``, escaped (a tab or line break in a name would
+    break the TSV line; a non-UTF-8 byte could not be written)."""
     try:
-        return path.relative_to(folder).as_posix()
+        return escape_name(path.relative_to(folder).as_posix())
     except ValueError:
-        return path.name
+        return escape_name(path.name)

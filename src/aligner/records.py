@@ -113,8 +113,9 @@ class CorpusRecord:
         return out
 
     def to_json_line(self) -> str:
-        """One ``corpus.jsonl`` line (UTF-8 text, not ASCII-escaped, ending in ``\\n``)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False) + "\n"
+        """One ``corpus.jsonl`` line (UTF-8 text, not ASCII-escaped, ending in ``\\n``;
+        see :func:`json_line`)."""
+        return json_line(self.to_dict())
 
     def to_tsv_fields(self, with_quality: bool = False) -> list[str]:
         """The TSV fields in :data:`TSV_COLUMNS` order (plus ``quality``), escaped."""
@@ -123,6 +124,17 @@ class CorpusRecord:
         if with_quality:
             fields.append("" if self.quality is None else format_number(self.quality))
         return [tsv_escape(f) for f in fields]
+
+
+_LINE_SEPARATORS = re.compile("[\x85\u2028\u2029]")
+
+
+def json_line(data: Any) -> str:
+    """``data`` as one JSONL line: UTF-8 text, not ASCII-escaped, except U+0085, U+2028
+    and U+2029, written ``\\u0085``, ``\\u2028``, ``\\u2029`` (the same strings to a JSON
+    reader) so that every line reader, ``str.splitlines`` too, sees one line per record."""
+    text = json.dumps(data, ensure_ascii=False)
+    return _LINE_SEPARATORS.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def _number(value: Any, key: str) -> float:
@@ -185,17 +197,31 @@ def read_corpus(path: str | Path) -> list[CorpusRecord]:
 def iter_corpus(path: str | Path) -> Iterator[CorpusRecord]:
     """The records of a corpus file one by one (see :func:`read_corpus`)."""
     path = Path(path)
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        suffix = path.suffix.lower()
-        if suffix in (".jsonl", ".json", ".ndjson"):
-            kind = "jsonl"
-        elif suffix in (".tsv", ".tab"):
-            kind = "tsv"
-        else:
-            first = handle.read(1)
-            handle.seek(0)
-            kind = "jsonl" if first in ("{", "") else "tsv"
-        yield from (_iter_jsonl(handle, path) if kind == "jsonl" else _iter_tsv(handle, path))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            suffix = path.suffix.lower()
+            if suffix in (".jsonl", ".json", ".ndjson"):
+                kind = "jsonl"
+            elif suffix in (".tsv", ".tab"):
+                kind = "tsv"
+            else:
+                first = handle.read(1)
+                handle.seek(0)
+                kind = "jsonl" if first in ("{", "") else "tsv"
+            yield from (_iter_jsonl(handle, path) if kind == "jsonl" else _iter_tsv(handle, path))
+    except UnicodeDecodeError:
+        raise CorpusFormatError(_utf8_problem(path)) from None
+
+
+def _utf8_problem(path: Path) -> str:
+    """Where a file stops being UTF-8 (the text reader decodes in blocks: find the line)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return f"{path}:{line}: not valid UTF-8 (byte {exc.start})"
+    return f"{path}: not valid UTF-8"
 
 
 def _iter_jsonl(handle, path: Path) -> Iterator[CorpusRecord]:

@@ -19,8 +19,11 @@ a plain ``en<TAB>ar`` TSV made by another tool), computes every score of
 
 ``aligner align`` scores its own output folder in place after aligning (so scores are the
 same as ``aligner score`` gives for that folder). Without a filter nothing is rejected
-and ``rejected.jsonl`` is empty. Everything is written atomically and holds no time, so
-the same corpus and settings give the same bytes (``report.png`` included).
+and ``rejected.jsonl`` is empty. The files are written as a whole (temporaries, then a
+journal, then the moves: see :func:`score_corpus`) and hold no time, so the same corpus
+and settings give the same bytes (``report.png`` included). ``rejected.jsonl`` belongs to
+the scoring ``run.json`` records: beside a ``run.json`` without a ``scoring`` section (a
+corpus ``align`` wrote whole again) it is ignored.
 """
 
 from __future__ import annotations
@@ -34,8 +37,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .corpus import CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, atomic_open, atomic_write_text, read_json_object
-from .records import CorpusFormatError, CorpusRecord, read_corpus, tsv_unescape
+from .corpus import (
+    CORPUS_FILE,
+    PENDING_FILE,
+    RUN_FILE,
+    UNALIGNED_FILE,
+    OutputWriteError,
+    _Staged,
+    atomic_open,
+    finish_pending,
+    output_lock,
+    read_json_object,
+)
+from .records import CorpusFormatError, CorpusRecord, json_line, read_corpus, tsv_unescape
 from .scoring import FLAGS_KEY, SCORES_KEY, PairFilter, Scorer, ScoredPairs, ScoringDocument
 
 REJECTED_FILE = "rejected.jsonl"
@@ -73,6 +87,8 @@ def load_records(path: str | Path) -> tuple[list[CorpusRecord], dict | None, dic
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     corpus_path = path / CORPUS_FILE if path.is_dir() else path
+    if corpus_path.name == CORPUS_FILE:
+        finish_pending(folder)  # a scoring of this folder killed half-way: complete it first
     try:
         records = read_corpus(corpus_path)
     except CorpusFormatError:
@@ -81,28 +97,61 @@ def load_records(path: str | Path) -> tuple[list[CorpusRecord], dict | None, dic
         records = _read_plain_tsv(corpus_path)
     run = alone = None
     if corpus_path.name == CORPUS_FILE:
-        run = read_json_object(folder / RUN_FILE)
+        run = read_json_object(folder / RUN_FILE, strict=True)
         alone = _read_unaligned(folder / UNALIGNED_FILE)
-        records = _with_rejected(records, folder / REJECTED_FILE)
+        records = _with_rejected(records, folder / REJECTED_FILE, run)
     return records, run, alone or {}
 
 
-def _with_rejected(kept: list[CorpusRecord], path: Path) -> list[CorpusRecord]:
+def _jsonl_lines(path: Path) -> list[str]:
+    """The lines of a JSONL file: split on "\\n" only (str.splitlines would also split at
+    U+2028, U+0085, ... inside a string), a "\\r" before it dropped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusFormatError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def _with_rejected(kept: list[CorpusRecord], path: Path, run: dict | None = None) -> list[CorpusRecord]:
     """The pairs of a scored folder before filtering: ``rejected.jsonl``'s records back at
-    their ``position``, the kept ones in the other places, in order."""
+    their ``position``, the kept ones in the other places, in order.
+
+    ``rejected.jsonl`` belongs to the scoring that ``run.json``'s ``scoring`` section
+    records: with a ``run.json`` that has none (``align`` rewrote the corpus whole since)
+    it is stale and ignored; counts that disagree with the section are an error."""
     if not path.is_file():
         return kept
+    scoring = None if run is None else run.get("scoring")
+    if run is not None and not isinstance(scoring, dict):
+        return kept
     rejected: dict[int, CorpusRecord] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(_jsonl_lines(path), start=1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = json.loads(line, parse_constant=_no_constant)
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, got {type(data).__name__}")
             position = data.pop("position")
             data.pop("reasons", None)
-            rejected[int(position)] = CorpusRecord.from_dict(data)
-        except (ValueError, KeyError, TypeError) as exc:
+            if isinstance(position, bool) or not isinstance(position, int):
+                raise ValueError(f"'position' must be an integer, got {position!r}")
+            if position in rejected:
+                raise ValueError(f"position {position} is given twice")
+            rejected[position] = CorpusRecord.from_dict(data)
+        except json.JSONDecodeError as exc:
+            raise CorpusFormatError(f"{path}:{number}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        except KeyError as exc:
+            raise CorpusFormatError(f"{path}:{number}: missing key {exc}") from None
+        except (ValueError, TypeError) as exc:
             raise CorpusFormatError(f"{path}:{number}: {exc}") from None
+    if scoring is not None and (scoring.get("kept"), scoring.get("rejected")) != (len(kept), len(rejected)):
+        raise CorpusFormatError(
+            f"{path}: {len(rejected)} rejected pair(s) beside {len(kept)} kept in {CORPUS_FILE}, but "
+            f"{path.parent / RUN_FILE} records {scoring.get('kept')} kept and {scoring.get('rejected')} rejected: "
+            f"the files are not of one scoring (one was replaced or edited since), so the corpus cannot be "
+            f"put together again. Score the whole corpus (aligner align again writes it) instead")
     total = len(kept) + len(rejected)
     if any(not 0 <= k < total for k in rejected):
         raise CorpusFormatError(f"{path}: a position is outside the corpus ({total} pairs); "
@@ -133,6 +182,10 @@ def _read_plain_tsv(path: Path) -> list[CorpusRecord]:
     return out
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _float(value: str | None) -> float:
     try:
         number = float(value) if value not in (None, "") else 0.0
@@ -145,7 +198,7 @@ def _read_unaligned(path: Path) -> dict[str, dict[str, list[str]]]:
     out: dict[str, dict[str, list[str]]] = {}
     if not path.is_file():
         return out
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _jsonl_lines(path):
         if not line.strip():
             continue
         try:
@@ -187,13 +240,21 @@ def scored_record(record: CorpusRecord, scored: ScoredPairs, k: int) -> CorpusRe
 
 
 def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_filter: PairFilter | None = None,
-                 *, plot: bool = True, progress: bool = False) -> ScoreResult:
+                 *, plot: bool = True, progress: bool = False, loaded=None) -> ScoreResult:
     """Score the corpus at ``source`` and write the scored corpus, ``rejected.jsonl``, the
     report and ``run.json`` to ``out_dir`` (see the module docstring). ``source`` may be
-    ``out_dir`` itself (its ``corpus.jsonl`` is then replaced, atomically). ``progress``:
-    show a progress bar over documents on a terminal (scoring with e5 can take minutes)."""
+    ``out_dir`` itself. ``progress``: show a progress bar over documents on a terminal
+    (scoring with e5 can take minutes). ``loaded``: what :func:`load_records` gave for
+    ``source``, when already read.
+
+    The files are written as a whole: all to temporary files, then moved into place after
+    a journal listing the moves (:data:`~aligner.corpus.PENDING_FILE`), so a kill at any
+    moment leaves the old files or, completed by the next command that reads or writes the
+    folder, the new ones, never some of each (no pair is lost scoring in place). Raises
+    :class:`~aligner.corpus.OutputWriteError` when ``out_dir`` cannot be written (the
+    files there are left as they were)."""
     pair_filter = pair_filter or PairFilter()
-    records, run, alone = load_records(source)
+    records, run, alone = loaded if loaded is not None else load_records(source)
     docs, position = scoring_documents(records, alone)
     if progress:
         from tqdm import tqdm
@@ -213,41 +274,58 @@ def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_f
     positions = [k for k, why in enumerate(reasons) if why]
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     result = ScoreResult(out_dir, kept, rejected, scored, scorer.settings(), pair_filter)
-    with atomic_open(out_dir / CORPUS_FILE) as handle:
-        handle.writelines(r.to_json_line() for r in kept)
-    with atomic_open(out_dir / REJECTED_FILE) as handle:
-        handle.writelines(json.dumps({**r.to_dict(), "reasons": why, "position": k}, ensure_ascii=False) + "\n"
-                          for (r, why), k in zip(rejected, positions))
-    result.written += [out_dir / CORPUS_FILE, out_dir / REJECTED_FILE]
     n_unaligned = _unaligned_counts(run, alone)
     result.counts = corpus_counts(out, run, n_unaligned, kept=len(kept), rejected=rejected)
     scoring = {**result.settings, "filter": pair_filter.describe(), "kept": len(kept), "rejected": len(rejected),
                "rejected_file": REJECTED_FILE}
     run = dict(run or {})
     run["scoring"] = scoring
-    atomic_write_text(out_dir / RUN_FILE, json.dumps(run, ensure_ascii=False, indent=2) + "\n")
-    result.written.append(out_dir / RUN_FILE)
-    if source is not None and Path(source).resolve() != out_dir.resolve():
-        src_folder = Path(source) if Path(source).is_dir() else Path(source).parent
-        if (src_folder / UNALIGNED_FILE).is_file() and not (out_dir / UNALIGNED_FILE).exists():
-            atomic_write_text(out_dir / UNALIGNED_FILE, (src_folder / UNALIGNED_FILE).read_text(encoding="utf-8"))
-            result.written.append(out_dir / UNALIGNED_FILE)
-    png = None
-    if plot and records:
-        png = write_plot(out_dir / REPORT_PNG, scored, [not why for why in reasons])
-        result.written.append(png)
+    src_folder = Path(source) if Path(source).is_dir() else Path(source).parent
+    png = out_dir / REPORT_PNG if plot and records else None
     result.table = summary_table(result.counts, scored, [not why for why in reasons])
-    atomic_write_text(out_dir / REPORT_MD, report_markdown(result, png))
-    result.written.append(out_dir / REPORT_MD)
+    staged = _Staged()
+    with output_lock(out_dir):
+        try:
+            # rejected.jsonl first: a reader without the journal then sees the old corpus whole.
+            with staged.open(out_dir / REJECTED_FILE) as handle:
+                handle.writelines(json_line({**r.to_dict(), "reasons": why, "position": k})
+                                  for (r, why), k in zip(rejected, positions))
+            with staged.open(out_dir / CORPUS_FILE) as handle:
+                handle.writelines(r.to_json_line() for r in kept)
+            staged.write_text(out_dir / RUN_FILE, json.dumps(run, ensure_ascii=False, indent=2) + "\n")
+            if not _same_folder(src_folder, out_dir) and (src_folder / UNALIGNED_FILE).is_file() \
+                    and not (out_dir / UNALIGNED_FILE).exists():
+                staged.write_text(out_dir / UNALIGNED_FILE, (src_folder / UNALIGNED_FILE).read_text(encoding="utf-8"))
+            if png is not None:
+                with staged.open(png, binary=True) as handle:
+                    _plot_png(handle, scored, [not why for why in reasons])
+            staged.write_text(out_dir / REPORT_MD, report_markdown(result, png))
+            result.written += [final for _, final in staged.pending]
+            # An earlier scoring's plot does not describe these scores.
+            staged.commit(out_dir / PENDING_FILE, remove=[REPORT_PNG] if png is None else [])
+        except OSError as exc:
+            staged.discard()
+            raise OutputWriteError(f"cannot write {staged.current or out_dir}: {exc.strerror or exc}. The files "
+                                   f"already in {out_dir} were left as they were") from None
+        except BaseException:
+            staged.discard()
+            raise
     return result
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
 
 
 def _unaligned_counts(run: dict | None, alone: dict[str, dict[str, list[str]]]) -> dict[str, int] | None:
     summary = (run or {}).get("summary") or {}
-    if "unaligned_en" in summary and "unaligned_ar" in summary:
-        return {"en": int(summary["unaligned_en"]), "ar": int(summary["unaligned_ar"])}
+    numbers = [summary.get(k) if isinstance(summary, dict) else None for k in ("unaligned_en", "unaligned_ar")]
+    if all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):  # a damaged run.json: count instead
+        return {"en": numbers[0], "ar": numbers[1]}
     if alone:
         return {s: sum(len(v.get(s, [])) for v in alone.values()) for s in ("en", "ar")}
     return None
@@ -347,6 +425,13 @@ def write_plot(path: Path, scored: ScoredPairs, kept_mask: Sequence[bool]) -> Pa
 
     matplotlib (Agg backend, imported here only) with no time or version in the file's
     metadata, so the same scores give the same bytes."""
+    with atomic_open(path, "wb") as handle:
+        _plot_png(handle, scored, kept_mask)
+    return path
+
+
+def _plot_png(handle, scored: ScoredPairs, kept_mask: Sequence[bool]) -> None:
+    """:func:`write_plot`'s PNG, written to the binary ``handle``."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -372,6 +457,4 @@ def write_plot(path: Path, scored: ScoredPairs, kept_mask: Sequence[bool]) -> Pa
         if k == 0:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        fig.savefig(handle, format="png", metadata={"Software": None})
-    return path
+    fig.savefig(handle, format="png", metadata={"Software": None})

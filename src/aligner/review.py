@@ -29,7 +29,16 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from .corpus import BEADS_DIR, BEADS_SUFFIX, CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, atomic_write_text
+from .corpus import (
+    BEADS_DIR,
+    CORPUS_FILE,
+    RUN_FILE,
+    UNALIGNED_FILE,
+    OutputWriteError,
+    atomic_write_text,
+    beads_name,
+    finish_pending,
+)
 
 REVIEW_FILE = "review.html"
 """Default file name of the review page, written beside ``corpus.jsonl``."""
@@ -96,6 +105,11 @@ def load_review_data(corpus: str | Path) -> dict:
     the quality or score, ``None`` for a null bead) plus the raw ``score`` as a sixth
     element when the metric is quality."""
     run_dir, corpus_path = resolve_corpus(corpus)
+    if corpus_path.name == CORPUS_FILE:
+        try:
+            finish_pending(run_dir)  # a scoring of this folder killed half-way: complete it first
+        except OutputWriteError as exc:
+            raise ReviewError(str(exc)) from None
     records = _read_jsonl(corpus_path)
     unaligned = _read_jsonl(run_dir / UNALIGNED_FILE) if (run_dir / UNALIGNED_FILE).is_file() else []
     run = _read_run(run_dir / RUN_FILE)
@@ -110,7 +124,7 @@ def load_review_data(corpus: str | Path) -> dict:
     nulls: dict[str, list[dict]] = {}
     for u in unaligned:
         nulls.setdefault(str(u.get("doc_id", "")), []).append(u)
-    for d in (run or {}).get("documents", []):
+    for d in _list((run or {}).get("documents")):
         if isinstance(d, dict) and "doc_id" in d:
             files.setdefault(str(d["doc_id"]), (str(d.get("en_file", "")), str(d.get("ar_file", ""))))
 
@@ -121,7 +135,7 @@ def load_review_data(corpus: str | Path) -> dict:
     for doc_id in doc_ids:
         doc_records = by_doc.get(doc_id, [])
         safe = doc_id not in ("", ".", "..") and "/" not in doc_id and "\\" not in doc_id
-        beads = _read_beads(run_dir / BEADS_DIR / f"{doc_id}{BEADS_SUFFIX}") if safe else None
+        beads = _read_beads(run_dir / BEADS_DIR / beads_name(doc_id)) if safe else None
         rows = _document_rows(doc_records, nulls.get(doc_id, []), beads, metric)
         values = [row[4] for row in rows if row[4] is not None]
         en_file, ar_file = files.get(doc_id, ("", ""))
@@ -142,9 +156,10 @@ def load_review_data(corpus: str | Path) -> dict:
         "metric": metric,
         "pageSize": ROWS_PER_PAGE,
         "bands": list(SCORE_BANDS),
-        "run": None if run is None else {"version": run.get("aligner_version"), "encoder": run.get("encoder")},
+        "run": None if run is None else {"version": _text(run.get("aligner_version")),
+                                         "encoder": _text(run.get("encoder"))},
         "failed": [{"doc_id": str(f.get("doc_id", "")), "error": str(f.get("error", ""))}
-                   for f in (run or {}).get("failed", []) if isinstance(f, dict)],
+                   for f in _list((run or {}).get("failed")) if isinstance(f, dict)],
         "totals": {"docs": len(docs), "pairs": sum(d["pairs"] for d in docs),
                    "unEn": sum(d["unEn"] for d in docs), "unAr": sum(d["unAr"] for d in docs),
                    "merged": sum(d["merged"] for d in docs),
@@ -198,14 +213,15 @@ def _environment():
 def _read_jsonl(path: Path) -> list[dict]:
     out = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # Lines end at "\n" only: str.splitlines would also split at a U+2028 inside a string.
+        lines = path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise ReviewError(f"{path}: cannot be read ({exc})") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, parse_constant=_not_json)
         except json.JSONDecodeError as exc:
             raise ReviewError(f"{path}, line {number}: not JSON ({exc.msg})") from None
         if not isinstance(record, dict):
@@ -214,12 +230,25 @@ def _read_jsonl(path: Path) -> list[dict]:
     return out
 
 
+def _not_json(name: str):
+    # NaN / Infinity: Python reads them, but they are not JSON and the page's data must be.
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
+
+
 def _read_run(path: Path) -> dict | None:
     try:
-        run = json.loads(path.read_text(encoding="utf-8"))
+        run = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_json)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None  # run.json is optional decoration; the corpus is what is reviewed
     return run if isinstance(run, dict) else None
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []  # a damaged run.json shows less, never fails
 
 
 def _read_beads(path: Path) -> list[tuple[tuple[int, ...], tuple[int, ...]]] | None:

@@ -40,6 +40,13 @@ _EPS = 1e-6
 # CPU matmuls run on row tiles of exactly this many rows (see _mm): tokens, sentences.
 _TOKEN_TILE = 128
 _SENTENCE_TILE = 16
+# A token's features depend on the tokens up to this far either side of it in its
+# sentence: two layers of windows, each reaching 2 tokens to the left and right (5-grams).
+_RECEPTIVE_FIELD = 4
+# A sentence longer than this many tokens is encoded in pieces of this many tokens (each
+# with _RECEPTIVE_FIELD tokens of context either side), so memory stays bounded however
+# long a line is. The pieces depend only on the sentence's length.
+CHUNK_TOKENS = 4096
 
 
 def _resources() -> Path:
@@ -102,6 +109,19 @@ class USEModule(nn.Module):
     def pooled_states(self, flat_ids: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
         """Per-sentence token sums, already through the (linear) output projection:
         ``sum_t LN(feats_t) @ W + len * b``. Shape (n_sentences, 512)."""
+        f = self.token_features(flat_ids, lens)
+        sums = torch.zeros((lens.shape[0], f.shape[1]), dtype=f.dtype, device=f.device)
+        sums.index_add_(0, torch.repeat_interleave(torch.arange(lens.shape[0], device=f.device), lens), f)
+        return self.project(sums, lens)
+
+    def project(self, sums: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+        """Token sums of per-token features (n, 1280) -> pooled states (n, 512)."""
+        return _mm(sums, self.cnn_w, _SENTENCE_TILE) + lens[:, None].to(sums.dtype) * self.cnn_b
+
+    def token_features(self, flat_ids: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+        """Per-token features before pooling, ``LN(feats_t)``: (n_tokens, 1280). Each
+        token's row depends only on the tokens within ``_RECEPTIVE_FIELD`` of it in its
+        own sentence (two layers of windows)."""
         n_tokens = flat_ids.shape[0]
         starts = torch.zeros_like(lens)
         starts[1:] = torch.cumsum(lens[:-1], 0)
@@ -123,10 +143,7 @@ class USEModule(nn.Module):
             c2 = torch.relu(self.conv2[i](windows)) + h
             feats.append(c2)
         f = torch.cat(feats, 1)
-        f = nn.functional.layer_norm(f, (f.shape[-1],), self.ln2_g, self.ln2_b, self.eps)
-        sums = torch.zeros((lens.shape[0], f.shape[1]), dtype=f.dtype, device=f.device)
-        sums.index_add_(0, torch.repeat_interleave(torch.arange(lens.shape[0], device=f.device), lens), f)
-        return _mm(sums, self.cnn_w, _SENTENCE_TILE) + lens[:, None].to(f.dtype) * self.cnn_b
+        return nn.functional.layer_norm(f, (f.shape[-1],), self.ln2_g, self.ln2_b, self.eps)
 
     def head(self, states: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
         """Pooled states (summed over tokens) and token counts -> L2-normalised embeddings."""
@@ -147,8 +164,10 @@ class USEEncoder:
     ``token_budget``: tokens per forward batch (sentences are batched by sorted length).
     On CPU a sentence's embedding is bit-for-bit the same whatever the token budget,
     thread count or the other sentences of its batch (see ``_mm``). A sentence of any
-    length is encoded whole (the network has no position limit): one longer than the
-    budget gets a batch of its own.
+    length is encoded (the network has no position limit); one longer than
+    ``chunk_tokens`` is encoded in pieces of that many tokens with enough context either
+    side that every token's features are the same as in one piece, and the pieces' token
+    sums are added (the same state up to float summation order), so memory stays bounded.
     """
 
     name = NAME
@@ -169,6 +188,7 @@ class USEEncoder:
         self._model = USEModule(weights, self.engine).to(self.device).eval()
         self._weights_sha256 = file_sha256(res / "weights.npz")
         self.token_budget = token_budget or (65536 if self.device.type == "cuda" else 2048)
+        self.chunk_tokens = CHUNK_TOKENS
         if threads:
             torch.set_num_threads(threads)
 
@@ -189,13 +209,33 @@ class USEEncoder:
         if n == 0:
             return states, lens
         autocast = self.device.type == "cuda"
+        short = np.flatnonzero(lens <= self.chunk_tokens)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
-            for batch in length_sorted_batches(lens, self.token_budget):
+            for part in length_sorted_batches(lens[short], self.token_budget):
+                batch = short[part]
                 flat = torch.tensor([tok for i in batch for tok in ids[i]], dtype=torch.long, device=self.device)
                 blens = torch.from_numpy(lens[batch]).to(self.device)
                 out = self._model.pooled_states(flat, blens)
                 states[batch] = out.float().cpu().numpy()
+            for i in np.flatnonzero(lens > self.chunk_tokens):
+                states[i] = self._long_state(ids[i])
         return states, lens
+
+    def _long_state(self, ids: list[int]) -> np.ndarray:
+        """Pooled state of one sentence longer than ``chunk_tokens``, in pieces of
+        ``chunk_tokens`` tokens: each piece is run with ``_RECEPTIVE_FIELD`` tokens of
+        context either side (cut at the sentence's ends, as one whole pass would be), and
+        only its own tokens' features are summed. Call inside ``inference_mode``."""
+        n, step, ctx = len(ids), self.chunk_tokens, _RECEPTIVE_FIELD
+        total = torch.zeros(self._model.cnn_w.shape[0], dtype=torch.float64, device=self.device)
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            lo, hi = max(0, start - ctx), min(n, stop + ctx)
+            flat = torch.tensor(ids[lo:hi], dtype=torch.long, device=self.device)
+            f = self._model.token_features(flat, torch.tensor([hi - lo], device=self.device))
+            total += f[start - lo:stop - lo].float().sum(0, dtype=torch.float64)
+        sums = total.to(torch.float32)[None]
+        return self._model.project(sums, torch.tensor([n], device=self.device))[0].float().cpu().numpy()
 
     def embed_states(self, states: np.ndarray, lens: np.ndarray) -> np.ndarray:
         """L2-normalised embeddings from pooled states (e.g. sums over a run of sentences)."""

@@ -322,8 +322,10 @@
   applyFilters();
   var m = /^#doc=(.*)$/.exec(location.hash);
   if (m) {
-    var wanted = decodeURIComponent(m[1]);
-    for (var d = 0; d < docs.length; d++) if (docs[d].id === wanted) { state.doc = d; break; }
+    // A malformed fragment (#doc=%E0%A4) makes decodeURIComponent throw: ignore it, show the first document.
+    var wanted = null;
+    try { wanted = decodeURIComponent(m[1]); } catch (e) { wanted = null; }
+    for (var d = 0; wanted !== null && d < docs.length; d++) if (docs[d].id === wanted) { state.doc = d; break; }
   }
   renderDoc();
   scrollListTo(state.doc);
