@@ -1,10 +1,10 @@
 """The ``aligner`` command: a thin shell over :func:`aligner.corpus.align_folders`.
 
-    aligner align EN_DIR AR_DIR -o OUT [--encoder NAME] [--manifest FILE] [--pair-by auto|name|content] [--max-sources K]
+    aligner align EN_DIR AR_DIR -o OUT [--encoder NAME] [--engine int8|fp32] [--manifest FILE] [--pair-by auto|name|content] [--max-sources K]
                   [--presplit] [--max-bytes SIZE] [--overwrite] [--no-progress] [--html] [--follow-links]
     aligner pair EN_DIR AR_DIR -o pairs.tsv [--pair-by auto|name|content] [--max-sources K] [--manifest FILE] [--encoder NAME]
-                 [--follow-links]
-    aligner score CORPUS -o OUT [--encoder NAME] [--min-quality X] [--min-score NAME[=X]] [--reject-flags LIST] [--no-e5] [--no-progress]
+                 [--engine int8|fp32] [--follow-links]
+    aligner score CORPUS -o OUT [--encoder NAME] [--engine int8|fp32] [--min-quality X] [--min-score NAME[=X]] [--reject-flags LIST] [--no-e5] [--no-progress]
                   [--overwrite]
     aligner view CORPUS [-o review.html]
     aligner export CORPUS -o OUT [--format jsonl,tsv,moses,tmx,hf] [--split 0.8,0.1,0.1] [--license ID] [--min-quality X]
