@@ -172,3 +172,9 @@ def e5_encoder():
     from aligner.encoders.e5 import E5Encoder
 
     return E5Encoder()
+
+
+def encoder_on_engine(encoder, engine: str):
+    """``encoder`` when it runs ``engine``, else one of its class built for that engine
+    on CPU (the engine-parametrised encoder tests)."""
+    return encoder if encoder.engine == engine else type(encoder)(device="cpu", engine=engine)

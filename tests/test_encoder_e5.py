@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import encoder_on_engine
 
 from aligner.encoders.e5 import dequantize
 
@@ -58,12 +59,7 @@ AGREEMENT = {"fp32": 0.999, "int8": 0.998, "bf16": 0.99}
 
 @pytest.fixture(scope="module", params=["fp32", "int8"])
 def engine_encoder(request, e5_encoder):
-    """The default e5 encoder when it runs this engine, else one built for it (CPU)."""
-    if e5_encoder.engine == request.param:
-        return e5_encoder
-    from aligner.encoders.e5 import E5Encoder
-
-    return E5Encoder(device="cpu", engine=request.param)
+    return encoder_on_engine(e5_encoder, request.param)
 
 
 @pytest.mark.slow

