@@ -5,9 +5,11 @@ characters, quotes, RTL marks, emoji, tabs, line breaks of every kind, backslash
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 import os
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -162,7 +164,10 @@ def test_tsv_columns_header_and_round_trip(tmp_path):
 def test_tsv_with_quality_column(tmp_path):
     records = [r if k % 2 else CorpusRecord(**{**r.__dict__, "quality": 0.125}) for k, r in enumerate(_records())]
     path = write_tsv(records, tmp_path / "q.tsv")
-    assert path.read_text(encoding="utf-8").split("\n")[0].endswith("\tbead_type\tquality")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[0].endswith("\tbead_type\tquality\tsimilarity\tmargin\tgap\tlength_ratio\tnumbers\tlanguage"
+                             "\te5_similarity\te5_gap\tflags")
+    assert lines[1].split("\t")[9:] == ["0.125"] + [""] * 9 and lines[2].split("\t")[9:] == [""] * 10
     assert read_corpus(path) == records
 
 
@@ -215,7 +220,7 @@ def test_tmx_parses_and_round_trips_every_pair(tmp_path):
     assert path.read_bytes().startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<!DOCTYPE tmx SYSTEM \"tmx14.dtd\">")
     header = root.find("header")
     assert {k: header.get(k) for k in ("srclang", "adminlang", "segtype", "creationtool", "datatype", "o-tmf")} == {
-        "srclang": "en", "adminlang": "en", "segtype": "sentence", "creationtool": "aligner",
+        "srclang": "ar", "adminlang": "en", "segtype": "sentence", "creationtool": "aligner",
         "datatype": "plaintext", "o-tmf": "aligner-jsonl"}
     from aligner import __version__
 
@@ -232,20 +237,20 @@ def test_tmx_parses_and_round_trips_every_pair(tmp_path):
                          "x-ar_idx": ",".join(map(str, record.ar_idx)),
                          "x-bead_type": record.bead_type, "x-score": repr(record.score)}
         segs = {tuv.get(XML_LANG): tuv.find("seg").text for tuv in tu.findall("tuv")}
-        assert list(segs) == ["en", "ar"]
+        assert list(segs) == ["ar", "en"]
         assert segs == {"en": xml_text(record.en), "ar": xml_text(record.ar)}
     # Everything XML can hold comes back exactly: markup, quotes, RTL marks, emoji, CR.
     for k in range(6):
         tu = units[k]
-        assert tu.findall("tuv")[0].find("seg").text == records[k].en
-        assert tu.findall("tuv")[1].find("seg").text == records[k].ar
+        assert tu.findall("tuv")[0].find("seg").text == records[k].ar
+        assert tu.findall("tuv")[1].find("seg").text == records[k].en
 
 
 def test_tmx_replaces_characters_xml_cannot_hold(tmp_path):
     record = CorpusRecord("d", "d.txt", "d.txt", (0,), (0,), "bell\x07 nul\x00 \ufffe end", "ok", "1-1", 0.5)
     path = write_tmx([record], tmp_path / "c.tmx")
-    seg = etree.parse(str(path)).getroot().find("body/tu/tuv/seg")
-    assert seg.text == "bell\ufffd nul\ufffd \ufffd end"
+    segs = {tuv.get(XML_LANG): tuv.find("seg").text for tuv in etree.parse(str(path)).getroot().iter("tuv")}
+    assert segs == {"ar": "ok", "en": "bell\ufffd nul\ufffd \ufffd end"}
 
 
 def test_tmx_of_no_records_is_valid(tmp_path):
@@ -321,8 +326,9 @@ def test_hf_folder_loads_with_the_rows_columns_and_types_of_the_jsonl(run_dir, t
     import datasets
 
     folder = Corpus.from_dir(run_dir).write_hf(tmp_path / "hf")
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        "README.md", "data/train-00000-of-00001.parquet"]
+    readme, shard = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert readme == "README.md" and re.fullmatch(r"data/train-00000-of-00001-[0-9a-f]{16}\.parquet", shard)
+    assert shard == f"data/train-00000-of-00001-{hashlib.sha256((folder / shard).read_bytes()).hexdigest()[:16]}.parquet"
     ds = _load(folder, tmp_path)
     assert list(ds) == ["train"]
     hf = ds["train"]
@@ -379,7 +385,8 @@ def test_dataset_card_metadata_and_content(run_dir, tmp_path):
     assert meta["size_categories"] == ["n<1K"]
     splits = [c["split"] for c in meta["configs"][0]["data_files"]]
     assert splits == [n for n, r in split_records(corpus.records, (0.34, 0.33, 0.33)).items() if r]
-    assert all(c["path"] == f"data/{c['split']}-*" for c in meta["configs"][0]["data_files"])
+    assert all(re.fullmatch(rf"data/{c['split']}-00000-of-00001-[0-9a-f]{{16}}\.parquet", c["path"])
+               and (folder / c["path"]).is_file() for c in meta["configs"][0]["data_files"])
     assert "Licence not set" in text
     for column in ("`translation`", "`score`", "`doc_id`", "`en_file`", "`ar_file`", "`en_idx`", "`ar_idx`",
                    "`bead_type`"):
@@ -433,7 +440,8 @@ def test_hf_folder_is_replaced_whole_and_survives_a_failed_write(run_dir, tmp_pa
     folder = corpus.write_hf(tmp_path / "hf", split="0.34,0.33,0.33")
     (folder / "data" / "stale-00000-of-00001.parquet").write_bytes(b"old")
     corpus.write_hf(tmp_path / "hf")  # a rewrite replaces the folder: no stale shard left
-    assert sorted(p.name for p in (folder / "data").iterdir()) == ["train-00000-of-00001.parquet"]
+    (shard,) = [p.name for p in (folder / "data").iterdir()]
+    assert re.fullmatch(r"train-00000-of-00001-[0-9a-f]{16}\.parquet", shard)
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
     def boom(*args, **kwargs):
@@ -522,7 +530,7 @@ def test_align_with_formats_on_the_examples(tmp_path, monkeypatch, default_align
     assert (out / "corpus.en").read_bytes().count(b"\n") == (out / "corpus.ar").read_bytes().count(b"\n") == len(
         records)
     units = etree.parse(str(out / "corpus.tmx")).getroot().findall("body/tu")
-    assert [tuple(s.find("seg").text for s in tu.findall("tuv")) for tu in units] == [(r.en, r.ar) for r in records]
+    assert [tuple(s.find("seg").text for s in tu.findall("tuv")) for tu in units] == [(r.ar, r.en) for r in records]
     ds = _load(out / "hf", tmp_path)
     assert [row["translation"] for row in ds["train"]] == [{"ar": r.ar, "en": r.en} for r in records]
     card = (out / "hf" / "README.md").read_text(encoding="utf-8")
@@ -581,3 +589,203 @@ def test_readme_format_examples_are_what_the_writers_write(tmp_path):
     assert written[len(xml_lines) - 4] == "    </tu>"
     ds = _load(Corpus(records).write_hf(tmp_path / "hf"), tmp_path)
     assert rows == [str(row) for row in ds["train"]]
+
+
+# ----------------------------------------------------------------------------- every score and flag (issue 17)
+
+SCORES_E5 = {"similarity": 0.7723, "margin": 1.4184, "gap": 0.4369, "length_ratio": 1.2024, "numbers": 1.0,
+             "language": 1.0, "e5_similarity": 0.8399, "e5_gap": 0.2789}
+SCORES_NO_NUMBERS = {"similarity": 0.7981, "margin": 1.5093, "gap": -0.0663, "length_ratio": -0.5614,
+                     "numbers": None, "language": 0.25, "e5_similarity": 0.905, "e5_gap": 0.5876}
+SCORES_NO_E5 = {"similarity": 0.5, "margin": 0.98, "gap": 0.0, "length_ratio": 3.1, "numbers": 0.4, "language": 1.0}
+
+
+def _scored() -> list[CorpusRecord]:
+    """Records as the scorer writes them (quality, scores, flags), and one never scored."""
+    base = _records()[:4]
+    extras = [(0.9871, SCORES_E5, []), (0.0312, SCORES_NO_NUMBERS, ["copy", "boilerplate"]),
+              (0.4, SCORES_NO_E5, ["untranslated"]), None]
+    return [r if e is None else CorpusRecord(**{**r.__dict__, "quality": e[0],
+                                               "extra": {"scores": dict(e[1]), "flags": list(e[2])}})
+            for r, e in zip(base, extras)]
+
+
+SCORED_HEADER = ("quality", "similarity", "margin", "gap", "length_ratio", "numbers", "language", "e5_similarity",
+                 "e5_gap", "flags")
+
+# record index: the scored columns (quality ... flags) in TSV, Parquet and TMX.
+SCORED_ROWS = [
+    (0, ["0.9871", "0.7723", "1.4184", "0.4369", "1.2024", "1.0", "1.0", "0.8399", "0.2789", ""],
+     [0.9871, 0.7723, 1.4184, 0.4369, 1.2024, 1.0, 1.0, 0.8399, 0.2789, []],
+     {"x-quality": "0.9871", "x-similarity": "0.7723", "x-margin": "1.4184", "x-gap": "0.4369",
+      "x-length_ratio": "1.2024", "x-numbers": "1.0", "x-language": "1.0", "x-e5_similarity": "0.8399",
+      "x-e5_gap": "0.2789"}),
+    (1, ["0.0312", "0.7981", "1.5093", "-0.0663", "-0.5614", "", "0.25", "0.905", "0.5876", "copy,boilerplate"],
+     [0.0312, 0.7981, 1.5093, -0.0663, -0.5614, None, 0.25, 0.905, 0.5876, ["copy", "boilerplate"]],
+     {"x-quality": "0.0312", "x-similarity": "0.7981", "x-margin": "1.5093", "x-gap": "-0.0663",
+      "x-length_ratio": "-0.5614", "x-language": "0.25", "x-e5_similarity": "0.905", "x-e5_gap": "0.5876",
+      "x-flags": "copy,boilerplate"}),
+    (2, ["0.4", "0.5", "0.98", "0.0", "3.1", "0.4", "1.0", "", "", "untranslated"],
+     [0.4, 0.5, 0.98, 0.0, 3.1, 0.4, 1.0, None, None, ["untranslated"]],
+     {"x-quality": "0.4", "x-similarity": "0.5", "x-margin": "0.98", "x-gap": "0.0", "x-length_ratio": "3.1",
+      "x-numbers": "0.4", "x-language": "1.0", "x-flags": "untranslated"}),
+    (3, [""] * 10, [None] * 10, {}),
+]
+
+
+def test_scored_columns_are_the_scorers_scores():
+    from aligner import records, scoring
+
+    assert records.SCORE_COLUMNS == scoring.SCORE_NAMES + (scoring.E5_SCORE, scoring.E5_GAP)
+    assert (records.SCORES_KEY, records.FLAGS_KEY) == (scoring.SCORES_KEY, scoring.FLAGS_KEY)
+    assert records.SCORED_COLUMNS == SCORED_HEADER
+
+
+@pytest.mark.parametrize("index, tsv, parquet, tmx", SCORED_ROWS)
+def test_tsv_has_every_score_and_flag(tmp_path, index, tsv, parquet, tmx):
+    records = _scored()
+    path = write_tsv(records, tmp_path / "s.tsv")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[0].split("\t") == ["en_file", "ar_file", "en", "ar", "score", "doc_id", "en_idx", "ar_idx",
+                                    "bead_type", *SCORED_HEADER]
+    assert lines[1 + index].split("\t")[9:] == tsv
+    assert read_corpus(path) == records  # scores and flags come back as corpus.jsonl has them
+
+
+def test_unscored_tsv_keeps_its_nine_columns(tmp_path):
+    lines = write_tsv(_records(), tmp_path / "u.tsv").read_text(encoding="utf-8").split("\n")
+    assert lines[0] == "en_file\tar_file\ten\tar\tscore\tdoc_id\ten_idx\tar_idx\tbead_type"
+
+
+def test_hf_folder_has_every_score_and_flag(tmp_path):
+    import datasets
+
+    records = _scored()
+    ds = _load(Corpus(records).write_hf(tmp_path / "hf"), tmp_path)["train"]
+    assert ds.column_names == ["translation", "score", "doc_id", "en_file", "ar_file", "en_idx", "ar_idx",
+                               "bead_type", *SCORED_HEADER]
+    assert {k: ds.features[k] for k in SCORED_HEADER[:-1]} == {k: datasets.Value("float64") for k in SCORED_HEADER[:-1]}
+    assert ds.features["flags"] in (datasets.List(datasets.Value("string")), datasets.Sequence(datasets.Value("string")))
+    for index, _, parquet, _ in SCORED_ROWS:
+        assert [ds[index][k] for k in SCORED_HEADER] == parquet, index
+    assert [ds[k]["doc_id"] for k in range(4)] == [r.doc_id for r in records]
+    card = (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
+    assert all(f"| `{name}` |" in card for name in SCORED_HEADER)
+
+
+@pytest.mark.parametrize("index, tsv, parquet, tmx", SCORED_ROWS)
+def test_tmx_has_every_score_and_flag_as_props(tmp_path, index, tsv, parquet, tmx):
+    records = _scored()
+    tu = etree.parse(str(write_tmx(records, tmp_path / "s.tmx"))).getroot().findall("body/tu")[index]
+    props = {p.get("type"): p.text for p in tu.findall("prop")}
+    record = records[index]
+    assert props == {"x-doc_id": record.doc_id, "x-en_file": record.en_file, "x-ar_file": record.ar_file,
+                     "x-en_idx": ",".join(map(str, record.en_idx)), "x-ar_idx": ",".join(map(str, record.ar_idx)),
+                     "x-bead_type": record.bead_type, "x-score": repr(record.score), **tmx}
+    assert list(props)[7:] == list(tmx)  # after the provenance, in SCORED_COLUMNS order
+
+
+# ----------------------------------------------------------------------------- TMX direction (issue 17)
+
+
+@pytest.mark.parametrize("source, srclang, first, second", [
+    (None, "ar", "ar", "en"),  # the default: the English reports were written from the Arabic
+    ("ar", "ar", "ar", "en"),
+    ("en", "en", "en", "ar"),
+])
+def test_tmx_source_language(tmp_path, source, srclang, first, second):
+    records = _records()
+    kwargs = {} if source is None else {"source_lang": source}
+    root = etree.parse(str(write_tmx(records, tmp_path / "c.tmx", **kwargs))).getroot()
+    assert root.find("header").get("srclang") == srclang and root.find("header").get("adminlang") == "en"
+    for tu, record in zip(root.findall("body/tu"), records):
+        assert [(t.get(XML_LANG), t.find("seg").text) for t in tu.findall("tuv")] == [
+            (first, xml_text(getattr(record, first))), (second, xml_text(getattr(record, second)))]
+
+
+def test_tmx_source_language_is_checked(tmp_path):
+    with pytest.raises(ValueError, match="TMX source language 'fr': choose from ar, en"):
+        write_tmx(_records(), tmp_path / "c.tmx", source_lang="fr")
+    assert not (tmp_path / "c.tmx").exists()
+
+
+@pytest.mark.parametrize("en_idx, ar_idx, bead_type, segtype", [
+    ((0,), (0,), "1-1", None),  # the header's segtype="sentence"
+    ((0,), (1, 2), "1-2", "block"),
+    ((3, 4), (5,), "2-1", "block"),
+    ((3, 4), (5, 6), "2-2", "block"),
+])
+def test_tmx_segtype_block_for_several_sentences(tmp_path, en_idx, ar_idx, bead_type, segtype):
+    record = CorpusRecord("d", "d.txt", "d.txt", en_idx, ar_idx, "One. Two.", "واحد. اثنان.", bead_type, 0.5)
+    root = etree.parse(str(write_tmx([record], tmp_path / "c.tmx"))).getroot()
+    assert root.find("header").get("segtype") == "sentence"
+    assert root.find("body/tu").get("segtype") == segtype
+
+
+@pytest.mark.parametrize("source, want_source, want_target", [("ar", "ar", "en"), ("en", "en", "ar")])
+def test_translate_toolkit_reads_the_tmx_direction(tmp_path, source, want_source, want_target):
+    pytest.importorskip("translate.storage.tmx", reason="translate-toolkit (test extra) reads TMX as CAT tools do")
+    from translate.storage import tmx
+
+    records = _records()[:3]
+    path = write_tmx(records, tmp_path / "c.tmx", source_lang=source)
+    store = tmx.tmxfile(path.read_bytes())
+    units = store.units
+    assert [u.source for u in units] == [getattr(r, want_source) for r in records]
+    assert [u.target for u in units] == [getattr(r, want_target) for r in records]
+    assert store.getsourcelanguage() == want_source  # from the header's srclang
+    assert [[n.get(XML_LANG) for n in u.getlanguageNodes()] for u in units] == [[want_source, want_target]] * 3
+
+
+def test_export_and_align_commands_take_tmx_source(run_dir, tmp_path):
+    runner = CliRunner()
+    for args, srclang, first in (([], "ar", "ar"), (["--tmx-source", "en"], "en", "en")):
+        out = tmp_path / f"out-{srclang}"
+        result = runner.invoke(main, ["export", str(run_dir), "--format", "tmx", "-o", str(out), *args])
+        assert result.exit_code == 0, result.output
+        root = etree.parse(str(out / "corpus.tmx")).getroot()
+        assert root.find("header").get("srclang") == srclang
+        assert root.find("body/tu/tuv").get(XML_LANG) == first
+    result = runner.invoke(main, ["export", str(run_dir), "--format", "tmx", "-o", str(tmp_path / "x"),
+                                  "--tmx-source", "fr"])
+    assert result.exit_code == 2 and "'fr' is not one of 'ar', 'en'" in result.output
+    assert "--tmx-source [ar|en]" in runner.invoke(main, ["align", "--help"]).output
+
+
+# ----------------------------------------------------------------------------- the datasets cache (issue 17)
+
+
+def _rows(tag: str, n: int, doc: str) -> list[CorpusRecord]:
+    return [CorpusRecord(doc, f"{doc}.txt", f"{doc}.txt", (k,), (k,), f"{tag} English {k}.", f"{tag} عربي {k}.",
+                         "1-1", 0.5) for k in range(n)]
+
+
+@pytest.mark.parametrize("a, b", [
+    (_rows("A", 3, "first"), _rows("B", 2, "second")),  # different row counts
+    (_rows("A", 3, "same"), _rows("C", 3, "same")),  # same counts and sizes, other text
+    (_rows("A", 3, "same"), [replace(r, score=0.25) for r in _rows("A", 3, "same")]),  # only a score differs
+])
+def test_two_exports_load_as_their_own_rows_in_one_process(tmp_path, a, b):
+    import datasets
+
+    cache = str(tmp_path / "cache")
+    folders = [Corpus(recs).write_hf(tmp_path / name / "hf") for name, recs in (("expA", a), ("expB", b))]
+    for folder, recs in zip(folders, (a, b)):
+        ds = datasets.load_dataset(str(folder), cache_dir=cache)["train"]
+        assert ds.num_rows == len(recs)
+        assert ds[0]["translation"] == {"ar": recs[0].ar, "en": recs[0].en} and ds["score"] == [r.score for r in recs]
+
+
+def test_card_has_dataset_info(run_dir, tmp_path):
+    from huggingface_hub import DatasetCard
+
+    corpus = Corpus.from_dir(run_dir)
+    folder = corpus.write_hf(tmp_path / "hf", split=(0.34, 0.33, 0.33))
+    info = DatasetCard((folder / "README.md").read_text(encoding="utf-8")).data.to_dict()["dataset_info"]
+    expected = {n: len(r) for n, r in split_records(corpus.records, (0.34, 0.33, 0.33)).items() if r}
+    assert info["config_name"] == "default"
+    assert [f["name"] for f in info["features"]] == ["translation", "score", "doc_id", "en_file", "ar_file",
+                                                     "en_idx", "ar_idx", "bead_type"]
+    assert {s["name"]: s["num_examples"] for s in info["splits"]} == expected
+    assert info["download_size"] == sum(p.stat().st_size for p in (folder / "data").iterdir())
+    assert info["dataset_size"] == sum(s["num_bytes"] for s in info["splits"]) > 0

@@ -40,6 +40,10 @@ _FOLLOW_LINKS_HELP = ("Read files that links in EN_DIR and AR_DIR (or manifest p
                       "(by default such links are skipped with a note, and a manifest naming one is refused).")
 
 
+_TMX_SOURCE_HELP = ("The TMX's source language (srclang, first <tuv>): ar, as the English reports were written "
+                    "from the Arabic texts, or en for the other direction.")
+
+
 def _formats_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
     from .formats import parse_formats
 
@@ -77,7 +81,7 @@ def _split_callback(ctx: click.Context, param: click.Parameter, value: str | Non
 
 
 def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, split=None,
-                   license_id: str | None = None) -> None:
+                   license_id: str | None = None, tmx_source: str = "ar") -> None:
     """Load the corpus at ``source`` (a run folder or corpus file), write ``formats`` to
     ``out_dir`` and say what was written."""
     from .formats import Corpus
@@ -87,7 +91,7 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
     if not formats:
         return
     try:
-        result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id)
+        result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id, tmx_source=tmx_source)
     except (OutputError, OSError) as exc:  # busy, read-only or full: the corpus itself is written
         _write_failed(f"formats not written: {exc}")
     _echo_written(result)
@@ -152,6 +156,7 @@ def main() -> None:
               help="Also split the --format outputs by document, e.g. 0.8,0.1,0.1 (corpus.jsonl stays whole).")
 @click.option("--license", "license_id", default=None, metavar="ID",
               help="Licence for the hf dataset card (default: 'other', with a note to set it).")
+@click.option("--tmx-source", type=click.Choice(["ar", "en"]), default="ar", show_default=True, help=_TMX_SOURCE_HELP)
 @click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
               help="Embedded encoder (use-multilingual-v3, e5-small, or use+e5: both, the most accurate and "
                    "slowest), or a Hugging Face model id or local model folder.")
@@ -174,7 +179,8 @@ def main() -> None:
 @click.option("--follow-links", is_flag=True, help=_FOLLOW_LINKS_HELP)
 @_scoring_options(align=True)
 def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str, ...],
-                  split: tuple[float, float, float] | None, license_id: str | None, encoder: str, engine: str | None,
+                  split: tuple[float, float, float] | None, license_id: str | None, tmx_source: str, encoder: str,
+                  engine: str | None,
                   manifest: Path | None,
                   pair_by: str, max_sources: int, presplit: bool, max_bytes: int | None, overwrite: bool,
                   no_progress: bool, html: bool, follow_links: bool, **scoring) -> None:
@@ -206,7 +212,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
                           no_progress=no_progress, **scoring)
     # corpus.jsonl is the rich record and always whole; other formats (and split files) are extra.
     _write_formats(out_dir, out_dir, tuple(f for f in formats if f != "jsonl" or split), split=split,
-                   license_id=license_id)
+                   license_id=license_id, tmx_source=tmx_source)
     if html:
         from .review import ReviewError, render_review
 
@@ -407,10 +413,11 @@ def _load_corpus(corpus: Path, min_quality: float | None):
 @click.option("--split", default=None, metavar="TRAIN,VAL,TEST", callback=_split_callback, help=_SPLIT_HELP)
 @click.option("--license", "license_id", default=None, metavar="ID",
               help="Licence for the hf dataset card (default: 'other', with a note to set it).")
+@click.option("--tmx-source", type=click.Choice(["ar", "en"]), default="ar", show_default=True, help=_TMX_SOURCE_HELP)
 @click.option("--min-quality", type=float, default=None, metavar="X", help=_MIN_QUALITY_HELP)
 @click.option("--overwrite", is_flag=True, help=_OVERWRITE_HELP)
 def export_command(corpus: Path, out_dir: Path, formats: tuple[str, ...], split, license_id: str | None,
-                   min_quality: float | None, overwrite: bool) -> None:
+                   tmx_source: str, min_quality: float | None, overwrite: bool) -> None:
     """Convert CORPUS (a run folder, its corpus.jsonl, or a corpus TSV) to other formats.
 
     A run folder's run.json, when present, gives the dataset card how the corpus was made."""
@@ -420,7 +427,7 @@ def export_command(corpus: Path, out_dir: Path, formats: tuple[str, ...], split,
     _prepare_output(out_dir, corpus, whole.run, whole.doc_ids, overwrite)
     loaded = whole if min_quality is None else whole.filter(min_quality=min_quality)
     try:
-        result = loaded.write(out_dir, formats, split=split, license=license_id)
+        result = loaded.write(out_dir, formats, split=split, license=license_id, tmx_source=tmx_source)
     except (ValueError, OutputExistsError) as exc:
         raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
     except OutputWriteError as exc:

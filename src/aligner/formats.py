@@ -5,11 +5,21 @@ format     files (in the output folder)                content
 =========  ==========================================  ============================================
 ``jsonl``  ``corpus.jsonl``                            the rich record (see :mod:`aligner.corpus`)
 ``tsv``    ``corpus.tsv``                              header, then ``en_file ar_file en ar score
-                                                       doc_id en_idx ar_idx bead_type`` [``quality``]
+                                                       doc_id en_idx ar_idx bead_type`` [scores]
 ``moses``  ``corpus.en`` + ``corpus.ar``               one pair per line, same line count
-``tmx``    ``corpus.tmx``                              TMX 1.4b, ``xml:lang`` ``en`` / ``ar``
+``tmx``    ``corpus.tmx``                              TMX 1.4b, Arabic the source (``srclang="ar"``)
 ``hf``     ``hf/`` (``README.md``, ``data/*.parquet``)  a Hugging Face dataset folder
 =========  ==========================================  ============================================
+
+Every per-pair field of a ``corpus.jsonl`` record is a column (TSV, Parquet) or an ``x-``
+prop (TMX): the texts, ``score``, the provenance (``doc_id``, the files, the sentence
+indices, ``bead_type``), and for a scored corpus the :data:`~aligner.records.SCORED_COLUMNS`
+in this order: ``quality``, ``similarity``, ``margin``, ``gap``, ``length_ratio``,
+``numbers``, ``language``, ``e5_similarity``, ``e5_gap`` (``scores.margin`` is the ``margin``
+column) and ``flags``. These columns are all there as soon as any record is scored, in
+that order; a missing value is null in Parquet, an empty field in TSV, no prop in TMX.
+Flags are a list of strings in Parquet, comma-joined in TSV and TMX. Other keys a record may
+carry are kept by ``jsonl`` only.
 
 With a split (:func:`parse_split`, ``--split 0.8,0.1,0.1``) every format is written once per
 non-empty split: ``corpus.train.tsv``, ``corpus.validation.en``, ..., and ``hf/data/train-*``.
@@ -65,7 +75,9 @@ from .corpus import (
     read_json_object,
 )
 from .records import (
+    FLAGS_KEY,
     QUALITY_KEY,
+    SCORED_COLUMNS,
     TSV_COLUMNS,
     CorpusRecord,
     format_indices,
@@ -168,14 +180,15 @@ def write_jsonl(records: Iterable[CorpusRecord], path: str | Path) -> Path:
 
 def write_tsv(records: Iterable[CorpusRecord], path: str | Path) -> Path:
     """A header line and one line per record, columns :data:`~aligner.records.TSV_COLUMNS`
-    (plus ``quality`` when any record has one), fields escaped with
-    :func:`~aligner.records.tsv_escape`, no quoting."""
+    (then the :data:`~aligner.records.SCORED_COLUMNS` when any record is scored: a missing
+    value empty, flags comma-joined), fields escaped with :func:`~aligner.records.tsv_escape`,
+    no quoting."""
     records = list(records)
-    with_quality = any(r.quality is not None for r in records)
-    header = list(TSV_COLUMNS) + ([QUALITY_KEY] if with_quality else [])
+    with_scores = any(r.is_scored() for r in records)
+    header = list(TSV_COLUMNS) + (list(SCORED_COLUMNS) if with_scores else [])
     with atomic_open(path) as handle:
         handle.write("\t".join(header) + "\n")
-        handle.writelines("\t".join(r.to_tsv_fields(with_quality)) + "\n" for r in records)
+        handle.writelines("\t".join(r.to_tsv_fields(with_scores)) + "\n" for r in records)
     return Path(path)
 
 
@@ -205,19 +218,30 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def write_tmx(records: Iterable[CorpusRecord], path: str | Path, *, provenance: dict | None = None) -> Path:
-    """TMX 1.4b: header ``srclang="en"``, ``adminlang="en"``, ``segtype="sentence"``,
-    ``creationtool="aligner"``, ``creationtoolversion``, ``o-tmf="aligner-jsonl"``,
-    ``datatype="plaintext"`` and no ``creationdate`` (so the bytes are the same on every
-    run); header props ``x-encoder`` and ``x-aligner-version`` from ``provenance`` (the
-    run's settings) when known. One ``<tu tuid="N">`` per record (N from 1) with props
-    ``x-doc_id``, ``x-en_file``, ``x-ar_file``, ``x-en_idx``, ``x-ar_idx`` (``"1,2"``),
-    ``x-bead_type``, ``x-score`` (and ``x-quality``), then ``<tuv xml:lang="en">`` and
-    ``<tuv xml:lang="ar">``."""
+TMX_SOURCES = ("ar", "en")
+"""Languages a TMX can name as its source (``srclang``, the first ``<tuv>``); ``ar`` by default:
+the English reports were written from the Arabic texts."""
+
+
+def write_tmx(records: Iterable[CorpusRecord], path: str | Path, *, provenance: dict | None = None,
+              source_lang: str = "ar") -> Path:
+    """TMX 1.4b: header ``srclang="ar"`` (``source_lang``: ``"ar"`` or ``"en"``),
+    ``adminlang="en"``, ``segtype="sentence"``, ``creationtool="aligner"``,
+    ``creationtoolversion``, ``o-tmf="aligner-jsonl"``, ``datatype="plaintext"`` and no
+    ``creationdate`` (so the bytes are the same on every run); header props ``x-encoder``
+    and ``x-aligner-version`` from ``provenance`` (the run's settings) when known. One
+    ``<tu tuid="N">`` per record (N from 1), ``segtype="block"`` when a side has more than
+    one sentence (else the header's ``sentence``), with props ``x-doc_id``, ``x-en_file``,
+    ``x-ar_file``, ``x-en_idx``, ``x-ar_idx`` (``"1,2"``), ``x-bead_type``, ``x-score``, then
+    ``x-quality``, ``x-similarity``, ... ``x-e5_gap`` and ``x-flags`` (comma-joined) where
+    the record has them (:data:`~aligner.records.SCORED_COLUMNS`), then the source
+    ``<tuv>`` and the target ``<tuv>`` (``xml:lang`` ``ar`` / ``en``)."""
     from lxml import etree
 
+    if source_lang not in TMX_SOURCES:
+        raise ValueError(f"TMX source language {source_lang!r}: choose from {', '.join(TMX_SOURCES)}")
     header_attrs = {"creationtool": "aligner", "creationtoolversion": __version__, "datatype": "plaintext",
-                    "segtype": "sentence", "adminlang": "en", "srclang": "en", "o-tmf": "aligner-jsonl"}
+                    "segtype": "sentence", "adminlang": "en", "srclang": source_lang, "o-tmf": "aligner-jsonl"}
     header = etree.Element("header", header_attrs)
     provenance = provenance or {}
     for key, value in (("x-aligner-version", provenance.get("aligner_version")),
@@ -238,23 +262,31 @@ def write_tmx(records: Iterable[CorpusRecord], path: str | Path, *, provenance: 
                 with xf.element("body"):
                     for n, record in enumerate(records, start=1):
                         xf.write("\n    ")
-                        xf.write(_tmx_unit(etree, n, record))
+                        xf.write(_tmx_unit(etree, n, record, source_lang))
                     xf.write("\n  ")
                 xf.write("\n")
         handle.write(b"\n")
     return Path(path)
 
 
-def _tmx_unit(etree, n: int, record: CorpusRecord):
-    tu = etree.Element("tu", tuid=str(n))
+def _tmx_unit(etree: Any, n: int, record: CorpusRecord, source_lang: str = "ar") -> Any:
+    attrs = {"tuid": str(n)}
+    if len(record.en_idx) > 1 or len(record.ar_idx) > 1:
+        attrs["segtype"] = "block"  # several sentences on a side: not a sentence unit
+    tu = etree.Element("tu", attrs)
     props = [("x-doc_id", record.doc_id), ("x-en_file", record.en_file), ("x-ar_file", record.ar_file),
              ("x-en_idx", format_indices(record.en_idx)), ("x-ar_idx", format_indices(record.ar_idx)),
              ("x-bead_type", record.bead_type), ("x-score", format_number(record.score))]
-    if record.quality is not None:
-        props.append(("x-quality", format_number(record.quality)))
+    for name, value in record.scored_fields().items():
+        if name == FLAGS_KEY:
+            if value:
+                props.append((f"x-{name}", ",".join(value)))
+        elif value is not None:
+            props.append((f"x-{name}", format_number(value)))
     for key, value in props:
         etree.SubElement(tu, "prop", type=key).text = xml_text(value)
-    for lang, text in (("en", record.en), ("ar", record.ar)):
+    sides = [("ar", record.ar), ("en", record.en)]
+    for lang, text in sides if source_lang == "ar" else sides[::-1]:
         tuv = etree.SubElement(tu, "tuv", {_XML_LANG: lang})
         etree.SubElement(tuv, "seg").text = xml_text(text)
     etree.indent(tu, space="  ", level=2)
@@ -275,14 +307,34 @@ HF_COLUMN_DOCS = {
     "en_idx": ("list of int64", "0-based indices of the English sentences in their document."),
     "ar_idx": ("list of int64", "0-based indices of the Arabic sentences in their document."),
     "bead_type": ("string", "Number of English and Arabic sentences: `1-1`, `1-2`, `2-1`, ..."),
-    QUALITY_KEY: ("float64", "Quality estimate of the pair (null where not computed)."),
+    QUALITY_KEY: ("float64", "Probability (0-1) that the pair is a true translation pair (null where not "
+                             "computed); below 0.5 the evidence is against the pair."),
+    "similarity": ("float64", "Cosine of the two sides' embeddings, same encoder as the alignment (of the joined "
+                              "text for a merged bead)."),
+    "margin": ("float64", "Ratio margin: the pair's similarity over that of the nearest neighbours in the document "
+                          "(above 1 stands out)."),
+    "gap": ("float64", "Centred cosine of the pair minus that of its strongest rival in the document (> 0: mutual "
+                       "best match)."),
+    "length_ratio": ("float64", "z-score of the Arabic/English length ratio against the document's expected ratio "
+                                "(|z| > 2.5 unusual)."),
+    "numbers": ("float64", "Share of the numerals (in digits) that the other side also has; null when neither "
+                           "side has a digit."),
+    "language": ("float64", "How sure language identification is that each side is in its language (the lower "
+                            "of the two)."),
+    "e5_similarity": ("float64", "Cosine on multilingual-e5-small embeddings, a second opinion (null when scored "
+                                 "without e5)."),
+    "e5_gap": ("float64", "`gap` on multilingual-e5-small embeddings (null when scored without e5)."),
+    FLAGS_KEY: ("list of string", "Flags of the pair, possibly none: `copy`, `untranslated`, `boilerplate` "
+                                  "(null where not scored)."),
 }
 
 
-def hf_features(with_quality: bool = False):
+def hf_features(with_scores: bool = False) -> Any:
     """The ``datasets.Features`` of the ``hf`` folder: ``translation``
     (``Translation(languages=["ar", "en"])``), ``score``, then the provenance columns
-    ``doc_id, en_file, ar_file, en_idx, ar_idx, bead_type`` (and ``quality``)."""
+    ``doc_id, en_file, ar_file, en_idx, ar_idx, bead_type``; with ``with_scores`` then
+    the :data:`~aligner.records.SCORED_COLUMNS` (``float64``, ``flags`` a list of
+    strings; null where a record lacks the value)."""
     import datasets
 
     int_list = datasets.List(datasets.Value("int64")) if hasattr(datasets, "List") else \
@@ -297,12 +349,15 @@ def hf_features(with_quality: bool = False):
         "ar_idx": int_list,
         "bead_type": datasets.Value("string"),
     }
-    if with_quality:
-        columns[QUALITY_KEY] = datasets.Value("float64")
+    if with_scores:
+        for name in SCORED_COLUMNS:
+            columns[name] = datasets.Value("float64")
+        columns[FLAGS_KEY] = datasets.List(datasets.Value("string")) if hasattr(datasets, "List") else \
+            datasets.Sequence(datasets.Value("string"))
     return datasets.Features(columns)
 
 
-def hf_columns(records: Sequence[CorpusRecord], with_quality: bool) -> dict[str, list]:
+def hf_columns(records: Sequence[CorpusRecord], with_scores: bool) -> dict[str, list]:
     """The ``hf`` folder's columns for ``records`` (see :func:`hf_features`)."""
     columns: dict[str, list] = {
         "translation": [{"ar": r.ar, "en": r.en} for r in records],
@@ -314,22 +369,25 @@ def hf_columns(records: Sequence[CorpusRecord], with_quality: bool) -> dict[str,
         "ar_idx": [list(r.ar_idx) for r in records],
         "bead_type": [r.bead_type for r in records],
     }
-    if with_quality:
-        columns[QUALITY_KEY] = [r.quality for r in records]
+    if with_scores:
+        flat = [r.scored_fields() for r in records]
+        for name in SCORED_COLUMNS:
+            columns[name] = [row[name] for row in flat]
     return columns
 
 
-def write_parquet(records: Sequence[CorpusRecord], path: str | Path, *, with_quality: bool = False) -> Path:
+def write_parquet(records: Sequence[CorpusRecord], path: str | Path, *, with_scores: bool = False) -> int:
     """One Parquet file with the :func:`hf_features` columns and the ``huggingface``
-    schema metadata, so ``datasets`` restores the ``Translation`` feature."""
+    schema metadata, so ``datasets`` restores the ``Translation`` feature. Returns the
+    size of the rows in memory (Arrow bytes: the ``num_bytes`` of the card's ``dataset_info``)."""
     import datasets
     import pyarrow.parquet as pq
 
-    features = hf_features(with_quality)
-    table = datasets.Dataset.from_dict(hf_columns(records, with_quality), features=features).data.table
+    features = hf_features(with_scores)
+    table = datasets.Dataset.from_dict(hf_columns(records, with_scores), features=features).data.table
     with atomic_open(path, "wb") as handle:
         pq.write_table(table, handle, row_group_size=HF_ROW_GROUP_ROWS)
-    return Path(path)
+    return int(table.nbytes)
 
 
 def size_category(n: int) -> str:
@@ -344,9 +402,19 @@ def size_category(n: int) -> str:
 
 
 def shard_names(split: str, n_rows: int, shard_rows: int = HF_SHARD_ROWS) -> list[str]:
-    """``data/<split>-00000-of-0000N.parquet`` names for a split of ``n_rows`` rows."""
+    """``data/<split>-00000-of-0000N.parquet`` names for a split of ``n_rows`` rows (the
+    ``hf`` folder adds each file's :func:`content_id` before ``.parquet``)."""
     n = max(1, -(-n_rows // shard_rows))
     return [f"{HF_DATA_DIR}/{split}-{k:05d}-of-{n:05d}.parquet" for k in range(n)]
+
+
+def content_id(path: str | Path) -> str:
+    """The first 16 hex digits of the SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------- the corpus
@@ -445,6 +513,11 @@ class Corpus:
     def has_quality(self) -> bool:
         return any(r.quality is not None for r in self.records)
 
+    @property
+    def is_scored(self) -> bool:
+        """Whether any record is scored: TSV and Parquet then have the scored columns."""
+        return any(r.is_scored() for r in self.records)
+
     def filter(self, *, min_score: float | None = None, min_quality: float | None = None) -> "Corpus":
         """A new corpus with the records whose ``score`` is at least ``min_score`` and
         whose quality (:attr:`quality_field`) is at least ``min_quality``."""
@@ -471,19 +544,23 @@ class Corpus:
 
     def write(self, out_dir: str | Path, formats: Iterable[str] | str = ("jsonl",), *,
               split: Sequence[float] | str | None = None, license: str | None = None,
-              repo_id: str | None = None) -> ExportResult:
+              repo_id: str | None = None, tmx_source: str = "ar") -> ExportResult:
         """Write the corpus to ``out_dir`` (created if needed) in each of ``formats``
         (see the module docstring for file names). With ``split``, every format is
         written per non-empty split. ``license``: the dataset card's licence (default
-        ``other``). Refuses (``ValueError``) to overwrite the corpus file it was read from."""
+        ``other``). ``tmx_source``: the TMX's source language, ``"ar"`` (default) or
+        ``"en"`` (:func:`write_tmx`). Refuses (``ValueError``) to overwrite the corpus
+        file it was read from."""
         formats = parse_formats(formats)
         shares = parse_split(split) if isinstance(split, str) else (tuple(split) if split is not None else None)
+        if tmx_source not in TMX_SOURCES:
+            raise ValueError(f"TMX source language {tmx_source!r}: choose from {', '.join(TMX_SOURCES)}")
         out_dir = Path(out_dir)
         with output_lock(out_dir):  # one writer at a time; what a killed export left is removed first
-            return self._write(out_dir, formats, shares, license, repo_id)
+            return self._write(out_dir, formats, shares, license, repo_id, tmx_source)
 
-    def _write(self, out_dir: Path, formats: tuple[str, ...], shares, license: str | None,
-               repo_id: str | None) -> ExportResult:
+    def _write(self, out_dir: Path, formats: tuple[str, ...], shares: Any, license: str | None,
+               repo_id: str | None, tmx_source: str = "ar") -> ExportResult:
         by_split = split_records(self.records, shares)
         if shares is None:
             parts = {"": self.records}
@@ -512,7 +589,8 @@ class Corpus:
                 elif fmt == "moses":
                     result.written.extend(write_moses(records, out_dir / f"{stem}.en", out_dir / f"{stem}.ar"))
                 elif fmt == "tmx":
-                    result.written.append(write_tmx(records, out_dir / f"{stem}.tmx", provenance=provenance))
+                    result.written.append(write_tmx(records, out_dir / f"{stem}.tmx", provenance=provenance,
+                                                    source_lang=tmx_source))
         return result
 
     def write_hf(self, folder: str | Path, *, split: Sequence[float] | str | None = None,
@@ -527,20 +605,29 @@ class Corpus:
         if not self.records:
             raise ValueError("no sentence pair to write: a Hugging Face dataset folder needs at least one row")
         shares = parse_split(split) if isinstance(split, str) else (tuple(split) if split is not None else None)
-        with_quality = self.has_quality
+        with_scores = self.is_scored
         by_split = split_records(self.records, shares)
         written = {name: recs for name, recs in by_split.items() if recs or (shares is None and name == "train")}
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
         try:
             (tmp / HF_DATA_DIR).mkdir()
-            data_files = {}
+            data_files: dict[str, list[str]] = {}
+            sizes: dict[str, tuple[int, int, int]] = {}  # split: rows, Arrow bytes, Parquet bytes
             for name, records in written.items():
-                names = shard_names(name, len(records), shard_rows)
-                for k, rel in enumerate(names):
-                    write_parquet(records[k * shard_rows:(k + 1) * shard_rows], tmp / rel, with_quality=with_quality)
-                data_files[name] = f"{HF_DATA_DIR}/{name}-*"
-            card = self.dataset_card(by_split, data_files, shares=shares, license=license, repo_id=repo_id)
+                num_bytes = download = 0
+                data_files[name] = []
+                for k, rel in enumerate(shard_names(name, len(records), shard_rows)):
+                    num_bytes += write_parquet(records[k * shard_rows:(k + 1) * shard_rows], tmp / rel,
+                                               with_scores=with_scores)
+                    download += (tmp / rel).stat().st_size
+                    # The file's content in its name, and the names in the card: see dataset_info_yaml.
+                    final = rel.removesuffix(".parquet") + f"-{content_id(tmp / rel)}.parquet"
+                    os.replace(tmp / rel, tmp / final)
+                    data_files[name].append(final)
+                sizes[name] = (len(records), num_bytes, download)
+            card = self.dataset_card(by_split, data_files, shares=shares, license=license, repo_id=repo_id,
+                                     sizes=sizes)
             with atomic_open(tmp / "README.md") as handle:
                 handle.write(card)
             for path in (tmp, tmp / HF_DATA_DIR):
@@ -551,12 +638,15 @@ class Corpus:
             raise
         return folder
 
-    def dataset_card(self, by_split: dict[str, list[CorpusRecord]], data_files: dict[str, str], *,
+    def dataset_card(self, by_split: dict[str, list[CorpusRecord]], data_files: dict[str, Any], *,
                      shares: Sequence[float] | None = None, license: str | None = None,
-                     repo_id: str | None = None) -> str:
+                     repo_id: str | None = None, sizes: dict[str, tuple[int, int, int]] | None = None) -> str:
         """The ``README.md`` of the ``hf`` folder: YAML metadata, then what the rows are,
-        every column, how the corpus was made (from ``run.json``) and its numbers."""
-        return _dataset_card(self, by_split, data_files, shares=shares, license=license, repo_id=repo_id)
+        every column, how the corpus was made (from ``run.json``) and its numbers.
+        ``sizes`` (split: rows, Arrow bytes, Parquet bytes) gives the metadata its
+        ``dataset_info`` (:func:`dataset_info_yaml`)."""
+        return _dataset_card(self, by_split, data_files, shares=shares, license=license, repo_id=repo_id,
+                             sizes=sizes)
 
     # ------------------------------------------------------------------ publishing
 
@@ -704,19 +794,50 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _dataset_card(corpus: Corpus, by_split: dict[str, list[CorpusRecord]], data_files: dict[str, str], *,
-                  shares: Sequence[float] | None, license: str | None, repo_id: str | None) -> str:
+def dataset_info_yaml(features: Any, sizes: dict[str, tuple[int, int, int]], config_name: str = "default") -> list[str]:
+    """The card's ``dataset_info`` block (YAML lines), as ``datasets.push_to_hub`` writes it:
+    ``config_name``, the features, each split's ``num_bytes`` (Arrow) and ``num_examples``,
+    ``download_size`` (Parquet bytes) and ``dataset_size``.
+
+    Why the card has it, and names each data file with its content (:func:`content_id`):
+    for a folder whose card has a ``configs:`` block, ``datasets.load_dataset`` keys its
+    cache by the folder's name, the config name and a hash of the card's ``configs`` (the
+    data file patterns as written, not the files they match) and ``dataset_info``, never
+    by the files' paths or bytes. With the same folder name (``hf``), the same patterns
+    (``data/train-*``) and no ``dataset_info``, every export got the same cache entry, and
+    the first one loaded in a cache was returned for every other. The sizes make the key
+    differ when the rows differ in number or size; the file names listed in ``configs``
+    make it differ whenever a byte of the data does."""
+    import yaml
+
+    info = {"config_name": config_name, "features": features._to_yaml_list(),
+            "splits": [{"name": name, "num_bytes": nbytes, "num_examples": rows}
+                       for name, (rows, nbytes, _) in sizes.items()],
+            "download_size": sum(s[2] for s in sizes.values()),
+            "dataset_size": sum(s[1] for s in sizes.values())}
+    text = yaml.safe_dump({"dataset_info": info}, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return text.rstrip("\n").split("\n")
+
+
+def _dataset_card(corpus: Corpus, by_split: dict[str, list[CorpusRecord]], data_files: dict[str, Any], *,
+                  shares: Sequence[float] | None, license: str | None, repo_id: str | None,
+                  sizes: dict[str, tuple[int, int, int]] | None = None) -> str:
     records = corpus.records
     license_id = (license or DEFAULT_LICENSE).strip() or DEFAULT_LICENSE
     run = corpus.run or {}
-    with_quality = corpus.has_quality
+    with_scores = corpus.is_scored
     yaml = ["---", "language:", "- ar", "- en", f"license: {_yaml_str(license_id)}",
             "multilinguality: translation", "task_categories:", "- translation", "size_categories:",
             f"- {size_category(len(records))}", "pretty_name: English-Arabic sentence-aligned corpus",
             "tags:", "- parallel-corpus", "- sentence-alignment", "- aligner", "configs:",
             "- config_name: default", "  data_files:"]
-    for name, pattern in data_files.items():
-        yaml += [f"  - split: {name}", f"    path: {pattern}"]
+    for name, paths in data_files.items():
+        if isinstance(paths, str) or len(paths) == 1:
+            yaml += [f"  - split: {name}", f"    path: {paths if isinstance(paths, str) else paths[0]}"]
+        else:
+            yaml += [f"  - split: {name}", "    path:"] + [f"    - {path}" for path in paths]
+    if sizes:
+        yaml += dataset_info_yaml(hf_features(with_scores), sizes)
     yaml.append("---")
 
     lines = ["", "# English-Arabic sentence-aligned corpus", "",
@@ -751,7 +872,7 @@ def _dataset_card(corpus: Corpus, by_split: dict[str, list[CorpusRecord]], data_
                   + (f" Empty, so left out: {', '.join(empty)}." if empty else ""), ""]
 
     lines += ["## Columns", "", "| column | type | description |", "|---|---|---|"]
-    for name in hf_features(with_quality):
+    for name in hf_features(with_scores):
         kind, text = HF_COLUMN_DOCS[name]
         lines.append(f"| `{name}` | {kind} | {_md(text)} |")
     lines += ["", "Rows are in the order of the corpus they were exported from: document by document, beads in "

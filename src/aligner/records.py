@@ -31,9 +31,19 @@ RECORD_KEYS = ("doc_id", "en_file", "ar_file", "en_idx", "ar_idx", "en", "ar", "
 
 TSV_COLUMNS = ("en_file", "ar_file", "en", "ar", "score", "doc_id", "en_idx", "ar_idx", "bead_type")
 """Columns of the TSV format, in order (bitextor/ParaCrawl order first: files, texts, score);
-a ``quality`` column follows when any record has a quality value."""
+the :data:`SCORED_COLUMNS` follow when any record is scored (:meth:`CorpusRecord.is_scored`)."""
 
 QUALITY_KEY = "quality"
+SCORES_KEY = "scores"
+"""Key of the per-pair scores object in a ``corpus.jsonl`` record (see :mod:`aligner.scoring`)."""
+FLAGS_KEY = "flags"
+"""Key of the list of flags in a ``corpus.jsonl`` record."""
+SCORE_COLUMNS = ("similarity", "margin", "gap", "length_ratio", "numbers", "language", "e5_similarity", "e5_gap")
+"""Every score of ``scores`` (:data:`aligner.scoring.SCORE_NAMES`, then the e5 scores), in the
+order the flat formats write them: ``scores.margin`` is the ``margin`` column."""
+SCORED_COLUMNS = (QUALITY_KEY,) + SCORE_COLUMNS + (FLAGS_KEY,)
+"""The columns TSV and Parquet add after their usual ones when any record is scored, and the
+``x-`` props a TMX unit carries (when set): ``quality``, the :data:`SCORE_COLUMNS`, ``flags``."""
 
 
 class CorpusFormatError(ValueError):
@@ -99,6 +109,35 @@ class CorpusRecord:
                    en_idx=idx["en_idx"], ar_idx=idx["ar_idx"], en=data["en"], ar=data["ar"],
                    bead_type=data["bead_type"], score=score, quality=quality, extra=extra)
 
+    # ------------------------------------------------------------------ scores
+
+    def is_scored(self) -> bool:
+        """Whether the record has a ``quality``, ``scores`` or ``flags`` (it was scored)."""
+        return self.quality is not None or SCORES_KEY in self.extra or FLAGS_KEY in self.extra
+
+    def score_value(self, name: str) -> float | None:
+        """The score ``name`` of :attr:`extra` ``["scores"]`` (``None`` when missing or not a number)."""
+        scores = self.extra.get(SCORES_KEY)
+        value = scores.get(name) if isinstance(scores, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return None
+        return float(value)
+
+    def flag_list(self) -> list[str] | None:
+        """The record's ``flags`` (``None`` when it has none recorded: not scored)."""
+        flags = self.extra.get(FLAGS_KEY)
+        if not isinstance(flags, list):
+            return None
+        return [str(f) for f in flags]
+
+    def scored_fields(self) -> dict[str, Any]:
+        """The :data:`SCORED_COLUMNS` of this record, flat: ``quality``, each score
+        (``None`` when missing) and ``flags`` (a list, ``None`` when not recorded)."""
+        out: dict[str, Any] = {QUALITY_KEY: self.quality}
+        out.update((name, self.score_value(name)) for name in SCORE_COLUMNS)
+        out[FLAGS_KEY] = self.flag_list()
+        return out
+
     # ------------------------------------------------------------------ writing
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,12 +156,17 @@ class CorpusRecord:
         see :func:`json_line`)."""
         return json_line(self.to_dict())
 
-    def to_tsv_fields(self, with_quality: bool = False) -> list[str]:
-        """The TSV fields in :data:`TSV_COLUMNS` order (plus ``quality``), escaped."""
+    def to_tsv_fields(self, with_scores: bool = False) -> list[str]:
+        """The TSV fields in :data:`TSV_COLUMNS` order (plus the :data:`SCORED_COLUMNS`:
+        a missing value empty, flags joined by commas), escaped."""
         fields = [self.en_file, self.ar_file, self.en, self.ar, format_number(self.score), self.doc_id,
                   format_indices(self.en_idx), format_indices(self.ar_idx), self.bead_type]
-        if with_quality:
-            fields.append("" if self.quality is None else format_number(self.quality))
+        if with_scores:
+            for name, value in self.scored_fields().items():
+                if name == FLAGS_KEY:
+                    fields.append(",".join(value or ()))
+                else:
+                    fields.append("" if value is None else format_number(value))
         return [tsv_escape(f) for f in fields]
 
 
@@ -263,9 +307,24 @@ def _iter_tsv(handle, path: Path) -> Iterator[CorpusRecord]:
                 en_idx=parse_indices(row["en_idx"]), ar_idx=parse_indices(row["ar_idx"]),
                 en=row["en"], ar=row["ar"], bead_type=row["bead_type"],
                 score=_number(float(row["score"]), "score"),
-                quality=None if quality is None else _number(float(quality), QUALITY_KEY))
+                quality=None if quality is None else _number(float(quality), QUALITY_KEY),
+                extra=_tsv_scores(row))
         except ValueError as exc:
             raise CorpusFormatError(f"{path}:{number}: {exc}") from None
+
+
+def _tsv_scores(row: dict[str, str]) -> dict[str, Any]:
+    """``scores`` and ``flags`` of a TSV row, as the scorer writes them in ``corpus.jsonl``:
+    for a row with a ``similarity`` (a scored pair), every score of
+    :data:`~aligner.scoring.SCORE_NAMES` (``None`` where empty), the e5 scores where set, and
+    the flags; nothing for a row without one."""
+    if not row.get("similarity"):
+        return {}
+    always = SCORE_COLUMNS[:6]
+    scores = {name: (_number(float(row[name]), name) if row.get(name) else None)
+              for name in SCORE_COLUMNS if name in always or row.get(name)}
+    flags = row.get(FLAGS_KEY, "")
+    return {SCORES_KEY: scores, FLAGS_KEY: [f for f in flags.split(",") if f]}
 
 
 def _lines(handle) -> Iterator[str]:
