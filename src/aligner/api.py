@@ -6,7 +6,7 @@ import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -109,7 +109,7 @@ class Aligner:
         return self.encoder.name
 
     @property
-    def settings(self) -> dict:
+    def settings(self) -> dict[str, Any]:
         """Everything an output needs to record how it was made."""
         return {"aligner_version": __version__, "encoder": self.encoder_name,
                 "encoder_settings": dict(getattr(self.encoder, "settings", {})),

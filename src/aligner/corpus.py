@@ -73,7 +73,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 from .api import Aligner, DocumentAlignment, has_content
 from .segmentation import Sentence, segment, split_lines
@@ -415,9 +415,9 @@ class FolderRun:
     pairing: PairingResult
     documents: list[DocumentReport] = field(default_factory=list)
     failed: list[DocumentFailure] = field(default_factory=list)
-    settings: dict = field(default_factory=dict)
-    inputs: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
     aligner: Aligner | None = field(default=None, repr=False, compare=False)
     """The aligner that made the run (its encoder can score the corpus without a reload)."""
 
@@ -502,7 +502,7 @@ class FolderRun:
         # File names may hold undecodable bytes, control characters or bidi overrides.
         return "\n".join(escape_name(line) for line in lines)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The content of ``run.json``."""
         p = self.pairing
         return {

@@ -223,7 +223,7 @@ TMX_SOURCES = ("ar", "en")
 the English reports were written from the Arabic texts."""
 
 
-def write_tmx(records: Iterable[CorpusRecord], path: str | Path, *, provenance: dict | None = None,
+def write_tmx(records: Iterable[CorpusRecord], path: str | Path, *, provenance: dict[str, Any] | None = None,
               source_lang: str = "ar") -> Path:
     """TMX 1.4b: header ``srclang="ar"`` (``source_lang``: ``"ar"`` or ``"en"``),
     ``adminlang="en"``, ``segtype="sentence"``, ``creationtool="aligner"``,
@@ -445,9 +445,9 @@ class Corpus:
     >>> good.push_to_hub("user/name", private=True)      # commit URL
     """
 
-    def __init__(self, records: Iterable[CorpusRecord], *, run: dict | None = None,
+    def __init__(self, records: Iterable[CorpusRecord], *, run: dict[str, Any] | None = None,
                  unaligned: dict[str, int] | None = None, filters: Sequence[str] = (),
-                 source: str | Path | None = None):
+                 source: str | Path | None = None) -> None:
         self.records: list[CorpusRecord] = list(records)
         self.run = run
         self.unaligned = unaligned
