@@ -222,7 +222,7 @@ def test_template_and_script_ship_as_package_data():
     folder = resources.files("aligner") / "templates"
     assert (folder / "review.html.j2").is_file() and (folder / "review.js").is_file()
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'\[tool\.setuptools\.package-data\]\s*(#[^\n]*\n\s*)*aligner = \["templates/\*"\]', pyproject)
+    assert re.search(r'\[tool\.setuptools\.package-data\]\s*(#[^\n]*\n\s*)*aligner = \["templates/\*"[^\]\n]*\]', pyproject)
 
 
 # ------------------------------------------------------------------ command line
