@@ -3,13 +3,16 @@ tested against a local stand-in for the Hub API on 127.0.0.1 (no network).
 
 The stand-in implements what huggingface_hub's upload path calls (read from its source):
 ``POST /api/repos/create``, ``POST /api/validate-yaml`` (README.md metadata),
+``POST /api/datasets/{repo}/branch/{name}`` (a branch for ``--revision``),
 ``GET /api/datasets/{repo}/tree/{rev}`` (listing, to delete stale data files),
+``HEAD``/``GET /datasets/{repo}/resolve/{rev}/{file}`` (``hf_hub_download`` of the card),
 ``POST /api/datasets/{repo}/preupload/{rev}`` (it answers "lfs" for ``.parquet`` and
 "regular" for the rest, as the Hub's .gitattributes do), the Git LFS batch API
 ``POST /datasets/{repo}.git/info/lfs/objects/batch`` with a "basic" PUT upload to a
 presigned-style URL, and ``POST /api/datasets/{repo}/commit/{rev}`` (NDJSON: header,
 base64 ``file`` lines, ``lfsFile`` lines by sha256, ``deletedFile`` lines), applied all
-or nothing. Every request is recorded so the tests can check where the token went.
+or nothing, to the branch ``rev`` or, with ``?create_pr=1``, to a new ``refs/pr/N`` made from
+it. Every request is recorded so the tests can check where the token went.
 """
 
 from __future__ import annotations
@@ -85,12 +88,14 @@ class FakeHub:
                     status, payload, headers = hub.answer(record)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if "Content-Type" not in headers:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":  # a HEAD answer has the headers of the GET, and no body
+                    self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
@@ -120,14 +125,32 @@ class FakeHub:
             ok = content.startswith("---\n") and "\n---\n" in content[4:]
             return (200, {"errors": [], "warnings": []}, {}) if ok else \
                 (400, {"errors": [{"message": "no metadata"}]}, {})
-        parts = path.strip("/").split("/")
+        parts = [unquote(part) for part in path.strip("/").split("/")]
+        if len(parts) >= 6 and parts[0] == "datasets" and parts[3] == "resolve" and req["method"] in ("GET", "HEAD"):
+            repo = f"{parts[1]}/{parts[2]}"
+            files = self.files(repo, parts[4])
+            name = "/".join(parts[5:])
+            if files is None or name not in files:
+                return 404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"}
+            data = files[name]
+            return 200, data, {"Content-Type": "application/octet-stream", "ETag": f'"{hashlib.sha1(data).hexdigest()}"',
+                               "X-Repo-Commit": hashlib.sha1(repr(sorted(files.items())).encode()).hexdigest()}
         if len(parts) >= 5 and parts[0] == "api" and parts[1] == "datasets":
             repo = f"{parts[2]}/{parts[3]}"
             if repo not in self.repos:
                 return 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
             action = parts[4]
+            if action == "branch" and req["method"] == "POST" and len(parts) == 6:
+                refs = self.repos[repo]["refs"]
+                if parts[5] in refs or parts[5] == "main":
+                    return 409, {"error": "Reference already exists"}, {}
+                start = self.files(repo, (json.loads(req["body"] or b"{}") or {}).get("startingPoint") or "main")
+                refs[parts[5]] = dict(start or {})
+                return 200, {}, {}
             if action == "tree" and req["method"] == "GET":
-                files = self.repos[repo]["files"]
+                files = self.files(repo, parts[5] if len(parts) > 5 else "main")
+                if files is None:
+                    return 404, {"error": "Invalid rev id"}, {"X-Error-Code": "RevisionNotFound"}
                 return 200, [{"type": "file", "path": p, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
                              for p, b in sorted(files.items())], {}
             if action == "preupload" and req["method"] == "POST":
@@ -137,7 +160,7 @@ class FakeHub:
                                         else "regular"}
                                        for f in files]}, {}
             if action == "commit" and req["method"] == "POST":
-                return self._commit(repo, req["body"])
+                return self._commit(repo, req["body"], parts[5], "create_pr=1" in urlsplit(req["path"]).query)
         if req["method"] == "POST" and path.startswith("/datasets/") and path.endswith(".git/info/lfs/objects/batch"):
             batch = json.loads(req["body"])
             return 200, {"transfer": "basic", "objects": [
@@ -151,14 +174,24 @@ class FakeHub:
         if repo in self.repos:
             return 409, {"error": "You already created this dataset repo", "url": f"{self.url}/datasets/{repo}"}, {}
         self.repos[repo] = {"type": payload.get("type"), "visibility": payload.get("visibility"),
-                            "files": {".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"}}
+                            "files": {".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"},
+                            "refs": {}}  # other branches and refs/pr/N: {name: files}; "files" is main
         return 200, {"url": f"{self.url}/datasets/{repo}", "name": repo}, {}
 
-    def _commit(self, repo: str, body: bytes) -> tuple[int, object, dict]:
+    def files(self, repo: str, rev: str | None) -> dict | None:
+        """The files of ``repo`` at branch or ref ``rev`` (``None`` when it has no such ref)."""
+        if repo not in self.repos:
+            return None
+        return self.repos[repo]["files"] if rev in (None, "main") else self.repos[repo]["refs"].get(rev)
+
+    def _commit(self, repo: str, body: bytes, rev: str, create_pr: bool) -> tuple[int, object, dict]:
         lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
         if not lines or lines[0]["key"] != "header":
             return 400, {"error": "no header"}, {}
-        files = dict(self.repos[repo]["files"])  # applied all or nothing
+        base = self.files(repo, rev)
+        if base is None:
+            return 404, {"error": f"Invalid rev id: {rev}"}, {"X-Error-Code": "RevisionNotFound"}
+        files = dict(base)  # applied all or nothing
         for line in lines[1:]:
             value = line["value"]
             if line["key"] == "file":
@@ -173,11 +206,19 @@ class FakeHub:
                 del files[value["path"]]
             else:
                 return 400, {"error": f"unknown key {line['key']}"}, {}
-        self.repos[repo]["files"] = files
+        answer: dict = {}
+        if create_pr:
+            number = 1 + sum(ref.startswith("refs/pr/") for ref in self.repos[repo]["refs"])
+            rev = f"refs/pr/{number}"
+            answer["pullRequestUrl"] = f"{self.url}/datasets/{repo}/discussions/{number}"
+        if rev == "main":
+            self.repos[repo]["files"] = files
+        else:
+            self.repos[repo]["refs"][rev] = files
         oid = hashlib.sha1(body).hexdigest()
-        self.commits.append({"repo": repo, "header": lines[0]["value"], "lines": lines[1:], "oid": oid})
+        self.commits.append({"repo": repo, "header": lines[0]["value"], "lines": lines[1:], "oid": oid, "rev": rev})
         return 200, {"commitUrl": f"{self.url}/datasets/{repo}/commit/{oid}", "commitOid": oid,
-                     "success": True}, {}
+                     "success": True, **answer}, {}
 
     # -------------------------------------------------------------- helpers
 
@@ -228,6 +269,16 @@ def hub_env(monkeypatch, tmp_path):
     return monkeypatch
 
 
+def _point_at(monkeypatch, url: str) -> None:
+    """huggingface_hub's endpoint as HF_ENDPOINT=url at import would have set it: the
+    endpoint and the download URL template (``hf_hub_download`` builds URLs from it)."""
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    monkeypatch.setattr(hf_constants, "ENDPOINT", url)
+    monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
+
+
 @pytest.fixture
 def fake_hub(hub_env):
     """The stand-in, running, with huggingface_hub pointed at it (env and constants)."""
@@ -235,8 +286,7 @@ def fake_hub(hub_env):
 
     hub = FakeHub()
     hub.thread.start()
-    hub_env.setenv("HF_ENDPOINT", hub.url)
-    hub_env.setattr(hf_constants, "ENDPOINT", hub.url)
+    _point_at(hub_env, hub.url)
     yield hub
     hub.server.shutdown()
     hub.server.server_close()
@@ -373,7 +423,7 @@ def test_small_files_as_regular_commit_lines(hub_env, run_dir):
     hub = FakeHub(lfs=False)
     hub.thread.start()
     try:
-        hub_env.setattr(hf_constants, "ENDPOINT", hub.url)
+        _point_at(hub_env, hub.url)
         hub_env.setenv("HF_HUB_DISABLE_XET", "0")
         hub_env.setattr(hf_constants, "HF_HUB_DISABLE_XET", False)
         url = Corpus.from_dir(run_dir).push_to_hub("someone/regular", license="cc0-1.0")
