@@ -578,3 +578,211 @@ def test_publish_in_a_subprocess_reads_hf_endpoint_and_never_prints_the_token(fa
     assert TOKEN not in proc.stdout + proc.stderr
     assert "README.md" in fake_hub.repos["someone/sub"]["files"]
     fake_hub.assert_token_only_in_authorization_header()
+
+
+# ----------------------------------------------------------------------------- merging into the repository
+
+
+CITATION_SECTION = ("## Citation\n\nWritten by hand: cite the reports' publisher.\n\n```bibtex\n@misc{reports,\n"
+                    "  title = {The reports}\n}\n```\n")
+
+
+def _hand_edit(hub: FakeHub, repo: str) -> str:
+    """What an owner does on the Hub's web editor: licence to cc-by-sa-4.0, a metadata key
+    of their own, a `## Citation` section at the end. Returns the edited card."""
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard(hub.repos[repo]["files"]["README.md"].decode())
+    card.data["license"] = "cc-by-sa-4.0"
+    card.data["homepage"] = "https://example.org/reports"
+    card.text = card.text.rstrip("\n") + "\n\n" + CITATION_SECTION
+    text = str(card.content)
+    hub.repos[repo]["files"]["README.md"] = text.encode()
+    return text
+
+
+def _download(hub: FakeHub, repo: str, folder: Path) -> Path:
+    for rel, data in hub.files(repo, "main").items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    return folder
+
+
+def test_publish_twice_keeps_hand_edits_and_configurations_coexist(fake_hub, run_dir, tmp_path):
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    from aligner.formats import split_records
+
+    repo = "someone/merged"
+    shares = (0.5, 0.25, 0.25)
+    result = _invoke("publish", str(run_dir), "--repo-id", repo, "--split", "0.5,0.25,0.25", "--license", "cc-by-4.0")
+    assert result.exit_code == 0, result.output
+    by_split = {n: recs for n, recs in split_records(_records(), shares).items() if recs}
+    default_files = {f"data/{n}-00000-of-00001.parquet" for n in by_split}
+    assert set(fake_hub.repos[repo]["files"]) == {".gitattributes", "README.md"} | default_files
+    first = {p: fake_hub.repos[repo]["files"][p] for p in default_files}
+    _hand_edit(fake_hub, repo)
+
+    # A second configuration, pushed without --license, with its own commit message.
+    result = _invoke("publish", str(run_dir), "--repo-id", repo, "--config-name", "strict", "--min-quality", "0.45",
+                     "--commit-message", "Add the strict configuration")
+    assert result.exit_code == 0, result.output
+    assert "configuration strict" in result.stdout
+    files = fake_hub.repos[repo]["files"]
+    assert set(files) == {".gitattributes", "README.md", "strict/train-00000-of-00001.parquet"} | default_files
+    assert {p: files[p] for p in default_files} == first  # config A's files untouched
+    assert fake_hub.commits[1]["header"]["summary"] == "Add the strict configuration"
+    assert [line["key"] for line in fake_hub.commits[1]["lines"]] == ["file", "lfsFile"]  # README + one shard, no delete
+
+    text = files["README.md"].decode()
+    card = DatasetCard(text)
+    assert card.data.license == "cc-by-sa-4.0"  # the hand-changed licence stays
+    assert card.data["homepage"] == "https://example.org/reports"
+    assert text.endswith("\n\n" + CITATION_SECTION) and text.count("## Citation\n") == 1
+    assert "Licence not set" not in text
+    strict_rows = sum(r.score >= 0.45 for r in _records())
+    assert card.data.configs == [
+        {"config_name": "default", "data_files": [{"split": n, "path": f"data/{n}-*"} for n in by_split]},
+        {"config_name": "strict", "data_files": [{"split": "train", "path": "strict/train-*"}]}]
+    assert [(i["config_name"], [(s["name"], s["num_examples"]) for s in i["splits"]])
+            for i in card.data.dataset_info] == [
+        ("default", [(n, len(recs)) for n, recs in by_split.items()]), ("strict", [("train", strict_rows)])]
+    for marker in ("<!-- aligner:begin main -->", "<!-- aligner:begin config default -->",
+                   "<!-- aligner:begin config strict -->", "## Configuration `default`", "## Configuration `strict`",
+                   'load_dataset("someone/merged", "strict")', "## Limitations and bias"):
+        assert text.count(marker) == 1, marker
+    assert text.index("config default -->") < text.index("config strict -->") < text.index("## Citation")
+
+    # The default configuration again, without a split: only data/ changes; strict and the edits stay.
+    result = _invoke("publish", str(run_dir), "--repo-id", repo)
+    assert result.exit_code == 0, result.output
+    files = fake_hub.repos[repo]["files"]
+    assert set(files) == {".gitattributes", "README.md", "data/train-00000-of-00001.parquet",
+                          "strict/train-00000-of-00001.parquet"}
+    deleted = sorted(line["value"]["path"] for line in fake_hub.commits[2]["lines"] if line["key"] == "deletedFile")
+    assert deleted == sorted(default_files - {"data/train-00000-of-00001.parquet"})
+    text = files["README.md"].decode()
+    card = DatasetCard(text)
+    assert card.data.license == "cc-by-sa-4.0" and text.endswith("\n\n" + CITATION_SECTION)
+    assert card.data.configs[0] == {"config_name": "default",
+                                    "data_files": [{"split": "train", "path": "data/train-*"}]}
+    assert [i["splits"] for i in card.data.dataset_info][0][0]["num_examples"] == len(_records())
+
+    # Both configurations load with their own rows.
+    folder = _download(fake_hub, repo, tmp_path / "clone")
+    default = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
+    strict = datasets.load_dataset(str(folder), "strict", cache_dir=str(tmp_path / "cache"))
+    assert [row["translation"]["en"] for row in default["train"]] == [r.en for r in _records()]
+    assert [row["translation"]["en"] for row in strict["train"]] == [r.en for r in _records() if r.score >= 0.45]
+    fake_hub.assert_token_only_in_authorization_header()
+
+
+def test_card_passes_huggingface_hub_metadata_validation(fake_hub, run_dir):
+    """``DatasetCard.validate`` POSTs the card to the Hub's /api/validate-yaml: it needs the
+    network (the stand-in only checks that there is a YAML block), so the card is checked
+    offline instead: strict local YAML parsing by ``RepoCard``, a ``DatasetCardData`` round
+    trip, the Hub's fixed vocabularies, and ``datasets`` reading its configs and infos."""
+    from datasets.info import DatasetInfosDict
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from aligner.card import HUB_LICENSES, SIZE_CATEGORIES
+    from aligner.formats import hf_features
+
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/valid", "--license", "other", "--license-name",
+                     "reports-licence-1.0")
+    assert result.exit_code == 0, result.output
+    text = fake_hub.repos["someone/valid"]["files"]["README.md"].decode()
+    card = DatasetCard(text, ignore_metadata_errors=False)
+    meta = card.data.to_dict()
+    assert DatasetCardData(**meta).to_dict() == meta
+    assert DatasetCard(str(card.content)).data.to_dict() == meta
+    assert {k: meta[k] for k in ("license", "license_name", "pretty_name", "annotations_creators", "language_creators",
+                                 "source_datasets", "task_categories", "language", "multilinguality",
+                                 "size_categories")} == {
+        "license": "other", "license_name": "reports-licence-1.0", "pretty_name": "English-Arabic sentence-aligned corpus",
+        "annotations_creators": ["machine-generated"], "language_creators": ["found"],
+        "source_datasets": ["original"], "task_categories": ["translation"], "language": ["ar", "en"],
+        "multilinguality": "translation", "size_categories": ["n<1K"]}
+    assert meta["license"] in HUB_LICENSES and meta["size_categories"][0] in SIZE_CATEGORIES
+    infos = DatasetInfosDict.from_dataset_card_data(card.data)
+    assert list(infos) == ["default"]
+    assert infos["default"].features == hf_features(False)
+    assert {n: s.num_examples for n, s in infos["default"].splits.items()} == {"train": len(_records())}
+    assert MetadataConfigs.from_dataset_card_data(card.data) == {
+        "default": {"data_files": [{"split": "train", "path": "data/train-*"}]}}
+    for section in ("## What the scores mean", "## Intended uses", "## Limitations and bias", "## Citing aligner",
+                    "### How it was made", "`CITATION.cff`", "**Machine alignment errors.**",
+                    "**One language pair.**", "**Domain of the inputs.**"):
+        assert text.count(section) == 1, section
+
+
+def test_bad_licence_is_a_usage_error_naming_the_valid_form(fake_hub, run_dir, tmp_path):
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--license", "CC BY 4.0")
+    assert result.exit_code == 2
+    assert "licence 'CC BY 4.0' is not a Hugging Face Hub licence id: did you mean 'cc-by-4.0'?" in result.stderr
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--license", "other")
+    assert result.exit_code == 2 and "licence 'other' needs a name: pass --license-name NAME" in result.stderr
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--license", "mit", "--license-name", "x")
+    assert result.exit_code == 2 and "--license-name goes with --license other only" in result.stderr
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--config-name", "data")
+    assert result.exit_code == 2 and "not 'data'" in result.stderr
+    result = _invoke("export", str(run_dir), "-o", str(tmp_path / "out"), "--format", "hf", "--license", "Apache 2.0")
+    assert result.exit_code == 2 and "did you mean 'apache-2.0'?" in result.stderr
+    assert not (tmp_path / "out").exists()
+    for side in ("en", "ar"):
+        (tmp_path / side).mkdir()
+    result = _invoke("align", str(tmp_path / "en"), str(tmp_path / "ar"), "-o", str(tmp_path / "aligned"),
+                     "--format", "hf", "--license", "CC-BY-SA 4.0")
+    assert result.exit_code == 2 and "did you mean 'cc-by-sa-4.0'?" in result.stderr
+    assert not (tmp_path / "aligned").exists()
+    assert fake_hub.requests == []
+
+
+def test_revision_and_pull_request(fake_hub, run_dir):
+    from huggingface_hub import DatasetCard
+
+    repo = "someone/branches"
+    result = _invoke("publish", str(run_dir), "--repo-id", repo, "--revision", "dev", "--license", "mit")
+    assert result.exit_code == 0, result.output
+    assert set(fake_hub.repos[repo]["files"]) == {".gitattributes"}  # main untouched
+    assert set(fake_hub.files(repo, "dev")) == {".gitattributes", "README.md", "data/train-00000-of-00001.parquet"}
+    assert len(fake_hub.calls("POST", f"/api/datasets/{repo}/branch/dev")) == 1
+    assert fake_hub.commits[0]["rev"] == "dev"
+
+    result = _invoke("publish", str(run_dir), "--repo-id", repo, "--revision", "dev", "--create-pr",
+                     "--config-name", "extra", "--commit-message", "Propose extra")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(f"Pull request opened: {fake_hub.url}/datasets/{repo}/discussions/1\n")
+    assert fake_hub.commits[1]["rev"] == "refs/pr/1" and fake_hub.commits[1]["header"]["summary"] == "Propose extra"
+    assert set(fake_hub.files(repo, "dev")) == {".gitattributes", "README.md", "data/train-00000-of-00001.parquet"}
+    pr = fake_hub.files(repo, "refs/pr/1")
+    assert set(pr) == {".gitattributes", "README.md", "data/train-00000-of-00001.parquet",
+                       "extra/train-00000-of-00001.parquet"}
+    assert "license: mit" in pr["README.md"].decode()  # the card was read from the base branch and merged
+    assert [c["config_name"] for c in DatasetCard(pr["README.md"].decode()).data.configs] == ["default", "extra"]
+    fake_hub.assert_token_only_in_authorization_header()
+
+
+def test_card_says_how_documents_were_paired(run_dir, tmp_path):
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    run["inputs"] = {"presplit": False, "pairing": "name", "pair_by": "content", "max_sources": 1,
+                     "pairing_settings": {"method": "content", "max_sources": 1}}
+    (run_dir / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    text = (Corpus.from_dir(run_dir).write_hf(tmp_path / "hf") / "README.md").read_text(encoding="utf-8")
+    assert ("| document pairing | by content (sentence embeddings of the documents, nearest neighbours, re-scored by "
+            "sentence alignment), not by file name |") in text
+    assert "same file name" not in text
+
+
+def test_citation_cff_describes_the_tool():
+    import yaml
+
+    import aligner
+
+    root = Path(__file__).resolve().parents[1]
+    cff = yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))
+    assert {k: cff[k] for k in ("cff-version", "title", "type", "version")} == {
+        "cff-version": "1.2.0", "title": "aligner", "type": "software", "version": aligner.__version__}
+    assert cff["authors"] == [{"name": "The aligner contributors"}]

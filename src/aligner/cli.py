@@ -41,6 +41,22 @@ _FOLLOW_LINKS_HELP = ("Read files that links in EN_DIR and AR_DIR (or manifest p
                       "(by default such links are skipped with a note, and a manifest naming one is refused).")
 
 
+_LICENSE_HELP = ("Licence of the dataset card: a Hugging Face Hub licence id (e.g. cc-by-4.0, cc-by-sa-4.0, apache-2.0, "
+                 "mit; https://huggingface.co/docs/hub/repositories-licenses), or 'other' with --license-name. Default: "
+                 "the licence the card already has, else 'unknown' with a note to set it.")
+_LICENSE_NAME_HELP = "With --license other: an id for the licence (lower case, e.g. my-licence-1.0)."
+
+
+def _check_license(license_id: str | None, license_name: str | None) -> None:
+    """A usage error (exit 2) naming the valid form when the Hub would not take the licence."""
+    from .card import CardError, check_license
+
+    try:
+        check_license(license_id, license_name)
+    except CardError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--license'") from None
+
+
 def _formats_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
     from .formats import parse_formats
 
@@ -78,7 +94,7 @@ def _split_callback(ctx: click.Context, param: click.Parameter, value: str | Non
 
 
 def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, split=None,
-                   license_id: str | None = None) -> None:
+                   license_id: str | None = None, license_name: str | None = None) -> None:
     """Load the corpus at ``source`` (a run folder or corpus file), write ``formats`` to
     ``out_dir`` and say what was written."""
     from .formats import Corpus
@@ -88,7 +104,8 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
     if not formats:
         return
     try:
-        result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id)
+        result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id,
+                                           license_name=license_name)
     except (OutputError, OSError) as exc:  # busy, read-only or full: the corpus itself is written
         _write_failed(f"formats not written: {exc}")
     _echo_written(result)
@@ -151,8 +168,8 @@ def main() -> None:
                    "are always written; the others are written in addition.")
 @click.option("--split", default=None, metavar="TRAIN,VAL,TEST", callback=_split_callback,
               help="Also split the --format outputs by document, e.g. 0.8,0.1,0.1 (corpus.jsonl stays whole).")
-@click.option("--license", "license_id", default=None, metavar="ID",
-              help="Licence for the hf dataset card (default: 'other', with a note to set it).")
+@click.option("--license", "license_id", default=None, metavar="ID", help=_LICENSE_HELP)
+@click.option("--license-name", default=None, metavar="NAME", help=_LICENSE_NAME_HELP)
 @click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
               help="Embedded encoder (use-multilingual-v3, e5-small, or use+e5: both, the most accurate and "
                    "slowest), or a Hugging Face model id or local model folder.")
@@ -175,12 +192,14 @@ def main() -> None:
 @click.option("--follow-links", is_flag=True, help=_FOLLOW_LINKS_HELP)
 @_scoring_options(align=True)
 def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str, ...],
-                  split: tuple[float, float, float] | None, license_id: str | None, encoder: str, engine: str | None,
+                  split: tuple[float, float, float] | None, license_id: str | None, license_name: str | None,
+                  encoder: str, engine: str | None,
                   manifest: Path | None,
                   pair_by: str, max_sources: int, presplit: bool, max_bytes: int | None, overwrite: bool,
                   no_progress: bool, html: bool, follow_links: bool, **scoring) -> None:
     """Align each English document of EN_DIR with its Arabic source in AR_DIR: same file
     name, manifest, or (by default, for the rest) content."""
+    _check_license(license_id, license_name)  # a licence the Hub would refuse: said before any work
     from .corpus import OutputError, OutputExistsError, align_folders
     from .pairing import ManifestError
 
@@ -207,7 +226,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
                           no_progress=no_progress, **scoring)
     # corpus.jsonl is the rich record and always whole; other formats (and split files) are extra.
     _write_formats(out_dir, out_dir, tuple(f for f in formats if f != "jsonl" or split), split=split,
-                   license_id=license_id)
+                   license_id=license_id, license_name=license_name)
     if html:
         from .review import ReviewError, render_review
 
@@ -379,22 +398,6 @@ _SPLIT_HELP = ("Split by document into train,validation,test with these shares, 
                "of doc_id picks each document's split).")
 _MIN_QUALITY_HELP = ("Keep only pairs whose quality is at least X: the 'quality' field when every record has one, "
                      "else 'score' (the similarity).")
-
-
-_LICENSE_HELP = ("Licence of the dataset card: a Hugging Face Hub licence id (e.g. cc-by-4.0, cc-by-sa-4.0, apache-2.0, "
-                 "mit; https://huggingface.co/docs/hub/repositories-licenses), or 'other' with --license-name. Default: "
-                 "the licence the card already has, else 'unknown' with a note to set it.")
-_LICENSE_NAME_HELP = "With --license other: an id for the licence (lower case, e.g. my-licence-1.0)."
-
-
-def _check_license(license_id: str | None, license_name: str | None) -> None:
-    """A usage error (exit 2) naming the valid form when the Hub would not take the licence."""
-    from .card import CardError, check_license
-
-    try:
-        check_license(license_id, license_name)
-    except CardError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--license'") from None
 
 
 def _load_corpus(corpus: Path, min_quality: float | None):
