@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import __version__
-from .card import DEFAULT_CONFIG, build_card, check_config_name, config_data_dir, size_category
+from .card import DEFAULT_CONFIG, build_card, check_config_name, config_data_dir, size_category  # noqa: F401 (re-exported)
 from .corpus import (
     CORPUS_FILE,
     RUN_FILE,
@@ -746,8 +746,3 @@ def _replace_dir(new: Path, target: Path) -> None:
     os.replace(new, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _mapping(value: Any) -> dict:
-    """``value`` when it is a dict, else ``{}`` (a damaged run.json must not stop an export)."""
-    return value if isinstance(value, dict) else {}
