@@ -381,7 +381,7 @@ def test_dataset_card_metadata_and_content(run_dir, tmp_path):
     card = DatasetCard(text)
     meta = card.data.to_dict()
     assert meta["language"] == ["ar", "en"] and meta["task_categories"] == ["translation"]
-    assert meta["multilinguality"] == "translation" and meta["license"] == "other"
+    assert meta["multilinguality"] == "translation" and meta["license"] == "unknown"
     assert meta["size_categories"] == ["n<1K"]
     splits = [c["split"] for c in meta["configs"][0]["data_files"]]
     assert splits == [n for n, r in split_records(corpus.records, (0.34, 0.33, 0.33)).items() if r]

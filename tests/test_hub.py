@@ -3,13 +3,16 @@ tested against a local stand-in for the Hub API on 127.0.0.1 (no network).
 
 The stand-in implements what huggingface_hub's upload path calls (read from its source):
 ``POST /api/repos/create``, ``POST /api/validate-yaml`` (README.md metadata),
+``POST /api/datasets/{repo}/branch/{name}`` (a branch for ``--revision``),
 ``GET /api/datasets/{repo}/tree/{rev}`` (listing, to delete stale data files),
+``HEAD``/``GET /datasets/{repo}/resolve/{rev}/{file}`` (``hf_hub_download`` of the card),
 ``POST /api/datasets/{repo}/preupload/{rev}`` (it answers "lfs" for ``.parquet`` and
 "regular" for the rest, as the Hub's .gitattributes do), the Git LFS batch API
 ``POST /datasets/{repo}.git/info/lfs/objects/batch`` with a "basic" PUT upload to a
 presigned-style URL, and ``POST /api/datasets/{repo}/commit/{rev}`` (NDJSON: header,
 base64 ``file`` lines, ``lfsFile`` lines by sha256, ``deletedFile`` lines), applied all
-or nothing. Every request is recorded so the tests can check where the token went.
+or nothing, to the branch ``rev`` or, with ``?create_pr=1``, to a new ``refs/pr/N`` made from
+it. Every request is recorded so the tests can check where the token went.
 """
 
 from __future__ import annotations
@@ -86,12 +89,14 @@ class FakeHub:
                     status, payload, headers = hub.answer(record)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if "Content-Type" not in headers:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":  # a HEAD answer has the headers of the GET, and no body
+                    self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
@@ -121,14 +126,32 @@ class FakeHub:
             ok = content.startswith("---\n") and "\n---\n" in content[4:]
             return (200, {"errors": [], "warnings": []}, {}) if ok else \
                 (400, {"errors": [{"message": "no metadata"}]}, {})
-        parts = path.strip("/").split("/")
+        parts = [unquote(part) for part in path.strip("/").split("/")]
+        if len(parts) >= 6 and parts[0] == "datasets" and parts[3] == "resolve" and req["method"] in ("GET", "HEAD"):
+            repo = f"{parts[1]}/{parts[2]}"
+            files = self.files(repo, parts[4])
+            name = "/".join(parts[5:])
+            if files is None or name not in files:
+                return 404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"}
+            data = files[name]
+            return 200, data, {"Content-Type": "application/octet-stream", "ETag": f'"{hashlib.sha1(data).hexdigest()}"',
+                               "X-Repo-Commit": hashlib.sha1(repr(sorted(files.items())).encode()).hexdigest()}
         if len(parts) >= 5 and parts[0] == "api" and parts[1] == "datasets":
             repo = f"{parts[2]}/{parts[3]}"
             if repo not in self.repos:
                 return 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
             action = parts[4]
+            if action == "branch" and req["method"] == "POST" and len(parts) == 6:
+                refs = self.repos[repo]["refs"]
+                if parts[5] in refs or parts[5] == "main":
+                    return 409, {"error": "Reference already exists"}, {}
+                start = self.files(repo, (json.loads(req["body"] or b"{}") or {}).get("startingPoint") or "main")
+                refs[parts[5]] = dict(start or {})
+                return 200, {}, {}
             if action == "tree" and req["method"] == "GET":
-                files = self.repos[repo]["files"]
+                files = self.files(repo, parts[5] if len(parts) > 5 else "main")
+                if files is None:
+                    return 404, {"error": "Invalid rev id"}, {"X-Error-Code": "RevisionNotFound"}
                 return 200, [{"type": "file", "path": p, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
                              for p, b in sorted(files.items())], {}
             if action == "preupload" and req["method"] == "POST":
@@ -138,7 +161,7 @@ class FakeHub:
                                         else "regular"}
                                        for f in files]}, {}
             if action == "commit" and req["method"] == "POST":
-                return self._commit(repo, req["body"])
+                return self._commit(repo, req["body"], parts[5], "create_pr=1" in urlsplit(req["path"]).query)
         if req["method"] == "POST" and path.startswith("/datasets/") and path.endswith(".git/info/lfs/objects/batch"):
             batch = json.loads(req["body"])
             return 200, {"transfer": "basic", "objects": [
@@ -152,14 +175,24 @@ class FakeHub:
         if repo in self.repos:
             return 409, {"error": "You already created this dataset repo", "url": f"{self.url}/datasets/{repo}"}, {}
         self.repos[repo] = {"type": payload.get("type"), "visibility": payload.get("visibility"),
-                            "files": {".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"}}
+                            "files": {".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"},
+                            "refs": {}}  # other branches and refs/pr/N: {name: files}; "files" is main
         return 200, {"url": f"{self.url}/datasets/{repo}", "name": repo}, {}
 
-    def _commit(self, repo: str, body: bytes) -> tuple[int, object, dict]:
+    def files(self, repo: str, rev: str | None) -> dict | None:
+        """The files of ``repo`` at branch or ref ``rev`` (``None`` when it has no such ref)."""
+        if repo not in self.repos:
+            return None
+        return self.repos[repo]["files"] if rev in (None, "main") else self.repos[repo]["refs"].get(rev)
+
+    def _commit(self, repo: str, body: bytes, rev: str, create_pr: bool) -> tuple[int, object, dict]:
         lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
         if not lines or lines[0]["key"] != "header":
             return 400, {"error": "no header"}, {}
-        files = dict(self.repos[repo]["files"])  # applied all or nothing
+        base = self.files(repo, rev)
+        if base is None:
+            return 404, {"error": f"Invalid rev id: {rev}"}, {"X-Error-Code": "RevisionNotFound"}
+        files = dict(base)  # applied all or nothing
         for line in lines[1:]:
             value = line["value"]
             if line["key"] == "file":
@@ -174,11 +207,19 @@ class FakeHub:
                 del files[value["path"]]
             else:
                 return 400, {"error": f"unknown key {line['key']}"}, {}
-        self.repos[repo]["files"] = files
+        answer: dict = {}
+        if create_pr:
+            number = 1 + sum(ref.startswith("refs/pr/") for ref in self.repos[repo]["refs"])
+            rev = f"refs/pr/{number}"
+            answer["pullRequestUrl"] = f"{self.url}/datasets/{repo}/discussions/{number}"
+        if rev == "main":
+            self.repos[repo]["files"] = files
+        else:
+            self.repos[repo]["refs"][rev] = files
         oid = hashlib.sha1(body).hexdigest()
-        self.commits.append({"repo": repo, "header": lines[0]["value"], "lines": lines[1:], "oid": oid})
+        self.commits.append({"repo": repo, "header": lines[0]["value"], "lines": lines[1:], "oid": oid, "rev": rev})
         return 200, {"commitUrl": f"{self.url}/datasets/{repo}/commit/{oid}", "commitOid": oid,
-                     "success": True}, {}
+                     "success": True, **answer}, {}
 
     # -------------------------------------------------------------- helpers
 
@@ -229,6 +270,16 @@ def hub_env(monkeypatch, tmp_path):
     return monkeypatch
 
 
+def _point_at(monkeypatch, url: str) -> None:
+    """huggingface_hub's endpoint as HF_ENDPOINT=url at import would have set it: the
+    endpoint and the download URL template (``hf_hub_download`` builds URLs from it)."""
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    monkeypatch.setattr(hf_constants, "ENDPOINT", url)
+    monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
+
+
 @pytest.fixture
 def fake_hub(hub_env):
     """The stand-in, running, with huggingface_hub pointed at it (env and constants)."""
@@ -236,8 +287,7 @@ def fake_hub(hub_env):
 
     hub = FakeHub()
     hub.thread.start()
-    hub_env.setenv("HF_ENDPOINT", hub.url)
-    hub_env.setattr(hf_constants, "ENDPOINT", hub.url)
+    _point_at(hub_env, hub.url)
     yield hub
     hub.server.shutdown()
     hub.server.server_close()
@@ -374,7 +424,7 @@ def test_small_files_as_regular_commit_lines(hub_env, run_dir):
     hub = FakeHub(lfs=False)
     hub.thread.start()
     try:
-        hub_env.setattr(hf_constants, "ENDPOINT", hub.url)
+        _point_at(hub_env, hub.url)
         hub_env.setenv("HF_HUB_DISABLE_XET", "0")
         hub_env.setattr(hf_constants, "HF_HUB_DISABLE_XET", False)
         url = Corpus.from_dir(run_dir).push_to_hub("someone/regular", license="cc0-1.0")
@@ -531,7 +581,237 @@ def test_publish_in_a_subprocess_reads_hf_endpoint_and_never_prints_the_token(fa
     fake_hub.assert_token_only_in_authorization_header()
 
 
-def _shard(files, split: str) -> str:
-    """The one Parquet file of ``split`` (``data/<split>-00000-of-00001-<content id>.parquet``)."""
-    (name,) = [p for p in files if re.fullmatch(rf"data/{split}-00000-of-00001-[0-9a-f]{{16}}\.parquet", p)]
+# ----------------------------------------------------------------------------- merging into the repository
+
+
+CITATION_SECTION = ("## Citation\n\nWritten by hand: cite the reports' publisher.\n\n```bibtex\n@misc{reports,\n"
+                    "  title = {The reports}\n}\n```\n")
+
+
+def _hand_edit(hub: FakeHub, repo: str) -> str:
+    """What an owner does on the Hub's web editor: licence to cc-by-sa-4.0, a metadata key
+    of their own, a `## Citation` section at the end. Returns the edited card."""
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard(hub.repos[repo]["files"]["README.md"].decode())
+    card.data["license"] = "cc-by-sa-4.0"
+    card.data["homepage"] = "https://example.org/reports"
+    card.text = card.text.rstrip("\n") + "\n\n" + CITATION_SECTION
+    text = str(card.content)
+    hub.repos[repo]["files"]["README.md"] = text.encode()
+    return text
+
+
+def _download(hub: FakeHub, repo: str, folder: Path) -> Path:
+    for rel, data in hub.files(repo, "main").items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    return folder
+
+
+def test_publish_twice_keeps_hand_edits_and_configurations_coexist(fake_hub, run_dir, tmp_path):
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    from aligner.formats import split_records
+
+    repo = "someone/merged"
+    shares = (0.5, 0.25, 0.25)
+    result = _invoke("publish", str(run_dir), "--repo-id", repo, "--split", "0.5,0.25,0.25", "--license", "cc-by-4.0")
+    assert result.exit_code == 0, result.output
+    by_split = {n: recs for n, recs in split_records(_records(), shares).items() if recs}
+    plain_default = {f"data/{n}-00000-of-00001.parquet" for n in by_split}
+    assert _plain(fake_hub.repos[repo]["files"]) == {".gitattributes", "README.md"} | plain_default
+    default_files = {_shard(fake_hub.repos[repo]["files"], n) for n in by_split}
+    first = {p: fake_hub.repos[repo]["files"][p] for p in default_files}
+    _hand_edit(fake_hub, repo)
+
+    # A second configuration, pushed without --license, with its own commit message.
+    result = _invoke("publish", str(run_dir), "--repo-id", repo, "--config-name", "strict", "--min-quality", "0.45",
+                     "--commit-message", "Add the strict configuration")
+    assert result.exit_code == 0, result.output
+    assert "configuration strict" in result.stdout
+    files = fake_hub.repos[repo]["files"]
+    assert _plain(files) == {".gitattributes", "README.md", "strict/train-00000-of-00001.parquet"} | plain_default
+    strict_file = _shard(files, "train", "strict")
+    assert {p: files[p] for p in default_files} == first  # config A's files untouched
+    assert fake_hub.commits[1]["header"]["summary"] == "Add the strict configuration"
+    assert [line["key"] for line in fake_hub.commits[1]["lines"]] == ["file", "lfsFile"]  # README + one shard, no delete
+
+    text = files["README.md"].decode()
+    card = DatasetCard(text)
+    assert card.data.license == "cc-by-sa-4.0"  # the hand-changed licence stays
+    assert card.data["homepage"] == "https://example.org/reports"
+    assert text.endswith("\n\n" + CITATION_SECTION) and text.count("## Citation\n") == 1
+    assert "Licence not set" not in text
+    strict_rows = sum(r.score >= 0.45 for r in _records())
+    assert card.data.configs == [
+        {"config_name": "default", "data_files": [{"split": n, "path": _shard(files, n)} for n in by_split]},
+        {"config_name": "strict", "data_files": [{"split": "train", "path": strict_file}]}]
+    assert [(i["config_name"], [(s["name"], s["num_examples"]) for s in i["splits"]])
+            for i in card.data.dataset_info] == [
+        ("default", [(n, len(recs)) for n, recs in by_split.items()]), ("strict", [("train", strict_rows)])]
+    for marker in ("<!-- aligner:begin main -->", "<!-- aligner:begin config default -->",
+                   "<!-- aligner:begin config strict -->", "## Configuration `default`", "## Configuration `strict`",
+                   'load_dataset("someone/merged", "strict")', "## Limitations and bias"):
+        assert text.count(marker) == 1, marker
+    assert text.index("config default -->") < text.index("config strict -->") < text.index("## Citation")
+
+    # The default configuration again, without a split: only data/ changes; strict and the edits stay.
+    result = _invoke("publish", str(run_dir), "--repo-id", repo)
+    assert result.exit_code == 0, result.output
+    files = fake_hub.repos[repo]["files"]
+    assert _plain(files) == {".gitattributes", "README.md", "data/train-00000-of-00001.parquet",
+                             "strict/train-00000-of-00001.parquet"}
+    assert _shard(files, "train", "strict") == strict_file
+    deleted = sorted(line["value"]["path"] for line in fake_hub.commits[2]["lines"] if line["key"] == "deletedFile")
+    # Every file of the first push is gone (other rows, so other names, even for train); strict's stays.
+    assert deleted == sorted(default_files) and _shard(files, "train") not in default_files
+    text = files["README.md"].decode()
+    card = DatasetCard(text)
+    assert card.data.license == "cc-by-sa-4.0" and text.endswith("\n\n" + CITATION_SECTION)
+    assert card.data.configs[0] == {"config_name": "default",
+                                    "data_files": [{"split": "train", "path": _shard(files, "train")}]}
+    assert [i["splits"] for i in card.data.dataset_info][0][0]["num_examples"] == len(_records())
+
+    # Both configurations load with their own rows.
+    folder = _download(fake_hub, repo, tmp_path / "clone")
+    default = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
+    strict = datasets.load_dataset(str(folder), "strict", cache_dir=str(tmp_path / "cache"))
+    assert [row["translation"]["en"] for row in default["train"]] == [r.en for r in _records()]
+    assert [row["translation"]["en"] for row in strict["train"]] == [r.en for r in _records() if r.score >= 0.45]
+    fake_hub.assert_token_only_in_authorization_header()
+
+
+def test_card_passes_huggingface_hub_metadata_validation(fake_hub, run_dir):
+    """``DatasetCard.validate`` POSTs the card to the Hub's /api/validate-yaml: it needs the
+    network (the stand-in only checks that there is a YAML block), so the card is checked
+    offline instead: strict local YAML parsing by ``RepoCard``, a ``DatasetCardData`` round
+    trip, the Hub's fixed vocabularies, and ``datasets`` reading its configs and infos."""
+    from datasets.info import DatasetInfosDict
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from aligner.card import HUB_LICENSES, SIZE_CATEGORIES
+    from aligner.formats import hf_features
+
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/valid", "--license", "other", "--license-name",
+                     "reports-licence-1.0")
+    assert result.exit_code == 0, result.output
+    text = fake_hub.repos["someone/valid"]["files"]["README.md"].decode()
+    card = DatasetCard(text, ignore_metadata_errors=False)
+    meta = card.data.to_dict()
+    assert DatasetCardData(**meta).to_dict() == meta
+    assert DatasetCard(str(card.content)).data.to_dict() == meta
+    assert {k: meta[k] for k in ("license", "license_name", "pretty_name", "annotations_creators", "language_creators",
+                                 "source_datasets", "task_categories", "language", "multilinguality",
+                                 "size_categories")} == {
+        "license": "other", "license_name": "reports-licence-1.0", "pretty_name": "English-Arabic sentence-aligned corpus",
+        "annotations_creators": ["machine-generated"], "language_creators": ["found"],
+        "source_datasets": ["original"], "task_categories": ["translation"], "language": ["ar", "en"],
+        "multilinguality": "translation", "size_categories": ["n<1K"]}
+    assert meta["license"] in HUB_LICENSES and meta["size_categories"][0] in SIZE_CATEGORIES
+    infos = DatasetInfosDict.from_dataset_card_data(card.data)
+    assert list(infos) == ["default"]
+    assert infos["default"].features == hf_features(False)
+    assert {n: s.num_examples for n, s in infos["default"].splits.items()} == {"train": len(_records())}
+    assert MetadataConfigs.from_dataset_card_data(card.data) == {
+        "default": {"data_files": [{"split": "train",
+                                    "path": _shard(fake_hub.repos["someone/valid"]["files"], "train")}]}}
+    for section in ("## What the scores mean", "## Intended uses", "## Limitations and bias", "## Citing aligner",
+                    "### How it was made", "`CITATION.cff`", "**Machine alignment errors.**",
+                    "**One language pair.**", "**Domain of the inputs.**"):
+        assert text.count(section) == 1, section
+
+
+def test_bad_licence_is_a_usage_error_naming_the_valid_form(fake_hub, run_dir, tmp_path):
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--license", "CC BY 4.0")
+    assert result.exit_code == 2
+    assert "licence 'CC BY 4.0' is not a Hugging Face Hub licence id: did you mean 'cc-by-4.0'?" in result.stderr
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--license", "other")
+    assert result.exit_code == 2 and "licence 'other' needs a name: pass --license-name NAME" in result.stderr
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--license", "mit", "--license-name", "x")
+    assert result.exit_code == 2 and "--license-name goes with --license other only" in result.stderr
+    result = _invoke("publish", str(run_dir), "--repo-id", "someone/x", "--config-name", "data")
+    assert result.exit_code == 2 and "not 'data'" in result.stderr
+    result = _invoke("export", str(run_dir), "-o", str(tmp_path / "out"), "--format", "hf", "--license", "Apache 2.0")
+    assert result.exit_code == 2 and "did you mean 'apache-2.0'?" in result.stderr
+    assert not (tmp_path / "out").exists()
+    for side in ("en", "ar"):
+        (tmp_path / side).mkdir()
+    result = _invoke("align", str(tmp_path / "en"), str(tmp_path / "ar"), "-o", str(tmp_path / "aligned"),
+                     "--format", "hf", "--license", "CC-BY-SA 4.0")
+    assert result.exit_code == 2 and "did you mean 'cc-by-sa-4.0'?" in result.stderr
+    assert not (tmp_path / "aligned").exists()
+    assert fake_hub.requests == []
+
+
+def test_revision_and_pull_request(fake_hub, run_dir):
+    from huggingface_hub import DatasetCard
+
+    repo = "someone/branches"
+    result = _invoke("publish", str(run_dir), "--repo-id", repo, "--revision", "dev", "--license", "mit")
+    assert result.exit_code == 0, result.output
+    assert set(fake_hub.repos[repo]["files"]) == {".gitattributes"}  # main untouched
+    assert _plain(fake_hub.files(repo, "dev")) == {".gitattributes", "README.md", "data/train-00000-of-00001.parquet"}
+    assert len(fake_hub.calls("POST", f"/api/datasets/{repo}/branch/dev")) == 1
+    assert fake_hub.commits[0]["rev"] == "dev"
+
+    result = _invoke("publish", str(run_dir), "--repo-id", repo, "--revision", "dev", "--create-pr",
+                     "--config-name", "extra", "--commit-message", "Propose extra")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(f"Pull request opened: {fake_hub.url}/datasets/{repo}/discussions/1\n")
+    assert fake_hub.commits[1]["rev"] == "refs/pr/1" and fake_hub.commits[1]["header"]["summary"] == "Propose extra"
+    assert _plain(fake_hub.files(repo, "dev")) == {".gitattributes", "README.md", "data/train-00000-of-00001.parquet"}
+    pr = fake_hub.files(repo, "refs/pr/1")
+    assert _plain(pr) == {".gitattributes", "README.md", "data/train-00000-of-00001.parquet",
+                          "extra/train-00000-of-00001.parquet"}
+    assert _shard(pr, "train") == _shard(fake_hub.files(repo, "dev"), "train")  # the base branch's file kept
+    assert "license: mit" in pr["README.md"].decode()  # the card was read from the base branch and merged
+    assert [c["config_name"] for c in DatasetCard(pr["README.md"].decode()).data.configs] == ["default", "extra"]
+    fake_hub.assert_token_only_in_authorization_header()
+
+
+def test_card_says_how_documents_were_paired(run_dir, tmp_path):
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    run["inputs"] = {"presplit": False, "pairing": "name", "pair_by": "content", "max_sources": 1,
+                     "pairing_settings": {"method": "content", "max_sources": 1}}
+    (run_dir / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    text = (Corpus.from_dir(run_dir).write_hf(tmp_path / "hf") / "README.md").read_text(encoding="utf-8")
+    assert ("| document pairing | by content (sentence embeddings of the documents, nearest neighbours, re-scored by "
+            "sentence alignment), not by file name |") in text
+    assert "same file name" not in text
+
+
+def test_citation_cff_describes_the_tool():
+    import yaml
+
+    import aligner
+
+    root = Path(__file__).resolve().parents[1]
+    cff = yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))
+    assert {k: cff[k] for k in ("cff-version", "title", "type", "version")} == {
+        "cff-version": "1.2.0", "title": "aligner", "type": "software", "version": aligner.__version__}
+    assert cff["authors"] == [{"name": "The aligner contributors"}]
+
+
+def _shard(files, split: str, folder: str = "data") -> str:
+    """The one Parquet file of ``split`` (``<folder>/<split>-00000-of-00001-<content id>.parquet``)."""
+    (name,) = [p for p in files if re.fullmatch(rf"{folder}/{split}-00000-of-00001-[0-9a-f]{{16}}\.parquet", p)]
     return name
+
+
+def _plain(files) -> set[str]:
+    """The repository's file names with the content id taken out of each Parquet file's name
+    (``data/train-00000-of-00001.parquet``), after checking that it is the first 16 hex digits
+    of the SHA-256 of the file's bytes."""
+    names = set()
+    for path, data in files.items():
+        match = re.fullmatch(r"(.+)-([0-9a-f]{16})(\.parquet)", path)
+        if match is None:
+            assert not path.endswith(".parquet"), path
+            names.add(path)
+            continue
+        assert match.group(2) == hashlib.sha256(data).hexdigest()[:16], path
+        names.add(match.group(1) + match.group(3))
+    return names

@@ -7,9 +7,10 @@
     aligner score CORPUS -o OUT [--encoder NAME] [--engine int8|fp32] [--min-quality X] [--min-score NAME[=X]] [--reject-flags LIST] [--no-e5] [--no-progress]
                   [--overwrite]
     aligner view CORPUS [-o review.html]
-    aligner export CORPUS -o OUT [--format jsonl,tsv,moses,tmx,hf] [--split 0.8,0.1,0.1] [--license ID] [--min-quality X]
+    aligner export CORPUS -o OUT [--format jsonl,tsv,moses,tmx,hf] [--split 0.8,0.1,0.1] [--license ID [--license-name NAME]] [--min-quality X]
                    [--overwrite]
-    aligner publish OUT_DIR --repo-id USER/NAME [--private] [--min-quality X] [--split ...] [--license ID]
+    aligner publish OUT_DIR --repo-id USER/NAME [--private] [--min-quality X] [--split ...] [--license ID [--license-name NAME]]
+                    [--config-name NAME] [--revision BRANCH] [--create-pr] [--commit-message TEXT]
 
 Exit status: 0 when every paired document was aligned, 1 when any failed (the others
 are still written) or the output could not be written (a full disk: the old files are
@@ -42,6 +43,22 @@ _FOLLOW_LINKS_HELP = ("Read files that links in EN_DIR and AR_DIR (or manifest p
 
 _TMX_SOURCE_HELP = ("The TMX's source language (srclang, first <tuv>): ar, as the English reports were written "
                     "from the Arabic texts, or en for the other direction.")
+
+
+_LICENSE_HELP = ("Licence of the dataset card: a Hugging Face Hub licence id (e.g. cc-by-4.0, cc-by-sa-4.0, apache-2.0, "
+                 "mit; https://huggingface.co/docs/hub/repositories-licenses), or 'other' with --license-name. Default: "
+                 "the licence the card already has, else 'unknown' with a note to set it.")
+_LICENSE_NAME_HELP = "With --license other: an id for the licence (lower case, e.g. my-licence-1.0)."
+
+
+def _check_license(license_id: str | None, license_name: str | None) -> None:
+    """A usage error (exit 2) naming the valid form when the Hub would not take the licence."""
+    from .card import CardError, check_license
+
+    try:
+        check_license(license_id, license_name)
+    except CardError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--license'") from None
 
 
 def _formats_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -81,7 +98,8 @@ def _split_callback(ctx: click.Context, param: click.Parameter, value: str | Non
 
 
 def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, split=None,
-                   license_id: str | None = None, tmx_source: str = "ar") -> None:
+                   license_id: str | None = None, license_name: str | None = None,
+                   tmx_source: str = "ar") -> None:
     """Load the corpus at ``source`` (a run folder or corpus file), write ``formats`` to
     ``out_dir`` and say what was written."""
     from .formats import Corpus
@@ -91,7 +109,8 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
     if not formats:
         return
     try:
-        result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id, tmx_source=tmx_source)
+        result = Corpus.load(source).write(out_dir, formats, split=split, license=license_id,
+                                           license_name=license_name, tmx_source=tmx_source)
     except (OutputError, OSError) as exc:  # busy, read-only or full: the corpus itself is written
         _write_failed(f"formats not written: {exc}")
     _echo_written(result)
@@ -154,8 +173,8 @@ def main() -> None:
                    "are always written; the others are written in addition.")
 @click.option("--split", default=None, metavar="TRAIN,VAL,TEST", callback=_split_callback,
               help="Also split the --format outputs by document, e.g. 0.8,0.1,0.1 (corpus.jsonl stays whole).")
-@click.option("--license", "license_id", default=None, metavar="ID",
-              help="Licence for the hf dataset card (default: 'other', with a note to set it).")
+@click.option("--license", "license_id", default=None, metavar="ID", help=_LICENSE_HELP)
+@click.option("--license-name", default=None, metavar="NAME", help=_LICENSE_NAME_HELP)
 @click.option("--tmx-source", type=click.Choice(["ar", "en"]), default="ar", show_default=True, help=_TMX_SOURCE_HELP)
 @click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
               help="Embedded encoder (use-multilingual-v3, e5-small, or use+e5: both, the most accurate and "
@@ -179,13 +198,14 @@ def main() -> None:
 @click.option("--follow-links", is_flag=True, help=_FOLLOW_LINKS_HELP)
 @_scoring_options(align=True)
 def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str, ...],
-                  split: tuple[float, float, float] | None, license_id: str | None, tmx_source: str, encoder: str,
-                  engine: str | None,
+                  split: tuple[float, float, float] | None, license_id: str | None, license_name: str | None,
+                  tmx_source: str, encoder: str, engine: str | None,
                   manifest: Path | None,
                   pair_by: str, max_sources: int, presplit: bool, max_bytes: int | None, overwrite: bool,
                   no_progress: bool, html: bool, follow_links: bool, **scoring) -> None:
     """Align each English document of EN_DIR with its Arabic source in AR_DIR: same file
     name, manifest, or (by default, for the rest) content."""
+    _check_license(license_id, license_name)  # a licence the Hub would refuse: said before any work
     from .corpus import OutputError, OutputExistsError, align_folders
     from .pairing import ManifestError
 
@@ -212,7 +232,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
                           no_progress=no_progress, **scoring)
     # corpus.jsonl is the rich record and always whole; other formats (and split files) are extra.
     _write_formats(out_dir, out_dir, tuple(f for f in formats if f != "jsonl" or split), split=split,
-                   license_id=license_id, tmx_source=tmx_source)
+                   license_id=license_id, license_name=license_name, tmx_source=tmx_source)
     if html:
         from .review import ReviewError, render_review
 
@@ -411,23 +431,26 @@ def _load_corpus(corpus: Path, min_quality: float | None):
 @click.option("--format", "formats", default="jsonl", show_default=True, metavar="LIST", callback=_formats_callback,
               help="Formats, comma-separated, from jsonl,tsv,moses,tmx,hf.")
 @click.option("--split", default=None, metavar="TRAIN,VAL,TEST", callback=_split_callback, help=_SPLIT_HELP)
-@click.option("--license", "license_id", default=None, metavar="ID",
-              help="Licence for the hf dataset card (default: 'other', with a note to set it).")
+@click.option("--license", "license_id", default=None, metavar="ID", help=_LICENSE_HELP)
+@click.option("--license-name", default=None, metavar="NAME", help=_LICENSE_NAME_HELP)
 @click.option("--tmx-source", type=click.Choice(["ar", "en"]), default="ar", show_default=True, help=_TMX_SOURCE_HELP)
 @click.option("--min-quality", type=float, default=None, metavar="X", help=_MIN_QUALITY_HELP)
 @click.option("--overwrite", is_flag=True, help=_OVERWRITE_HELP)
 def export_command(corpus: Path, out_dir: Path, formats: tuple[str, ...], split, license_id: str | None,
-                   tmx_source: str, min_quality: float | None, overwrite: bool) -> None:
+                   license_name: str | None, tmx_source: str, min_quality: float | None, overwrite: bool) -> None:
     """Convert CORPUS (a run folder, its corpus.jsonl, or a corpus TSV) to other formats.
 
     A run folder's run.json, when present, gives the dataset card how the corpus was made."""
     from .corpus import OutputExistsError, OutputWriteError
 
+    _check_license(license_id, license_name)
+
     whole = _load_corpus(corpus, None)  # the documents of CORPUS before --min-quality tell its exports
     _prepare_output(out_dir, corpus, whole.run, whole.doc_ids, overwrite)
     loaded = whole if min_quality is None else whole.filter(min_quality=min_quality)
     try:
-        result = loaded.write(out_dir, formats, split=split, license=license_id, tmx_source=tmx_source)
+        result = loaded.write(out_dir, formats, split=split, license=license_id, license_name=license_name,
+                              tmx_source=tmx_source)
     except (ValueError, OutputExistsError) as exc:
         raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
     except OutputWriteError as exc:
@@ -445,33 +468,52 @@ def export_command(corpus: Path, out_dir: Path, formats: tuple[str, ...], split,
 @click.option("--private", is_flag=True, help="Create the repository private (an existing one keeps its visibility).")
 @click.option("--min-quality", type=float, default=None, metavar="X", help=_MIN_QUALITY_HELP)
 @click.option("--split", default=None, metavar="TRAIN,VAL,TEST", callback=_split_callback, help=_SPLIT_HELP)
-@click.option("--license", "license_id", default=None, metavar="ID",
-              help="Licence for the dataset card (default: 'other', with a note to set it).")
+@click.option("--license", "license_id", default=None, metavar="ID", help=_LICENSE_HELP)
+@click.option("--license-name", default=None, metavar="NAME", help=_LICENSE_NAME_HELP)
+@click.option("--config-name", default="default", show_default=True, metavar="NAME",
+              help="The dataset configuration to write: only its data files (data/ for 'default', NAME/ otherwise) "
+                   "and its entries in the card are replaced; other configurations are kept.")
+@click.option("--revision", default=None, metavar="BRANCH",
+              help="Branch to commit to (created from the default branch if missing). Default: the default branch.")
+@click.option("--create-pr", is_flag=True, help="Open a pull request with the commit instead of committing directly.")
+@click.option("--commit-message", default=None, metavar="TEXT", help="Title of the commit (or pull request).")
 def publish_command(corpus: Path, repo_id: str, private: bool, min_quality: float | None, split,
-                    license_id: str | None) -> None:
-    """Publish OUT_DIR (a run folder or a corpus file) to the Hugging Face Hub as a dataset:
-    Parquet files and a dataset card, in one commit.
+                    license_id: str | None, license_name: str | None, config_name: str, revision: str | None,
+                    create_pr: bool, commit_message: str | None) -> None:
+    """Publish OUT_DIR (a run folder or a corpus file) to the Hugging Face Hub as a dataset
+    configuration: its Parquet files and the dataset card, in one commit.
 
-    The token comes from HF_TOKEN or the login cache (`hf auth login`). Exit status 1 when
-    publishing fails; nothing is committed then."""
+    An existing dataset card is merged into, not replaced: the metadata and sections its owner
+    wrote are kept, and other configurations keep their files. The token comes from HF_TOKEN or
+    the login cache (`hf auth login`). Exit status 1 when publishing fails; nothing is committed
+    then."""
+    from .card import CardError, check_config_name
     from .hub import HubError, check_repo_id
 
     try:
         check_repo_id(repo_id)  # before anything is read or said
     except HubError as exc:
         _write_failed(str(exc))
+    _check_license(license_id, license_name)
+    try:
+        check_config_name(config_name)
+    except CardError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--config-name'") from None
     loaded = _load_corpus(corpus, min_quality)
     if not len(loaded):
         click.echo("error: no sentence pair to publish" + (f" with --min-quality {min_quality:g}" if min_quality
                    is not None else "") + ". Nothing was uploaded.", err=True)
         click.get_current_context().exit(1)
-    click.echo(f"Publishing {len(loaded)} sentence pair(s) to the dataset repository {repo_id} ...")
+    where = f" (configuration {config_name}" + (f", branch {revision}" if revision else "") + ")"
+    click.echo(f"Publishing {len(loaded)} sentence pair(s) to the dataset repository {repo_id}{where} ...")
     try:
-        url = loaded.push_to_hub(repo_id, private=private, split=split, license=license_id)
+        url = loaded.push_to_hub(repo_id, private=private, split=split, license=license_id,
+                                 license_name=license_name, config_name=config_name, revision=revision,
+                                 create_pr=create_pr, commit_message=commit_message)
     except HubError as exc:
         click.echo(f"error: {exc}", err=True)
         click.get_current_context().exit(1)
-    click.echo(f"Published: {url}")
+    click.echo(f"Pull request opened: {url}" if create_pr else f"Published: {url}")
 
 
 @main.command("score")

@@ -55,12 +55,12 @@ import os
 import re
 import shutil
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import __version__
+from .card import DEFAULT_CONFIG, build_card, check_config_name, config_data_dir, size_category  # noqa: F401 (re-exported)
 from .corpus import (
     CORPUS_FILE,
     RUN_FILE,
@@ -95,7 +95,8 @@ HF_DATA_DIR = "data"
 HF_SHARD_ROWS = 500_000
 """Rows per Parquet file of the ``hf`` folder (a larger split gets several shards)."""
 HF_ROW_GROUP_ROWS = 10_000
-DEFAULT_LICENSE = "other"
+DEFAULT_LICENSE = "unknown"
+"""The card's licence when none is given and the card has none (the Hub's id for a licence not known)."""
 TMX_DOCTYPE = '<!DOCTYPE tmx SYSTEM "tmx14.dtd">'
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -390,22 +391,12 @@ def write_parquet(records: Sequence[CorpusRecord], path: str | Path, *, with_sco
     return int(table.nbytes)
 
 
-def size_category(n: int) -> str:
-    """The Hub's ``size_categories`` value for ``n`` rows."""
-    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-              (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
-    for bound, name in bounds:
-        if n < bound:
-            return name
-    return "n>1B" if n >= 1_000_000_000_000 else "1B<n<10B" if n < 10_000_000_000 else \
-        "10B<n<100B" if n < 100_000_000_000 else "100B<n<1T"
-
-
-def shard_names(split: str, n_rows: int, shard_rows: int = HF_SHARD_ROWS) -> list[str]:
-    """``data/<split>-00000-of-0000N.parquet`` names for a split of ``n_rows`` rows (the
+def shard_names(split: str, n_rows: int, shard_rows: int = HF_SHARD_ROWS, data_dir: str = HF_DATA_DIR) -> list[str]:
+    """``data/<split>-00000-of-0000N.parquet`` names for a split of ``n_rows`` rows
+    (``data_dir``: the configuration's folder, see :func:`aligner.card.config_data_dir`; the
     ``hf`` folder adds each file's :func:`content_id` before ``.parquet``)."""
     n = max(1, -(-n_rows // shard_rows))
-    return [f"{HF_DATA_DIR}/{split}-{k:05d}-of-{n:05d}.parquet" for k in range(n)]
+    return [f"{data_dir}/{split}-{k:05d}-of-{n:05d}.parquet" for k in range(n)]
 
 
 def content_id(path: str | Path) -> str:
@@ -544,23 +535,31 @@ class Corpus:
 
     def write(self, out_dir: str | Path, formats: Iterable[str] | str = ("jsonl",), *,
               split: Sequence[float] | str | None = None, license: str | None = None,
-              repo_id: str | None = None, tmx_source: str = "ar") -> ExportResult:
+              repo_id: str | None = None, license_name: str | None = None,
+              tmx_source: str = "ar") -> ExportResult:
         """Write the corpus to ``out_dir`` (created if needed) in each of ``formats``
         (see the module docstring for file names). With ``split``, every format is
-        written per non-empty split. ``license``: the dataset card's licence (default
-        ``other``). ``tmx_source``: the TMX's source language, ``"ar"`` (default) or
-        ``"en"`` (:func:`write_tmx`). Refuses (``ValueError``) to overwrite the corpus
-        file it was read from."""
+        written per non-empty split. ``license``: the dataset card's licence, a Hub licence
+        id (default ``unknown``; ``other`` needs ``license_name``; see
+        :func:`aligner.card.check_license`). ``tmx_source``: the TMX's source language,
+        ``"ar"`` (default) or ``"en"`` (:func:`write_tmx`). Refuses (``ValueError``) to
+        overwrite the corpus file it was read from, and a licence the Hub would not accept
+        (:class:`aligner.card.CardError`) or an unknown TMX source language before writing
+        anything."""
+        from .card import check_license
+
         formats = parse_formats(formats)
+        if "hf" in formats:
+            check_license(license, license_name)
         shares = parse_split(split) if isinstance(split, str) else (tuple(split) if split is not None else None)
         if tmx_source not in TMX_SOURCES:
             raise ValueError(f"TMX source language {tmx_source!r}: choose from {', '.join(TMX_SOURCES)}")
         out_dir = Path(out_dir)
         with output_lock(out_dir):  # one writer at a time; what a killed export left is removed first
-            return self._write(out_dir, formats, shares, license, repo_id, tmx_source)
+            return self._write(out_dir, formats, shares, license, repo_id, license_name, tmx_source)
 
     def _write(self, out_dir: Path, formats: tuple[str, ...], shares: Any, license: str | None,
-               repo_id: str | None, tmx_source: str = "ar") -> ExportResult:
+               repo_id: str | None, license_name: str | None = None, tmx_source: str = "ar") -> ExportResult:
         by_split = split_records(self.records, shares)
         if shares is None:
             parts = {"": self.records}
@@ -575,7 +574,8 @@ class Corpus:
                 if not self.records:  # datasets cannot load a Parquet file of no rows
                     result.skipped.append("hf (no sentence pair to write)")
                     continue
-                result.written.append(self.write_hf(out_dir / HF_DIR, split=shares, license=license, repo_id=repo_id))
+                result.written.append(self.write_hf(out_dir / HF_DIR, split=shares, license=license, repo_id=repo_id,
+                                                   license_name=license_name))
                 continue
             for name, records in parts.items():
                 stem = "corpus" if not name else f"corpus.{name}"
@@ -595,15 +595,32 @@ class Corpus:
 
     def write_hf(self, folder: str | Path, *, split: Sequence[float] | str | None = None,
                  license: str | None = None, repo_id: str | None = None,
-                 shard_rows: int = HF_SHARD_ROWS) -> Path:
-        """A Hugging Face dataset folder: ``data/<split>-0000K-of-0000N.parquet`` and a
-        dataset card ``README.md``. Built in a temporary folder beside ``folder`` and
-        renamed into place (a previous ``folder`` is replaced). ``datasets.load_dataset``
-        loads it (no loading script). Raises ``ValueError`` for a corpus of no records
-        (``datasets`` cannot load a Parquet file without rows)."""
-        folder = Path(folder)
+                 shard_rows: int = HF_SHARD_ROWS, config_name: str = DEFAULT_CONFIG,
+                 license_name: str | None = None, existing_card: str | None = None) -> Path:
+        """A Hugging Face dataset folder: ``data/<split>-0000K-of-0000N-<content id>.parquet``
+        (for a ``config_name`` other than ``default``: ``<config_name>/<split>-...``, the layout
+        ``datasets`` uses; each name carries the first 16 hex digits of the file's SHA-256,
+        :func:`content_id`, and the card's ``configs`` entry lists the names exactly) and a
+        dataset card ``README.md`` (:func:`aligner.card.build_card`, merged into
+        ``existing_card`` when given). Built in a temporary folder beside
+        ``folder`` and renamed into place (a previous ``folder`` is replaced).
+        ``datasets.load_dataset`` loads it (no loading script). Raises ``ValueError`` for a
+        corpus of no records (``datasets`` cannot load a Parquet file without rows), and
+        :class:`aligner.card.CardError` (a ``ValueError``) for a licence or configuration
+        name the Hub would not accept, before anything is written."""
+        return self._write_hf(Path(folder), split=split, license=license, repo_id=repo_id, shard_rows=shard_rows,
+                              config_name=config_name, license_name=license_name, existing_card=existing_card)[0]
+
+    def _write_hf(self, folder: Path, *, split, license: str | None, repo_id: str | None, shard_rows: int,
+                  config_name: str, license_name: str | None, existing_card: str | None) -> tuple[Path, dict]:
+        """:meth:`write_hf`, returning also the arguments of :func:`aligner.card.build_card`
+        besides ``existing`` (to merge the card into another one later)."""
+        from .card import check_license
+
         if not self.records:
             raise ValueError("no sentence pair to write: a Hugging Face dataset folder needs at least one row")
+        check_license(license, license_name)
+        data_dir = config_data_dir(check_config_name(config_name))
         shares = parse_split(split) if isinstance(split, str) else (tuple(split) if split is not None else None)
         with_scores = self.is_scored
         by_split = split_records(self.records, shares)
@@ -611,61 +628,110 @@ class Corpus:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
         try:
-            (tmp / HF_DATA_DIR).mkdir()
-            data_files: dict[str, list[str]] = {}
-            sizes: dict[str, tuple[int, int, int]] = {}  # split: rows, Arrow bytes, Parquet bytes
+            (tmp / data_dir).mkdir()
+            data_files: dict[str, str | list[str]] = {}
+            split_sizes: dict[str, tuple[int, int]] = {}  # split: rows, Arrow bytes
+            download_size = 0
             for name, records in written.items():
-                num_bytes = download = 0
-                data_files[name] = []
-                for k, rel in enumerate(shard_names(name, len(records), shard_rows)):
+                num_bytes, paths = 0, []
+                for k, rel in enumerate(shard_names(name, len(records), shard_rows, data_dir)):
                     num_bytes += write_parquet(records[k * shard_rows:(k + 1) * shard_rows], tmp / rel,
                                                with_scores=with_scores)
-                    download += (tmp / rel).stat().st_size
-                    # The file's content in its name, and the names in the card: see dataset_info_yaml.
+                    download_size += (tmp / rel).stat().st_size
+                    # The file's content in its name, and the exact names in the card: see _dataset_info.
                     final = rel.removesuffix(".parquet") + f"-{content_id(tmp / rel)}.parquet"
                     os.replace(tmp / rel, tmp / final)
-                    data_files[name].append(final)
-                sizes[name] = (len(records), num_bytes, download)
-            card = self.dataset_card(by_split, data_files, shares=shares, license=license, repo_id=repo_id,
-                                     sizes=sizes)
+                    paths.append(final)
+                split_sizes[name] = (len(records), num_bytes)
+                data_files[name] = paths[0] if len(paths) == 1 else paths
+            card_args = dict(by_split=by_split, data_files=data_files, shares=shares, license=license,
+                             license_name=license_name, repo_id=repo_id, config_name=config_name,
+                             dataset_info=_dataset_info(with_scores, split_sizes, download_size))
+            card = build_card(self, **card_args, existing=existing_card)
             with atomic_open(tmp / "README.md") as handle:
                 handle.write(card)
-            for path in (tmp, tmp / HF_DATA_DIR):
+            for path in (tmp, tmp / data_dir):
                 os.chmod(path, _new_dir_mode())  # mkdtemp gives 0700
             _replace_dir(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return folder
+        return folder, card_args
 
     def dataset_card(self, by_split: dict[str, list[CorpusRecord]], data_files: dict[str, Any], *,
                      shares: Sequence[float] | None = None, license: str | None = None,
-                     repo_id: str | None = None, sizes: dict[str, tuple[int, int, int]] | None = None) -> str:
-        """The ``README.md`` of the ``hf`` folder: YAML metadata, then what the rows are,
-        every column, how the corpus was made (from ``run.json``) and its numbers.
-        ``sizes`` (split: rows, Arrow bytes, Parquet bytes) gives the metadata its
-        ``dataset_info`` (:func:`dataset_info_yaml`)."""
-        return _dataset_card(self, by_split, data_files, shares=shares, license=license, repo_id=repo_id,
-                             sizes=sizes)
+                     repo_id: str | None = None, config_name: str = DEFAULT_CONFIG,
+                     license_name: str | None = None, existing: str | None = None) -> str:
+        """The ``README.md`` of the ``hf`` folder (:func:`aligner.card.build_card`): YAML
+        metadata, then what the rows are, every column, how the corpus was made (from
+        ``run.json``), its numbers, intended uses, limitations and how to cite the tool."""
+        return build_card(self, by_split, data_files, shares=shares, license=license, license_name=license_name,
+                          repo_id=repo_id, config_name=config_name, existing=existing)
 
     # ------------------------------------------------------------------ publishing
 
     def push_to_hub(self, repo_id: str, *, private: bool = False, token: str | None = None,
                     split: Sequence[float] | str | None = None, license: str | None = None,
-                    endpoint: str | None = None, commit_message: str | None = None) -> str:
-        """Publish the corpus as a Hugging Face dataset repository ``repo_id``: create it
-        (``repo_type="dataset"``; ``private`` applies when it is created), then upload the
-        Parquet files and the dataset card in ONE commit, deleting ``data/`` files of an
-        earlier push that this one does not write. ``token``: default from ``HF_TOKEN`` or
-        the login cache. Returns the commit URL. Raises :class:`aligner.hub.HubError`
-        (never showing the token) when anything fails; nothing is committed then."""
-        from .hub import push_folder
+                    endpoint: str | None = None, commit_message: str | None = None,
+                    config_name: str = DEFAULT_CONFIG, license_name: str | None = None,
+                    revision: str | None = None, create_pr: bool = False) -> str:
+        """Publish the corpus as configuration ``config_name`` of the Hugging Face dataset
+        repository ``repo_id``, as ``datasets``' ``push_to_hub`` does: create the repository
+        (``repo_type="dataset"``; ``private`` applies when it is created), then ONE commit
+        that writes this configuration's Parquet files (``data/`` for ``default``, else
+        ``<config_name>/``), deletes the files of an earlier push of the same configuration
+        that this one does not write (other configurations' files are left alone), and
+        merges the dataset card into the repository's ``README.md`` (the owner's metadata
+        and sections are kept; see :mod:`aligner.card`). ``revision``: the branch to commit
+        to (created if needed); ``create_pr``: open a pull request instead of committing to
+        it; ``commit_message``: the commit's title. ``token``: default from ``HF_TOKEN`` or
+        the login cache. Returns the commit URL (the pull request's URL with
+        ``create_pr``). Raises :class:`aligner.hub.HubError` (never showing the token) when
+        anything fails, nothing committed then, and :class:`aligner.card.CardError` for a
+        licence or configuration name the Hub would not accept, before any request."""
+        from .card import check_license
+        from .hub import check_repo_id, push_folder
 
+        check_repo_id(repo_id)
+        check_license(license, license_name)
+        data_dir = config_data_dir(check_config_name(config_name))
         with tempfile.TemporaryDirectory(prefix="aligner-hub-") as tmp:
-            folder = self.write_hf(Path(tmp) / HF_DIR, split=split, license=license, repo_id=repo_id)
-            message = commit_message or f"Upload corpus ({len(self.records)} sentence pairs) with aligner {__version__}"
+            folder, card_args = self._write_hf(Path(tmp) / HF_DIR, split=split, license=license, repo_id=repo_id,
+                                               shard_rows=HF_SHARD_ROWS, config_name=config_name,
+                                               license_name=license_name, existing_card=None)
+
+            def merge_card(existing: str | None) -> str:  # the repository's card, with ours merged in
+                return build_card(self, **card_args, existing=existing)
+
+            message = commit_message or (f"Upload corpus ({len(self.records)} sentence pairs, config {config_name}) "
+                                         f"with aligner {__version__}")
             return push_folder(folder, repo_id, private=private, token=token, endpoint=endpoint,
-                               commit_message=message)
+                               commit_message=message, data_dir=data_dir, revision=revision, create_pr=create_pr,
+                               merge_card=merge_card)
+
+
+def _dataset_info(with_scores: bool, split_sizes: dict[str, tuple[int, int]], download_size: int) -> Any:
+    """The ``datasets.DatasetInfo`` of one configuration: features (:func:`hf_features`),
+    and per split its rows (``num_examples``) and Arrow size (``num_bytes``);
+    ``download_size``: the Parquet bytes. :func:`aligner.card.build_card` writes it as the
+    card's ``dataset_info``.
+
+    Why the card has it, and names each data file with its content (:func:`content_id`):
+    for a folder whose card has a ``configs:`` block, ``datasets.load_dataset`` keys its
+    cache by the folder's name, the config name and a hash of the card's ``configs`` (the
+    data file patterns as written, not the files they match) and ``dataset_info``, never
+    by the files' paths or bytes. With the same folder name (``hf``), the same patterns
+    (``data/train-*``) and no ``dataset_info``, every export got the same cache entry, and
+    the first one loaded in a cache was returned for every other. The sizes make the key
+    differ when the rows differ in number or size; the file names listed in ``configs``
+    make it differ whenever a byte of the data does."""
+    import datasets
+
+    splits = datasets.SplitDict()
+    for name, (rows, num_bytes) in split_sizes.items():
+        splits.add(datasets.SplitInfo(name=name, num_bytes=num_bytes, num_examples=rows))
+    return datasets.DatasetInfo(features=hf_features(with_scores), splits=splits, download_size=download_size,
+                                dataset_size=sum(b for _, b in split_sizes.values()))
 
 
 # ----------------------------------------------------------------------------- output folders
@@ -774,163 +840,3 @@ def _replace_dir(new: Path, target: Path) -> None:
     os.replace(new, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _mapping(value: Any) -> dict:
-    """``value`` when it is a dict, else ``{}`` (a damaged run.json must not stop an export)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _yaml_str(value: str) -> str:
-    """A YAML scalar: plain when safe, else double-quoted JSON (valid YAML)."""
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/+-]*", value) and value.lower() not in {
-            "yes", "no", "true", "false", "on", "off", "null", "y", "n"}:
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _md(text: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def dataset_info_yaml(features: Any, sizes: dict[str, tuple[int, int, int]], config_name: str = "default") -> list[str]:
-    """The card's ``dataset_info`` block (YAML lines), as ``datasets.push_to_hub`` writes it:
-    ``config_name``, the features, each split's ``num_bytes`` (Arrow) and ``num_examples``,
-    ``download_size`` (Parquet bytes) and ``dataset_size``.
-
-    Why the card has it, and names each data file with its content (:func:`content_id`):
-    for a folder whose card has a ``configs:`` block, ``datasets.load_dataset`` keys its
-    cache by the folder's name, the config name and a hash of the card's ``configs`` (the
-    data file patterns as written, not the files they match) and ``dataset_info``, never
-    by the files' paths or bytes. With the same folder name (``hf``), the same patterns
-    (``data/train-*``) and no ``dataset_info``, every export got the same cache entry, and
-    the first one loaded in a cache was returned for every other. The sizes make the key
-    differ when the rows differ in number or size; the file names listed in ``configs``
-    make it differ whenever a byte of the data does."""
-    import yaml
-
-    info = {"config_name": config_name, "features": features._to_yaml_list(),
-            "splits": [{"name": name, "num_bytes": nbytes, "num_examples": rows}
-                       for name, (rows, nbytes, _) in sizes.items()],
-            "download_size": sum(s[2] for s in sizes.values()),
-            "dataset_size": sum(s[1] for s in sizes.values())}
-    text = yaml.safe_dump({"dataset_info": info}, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    return text.rstrip("\n").split("\n")
-
-
-def _dataset_card(corpus: Corpus, by_split: dict[str, list[CorpusRecord]], data_files: dict[str, Any], *,
-                  shares: Sequence[float] | None, license: str | None, repo_id: str | None,
-                  sizes: dict[str, tuple[int, int, int]] | None = None) -> str:
-    records = corpus.records
-    license_id = (license or DEFAULT_LICENSE).strip() or DEFAULT_LICENSE
-    run = corpus.run or {}
-    with_scores = corpus.is_scored
-    yaml = ["---", "language:", "- ar", "- en", f"license: {_yaml_str(license_id)}",
-            "multilinguality: translation", "task_categories:", "- translation", "size_categories:",
-            f"- {size_category(len(records))}", "pretty_name: English-Arabic sentence-aligned corpus",
-            "tags:", "- parallel-corpus", "- sentence-alignment", "- aligner", "configs:",
-            "- config_name: default", "  data_files:"]
-    for name, paths in data_files.items():
-        if isinstance(paths, str) or len(paths) == 1:
-            yaml += [f"  - split: {name}", f"    path: {paths if isinstance(paths, str) else paths[0]}"]
-        else:
-            yaml += [f"  - split: {name}", "    path:"] + [f"    - {path}" for path in paths]
-    if sizes:
-        yaml += dataset_info_yaml(hf_features(with_scores), sizes)
-    yaml.append("---")
-
-    lines = ["", "# English-Arabic sentence-aligned corpus", "",
-             "English news reports sentence-aligned with the Arabic texts they were written from, made with "
-             f"aligner {run.get('aligner_version', __version__)}. Each row is one "
-             "aligned *bead*: one or more English sentences and the Arabic sentence(s) they correspond to, "
-             "with the similarity score the alignment gave them. Sentences that were left unaligned (a report "
-             "drops source sentences and adds lines of its own) are not rows.", ""]
-    if license_id == DEFAULT_LICENSE and license is None:
-        lines += ["**Licence not set.** This card says `license: other` because aligner cannot know the licence "
-                  "of the texts. Set it to the licence of the source texts before sharing the dataset: "
-                  "`--license <id>` (for example `cc-by-4.0`) on `aligner export` / `aligner publish`, or edit "
-                  "the `license:` line above.", ""]
-    lines += ["## Loading", "", "```python", "from datasets import load_dataset", "",
-              f"ds = load_dataset({json.dumps(repo_id or 'USER/NAME')})  # or the path of this folder",
-              'print(ds["train"][0]["translation"])  # {"ar": "...", "en": "..."}', "```", ""]
-
-    lines += ["## Splits", "", "| split | rows | documents |", "|---|---|---|"]
-    for name, recs in by_split.items():
-        if name in data_files:
-            lines.append(f"| {name} | {len(recs)} | {len(dict.fromkeys(r.doc_id for r in recs))} |")
-    lines.append("")
-    if shares is None:
-        lines += ["All rows are in `train`: no split was asked for.", ""]
-    else:
-        empty = [n for n, recs in by_split.items() if not recs]
-        lines += ["Rows are split **by document**, so no document has rows in two splits: a document goes to "
-                  f"`train` / `validation` / `test` with shares {', '.join(f'{s:g}' for s in shares)}, by the "
-                  "first 8 bytes of the SHA-256 of its `doc_id` (UTF-8) read as a number in [0, 1). The "
-                  "assignment depends on the `doc_id` alone, so it is the same on every export and a document "
-                  "keeps its split when others are added. Row counts follow documents, not the shares exactly."
-                  + (f" Empty, so left out: {', '.join(empty)}." if empty else ""), ""]
-
-    lines += ["## Columns", "", "| column | type | description |", "|---|---|---|"]
-    for name in hf_features(with_scores):
-        kind, text = HF_COLUMN_DOCS[name]
-        lines.append(f"| `{name}` | {kind} | {_md(text)} |")
-    lines += ["", "Rows are in the order of the corpus they were exported from: document by document, beads in "
-              "document order.", ""]
-
-    lines += ["## How it was made", ""]
-    if run:
-        inputs = _mapping(run.get("inputs"))
-        settings = [("aligner version", f"`{run.get('aligner_version', 'unknown')}`"),
-                    ("encoder", f"`{run.get('encoder', 'unknown')}`")]
-        for key, value in sorted(_mapping(run.get("encoder_settings")).items()):
-            settings.append((f"encoder setting `{key}`", f"`{value}`"))
-        if "presplit" in inputs:
-            settings.append(("segmentation", "one sentence per input line (`--presplit`)" if inputs["presplit"]
-                             else "aligner's rule-based English and Arabic sentence splitter"))
-        if "pairing" in inputs:
-            settings.append(("document pairing", "a manifest file" if inputs["pairing"] == "manifest"
-                             else "same file name in the English and Arabic folders"))
-        for key, value in _mapping(run.get("alignment")).items():
-            settings.append((f"alignment setting `{key}`", f"`{value}`"))
-        lines += ["Every pair of documents was split into sentences, the sentences were embedded with the "
-                  "encoder below, and the best monotonic sequence of beads (1-1, merges and splits, sentences "
-                  "left alone) was found by dynamic programming over the similarities. The settings, as "
-                  "recorded in the run's `run.json`:", "", "| setting | value |", "|---|---|"]
-        lines += [f"| {_md(k)} | {_md(v)} |" for k, v in settings]
-        lines.append("")
-    else:
-        lines += ["The alignment settings were not recorded (the corpus was exported without its `run.json`).", ""]
-    lines += [f"Exported with aligner {__version__}. Filter: "
-              + ("; ".join(corpus.filters) + "." if corpus.filters else "none (every aligned pair is a row)."), ""]
-
-    lines += ["## Numbers", ""]
-    bead_counts = Counter(r.bead_type for r in records)
-    lines += [f"- Rows (sentence pairs) in this dataset: {len(records)}, from "
-              f"{len(dict.fromkeys(r.doc_id for r in records))} document(s).",
-              "- Bead types of the rows: " + (", ".join(f"{k}: {v}" for k, v in sorted(bead_counts.items()))
-                                               or "none") + "."]
-    if records:
-        scores = sorted(r.score for r in records)
-        lines.append(f"- `score`: min {scores[0]:.4f}, median {scores[len(scores) // 2]:.4f}, "
-                     f"max {scores[-1]:.4f}, mean {sum(scores) / len(scores):.4f}.")
-    summary = _mapping(run.get("summary"))
-    if summary:
-        lines.append(f"- Alignment run: {summary.get('documents', '?')} document pair(s), "
-                     f"{summary.get('aligned', '?')} aligned, {summary.get('failed', '?')} failed; "
-                     f"{summary.get('pairs', '?')} sentence pair(s) before any filter; unpaired files: "
-                     f"{summary.get('unpaired_en', 0)} English, {summary.get('unpaired_ar', 0)} Arabic.")
-        run_beads: Counter = Counter()
-        for doc in run.get("documents") if isinstance(run.get("documents"), list) else []:
-            beads = _mapping(doc).get("bead_types")
-            run_beads.update({str(k): v for k, v in _mapping(beads).items() if isinstance(v, int)})
-        if run_beads:
-            lines.append("- Bead types in the run (`1-0` / `0-1`: a sentence left unaligned): "
-                         + ", ".join(f"{k}: {v}" for k, v in sorted(run_beads.items())) + ".")
-    if corpus.unaligned is not None:
-        lines.append(f"- Unaligned sentences (not in the dataset): {corpus.unaligned.get('en', 0)} English, "
-                     f"{corpus.unaligned.get('ar', 0)} Arabic.")
-    else:
-        lines.append("- Unaligned sentences: not known (no `run.json` or `unaligned.jsonl` beside the corpus).")
-    lines.append("")
-    return "\n".join(yaml + lines)

@@ -1,11 +1,18 @@
-"""Publishing a dataset folder to the Hugging Face Hub in one commit.
+"""Publishing a dataset folder to the Hugging Face Hub in one commit, as ``datasets``'
+``push_to_hub`` does.
 
 :func:`push_folder` creates the dataset repository (``HfApi.create_repo(repo_type="dataset",
-exist_ok=True)``), then makes ONE commit (``HfApi.create_commit``) that adds every file of the
-folder (the Parquet files and the ``README.md`` dataset card) and deletes the ``data/`` files
-of an earlier push that this push does not write (so the card's ``data/<split>-*`` patterns
-match only this push's files). A commit is all or nothing on the Hub, so a failure leaves
-the repository as it was; the commit URL is returned only after the Hub accepted it.
+exist_ok=True)``) and, for a ``revision``, its branch (``HfApi.create_branch(exist_ok=True)``);
+reads the repository's ``README.md`` when it has one and merges the new dataset card into
+it (``merge_card``: the owner's metadata and sections are kept, see :mod:`aligner.card`);
+then makes ONE commit (``HfApi.create_commit``, with ``revision``, ``create_pr`` and the
+commit message passed through) that adds every file of the folder and deletes the files of
+an earlier push under this configuration's data folder (``data_dir``) that this push does
+not write (data file names carry their content's hash, so a re-push of changed rows
+leaves the old files to delete; the card lists this push's names exactly).
+Nothing outside ``data_dir`` is deleted: other configurations keep their files. A commit is
+all or nothing on the Hub, so a failure leaves the repository as it was; the commit URL (or
+the pull request's) is returned only after the Hub accepted it.
 
 The token comes from the usual places (``HF_TOKEN``, then the login cache of ``hf auth
 login``), resolved by ``huggingface_hub``; it is sent in the ``Authorization`` header only
@@ -16,7 +23,9 @@ token removed.
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
+from typing import Callable
 
 HF_TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{8,}")
 
@@ -42,13 +51,22 @@ def check_repo_id(repo_id: str) -> str:
 
 
 def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
-                endpoint: str | None = None, commit_message: str = "Upload corpus") -> str:
+                endpoint: str | None = None, commit_message: str = "Upload corpus", data_dir: str = "data",
+                revision: str | None = None, create_pr: bool = False,
+                merge_card: Callable[[str | None], str] | None = None) -> str:
     """Upload every file under ``folder`` to the dataset repository ``repo_id`` in one
-    commit (see the module docstring) and return the commit URL.
+    commit (see the module docstring) and return the commit URL (with ``create_pr``, the
+    pull request's URL).
 
     ``private``: create the repository private (a repository that already exists keeps
     its visibility). ``token``: default from ``HF_TOKEN`` or the login cache.
-    ``endpoint``: default ``HF_ENDPOINT`` / https://huggingface.co.
+    ``endpoint``: default ``HF_ENDPOINT`` / https://huggingface.co. ``data_dir``: the
+    folder of this push's data files; remote files under it that ``folder`` does not hold
+    are deleted in the same commit. ``revision``: the branch to commit to (created from the
+    default branch when missing; default: the default branch). ``create_pr``: open a pull
+    request against ``revision`` instead of committing to it. ``merge_card``: given the
+    repository's ``README.md`` text (``None`` when it has none), returns the card to upload
+    in place of ``folder``'s ``README.md``.
 
     Raises :class:`HubError`: no token, offline mode, Hub unreachable, unauthorised (401),
     forbidden (403), or any other failure of repository creation or of the commit."""
@@ -58,6 +76,9 @@ def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, toke
 
     folder = Path(folder)
     check_repo_id(repo_id)
+    data_dir = data_dir.strip("/")
+    if not data_dir or data_dir.startswith(".") or ".." in data_dir.split("/"):
+        raise HubError(f"data folder {data_dir!r}: expected a folder name such as 'data'")
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     if not files:
         raise HubError(f"{folder}: nothing to upload")
@@ -74,27 +95,44 @@ def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, toke
     stage = "creating the dataset repository"
     try:
         api.create_repo(repo_id, repo_type="dataset", private=True if private else None, exist_ok=True)
+        if revision is not None and not revision.startswith("refs/pr/"):  # the Hub refuses to create a PR ref
+            stage = f"creating the branch {revision!r}"
+            api.create_branch(repo_id, branch=revision, repo_type="dataset", exist_ok=True)
         stage = "listing the repository's files"
-        remote = _remote_files(api, repo_id)
+        remote = _remote_files(api, repo_id, revision)
+        if merge_card is not None:
+            stage = "reading the repository's dataset card (README.md)"
+            existing = _read_remote_text(api, repo_id, "README.md", revision) if "README.md" in remote else None
+            stage = "merging the dataset card"
+            (folder / "README.md").write_text(merge_card(existing), encoding="utf-8")
         local = [p.relative_to(folder).as_posix() for p in files]
         operations: list = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(folder / rel)) for rel in local]
-        stale = sorted(f for f in remote if f.startswith("data/") and f not in set(local))
+        stale = sorted(f for f in remote if f.startswith(f"{data_dir}/") and f not in set(local))
         operations += [CommitOperationDelete(path_in_repo=f) for f in stale]
-        stage = "committing the files"
-        info = api.create_commit(repo_id, operations, commit_message=commit_message, repo_type="dataset")
+        stage = "committing the files" if not create_pr else "opening the pull request"
+        info = api.create_commit(repo_id, operations, commit_message=commit_message, repo_type="dataset",
+                                 revision=revision, create_pr=create_pr or None)
     except Exception as exc:  # every failure becomes one clear, token-free message
         raise HubError(redact(_describe(exc, stage, repo_id, where), resolved)) from None
-    return str(info.commit_url)
+    return str(info.pr_url if create_pr and info.pr_url else info.commit_url)
 
 
-def _remote_files(api, repo_id: str) -> list[str]:
-    """Files in the repository's main branch; none when it has no commit yet."""
+def _remote_files(api, repo_id: str, revision: str | None = None) -> list[str]:
+    """Files in the repository at ``revision`` (default branch); none when it has no commit yet."""
     from huggingface_hub.errors import EntryNotFoundError, RevisionNotFoundError
 
     try:
-        return list(api.list_repo_files(repo_id, repo_type="dataset"))
+        return list(api.list_repo_files(repo_id, repo_type="dataset", revision=revision))
     except (EntryNotFoundError, RevisionNotFoundError):
         return []
+
+
+def _read_remote_text(api, repo_id: str, filename: str, revision: str | None) -> str:
+    """The text of ``filename`` in the repository, downloaded to a temporary folder (the
+    user's cache is left alone)."""
+    with tempfile.TemporaryDirectory(prefix="aligner-card-") as tmp:
+        path = api.hf_hub_download(repo_id, filename, repo_type="dataset", revision=revision, cache_dir=tmp)
+        return Path(path).read_text(encoding="utf-8")
 
 
 def _describe(exc: Exception, stage: str, repo_id: str, endpoint: str) -> str:
