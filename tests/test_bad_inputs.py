@@ -320,6 +320,47 @@ def test_swapped_sides(cli, tmp_path):
     assert "EN_DIR and AR_DIR the wrong way round?" in output
 
 
+def test_swapped_folders_are_said_once_and_nothing_is_written(cli, tmp_path):
+    # `aligner align ar en`: one message for the whole run, exit 2, no output folder.
+    en, ar = folders(tmp_path, {f"d{k}.txt": AR for k in range(4)}, {f"d{k}.txt": EN for k in range(4)}, good=False)
+    code, output, report = cli(en, ar, tmp_path / "out")
+    assert code == 2, output
+    assert output.count("look swapped") == 1
+    assert re.search(r"Error: Invalid value for 'EN_DIR' / 'AR_DIR': the two folders look swapped: the English folder "
+                     + re.escape(str(en)) + r" holds Arabic text \(100% of the letters of its first documents\) and "
+                     r"the Arabic folder " + re.escape(str(ar)) + r" Latin-script text \(100%\); give the English "
+                     r"folder first \(EN_DIR AR_DIR\); nothing was aligned", " ".join(output.split())), output
+    assert report is None and not (tmp_path / "out").exists()
+
+
+def test_same_folder_for_both_sides_is_refused(cli, tmp_path):
+    en, _ = folders(tmp_path, {}, {})
+    code, output, report = cli(en, en, tmp_path / "out")
+    assert code == 2, output
+    assert "the English and the Arabic folder are the same folder" in " ".join(output.split())
+    assert report is None and not (tmp_path / "out").exists()
+
+
+def test_same_folder_with_a_manifest_is_allowed(cli, tmp_path):
+    # A manifest may pair the files of one folder (report.en.txt -> report.ar.txt).
+    folder = tmp_path / "both"
+    folder.mkdir()
+    (folder / "report.en.txt").write_text(EN, encoding="utf-8")
+    (folder / "report.ar.txt").write_text(AR, encoding="utf-8")
+    manifest = tmp_path / "pairs.tsv"
+    manifest.write_text("en_file\tar_file\nreport.en.txt\treport.ar.txt\n", encoding="utf-8")
+    code, output, report = cli(folder, folder, tmp_path / "out", "--manifest", str(manifest))
+    assert code == 0, output
+    assert [d["doc_id"] for d in report["documents"]] == ["report.en"]
+
+
+def test_pair_command_says_swapped_folders_once(tmp_path):
+    en, ar = folders(tmp_path, {"d.txt": AR}, {"d.txt": EN}, good=False)
+    result = CliRunner().invoke(main, ["pair", str(en), str(ar), "-o", str(tmp_path / "pairs.tsv"), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("look swapped") == 1 and not (tmp_path / "pairs.tsv").exists()
+
+
 def test_mixed_language_file_warns_and_aligns(cli, tmp_path):
     en, ar = folders(tmp_path, {"bad.txt": EN + AR}, {"bad.txt": AR})
     code, output, report = cli(en, ar, tmp_path / "out")

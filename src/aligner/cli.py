@@ -207,7 +207,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
     name, manifest, or (by default, for the rest) content."""
     _check_license(license_id, license_name)  # a licence the Hub would refuse: said before any work
     from .corpus import OutputError, OutputExistsError, align_folders
-    from .pairing import ManifestError
+    from .pairing import FoldersError, ManifestError
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
@@ -217,6 +217,8 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
                             max_bytes=max_bytes, overwrite=overwrite, engine=engine, follow_links=follow_links)
     except ManifestError as exc:
         raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
+    except FoldersError as exc:  # a mistake of the whole run: said once, nothing aligned
+        raise click.BadParameter(str(exc), param_hint="'EN_DIR' / 'AR_DIR'") from None
     except EncoderLoadError as exc:
         raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
     except OutputExistsError as exc:  # nothing was written
@@ -269,7 +271,7 @@ def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_s
     """Pair the English documents of EN_DIR with their Arabic sources in AR_DIR, without
     aligning them: by manifest and file name first, then by content (--pair-by auto)."""
     from .inputs import escape_name
-    from .pairing import ManifestError, pair_documents, pairs_paths, write_pairs
+    from .pairing import FoldersError, ManifestError, pair_documents, pairs_paths, write_pairs
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
@@ -284,6 +286,8 @@ def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_s
                                 follow_links=follow_links)
     except ManifestError as exc:
         raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
+    except FoldersError as exc:
+        raise click.BadParameter(str(exc), param_hint="'EN_DIR' / 'AR_DIR'") from None
     except EncoderLoadError as exc:
         raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
     pairs_path, unpaired_path = write_pairs(result, out_path, en_dir, ar_dir)

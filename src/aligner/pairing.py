@@ -61,6 +61,64 @@ class ManifestError(PairingError):
     names the manifest file and line (``manifest.tsv:3: ...``), one line per mistake."""
 
 
+class FoldersError(PairingError):
+    """A mistake of the whole run, found once before any document is read: the English
+    and the Arabic folder are one folder, or the two folders look swapped."""
+
+
+# Swapped folders are judged on the first documents of each side (sorted by name), each
+# read up to this many bytes: enough letters to tell the scripts apart, bounded cost.
+SIDE_SAMPLE_DOCUMENTS = 20
+SIDE_SAMPLE_BYTES = 64 * 1024
+
+
+def check_folders(en_dir: str | Path, ar_dir: str | Path, *, follow_links: bool = False,
+                  manifest: str | Path | None = None) -> None:
+    """Refuse, once and before anything is aligned, the two mistakes that would otherwise
+    fail every document one by one (:class:`FoldersError`): ``en_dir`` and ``ar_dir``
+    are the same folder (allowed with a manifest, which may pair files of one folder),
+    or the English folder holds Arabic text while the Arabic folder holds Latin-script
+    text (the folders given the wrong way round)."""
+    from .inputs import MIN_LETTERS_FOR_LANGUAGE, WRONG_SCRIPT_SHARE
+
+    en_dir, ar_dir = Path(en_dir), Path(ar_dir)
+    if manifest is None and _same_folder(en_dir, ar_dir):
+        raise FoldersError(f"the English and the Arabic folder are the same folder ({en_dir}): give the folder "
+                           f"of English documents first, then the folder of their Arabic sources")
+    en, ar = _side_script(en_dir, follow_links), _side_script(ar_dir, follow_links)
+    if min(en.letters, ar.letters) < MIN_LETTERS_FOR_LANGUAGE:
+        return
+    if en.share("en") < WRONG_SCRIPT_SHARE and en.dominant() == "Arabic" \
+            and ar.share("ar") < WRONG_SCRIPT_SHARE and ar.dominant() == "Latin":
+        raise FoldersError(
+            f"the two folders look swapped: the English folder {en_dir} holds Arabic text ({en.arabic:.0%} of "
+            f"the letters of its first documents) and the Arabic folder {ar_dir} Latin-script text "
+            f"({ar.latin:.0%}); give the English folder first (EN_DIR AR_DIR); nothing was aligned")
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def _side_script(folder: Path, follow_links: bool):
+    """Script shares of the letters of a folder's first documents (see check_folders)."""
+    from .inputs import decode_bytes, script_shares
+
+    texts = []
+    docs, _ = list_files(folder, follow_links=follow_links)
+    for path in docs[:SIDE_SAMPLE_DOCUMENTS]:
+        try:
+            with open(path, "rb") as f:
+                data = f.read(SIDE_SAMPLE_BYTES)
+            texts.append(decode_bytes(data, path).text)
+        except (OSError, ValueError):  # unreadable or undecodable: that document will say so itself
+            continue
+    return script_shares("\n".join(texts))
+
+
 @dataclass(frozen=True)
 class DocumentPair:
     """An English document and its Arabic source.
@@ -184,6 +242,7 @@ def pair_by_name(en_dir: str | Path, ar_dir: str | Path, *,
     (``café`` typed on a Mac, NFD, pairs with ``café`` in NFC). Links out of the folders
     are not followed unless ``follow_links`` (see :func:`list_files`)."""
     en_dir, ar_dir = _check_folder(en_dir, "English"), _check_folder(ar_dir, "Arabic")
+    check_folders(en_dir, ar_dir, follow_links=follow_links, manifest=manifest)
     if manifest is not None:
         return _pair_by_manifest(en_dir, ar_dir, Path(manifest), follow_links)
     skipped: list[tuple[Path, str]] = []
@@ -405,6 +464,7 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
         return result
 
     if method == "content":
+        check_folders(en_dir, ar_dir, follow_links=follow_links, manifest=manifest)
         skipped: list[tuple[Path, str]] = []
         en_docs, en_other = list_files(en_dir, follow_links=follow_links, skipped=skipped)
         ar_docs, ar_other = list_files(ar_dir, follow_links=follow_links, skipped=skipped)
