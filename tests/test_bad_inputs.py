@@ -570,7 +570,7 @@ def test_output_folder_with_another_corpus_is_refused(cli, tmp_path):
     code, output, _ = cli(en, ar, out, "--presplit")
     assert code == 2
     assert "already holds a corpus made with other settings or inputs (inputs.presplit: false -> true" in output
-    assert "Use --overwrite to replace it, or choose another output folder" in output
+    assert "Use --overwrite (overwrite=True in Python) to replace it, or choose another output folder" in output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 

@@ -194,7 +194,7 @@ def test_output_folder_with_another_runs_corpus(tmp_path, fake_aligner, command)
     assert result.exit_code == 2
     message = " ".join(result.output.split())
     assert f"{theirs} already holds the corpus of another run (made with other settings or inputs: " in message
-    assert "as recorded in run.json): not overwritten. Use --overwrite to replace it, or choose another output " \
+    assert "as recorded in run.json): not overwritten. Use --overwrite (overwrite=True in Python) to replace it, or choose another output " \
            "folder" in message
     assert {p.name: p.read_bytes() for p in theirs.iterdir() if p.is_file()} == before
     result = run_cli(command, ours, "-o", theirs, *extra, "--overwrite")

@@ -832,7 +832,7 @@ class _RunState:
         if recorded is None:
             raise OutputExistsError(
                 f"{self.out_dir} already holds {' and '.join(present)} with no readable {RUN_FILE} saying how it was "
-                f"made: not overwritten. Use --overwrite to replace it, or choose another output folder")
+                f"made: not overwritten. Use --overwrite (overwrite=True in Python) to replace it, or choose another output folder")
         raise OutputExistsError(self._differs(recorded, RUN_FILE, partial))
 
     def _saved_settings(self) -> dict | None:
@@ -859,7 +859,7 @@ class _RunState:
         if len(diffs) > 4:
             shown += f"; and {len(diffs) - 4} more"
         return (f"{self.out_dir} already holds a corpus made with other settings or inputs ({shown}; as recorded "
-                f"in {where}): not overwritten. Use --overwrite to replace it, or choose another output folder")
+                f"in {where}): not overwritten. Use --overwrite (overwrite=True in Python) to replace it, or choose another output folder")
 
     # -- holding OUT
 

@@ -763,7 +763,7 @@ def prepare_output_folder(out_dir: str | Path, source: str | Path, *, run: dict 
         return
     if not overwrite:
         raise OutputExistsError(f"{out_dir} already holds the corpus of another run ({why}): not overwritten. Use "
-                                f"--overwrite to replace it, or choose another output folder")
+                                f"--overwrite (overwrite=True in Python) to replace it, or choose another output folder")
     from .corpus import DERIVED_FILES, RUN_FILES, remove_run_files
 
     remove_run_files(out_dir, RUN_FILES + DERIVED_FILES)  # nothing of the other run stays beside the new files
