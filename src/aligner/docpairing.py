@@ -216,6 +216,29 @@ class _Doc:
     tok: np.ndarray | None       # token counts per sentence (stateful encoders)
 
 
+class PairingCache:
+    """What content pairing computes per document and per candidate pair, kept between
+    runs on (subsets of) the same documents with the same aligner: each document's
+    normalised sentences, stored encodings and sentence embeddings, and each aligned
+    pair's beads. With it, a further run encodes and aligns only what it has not seen;
+    the settings of :class:`ContentPairingConfig` (vectors, candidates, bead ramp,
+    margins, thresholds) are all applied afresh. ``key`` names the aligner (encoder and
+    alignment settings) the entries belong to; a cache is only valid for that aligner.
+    Picklable (``benchmarks/eval_pairing.py --cache``)."""
+
+    def __init__(self, key: str = ""):
+        self.key = key
+        self.docs: dict[tuple[str, str, bool], tuple[list[str], np.ndarray, np.ndarray | None, np.ndarray]] = {}
+        self.beads: dict[tuple[str, str, bool], list[Bead]] = {}
+
+    @staticmethod
+    def aligner_key(aligner) -> str:
+        import json
+
+        return json.dumps({"encoder": aligner.encoder_name, "alignment": aligner.config.to_dict()}, sort_keys=True,
+                          default=str)
+
+
 def _read_sentences(path: Path, lang: str, presplit: bool) -> list[str]:
     from .corpus import read_document  # corpus imports pairing: import here
 
@@ -258,7 +281,7 @@ class _Side:
 
 def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, config: ContentPairingConfig,
                 presplit: bool, problems: list[str], progress: Callable[[Iterable, str, int], Iterable],
-                batch_sentences: int = 4096, halves: bool = False) -> _Side:
+                batch_sentences: int = 4096, halves: bool = False, cache: PairingCache | None = None) -> _Side:
     """Read, segment and encode the documents of one side; with ``halves``, also give
     each document of 4 sentences or more two half-document vectors (first and second
     half), to find a further source that only one part of a report comes from."""
@@ -268,8 +291,9 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
     df: Counter[int] = Counter()
     readable: list[Path] = []
     for path in paths:
+        cached = cache.docs.get((lang, str(path), presplit)) if cache is not None else None
         try:
-            sentences = _read_sentences(path, lang, presplit)
+            sentences = cached[0] if cached is not None else _read_sentences(path, lang, presplit)
         except Exception as exc:  # noqa: BLE001 - any unreadable document is reported, not fatal
             problems.append(f"{exc}; not paired by content" if str(exc).startswith(str(path))
                             else f"{path}: {type(exc).__name__}: {exc}; not paired by content")
@@ -289,13 +313,22 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
 
     def flush():
         nonlocal vectors
-        for (path, sentences), (stored, tok) in zip(batch, embedder.encode_many([s for _, s in batch])):
+        keys = [(lang, str(path), presplit) for path, _ in batch]
+        todo = [k for k, key in enumerate(keys) if cache is None or key not in cache.docs]
+        fresh = dict(zip(todo, embedder.encode_many([batch[k][1] for k in todo])))
+        for k, (path, sentences) in enumerate(batch):
+            if k in fresh:
+                stored, tok = fresh[k]
+                sent = embedder.sentences(stored, tok)
+                if cache is not None:
+                    cache.docs[keys[k]] = (sentences, stored, tok, sent)
+            else:
+                _, stored, tok, sent = cache.docs[keys[k]]
             lengths = np.array([len(s) for s in sentences], np.float32)
             weights = lengths.astype(np.float64)
             if config.boilerplate and n_docs > 1:
                 idf = np.array([math.log((n_docs + 1) / df[hash(s)]) / log_n for s in sentences])
                 weights = weights * np.maximum(idf, 1e-3)
-            sent = embedder.sentences(stored, tok)
             if vectors is None:
                 vectors = np.empty((len(readable), 1 + config.windows, sent.shape[1]), np.float32)
             vectors[len(side.docs)] = document_vector(sent, weights, config.windows)
@@ -309,7 +342,8 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
 
     pending = 0
     for path in progress(readable, f"Embedding {lang}", len(readable)):
-        sentences = _read_sentences(path, lang, presplit)
+        cached = cache.docs.get((lang, str(path), presplit)) if cache is not None else None
+        sentences = cached[0] if cached is not None else _read_sentences(path, lang, presplit)
         batch.append((path, sentences))
         pending += len(sentences)
         if pending >= batch_sentences:
@@ -422,6 +456,7 @@ class _Edge:
     ar_share: float = 0.0                  # Arabic half of the alignment score
     score: float = 0.0
     ar_margin: float = 0.0                 # R + s against the Arabic document's other candidates only
+    beads: list[Bead] | None = None        # the pair's sentence alignment
 
 
 def line_weights(beads: Sequence[Bead], n_en: int, n_ar: int, low: float, high: float
@@ -439,13 +474,19 @@ def line_weights(beads: Sequence[Bead], n_en: int, n_ar: int, low: float, high: 
 
 
 def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedder, config: ContentPairingConfig,
-             progress) -> None:
+             progress, store: PairingCache | None = None, presplit: bool = False) -> None:
     cache = _RunsCache(embedder, config.runs_cache)
     al_config = embedder.aligner.config
     for e in progress(edges, "Re-scoring", len(edges)):
         de, da = en.docs[e.i], ar.docs[e.j]
-        beads = align_runs(cache.get(en, e.i), cache.get(ar, e.j), al_config,
-                           en_lengths=de.lengths, ar_lengths=da.lengths)
+        key = (str(de.path), str(da.path), presplit)
+        beads = store.beads.get(key) if store is not None else None
+        if beads is None:
+            beads = align_runs(cache.get(en, e.i), cache.get(ar, e.j), al_config,
+                               en_lengths=de.lengths, ar_lengths=da.lengths)
+            if store is not None:
+                store.beads[key] = beads
+        e.beads = beads
         w_en, w_ar = line_weights(beads, len(de.lengths), len(da.lengths), config.bead_low, config.bead_high)
         e.en_weights = w_en.astype(np.float32)
         e.ar_share = float(w_ar.mean())
@@ -489,7 +530,8 @@ def _tqdm_progress(items, desc, total):
 
 def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner, *,
                     max_sources: int = 1, presplit: bool = False, config: ContentPairingConfig | None = None,
-                    progress: bool = False, sources_for: dict[Path, list[Path]] | None = None) -> ContentPairing:
+                    progress: bool = False, sources_for: dict[Path, list[Path]] | None = None,
+                    cache: PairingCache | None = None) -> ContentPairing:
     """Pair English with Arabic documents by content (see the module docstring).
 
     ``aligner``: an :class:`~aligner.Aligner` (its encoder and alignment settings are
@@ -497,6 +539,8 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
     ``sources_for``: English documents already paired (by name or manifest) with their
     Arabic sources; with ``max_sources > 1`` they may take further sources from
     ``ar_paths`` (their paths must be in ``en_paths``), and they never take a first one.
+    ``cache``: a :class:`PairingCache` for this aligner, read and filled (encodings and
+    alignments are then computed once over several runs).
     """
     if max_sources < 1:
         raise ValueError(f"max_sources must be at least 1, got {max_sources}")
@@ -513,8 +557,14 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
 
     t0 = time.perf_counter()
     embedder = DocumentEmbedder(aligner)
-    en = _embed_side(en_paths, "en", embedder, config, presplit, result.problems, show, halves=max_sources > 1)
-    ar = _embed_side(ar_paths, "ar", embedder, config, presplit, result.problems, show)
+    if cache is not None:
+        key = PairingCache.aligner_key(aligner)
+        if cache.key and cache.key != key:
+            raise ValueError("this PairingCache was filled with another aligner (encoder or alignment settings)")
+        cache.key = key
+    en = _embed_side(en_paths, "en", embedder, config, presplit, result.problems, show, halves=max_sources > 1,
+                     cache=cache)
+    ar = _embed_side(ar_paths, "ar", embedder, config, presplit, result.problems, show, cache=cache)
     t1 = time.perf_counter()
     edges: list[_Edge] = []
     t2 = t1
@@ -526,7 +576,7 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
                 cands.setdefault((en.half_owner[h], j), s)
         edges = [_Edge(i, j, s) for (i, j), s in sorted(cands.items())]
         t2 = time.perf_counter()
-        _rescore(edges, en, ar, embedder, config, show)
+        _rescore(edges, en, ar, embedder, config, show, cache, presplit)
         _margin_scores(edges, config)
     t3 = time.perf_counter()
 
