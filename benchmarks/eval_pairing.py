@@ -160,7 +160,7 @@ def objective(s: dict) -> float:
 def _collection(data: Path, al, cache, config, en_names: list[str], ar_names: list[str]) -> list:
     result = pair_by_content([data / "en" / n for n in en_names], [data / "ar" / n for n in ar_names], al,
                              config=config, cache=cache)
-    return result.candidates
+    return result.candidates, result.stats.get("threshold", config.threshold)
 
 
 def _assign(candidates: list, threshold: float, min_alignment: float) -> set[tuple[str, str]]:
@@ -173,7 +173,9 @@ def choose_settings(data: Path, al, cache, base: ContentPairingConfig, gold: set
     """The grid's best settings on one collection: highest :func:`objective`; then the
     widest run of neighbouring thresholds that reach it (a threshold in the middle of a
     wide plateau is the least fragile); then the settings nearest the defaults. The
-    threshold is the middle of that run."""
+    threshold is the middle of that run. With ``calibrate_threshold`` the threshold is
+    not chosen: each collection fits its own when it is paired (the held-out source
+    too), and only the ramp and ``runner_up_weight`` are chosen here."""
     best = None
     for low in LOO_BEAD_LOW:
         for high in LOO_BEAD_HIGH:
@@ -181,9 +183,10 @@ def choose_settings(data: Path, al, cache, base: ContentPairingConfig, gold: set
                 continue
             for w in LOO_RUNNER_UP:
                 config = replace(base, bead_low=low, bead_high=high, runner_up_weight=w)
-                cands = _collection(data, al, cache, config, en_names, ar_names)
+                cands, used = _collection(data, al, cache, config, en_names, ar_names)
+                thresholds = (used,) if config.calibrate_threshold else LOO_THRESHOLDS
                 objs = [objective(score(_assign(cands, th, config.min_alignment), gold, en_names, ar_names))
-                        for th in LOO_THRESHOLDS]
+                        for th in thresholds]
                 top = max(objs)
                 run, width, start = 0, 0, 0
                 for k, o in enumerate(objs + [-1.0]):
@@ -193,7 +196,7 @@ def choose_settings(data: Path, al, cache, base: ContentPairingConfig, gold: set
                         if run > width:
                             width, start = run, k - run
                         run = 0
-                th = LOO_THRESHOLDS[start + (width - 1) // 2]
+                th = thresholds[start + (width - 1) // 2]  # calibrated: the collection's own, re-fitted when paired
                 near = abs(low - base.bead_low) + abs(high - base.bead_high) + abs(w - base.runner_up_weight)
                 key = (-top, -width, round(near, 6), low, high, w)
                 if best is None or key < best[0]:
@@ -204,8 +207,8 @@ def choose_settings(data: Path, al, cache, base: ContentPairingConfig, gold: set
 
 def run_scores(data: Path, al, cache, config: ContentPairingConfig, gold: set, en_names: list[str],
                ar_names: list[str]) -> dict:
-    cands = _collection(data, al, cache, config, en_names, ar_names)
-    return score(_assign(cands, config.threshold, config.min_alignment), gold, en_names, ar_names)
+    cands, used = _collection(data, al, cache, config, en_names, ar_names)
+    return {**score(_assign(cands, used, config.min_alignment), gold, en_names, ar_names), "threshold_used": used}
 
 
 def loo_sources(data: Path, gold: set, en_files: list[str], ar_files: list[str], manifest: Path, al, cache,
@@ -238,6 +241,7 @@ def loo_sources(data: Path, gold: set, en_files: list[str], ar_files: list[str],
     return {"restriction": "each held-out source is paired on its own: one pairing run over only its English "
                            "and Arabic documents (true pairs and distractors); settings are chosen on one run over "
                            "the other sources' documents together",
+            "threshold_mode": "calibrated" if base.calibrate_threshold else "fixed",
             "objective": "mean of F1 and distractors-unpaired rate; ties: widest threshold plateau, then "
                          "nearest the defaults",
             "grid": {"bead_low": list(LOO_BEAD_LOW), "bead_high": list(LOO_BEAD_HIGH),
@@ -250,16 +254,22 @@ def loo_sources(data: Path, gold: set, en_files: list[str], ar_files: list[str],
 
 def print_loo(loo: dict) -> None:
     print("\nleave one source out (" + loo["restriction"] + "):")
+    print("(thr: the threshold applied to the held-out source: chosen, or calibrated on it)")
     print(f"{'held out':<10} {'chosen on':<20} {'low':>5} {'high':>5} {'w':>5} {'thr':>5}  "
           f"{'in-sample F1':>12} {'distr':>6}  {'held-out F1':>11} {'distr':>6}  {'defaults F1':>11} {'distr':>6}")
     for f in loo["folds"]:
         st, ins, ho, de = f["settings"], f["in_sample"], f["held_out_scores"], f["held_out_with_defaults"]
         print(f"{f['held_out']:<10} {'+'.join(f['train_sources']):<20} {st['bead_low']:5.2f} {st['bead_high']:5.2f} "
-              f"{st['runner_up_weight']:5.2f} {st['threshold']:5.2f}  {ins['f1']:12.3f} "
+              f"{st['runner_up_weight']:5.2f} {ho['threshold_used']:5.2f}  {ins['f1']:12.3f} "
               f"{ins['distractors_unpaired_rate']:6.1%}  {ho['f1']:11.3f} {ho['distractors_unpaired_rate']:6.1%}  "
               f"{de['f1']:11.3f} {de['distractors_unpaired_rate']:6.1%}")
     print(f"worst held-out source: F1 {loo['min_held_out_f1']:.3f}, distractors unpaired "
           f"{loo['min_held_out_distractors_unpaired_rate']:.1%}")
+
+
+def out_threshold(result, config) -> str:
+    content = result.settings.get("content", {})
+    return f"{content.get('threshold_used', config.threshold)} ({content.get('threshold_from', 'fixed')})"
 
 
 def load_cache(path: Path | None) -> PairingCache:
@@ -287,7 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--method", default="auto", choices=["auto", "content", "name"])
     ap.add_argument("--max-sources", type=int, default=1)
     ap.add_argument("--encoder", default=None, help="encoder name (default: the embedded one)")
-    ap.add_argument("--threshold", type=float, default=None, help="override the score threshold")
+    ap.add_argument("--threshold", type=float, default=None, help="override the score threshold (fixed)")
+    ap.add_argument("--threshold-mode", choices=["default", "fixed", "calibrated"], default="default",
+                    help="fixed threshold or one calibrated on the collection's candidate scores "
+                         "(default: the configuration's default)")
     ap.add_argument("--scorer", type=Path, default=None, help="score.py (default DIR/../../score.py when present)")
     ap.add_argument("--sweep", action="store_true", help="also report other thresholds")
     ap.add_argument("--merge-check", type=int, default=0, metavar="N", help="multi-source check with N merged documents")
@@ -305,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     en_files = sorted(p.name for p in (data / "en").iterdir() if p.suffix.lower() == ".txt")
     ar_files = sorted(p.name for p in (data / "ar").iterdir() if p.suffix.lower() == ".txt")
     config = ContentPairingConfig()
+    if args.threshold_mode != "default":
+        config = replace(config, calibrate_threshold=args.threshold_mode == "calibrated")
     if args.threshold is not None:
-        config = replace(config, threshold=args.threshold)
+        config = replace(config, threshold=args.threshold, calibrate_threshold=False)
     cache = load_cache(args.cache)
 
     t0 = time.perf_counter()
@@ -330,9 +345,12 @@ def main(argv: list[str] | None = None) -> int:
           f"({own['n_correct']} correct of {own['n_pred']} predicted, {own['n_gold']} gold; by method {methods})")
     print(f"distractors left unpaired: {own['distractors_left_unpaired']} of {own['n_distractors']} "
           f"({own['distractors_unpaired_rate']:.1%})")
+    print(f"threshold applied: {out_threshold(result, config)}")
     print(f"time: load encoder {t1 - t0:.1f} s, pairing {t2 - t1:.1f} s")
     out = {"data": str(data), "method": args.method, "max_sources": args.max_sources, "encoder": al.encoder_name,
-           "threshold": config.threshold, "min_alignment": config.min_alignment, **own,
+           "threshold": config.threshold, "min_alignment": config.min_alignment,
+           "threshold_used": result.settings.get("content", {}).get("threshold_used", config.threshold),
+           "threshold_from": result.settings.get("content", {}).get("threshold_from", "fixed"), **own,
            "candidate_pairs": len(candidates), "pairing_s": round(t2 - t1, 2), "load_encoder_s": round(t1 - t0, 2)}
 
     scorer = args.scorer or data.resolve().parent.parent / "score.py"
@@ -356,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             sweep.append({"threshold": th, **{k: s[k] for k in ("precision", "recall", "f1",
                                                                   "distractors_unpaired_rate")}})
             print(f"{th:9.2f}  {s['precision']:.3f}  {s['recall']:.3f}  {s['f1']:.3f}  {s['distractors_unpaired_rate']:.3f}"
-                  + ("   <- the default" if th == config.threshold else ""))
+                  + ("   <- the fixed threshold" if th == config.threshold else ""))
         out["sweep"] = sweep
 
     if args.merge_check:

@@ -437,6 +437,9 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
                             config=config, progress=progress, sources_for=sources_for, cache=cache)
     if candidates_out is not None:
         candidates_out.extend(found.candidates)
+    if "threshold" in found.stats:  # the threshold applied (calibrated on this collection, or the fixed one)
+        settings["content"] = {**settings["content"], "threshold_used": found.stats["threshold"],
+                               "threshold_from": found.stats["threshold_from"]}
     used_ids = {p.doc_id.casefold() for p in base.pairs}
     pairs = []
     for cp in found.pairs:
