@@ -528,3 +528,87 @@ def test_margin_scores_keep_an_arabic_side_margin_for_further_sources():
     assert second.ar_margin == pytest.approx(0.8 - w * 0.3)  # only Arabic 1's other candidate counts
     assert second.score == pytest.approx(0.8 - w * 0.5 * (0.9 + 0.3))  # both sides' runners-up
     assert second.ar_margin >= config.extra_min_margin > edges[2].ar_margin  # report 1 does not fit Arabic 1
+
+
+# ------------------------------------------------------------------ calibrated threshold (issue 14)
+
+
+@pytest.mark.parametrize("scores, floor, min_count, expected", [
+    ([0, 0, 0, 0, 1, 1, 1, 1], 0.0, 8, 0.5),                                   # two equal groups: the gap's middle
+    ([-0.3, -0.2, -0.1, 0.0, 0.1, 0.6, 0.7, 0.8], 0.0, 8, 0.35),               # wrong bulk, then true pairs
+    ([0.8, -0.1, 0.7, 0.1, -0.3, 0.6, 0.0, -0.2], 0.0, 8, 0.35),               # order does not matter
+    ([0.0] * 20 + [1.0] * 3, 0.0, 8, 0.5),                                     # few true pairs among many wrong
+    ([-1, -1, -1, -1, -0.5, -0.5, -0.5, -0.5], 0.0, 8, 0.0),                   # split at -0.75, raised to the floor
+    ([-1, -1, -1, -1, -0.5, -0.5, -0.5, -0.5], -2.0, 8, -0.75),                # ... unless the floor is lower
+    ([2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0], 0.0, 8, 2.5),                   # another encoder's scale: follows it
+    ([0.0, 1.0], 0.0, 8, None),                                                # too few scores to fit
+    ([0.3] * 10, 0.0, 8, None),                                                # all equal: nothing to split
+    ([0.0, 0.0, 1.0], 0.0, 2, 0.5),                                            # min_count lowered
+])
+def test_otsu_threshold_on_synthetic_score_distributions(scores, floor, min_count, expected):
+    from aligner.docpairing import otsu_threshold
+
+    got = otsu_threshold(scores, floor=floor, min_count=min_count)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_calibrated_threshold_is_recorded_with_the_settings(tmp_path):
+    """The threshold applied is written with the pairing settings (here too few candidates
+    to calibrate: the fixed one, and said so)."""
+    lines = [f"item {k} {k * 7} {k * 13} {k * 31}" for k in range(12)]
+    en = write(tmp_path / "en", {"e1.txt": "\n".join(lines[:6]) + "\n", "e2.txt": "\n".join(lines[6:]) + "\n"})
+    ar = write(tmp_path / "ar", {"x.txt": "\n".join(lines[6:]) + "\n", "y.txt": "\n".join(lines[:6]) + "\n"})
+    result = pair_documents(en, ar, aligner=Aligner(encoder=HashedWords()), method="content", presplit=True)
+    content = result.settings["content"]
+    assert content["calibrate_threshold"] is True
+    assert content["threshold_used"] == content["threshold"]
+    assert content["threshold_from"].startswith("fixed (too few candidates")
+
+
+def test_eval_pairing_loo_sources_on_a_tiny_folder(tmp_path, monkeypatch, capsys):
+    """`benchmarks/eval_pairing.py --loo-sources` with a stand-in encoder: one fold per
+    source, a table, and a ``loo`` key in the last JSON line."""
+    import importlib.util
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("eval_pairing_smoke", root / "benchmarks" / "eval_pairing.py")
+    ev = importlib.util.module_from_spec(spec)
+    sys.modules["eval_pairing_smoke"] = ev
+    spec.loader.exec_module(ev)
+    monkeypatch.setattr(ev, "Aligner", lambda *a, **k: Aligner(encoder=HashedWords()))
+    monkeypatch.setattr(ev, "LOO_BEAD_LOW", (0.3,))
+    monkeypatch.setattr(ev, "LOO_BEAD_HIGH", (0.6, 0.7))
+    monkeypatch.setattr(ev, "LOO_RUNNER_UP", (0.5,))
+
+    data = tmp_path / "set" / "docs"
+    en, ar, gold, docs = {}, {}, [], []
+    for s, source in enumerate(("alpha", "beta")):
+        for k in range(3):
+            lines = [f"{source} {s} {k} {k * 7 + j} {j * 13 + s} {k * 31 + j * 3}" for j in range(5)]
+            en[f"{source}-e{k}.txt"] = "\n\n".join(lines) + "\n"
+            ar[f"{source}-a{k}.txt"] = "\n\n".join(lines) + "\n"
+            gold.append(f"{source}-e{k}.txt\t{source}-a{k}.txt")
+            docs.append({"source": source, "role": "pair", "en_file": f"{source}-e{k}.txt",
+                         "ar_file": f"{source}-a{k}.txt"})
+        en[f"{source}-only.txt"] = f"{source} 999 998 997\n"
+        docs.append({"source": source, "role": "en_only", "en_file": f"{source}-only.txt", "ar_file": None})
+    write(data / "en", en)
+    write(data / "ar", ar)
+    (data / "gold.tsv").write_text("\n".join(gold) + "\n", encoding="utf-8")
+    (data.parent / "manifest.json").write_text(json.dumps({"docs": docs}), encoding="utf-8")
+
+    assert ev.main(["--data", str(data), "--out", str(tmp_path / "pairs.tsv"), "--loo-sources",
+                    "--method", "content", "--cache", str(tmp_path / "cache.pkl")]) == 0
+    out = capsys.readouterr().out
+    assert "leave one source out" in out
+    last = json.loads(out.strip().splitlines()[-1])
+    assert [f["held_out"] for f in last["loo"]["folds"]] == ["alpha", "beta"]
+    for fold in last["loo"]["folds"]:
+        assert {"settings", "in_sample", "held_out_scores", "held_out_with_defaults"} <= set(fold)
+        assert fold["held_out_scores"]["n_gold"] == 3 and fold["held_out_scores"]["n_distractors"] == 1
+    assert {"f1", "distractors_unpaired_rate", "threshold", "threshold_used"} <= set(last)
+    assert (tmp_path / "cache.pkl").is_file()

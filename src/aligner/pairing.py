@@ -423,7 +423,7 @@ UNPAIRED_HEADER = ("side", "file", "best_candidate", "best_score")
 def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, method: str = "auto",
                    max_sources: int = 1, manifest: str | Path | None = None, presplit: bool = False,
                    config=None, progress: bool = False, candidates_out: list | None = None,
-                   engine: str | None = None, follow_links: bool = False) -> PairingResult:
+                   engine: str | None = None, follow_links: bool = False, cache=None) -> PairingResult:
     """Pair the documents of two folders, by name and/or by content.
 
     ``method``:
@@ -441,6 +441,8 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     ``presplit``: the files hold one sentence per line.
     ``candidates_out``: a list to receive every re-scored candidate pair
     (:class:`~aligner.docpairing.ContentPair`, best first), e.g. to study thresholds.
+    ``cache``: a :class:`~aligner.docpairing.PairingCache` kept between runs on the same
+    documents (encodings and alignments computed once).
     ``follow_links``: read files that links lead to outside the folders (see
     :func:`list_files`; by default such links are skipped, with a note).
 
@@ -492,9 +494,12 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     from .docpairing import pair_by_content
 
     found = pair_by_content(en_paths, base.unpaired_ar, aligner, max_sources=max_sources, presplit=presplit,
-                            config=config, progress=progress, sources_for=sources_for)
+                            config=config, progress=progress, sources_for=sources_for, cache=cache)
     if candidates_out is not None:
         candidates_out.extend(found.candidates)
+    if "threshold" in found.stats:  # the threshold applied (calibrated on this collection, or the fixed one)
+        settings["content"] = {**settings["content"], "threshold_used": found.stats["threshold"],
+                               "threshold_from": found.stats["threshold_from"]}
     used_ids = {p.doc_id.casefold() for p in base.pairs}
     pairs = []
     for cp in found.pairs:
