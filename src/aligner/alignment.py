@@ -113,6 +113,11 @@ class AlignmentConfig:
     # Raw text: a bead that crosses a paragraph break on one side but not the other
     # (unless it covers whole paragraphs on both) pays this.
     paragraph_penalty: float = 0.0
+    # Raw text with paragraphs on both sides: align the paragraphs first (their embeddings
+    # pooled like runs), then the sentences, each bead inside one paragraph bead. On
+    # dev-e2e this is the alignment of dev's units, which scores above the sentence-level
+    # search (README, Accuracy).
+    paragraphs_first: bool = True
     center: bool = True            # subtract each side's mean embedding (see center_runs)
     scale_margins: bool = True     # margins in units of the document's typical best margin
     max_full_cells: int = 250_000  # above this, search coarse-to-fine in a band
@@ -248,7 +253,8 @@ class _BeadValues:
     length term and the document's null costs on."""
 
     def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig,
-                 paragraphs: tuple[np.ndarray, np.ndarray] | None = None):
+                 paragraphs: tuple[np.ndarray, np.ndarray] | None = None,
+                 groups: tuple[np.ndarray, np.ndarray] | None = None):
         self.en_runs, self.ar_runs, self.band, self.config = en_runs, ar_runs, band, config
         n, m = len(en_runs[0]), len(ar_runs[0])
         self.lengths: tuple[np.ndarray, np.ndarray] | None = None
@@ -281,6 +287,8 @@ class _BeadValues:
         self.weak_ar = np.concatenate([[0.0], np.cumsum(weak(best_ar))])
         self.floor = (evidence_floor(en_runs[0], ar_runs[0], config.evidence_quantile)
                       if config.evidence_quantile > 0 else None)
+        # Paragraph beads (paragraphs_first): a bead must lie inside one of them.
+        self.groups = groups
         self.paragraphs = None
         if paragraphs is not None:
             self.paragraphs = (_paragraph_breaks(paragraphs[0]), _paragraph_breaks(paragraphs[1]))
@@ -340,11 +348,21 @@ class _BeadValues:
                 val -= cfg.paragraph_penalty * mismatch
             if self.floor is not None:
                 val[cos < self.floor] = _NEG
+            if self.groups is not None:
+                ge, ga = _run_group(self.groups[0], ri - a, a), _run_group(self.groups[1], cj - b, b)
+                val[(ge[:, None] != ga[None, :]) | (ge[:, None] < 0)] = _NEG
             out[t, ri[0] - r0:, cj[0] - c0:] = val
         return out
 
     def cosine(self, a: int, b: int, i: int, j: int) -> float:
         return float(self.en_runs[a - 1][i] @ self.ar_runs[b - 1][j])
+
+
+def _run_group(groups: np.ndarray, first: np.ndarray, k: int) -> np.ndarray:
+    """The paragraph bead of each run of ``k`` lines starting at ``first``, or -1 when
+    its lines are not all in one (paragraph beads are contiguous and numbered in order)."""
+    g0, g1 = groups[first], groups[first + k - 1]
+    return np.where(g0 == g1, g0, -1)
 
 
 def _logit(p: float) -> float:
@@ -546,7 +564,8 @@ def _one_blas_thread():
 def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
                config: AlignmentConfig | None = None, *, en_lengths: Sequence[float] | None = None,
                ar_lengths: Sequence[float] | None = None, en_paragraphs: Sequence[int] | None = None,
-               ar_paragraphs: Sequence[int] | None = None) -> list[Bead]:
+               ar_paragraphs: Sequence[int] | None = None, en_paragraph_runs: Sequence[np.ndarray] | None = None,
+               ar_paragraph_runs: Sequence[np.ndarray] | None = None) -> list[Bead]:
     """Align two documents given run embeddings of each side.
 
     ``en_runs[k-1]`` is an (n-k+1, d) matrix of L2-normalised embeddings of the English
@@ -554,17 +573,43 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
     same for ``ar_runs``. ``en_lengths`` / ``ar_lengths`` (characters per sentence, as the
     encoder saw them) add length-ratio evidence when given; ``en_paragraphs`` /
     ``ar_paragraphs`` (the paragraph index of each sentence, raw text) add paragraph
-    evidence. Returns the beads in document order; every line of both sides appears in
-    exactly one bead.
+    evidence. ``en_paragraph_runs`` / ``ar_paragraph_runs`` (the same kind of runs, of
+    consecutive paragraphs) let the paragraphs be aligned first (``paragraphs_first``):
+    each sentence bead then lies inside one paragraph bead. Returns the beads in document
+    order; every line of both sides appears in exactly one bead.
     """
+    config = config or AlignmentConfig()
     with _one_blas_thread():
-        paragraphs = None
+        paragraphs = groups = None
         if en_paragraphs is not None and ar_paragraphs is not None:
             paragraphs = (np.asarray(en_paragraphs), np.asarray(ar_paragraphs))
-        return _align_runs(en_runs, ar_runs, config or AlignmentConfig(), en_lengths, ar_lengths, paragraphs)
+            if config.paragraphs_first and en_paragraph_runs is not None and ar_paragraph_runs is not None:
+                groups = paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs, config,
+                                          en_lengths, ar_lengths)
+        return _align_runs(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups)
 
 
-def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths, paragraphs=None) -> list[Bead]:
+def paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs: tuple[np.ndarray, np.ndarray],
+                     config: AlignmentConfig, en_lengths=None, ar_lengths=None) -> tuple[np.ndarray, np.ndarray]:
+    """Align the paragraphs (the same search, on paragraph runs) and give each sentence
+    the number of its paragraph bead (``-1``: a paragraph left unaligned)."""
+    starts = [np.concatenate([[0], np.flatnonzero(np.diff(p)) + 1]) for p in paragraphs]
+    sizes = [np.diff(np.concatenate([st, [len(p)]])) for st, p in zip(starts, paragraphs)]
+    lengths = [None if lens is None else np.add.reduceat(np.asarray(lens, np.float64), st)
+               for lens, st in zip((en_lengths, ar_lengths), starts)]
+    beads = _align_runs(en_paragraph_runs, ar_paragraph_runs, config, lengths[0], lengths[1])
+    groups = [np.repeat(np.full(len(sz), -1, np.int64), sz) for sz in sizes]
+    for k, b in enumerate(beads):
+        if b.is_null:
+            continue
+        for side, units in ((0, b.en), (1, b.ar)):
+            first, last = starts[side][units[0]], starts[side][units[-1]] + sizes[side][units[-1]]
+            groups[side][first:last] = k
+    return groups[0], groups[1]
+
+
+def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths, paragraphs=None,
+                groups=None) -> list[Bead]:
     n, m = len(en_runs[0]), len(ar_runs[0])
     if n == 0 or m == 0:
         return [Bead((i,), ()) for i in range(n)] + [Bead((), (j,)) for j in range(m)]
@@ -577,7 +622,7 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
         band = _coarse_band(en_runs[0], ar_runs[0], config)
     # First pass on embeddings alone; the second adds what needs a first alignment: the
     # document's length ratio and its null costs (see _BeadValues.second_pass).
-    values = _BeadValues(en_runs, ar_runs, band, config, paragraphs)
+    values = _BeadValues(en_runs, ar_runs, band, config, paragraphs, groups)
     beads = _search(values, n, m, band)
     have_lengths = en_lengths is not None and ar_lengths is not None and config.length_weight > 0
     if have_lengths or config.null_weight:

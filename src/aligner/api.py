@@ -46,6 +46,10 @@ class EncodedSide:
     lengths: np.ndarray
     paragraphs: np.ndarray
     kept: np.ndarray | None = None
+    # Embeddings of every run of up to ``config.max_run`` consecutive paragraphs (raw text
+    # with paragraphs: pooled from the same sentence states), for aligning paragraphs
+    # first; ``None`` when the side has one paragraph or one sentence per paragraph.
+    paragraph_runs: list[np.ndarray] | None = None
 
 
 @dataclass
@@ -192,19 +196,44 @@ class Aligner:
     held_run_bytes = 128 << 20
 
     def _runs_of_normalized(self, texts: list[str]) -> list[np.ndarray]:
+        return self._side_runs(texts)[0]
+
+    def _side_runs(self, texts: list[str], paragraphs: np.ndarray | None = None):
+        """The runs of ``texts`` and, when ``paragraphs`` (one index per text) groups them
+        into paragraphs worth aligning first, the runs of paragraphs, from the same
+        encodings (each text encoded once)."""
         max_run = self.config.max_run
         pooled = hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states")
         if not texts:
-            return run_embeddings_by_mean(self.encoder.encode([]), max_run)
+            return run_embeddings_by_mean(self.encoder.encode([]), max_run), None
+        starts = None
+        if paragraphs is not None and len(paragraphs) == len(texts):
+            change = np.flatnonzero(np.diff(paragraphs)) + 1
+            if 0 < len(change) < len(texts) - 1:  # 2+ paragraphs, not one sentence each
+                starts = np.concatenate([[0], change])
         ahead = self._runs_ahead.pop((max_run, *texts), None)
+        if ahead is not None and starts is None:
+            return ahead, None
+        states, lens = self._encode_cached(texts, pooled)  # from the cache when encoded ahead
         if ahead is not None:
-            return ahead
-        states, lens = self._encode_cached(texts, pooled)
+            runs = ahead
+        elif not pooled:
+            runs = run_embeddings_by_mean(states, max_run)
+        else:
+            # Runs pooled from the sentences' summed token states (float64 cumulative sums),
+            # through the encoder's head a block at a time (aligner.runs).
+            runs = pooled_runs(states, lens, self.encoder.embed_states, max_run, held_bytes=self.held_run_bytes)
+        if starts is None:
+            return runs, None
+        # A paragraph's state is the sum of its sentences' states, as a run's is.
+        par_states = np.add.reduceat(states, starts, axis=0, dtype=np.float64)
+        par_lens = np.add.reduceat(np.asarray(lens, np.int64), starts)
         if not pooled:
-            return run_embeddings_by_mean(states, max_run)
-        # Runs pooled from the sentences' summed token states (float64 cumulative sums),
-        # through the encoder's head a block at a time (aligner.runs).
-        return pooled_runs(states, lens, self.encoder.embed_states, max_run, held_bytes=self.held_run_bytes)
+            norms = np.linalg.norm(par_states, axis=1, keepdims=True)
+            norms[norms == 0] = 1
+            return runs, run_embeddings_by_mean((par_states / norms).astype(np.float32), max_run)
+        return runs, pooled_runs(par_states.astype(np.float32), par_lens, self.encoder.embed_states, max_run,
+                                 held_bytes=self.held_run_bytes)
 
     def align_sentences(self, en: Sequence[str], ar: Sequence[str]) -> DocumentAlignment:
         """Align text already split into sentences (one unit per list item, as given)."""
@@ -269,10 +298,11 @@ class Aligner:
         kept = None if len(keep) == len(sentences) else np.array(keep, np.int64)
         used = sentences if kept is None else [sentences[k] for k in keep]
         texts = [normalize_for_encoding(s.text, lang) for s in used]
-        return EncodedSide(sentences, self._runs_of_normalized(texts),
+        paragraphs = np.array([s.paragraph for s in used], np.int64)
+        runs, paragraph_runs = self._side_runs(texts, paragraphs if self.config.paragraphs_first else None)
+        return EncodedSide(sentences, runs,
                            # Lengths in characters as the encoder saw them (no diacritics or marks).
-                           np.array([len(t) for t in texts], np.float64),
-                           np.array([s.paragraph for s in used], np.int64), kept)
+                           np.array([len(t) for t in texts], np.float64), paragraphs, kept, paragraph_runs)
 
     def align_encoded(self, en: EncodedSide, ar: EncodedSide, config: AlignmentConfig | None = None) -> DocumentAlignment:
         """Align two encoded sides (``config`` overrides the aligner's own settings; it
@@ -280,7 +310,8 @@ class Aligner:
         config = config or self.config
         t0 = time.perf_counter()
         beads = align_runs(en.runs, ar.runs, config, en_lengths=en.lengths, ar_lengths=ar.lengths,
-                           en_paragraphs=en.paragraphs, ar_paragraphs=ar.paragraphs)
+                           en_paragraphs=en.paragraphs, ar_paragraphs=ar.paragraphs,
+                           en_paragraph_runs=en.paragraph_runs, ar_paragraph_runs=ar.paragraph_runs)
         if en.kept is not None or ar.kept is not None:
             beads = _with_unencoded_sentences(beads, en, ar)
         return DocumentAlignment(en.sentences, ar.sentences, beads, {"align": time.perf_counter() - t0})
