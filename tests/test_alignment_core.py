@@ -25,6 +25,7 @@ from aligner.alignment import (
     bead_types,
     evidence_floor,
     knn_means,
+    paragraph_groups,
     run_embeddings_by_mean,
 )
 
@@ -540,3 +541,53 @@ def test_null_costs_follow_the_first_pass_share():
     assert _logit(1.0) == pytest.approx(np.log(0.98 / 0.02))
     assert _logit(0.9) == pytest.approx(np.log(9.0))
     assert _logit(0.0) == pytest.approx(-np.log(0.98 / 0.02))
+
+
+# ----------------------------------------------------------------------------- paragraphs first
+
+
+def _orthonormal(rows: int, seed: int = 0) -> np.ndarray:
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(32, 32)))
+    return q[:rows].astype(np.float32)
+
+
+def test_paragraph_groups_number_each_sentence_by_its_paragraph_bead():
+    # Four paragraphs a side, matched one to one, of 2, 1, 3, 1 English and 1, 2, 1, 2
+    # Arabic sentences.
+    u = _orthonormal(4)
+    runs = run_embeddings_by_mean(u, 8)
+    en_par = np.array([0, 0, 1, 2, 2, 2, 3])
+    ar_par = np.array([0, 1, 1, 2, 3, 3])
+    groups = paragraph_groups(runs, runs, (en_par, ar_par), AlignmentConfig())
+    assert groups[0].tolist() == [0, 0, 1, 2, 2, 2, 3]
+    assert groups[1].tolist() == [0, 1, 1, 2, 3, 3]
+
+
+@pytest.mark.parametrize("penalty, beads", [
+    # Sentence 5 ends the first English paragraph but opens the second Arabic one.
+    (np.inf, [*[((k,), (k,)) for k in range(5)], ((), (5,)), ((5,), ()), *[((k,), (k,)) for k in range(6, 12)]]),
+    # A soft penalty: a pair this strong is kept across the paragraph beads.
+    (1.0, [((k,), (k,)) for k in range(12)]),
+])
+def test_paragraphs_first_keeps_sentence_beads_inside_paragraph_beads(penalty, beads):
+    s, p = _orthonormal(12), _orthonormal(22)[20:22]
+    got = align_runs(run_embeddings_by_mean(s, 8), run_embeddings_by_mean(s, 8),
+                     AlignmentConfig(paragraph_bead_penalty=penalty),
+                     en_paragraphs=[0] * 6 + [1] * 6, ar_paragraphs=[0] * 5 + [1] * 7,
+                     en_paragraph_runs=run_embeddings_by_mean(p, 8), ar_paragraph_runs=run_embeddings_by_mean(p, 8))
+    assert [(b.en, b.ar) for b in got] == beads
+
+
+def test_paragraphs_first_off_or_without_paragraph_runs_is_the_sentence_search():
+    s, p = _orthonormal(12), _orthonormal(22)[20:22]
+    kwargs = dict(en_paragraphs=[0] * 6 + [1] * 6, ar_paragraphs=[0] * 5 + [1] * 7)
+    runs = run_embeddings_by_mean(s, 8)
+    plain = align_runs(runs, runs, AlignmentConfig(), **kwargs)
+    off = align_runs(runs, runs, AlignmentConfig(paragraphs_first=False, paragraph_bead_penalty=np.inf), **kwargs,
+                     en_paragraph_runs=run_embeddings_by_mean(p, 8), ar_paragraph_runs=run_embeddings_by_mean(p, 8))
+    assert [(b.en, b.ar) for b in plain] == [(b.en, b.ar) for b in off] == [((k,), (k,)) for k in range(12)]
+
+
+def test_paragraph_bead_penalty_must_not_be_negative():
+    with pytest.raises(ValueError, match="paragraph_bead_penalty must be >= 0"):
+        AlignmentConfig(paragraph_bead_penalty=-1.0)

@@ -13,6 +13,7 @@ import aligner
 import aligner.api as api
 from aligner import AlignmentConfig, Aligner, Bead, DocumentAlignment, SentenceEncoder, SentencePair
 from aligner.encoders import DEFAULT_ENCODER
+from aligner.segmentation import segment
 from aligner.normalization import normalize_for_encoding
 from aligner.alignment import bead_types
 
@@ -345,3 +346,23 @@ def read_and_segment_ar():
     from aligner import segment
 
     return segment(read_pair()[1], "ar")
+
+
+@pytest.mark.slow
+def test_paragraph_runs_are_the_pooled_runs_of_their_sentences(default_aligner):
+    text = ("The river rose. The town flooded.\n\nThe mayor spoke. Schools closed.\n\n"
+            "Rain will ease on Friday.\n")
+    side = default_aligner.encode(segment(text, "en"), "en")
+    assert side.paragraphs.tolist() == [0, 0, 1, 1, 2]
+    assert [len(r) for r in side.paragraph_runs[:3]] == [3, 2, 1]
+    # Paragraphs 0 and 1 are runs of two sentences; paragraph 2 is sentence 4.
+    np.testing.assert_allclose(side.paragraph_runs[0][0], side.runs[1][0], atol=1e-5)
+    np.testing.assert_allclose(side.paragraph_runs[0][1], side.runs[1][2], atol=1e-5)
+    np.testing.assert_allclose(side.paragraph_runs[0][2], side.runs[0][4], atol=1e-5)
+    np.testing.assert_allclose(side.paragraph_runs[1][0], side.runs[3][0], atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", ["One sentence. Another one.\n", "First paragraph.\n\nSecond one.\n\nThird.\n"])
+def test_no_paragraph_runs_for_one_paragraph_or_one_sentence_each(default_aligner, text):
+    assert default_aligner.encode(segment(text, "en"), "en").paragraph_runs is None

@@ -14,9 +14,16 @@ the aligned beads' values (null beads add zero):
     - length_weight * log(len_ar / (ratio * len_en)) ** 2
     + a * null_en + b * null_ar                     (the document's null costs)
     - paragraph_penalty * [crosses a paragraph break on one side only]
+    - paragraph_bead_penalty * [not inside one paragraph bead]    (raw text, see below)
     (-inf when the bead's centred cosine is below the evidence floor)
 
-The last three terms are off by default (``null_weight``, ``paragraph_penalty`` and
+Raw text whose two sides both have paragraphs (``paragraphs_first``): the paragraphs are
+aligned first, by the same search over runs of paragraphs (pooled like runs of
+sentences), and a sentence bead that does not lie inside one paragraph bead pays
+``paragraph_bead_penalty``: translators keep paragraphs far more often than not, and a
+paragraph carries more evidence than any of its sentences.
+
+The null-cost, evidence-floor and paragraph-break terms are off by default (``null_weight``, ``paragraph_penalty`` and
 ``evidence_quantile`` 0): on the dev variants none of them moved the goals' figures by
 more than .01 either way (``benchmarks/tune_alignment.py``, README "Accuracy").
 
@@ -114,10 +121,13 @@ class AlignmentConfig:
     # (unless it covers whole paragraphs on both) pays this.
     paragraph_penalty: float = 0.0
     # Raw text with paragraphs on both sides: align the paragraphs first (their embeddings
-    # pooled like runs), then the sentences, each bead inside one paragraph bead. On
-    # dev-e2e this is the alignment of dev's units, which scores above the sentence-level
-    # search (README, Accuracy).
+    # pooled like runs), then the sentences; a sentence bead that does not lie inside one
+    # paragraph bead pays paragraph_bead_penalty (inf: never made). dev-e2e link /
+    # unaligned-paragraph F1, USE: .911 / .681 without, .919 / .695 as a hard rule, .924 /
+    # .706 at 1.0 (flat from 0.75 to 1.5, for use+e5 too; chosen in every
+    # leave-one-source-out fold; README, Accuracy).
     paragraphs_first: bool = True
+    paragraph_bead_penalty: float = 1.0
     center: bool = True            # subtract each side's mean embedding (see center_runs)
     scale_margins: bool = True     # margins in units of the document's typical best margin
     max_full_cells: int = 250_000  # above this, search coarse-to-fine in a band
@@ -134,6 +144,8 @@ class AlignmentConfig:
             raise ValueError(f"max_full_cells must be at least 4, got {self.max_full_cells}")
         if self.knn < 1 or self.coarse_block < 1 or self.band_width < 0:
             raise ValueError("knn and coarse_block must be >= 1, band_width >= 0")
+        if not self.paragraph_bead_penalty >= 0:
+            raise ValueError(f"paragraph_bead_penalty must be >= 0 (inf: a rule), got {self.paragraph_bead_penalty}")
         if not 0.0 <= self.evidence_quantile < 1.0:
             raise ValueError(f"evidence_quantile must be in [0, 1), got {self.evidence_quantile}")
 
@@ -350,7 +362,11 @@ class _BeadValues:
                 val[cos < self.floor] = _NEG
             if self.groups is not None:
                 ge, ga = _run_group(self.groups[0], ri - a, a), _run_group(self.groups[1], cj - b, b)
-                val[(ge[:, None] != ga[None, :]) | (ge[:, None] < 0)] = _NEG
+                outside = (ge[:, None] != ga[None, :]) | (ge[:, None] < 0)
+                if np.isfinite(cfg.paragraph_bead_penalty):
+                    val -= cfg.paragraph_bead_penalty * outside
+                else:
+                    val[outside] = _NEG
             out[t, ri[0] - r0:, cj[0] - c0:] = val
         return out
 
