@@ -225,14 +225,15 @@ class Aligner:
             runs = pooled_runs(states, lens, self.encoder.embed_states, max_run, held_bytes=self.held_run_bytes)
         if starts is None:
             return runs, None
-        # A paragraph's state is the sum of its sentences' states, as a run's is.
-        par_states = np.add.reduceat(states, starts, axis=0, dtype=np.float64)
+        # A paragraph's state is the sum of its sentences' states, as a run's is (float32:
+        # no second document-sized copy in float64).
+        par_states = np.add.reduceat(np.asarray(states, np.float32), starts, axis=0)
         par_lens = np.add.reduceat(np.asarray(lens, np.int64), starts)
         if not pooled:
             norms = np.linalg.norm(par_states, axis=1, keepdims=True)
             norms[norms == 0] = 1
-            return runs, run_embeddings_by_mean((par_states / norms).astype(np.float32), max_run)
-        return runs, pooled_runs(par_states.astype(np.float32), par_lens, self.encoder.embed_states, max_run,
+            return runs, run_embeddings_by_mean(par_states / norms, max_run)
+        return runs, pooled_runs(par_states, par_lens, self.encoder.embed_states, max_run,
                                  held_bytes=self.held_run_bytes)
 
     def align_sentences(self, en: Sequence[str], ar: Sequence[str]) -> DocumentAlignment:
