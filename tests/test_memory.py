@@ -192,3 +192,29 @@ def test_sentences_are_encoded_in_chunks_into_the_result():
     unpooled = Aligner(encoder=encoder, cache_size=0)
     unpooled.encode_chunk = 16
     assert np.array_equal(unpooled._encode_cached(texts, False)[0], encoder.encode(texts))
+
+
+def test_states_spilled_to_a_temporary_file_give_the_same_bits(small_blocks, monkeypatch):
+    """A long document's sentence states are written to an unnamed temporary file and
+    read back a block at a time: every run embedding, centred row and bead the same."""
+    texts = _document(700, WORDS, 8)
+    held = _aligner(True).run_embeddings(texts, "en")
+    in_memory = _aligner(False).run_embeddings(texts, "en")
+    assert not in_memory[0].table.spilled
+    monkeypatch.setattr(runs_mod, "SPILL_BYTES", 0)
+    spilled = _aligner(False).run_embeddings(texts, "en")
+    table = spilled[0].table
+    assert table.spilled and table.states is None
+    assert np.array_equal(table.state_rows(3, 90), in_memory[0].table.states[3:90])
+    for h, z in zip(held, spilled):
+        assert np.array_equal(np.asarray(z), h)
+        index = np.array([0, 36, 37, 38, 400, 3, len(h) - 1])
+        assert np.array_equal(z[index], h[index]) and np.array_equal(z[-1], h[-1])
+    for h, z in zip(center_runs(held), center_runs(spilled)):
+        assert np.array_equal(np.asarray(z), h)
+    en, ar = _document(600, WORDS, 2), _document(560, AR_WORDS, 3)
+    beads = []
+    for spill in (False, True):
+        monkeypatch.setattr(runs_mod, "SPILL_BYTES", 0 if spill else 1 << 40)
+        beads.append(_aligner(False).align_sentences(en, ar).beads)
+    assert beads[0] == beads[1]

@@ -13,7 +13,12 @@ for a 200,000-line file. So:
 * above that, :class:`RunTable` keeps only the sentence states and a float64 checkpoint
   of the cumulative sum every ``BLOCK`` sentences, and :class:`LazyRuns` computes the
   rows a caller asks for (a slice, an index array, one row) on demand, with a small cache
-  of recent blocks (the alignment reads the document front to back, several times).
+  of recent blocks (the alignment reads the document front to back, several times);
+* the sentence states of a long document (over ``SPILL_BYTES``: 2 KB a sentence, 0.8 GB
+  for both sides of a 200,000-line file) are written once to an unnamed temporary file
+  and read back a block at a time (``os.pread``: the operating system's file cache, not
+  the process's memory, and nothing left on disk when the process ends), so that
+  memory does not grow with both sides' states while the search runs.
 
 Every row is the same bits as the one-call computation: the float64 cumulative sum is
 sequential either way (a block starts from its checkpoint), and the encoders' heads
@@ -25,6 +30,8 @@ the same per-row arithmetic.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import OrderedDict
 from typing import Callable
 
@@ -32,6 +39,7 @@ import numpy as np
 
 BLOCK = 512            # rows per head call and per cached block
 CACHE_BLOCKS = 40      # blocks cached per side (all run lengths together): 40 MB at 512 dims
+SPILL_BYTES = 64 << 20  # sentence states above this go to a temporary file (32,768 sentences at 512 dims)
 
 
 class RunTable:
@@ -40,24 +48,38 @@ class RunTable:
     ``embed_states``)."""
 
     def __init__(self, states: np.ndarray, lens: np.ndarray, embed: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                 max_run: int, *, block: int | None = None, cache_blocks: int | None = None):
+                 max_run: int, *, block: int | None = None, cache_blocks: int | None = None,
+                 spill_bytes: int | None = None):
         block = BLOCK if block is None else block
         cache_blocks = CACHE_BLOCKS if cache_blocks is None else cache_blocks
+        spill_bytes = SPILL_BYTES if spill_bytes is None else spill_bytes
         if block < max_run:
             raise ValueError(f"block ({block}) must be at least max_run ({max_run})")
-        self.states = np.ascontiguousarray(states, dtype=np.float32)
+        self.states: np.ndarray | None = np.ascontiguousarray(states, dtype=np.float32)
         self.lens = np.asarray(lens, np.int64)
         self.embed, self.max_run, self.block, self.cache_blocks = embed, max_run, block, cache_blocks
         n = len(self.states)
         self.n = n
+        self.width = self.states.shape[1]
+        self._spill = None
         self.cl = np.concatenate([[0], np.cumsum(self.lens)])
         # cs[c * block] for every block start c (float64 cumulative sums of the states, as
         # np.cumsum(states, 0, dtype=float64) gives them: sequential, so resumable).
-        self.checkpoints = np.zeros((n // block + 1, self.states.shape[1]), np.float64)
-        acc = np.zeros(self.states.shape[1], np.float64)
+        self.checkpoints = np.zeros((n // block + 1, self.width), np.float64)
+        acc = np.zeros(self.width, np.float64)
         for c in range(1, len(self.checkpoints)):
             acc = self._cumsum_from(acc, (c - 1) * block, c * block)[-1]
             self.checkpoints[c] = acc
+        # A long document's states go to an unnamed temporary file (removed when closed or
+        # when the process ends), read back a block at a time: the same bits.
+        if self.states.nbytes > spill_bytes:
+            spill = tempfile.TemporaryFile(prefix="aligner-states-")
+            rows = max(1, (16 << 20) // max(1, self.states.strides[0]))
+            for r in range(0, n, rows):
+                spill.write(memoryview(self.states[r:r + rows]).cast("B"))
+            spill.flush()
+            self._spill = spill
+            self.states = None  # the caller's array is freed once it lets go of it
         # The cache is one preallocated array of ``cache_blocks`` slots (long-lived blocks
         # scattered among short-lived temporaries would fragment the heap: measured, a
         # fifth more peak memory); ``_cache`` maps (k, block) to its slot, least recently
@@ -66,11 +88,30 @@ class RunTable:
         self._slots: np.ndarray | None = None
         self.dim: int | None = None
 
+    @property
+    def spilled(self) -> bool:
+        """Are the states in a temporary file (read back a block at a time)?"""
+        return self._spill is not None
+
+    def state_rows(self, r0: int, r1: int) -> np.ndarray:
+        """The sentence states of rows r0..r1-1 (float32)."""
+        if self._spill is None:
+            return self.states[r0:r1]
+        out = np.empty((max(0, r1 - r0), self.width), np.float32)
+        view, offset = memoryview(out).cast("B"), r0 * self.width * 4
+        done = 0
+        while done < len(view):
+            got = os.preadv(self._spill.fileno(), [view[done:]], offset + done)
+            if got <= 0:
+                raise OSError(f"short read of the temporary file of sentence states ({done} of {len(view)} bytes)")
+            done += got
+        return out
+
     def _cumsum_from(self, start_value: np.ndarray, r0: int, r1: int) -> np.ndarray:
         """cs[r0 .. r1] (inclusive, r1 - r0 + 1 rows) given cs[r0] = ``start_value``."""
-        rows = np.empty((r1 - r0 + 1, self.states.shape[1]), np.float64)
+        rows = np.empty((r1 - r0 + 1, self.width), np.float64)
         rows[0] = start_value
-        rows[1:] = self.states[r0:r1]
+        rows[1:] = self.state_rows(r0, r1)
         return np.cumsum(rows, 0, out=rows)
 
     def size(self, k: int) -> int:
@@ -115,7 +156,7 @@ class RunTable:
         if self.dim is None:
             k = next((k for k in range(1, self.max_run + 1) if self.size(k)), None)
             if k is None:  # no sentence: ask the head for the width of an empty batch
-                return int(np.asarray(self.embed(np.zeros((0, self.states.shape[1]), np.float32),
+                return int(np.asarray(self.embed(np.zeros((0, self.width), np.float32),
                                                  np.zeros(0, np.int64))).shape[1])
             self.get_block(k, 0)
         return self.dim
