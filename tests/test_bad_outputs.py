@@ -131,17 +131,14 @@ class Killed(BaseException):
     """Stands for kill -9: nothing after it runs (no clean-up but what `finally` does)."""
 
 
-@pytest.mark.parametrize("kill_at", range(1, 6))
-def test_scoring_in_place_killed_at_any_moment(tmp_path, fake_aligner, monkeypatch, kill_at):
-    """Scoring in place moves rejected.jsonl, corpus.jsonl, run.json and report.md into
-    place after a journal listing them (move 1). Killed at any move, no pair is lost: the
-    next command that reads the folder completes the moves (or the old files are whole)."""
-    out = make_run(tmp_path, fake_aligner)
+def _score_killed(out: Path, monkeypatch, kill) -> list[str]:
+    """``aligner score OUT -o OUT`` killed at the file move for which ``kill(moves so far)``
+    holds (moves before it done); returns the names of the files moved or attempted."""
     real_replace, calls = os.replace, []
 
     def replace(src, dst):
         calls.append(Path(dst).name)
-        if len(calls) >= kill_at:
+        if kill(calls):
             raise Killed
         real_replace(src, dst)
 
@@ -149,6 +146,16 @@ def test_scoring_in_place_killed_at_any_moment(tmp_path, fake_aligner, monkeypat
     with pytest.raises(Killed):
         run_cli("score", out, "-o", out, *FILTER)
     monkeypatch.setattr(corpus_mod.os, "replace", real_replace)
+    return calls
+
+
+@pytest.mark.parametrize("kill_at", range(1, 6))
+def test_scoring_in_place_killed_at_any_moment(tmp_path, fake_aligner, monkeypatch, kill_at):
+    """Scoring in place moves rejected.jsonl, corpus.jsonl, run.json and report.md into
+    place after a journal listing them (move 1). Killed at any move, no pair is lost: the
+    next command that reads the folder completes the moves (or the old files are whole)."""
+    out = make_run(tmp_path, fake_aligner)
+    calls = _score_killed(out, monkeypatch, lambda calls: len(calls) >= kill_at)
     assert calls[0] == PENDING_FILE and calls[kill_at - 1] == [PENDING_FILE, REJECTED_FILE, "corpus.jsonl",
                                                                "run.json", "report.md"][kill_at - 1]
     assert sorted(every_pair(out)) == nine_pairs()  # completed (or untouched) before reading
@@ -161,17 +168,7 @@ def test_scoring_in_place_killed_at_any_moment(tmp_path, fake_aligner, monkeypat
 def test_scoring_in_place_killed_then_viewed_or_exported(tmp_path, fake_aligner, monkeypatch):
     """The reader that comes first after the kill (view, export) completes the scoring."""
     out = make_run(tmp_path, fake_aligner)
-    real_replace = os.replace
-
-    def replace(src, dst):
-        if Path(dst).name == "corpus.jsonl":
-            raise Killed
-        real_replace(src, dst)
-
-    monkeypatch.setattr(corpus_mod.os, "replace", replace)
-    with pytest.raises(Killed):
-        run_cli("score", out, "-o", out, *FILTER)
-    monkeypatch.setattr(corpus_mod.os, "replace", real_replace)
+    _score_killed(out, monkeypatch, lambda calls: calls[-1] == "corpus.jsonl")
     assert (out / PENDING_FILE).exists() and len(lines(out / "corpus.jsonl")) == 9  # old corpus, new rejected
     assert run_cli("view", out).exit_code == 0
     assert not (out / PENDING_FILE).exists()

@@ -605,11 +605,17 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
         return _align_runs(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups)
 
 
+def paragraph_starts(paragraph: np.ndarray) -> np.ndarray:
+    """Index of the first sentence of each paragraph (``paragraph``: one index per
+    sentence, paragraphs contiguous)."""
+    return np.concatenate([[0], np.flatnonzero(np.diff(paragraph)) + 1]).astype(np.int64)
+
+
 def paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs: tuple[np.ndarray, np.ndarray],
                      config: AlignmentConfig, en_lengths=None, ar_lengths=None) -> tuple[np.ndarray, np.ndarray]:
     """Align the paragraphs (the same search, on paragraph runs) and give each sentence
     the number of its paragraph bead (``-1``: a paragraph left unaligned)."""
-    starts = [np.concatenate([[0], np.flatnonzero(np.diff(p)) + 1]) for p in paragraphs]
+    starts = [paragraph_starts(p) for p in paragraphs]
     sizes = [np.diff(np.concatenate([st, [len(p)]])) for st, p in zip(starts, paragraphs)]
     lengths = [None if lens is None else np.add.reduceat(np.asarray(lens, np.float64), st)
                for lens, st in zip((en_lengths, ar_lengths), starts)]

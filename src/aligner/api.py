@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import __version__
-from .alignment import AlignmentConfig, Bead, align_runs, run_embeddings_by_mean
+from .alignment import AlignmentConfig, Bead, align_runs, paragraph_starts, run_embeddings_by_mean
 from .encoders import DEFAULT_ENCODER, SentenceEncoder, load_encoder
 from .normalization import normalize_for_encoding
 from .runs import embed_in_blocks, pooled_runs, run_sums, split_runs
@@ -208,9 +208,9 @@ class Aligner:
             return run_embeddings_by_mean(self.encoder.encode([]), max_run), None
         starts = None
         if paragraphs is not None and len(paragraphs) == len(texts):
-            change = np.flatnonzero(np.diff(paragraphs)) + 1
-            if 0 < len(change) < len(texts) - 1:  # 2+ paragraphs, not one sentence each
-                starts = np.concatenate([[0], change])
+            starts = paragraph_starts(paragraphs)
+            if not 1 < len(starts) < len(texts):  # 2+ paragraphs, not one sentence each
+                starts = None
         ahead = self._runs_ahead.pop((max_run, *texts), None)
         if ahead is not None and starts is None:
             return ahead, None
