@@ -64,7 +64,7 @@ def main() -> None:
     docs = sorted(p.stem for p in sent.glob("*.en"))
     if not docs:
         sys.exit(f"{sent}: no *.en files")
-    from aligner.normalization import normalize_for_encoding
+    from aligner.text.normalization import normalize_for_encoding
 
     runs, lengths = {}, {}
     for d in docs:

@@ -27,7 +27,7 @@ import torch
 
 
 def _sentences(data: Path, limit: int) -> list[str]:
-    from aligner.normalization import normalize_for_encoding
+    from aligner.text.normalization import normalize_for_encoding
 
     out: list[str] = []
     for lang in ("en", "ar"):

@@ -26,7 +26,7 @@ EN = ["The river flooded the town on Tuesday.", "About 1,200 people were evacuat
 AR = ["غمرت مياه النهر البلدة يوم الثلاثاء.", "أجلي نحو 1200 شخص من منازلهم.",
       "قال رئيس البلدية إنه لم تسجل إصابات."]
 
-RUN = ("import sys, aligner.corpus as c; c.WINDOW_DOCUMENTS = int(sys.argv.pop(1)); "
+RUN = ("import sys, aligner.run.folders as c; c.WINDOW_DOCUMENTS = int(sys.argv.pop(1)); "
        "from aligner.cli import main; main()")
 
 
@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=5000)
     ap.add_argument("--baseline-docs", type=int, default=500)
     args = ap.parse_args()
-    from aligner.corpus import WINDOW_DOCUMENTS
+    from aligner.run.folders import WINDOW_DOCUMENTS
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

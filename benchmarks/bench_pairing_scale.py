@@ -10,7 +10,7 @@ latent vector (cosine about 0.7, like a translation under the default encoder), 
 sentences of a document share a topic direction (50 topics), so documents on one topic
 look alike. An English report keeps 80-95% of its source's sentences in order and adds
 0-2 lines of its own; 10% of the documents on each side have no partner. Everything else
-is the real pipeline (:func:`aligner.docpairing.pair_by_content`): reading and segmenting
+is the real pipeline (:func:`aligner.pairing.content.pair_by_content`): reading and segmenting
 files, document vectors, blocked nearest neighbours, alignment re-scoring, assignment.
 
 Each size runs in a fresh process (peak RSS is that process's ``ru_maxrss``; the
@@ -105,7 +105,7 @@ def make_documents(folder: Path, n: int, seed: int = 0) -> set[tuple[str, str]]:
 def child(folder: Path, dim: int) -> None:
     """One measurement, in its own process: prints one JSON line."""
     from aligner import Aligner
-    from aligner.docpairing import pair_by_content
+    from aligner.pairing.content import pair_by_content
 
     al = Aligner(encoder=SyntheticEncoder(dim))
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

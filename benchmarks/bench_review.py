@@ -3,7 +3,7 @@
 Builds a synthetic run folder (``--pairs`` aligned beads of made-up English and Arabic
 sentences over ``--docs`` documents, with merged beads and unaligned sentences, beads
 files and ``unaligned.jsonl`` like a real run), renders its review page with
-:func:`aligner.review.render_review`, then opens the page ``--runs`` times, each in a
+:func:`aligner.outputs.review.render_review`, then opens the page ``--runs`` times, each in a
 fresh browser context, and reads ``window.__firstRender``: ``performance.now()`` (ms
 since navigation start) when the page's script has inserted the first rows. Also
 reported: ``__firstPaint`` (the frame after that), the load event, and how long the
@@ -33,7 +33,7 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from aligner.review import render_review  # noqa: E402
+from aligner.outputs.review import render_review  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -47,7 +47,7 @@ except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(HERE.parent / "src"))
 
 from aligner.evaluation import AlignmentMetric, format_beads, read_beads  # noqa: E402
-from aligner.normalization import normalize_for_encoding  # noqa: E402
+from aligner.text.normalization import normalize_for_encoding  # noqa: E402
 from bertalign_baseline import DEFAULTS as BERTALIGN_DEFAULTS, _overlaps, bertalign_align  # noqa: E402
 from eval_alignment import load_variants, read_units, variant_order  # noqa: E402
 

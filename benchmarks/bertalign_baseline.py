@@ -19,7 +19,7 @@ len_penalty=True``):
    run of k consecutive sentences joined by a single space (so each sentence is encoded
    inside up to 1+2+3+4 = 10 texts). Lengths are the UTF-8 byte lengths of those texts.
    Here: texts are normalised for encoding exactly as our pipeline does
-   (``aligner.normalization.normalize_for_encoding``, both sides), every distinct text is
+   (``aligner.text.normalization.normalize_for_encoding``, both sides), every distinct text is
    encoded once per call (a fresh cache per call), and the encoder is ours
    (``USEEncoder.encode`` -> L2-normalised rows; LaBSE in the original is normalised too).
 2. First pass (anchors). For every source sentence the ``top_k`` target sentences by
@@ -78,11 +78,11 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 try:
-    import aligner.normalization  # noqa: F401
+    import aligner.text.normalization  # noqa: F401
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(HERE.parent / "src"))
 
-from aligner.normalization import normalize_for_encoding  # noqa: E402
+from aligner.text.normalization import normalize_for_encoding  # noqa: E402
 
 Bead = tuple[tuple[int, ...], tuple[int, ...]]
 

@@ -50,7 +50,7 @@ from aligner.evaluation import (  # noqa: E402
     format_beads,
     read_beads,
 )
-from aligner.segmentation import Sentence  # noqa: E402
+from aligner.text.segmentation import Sentence  # noqa: E402
 from gale_church import gale_church_align  # noqa: E402
 from evalsets import centred_bead_cosines, load_raw_set, read_units, predicted_units, unrelated_p90  # noqa: E402
 from tune_alignment import parse_assignments  # noqa: E402
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
 def evidence_check(encoded: list[tuple]) -> dict:
     """Aligned beads whose centred cosine is below the 90th percentile of random
     unrelated sentence pairs (from other documents): pairs made without evidence."""
-    from aligner.api import EncodedSide
+    from aligner.documents import EncodedSide
 
     sides = [(EncodedSide([], en, None, None), EncodedSide([], ar, None, None)) for en, ar, _ in encoded]
     p90 = unrelated_p90(sides)

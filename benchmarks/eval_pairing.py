@@ -8,7 +8,7 @@
 DIR holds ``en/*.txt``, ``ar/*.txt`` and ``gold.tsv`` (``en_file<TAB>ar_file`` per true
 pair; documents of ``en/`` and ``ar/`` in no gold pair are distractors, which should stay
 unpaired). Runs :func:`aligner.pair_documents` on the two folders and writes
-``pairs.tsv`` / ``pairs.unpaired.tsv`` (:func:`aligner.pairing.write_pairs`), then prints
+``pairs.tsv`` / ``pairs.unpaired.tsv`` (:func:`aligner.pairing.names.write_pairs`), then prints
 
 * pairing precision / recall / F1 against ``gold.tsv`` (pairs of file names),
 * the share of distractor documents left unpaired,
@@ -57,8 +57,8 @@ except ImportError:  # running from a checkout without `pip install -e .`
 from aligner import Aligner  # noqa: E402
 from dataclasses import replace  # noqa: E402
 
-from aligner.docpairing import ContentPairingConfig, PairingCache, greedy_one_to_one, pair_by_content  # noqa: E402
-from aligner.pairing import pair_documents, write_pairs  # noqa: E402
+from aligner.pairing.content import ContentPairingConfig, PairingCache, greedy_one_to_one, pair_by_content  # noqa: E402
+from aligner.pairing.names import pair_documents, write_pairs  # noqa: E402
 
 
 def read_gold(path: Path) -> set[tuple[str, str]]:

@@ -5,7 +5,7 @@
 
 DATA holds ``sent/<id>.en`` and ``sent/<id>.ar`` (one unit per line) and ``sent/<id>.gold``
 (gold beads, ``[0]:[0]``, ``[1, 2]:[3]``, ``[4]:[]``), as the dev set does. From each
-document's gold (:func:`aligner.calibration.build_candidates`, seed 0): every gold pair,
+document's gold (:func:`aligner.scoring.calibration.build_candidates`, seed 0): every gold pair,
 and as negatives neighbour shifts (English side with the previous / next pair's Arabic
 side), a partial sentence paired with a full one, a random pair from the same document,
 and a copy (one side on both sides). Each candidate is scored against its document as a
@@ -43,9 +43,9 @@ except ImportError:  # running from a checkout without `pip install -e .`
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from aligner import Aligner  # noqa: E402
-from aligner.calibration import EVAL_KINDS, build_candidates  # noqa: E402
+from aligner.scoring.calibration import EVAL_KINDS, build_candidates  # noqa: E402
 from aligner.evaluation import read_beads  # noqa: E402
-from aligner.scoring import Scorer  # noqa: E402
+from aligner.scoring.metrics import Scorer  # noqa: E402
 from fit_quality import roc_auc  # noqa: E402
 
 

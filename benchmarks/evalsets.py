@@ -22,7 +22,7 @@ import numpy as np
 
 from aligner.alignment import center_runs
 from aligner.evaluation import AlignmentMetric, LinkMetric, paragraph_beads, read_beads
-from aligner.segmentation import Sentence, segment
+from aligner.text.segmentation import Sentence, segment
 
 
 @dataclass

@@ -5,7 +5,7 @@
         [--pair-by auto|name|content] [--max-sources K] [--presplit] [--no-progress]
         [--max-bytes N] [--overwrite] [--follow-links]
 
-The same as ``aligner align`` (both call :func:`aligner.corpus.align_folders`); exit
+The same as ``aligner align`` (both call :func:`aligner.run.folders.align_folders`); exit
 status 0 when every paired document was aligned, 1 when any failed, 2 on bad arguments.
 """
 
@@ -20,10 +20,11 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from aligner.corpus import OutputError, OutputExistsError, align_folders  # noqa: E402
-from aligner.inputs import DEFAULT_MAX_BYTES  # noqa: E402
+from aligner.io.files import OutputError, OutputExistsError
+from aligner.run.folders import align_folders  # noqa: E402
+from aligner.io.inputs import DEFAULT_MAX_BYTES  # noqa: E402
 from aligner.encoders import DEFAULT_ENCODER, EncoderLoadError  # noqa: E402
-from aligner.pairing import PairingError  # noqa: E402
+from aligner.pairing.names import PairingError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,8 +22,8 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT / "src"))
 
-from aligner.corpus import align_folders  # noqa: E402
-from aligner.review import render_review  # noqa: E402
+from aligner.run.folders import align_folders  # noqa: E402
+from aligner.outputs.review import render_review  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import aligner
-import aligner.api as api
+import aligner.documents as api
 from aligner import AlignmentConfig, Aligner, Bead, DocumentAlignment, SentenceEncoder, SentencePair
 from aligner.encoders import DEFAULT_ENCODER
-from aligner.segmentation import segment
-from aligner.normalization import normalize_for_encoding
+from aligner.text.segmentation import segment
+from aligner.text.normalization import normalize_for_encoding
 from aligner.alignment import bead_types
 
 # Tests that run the embedded encoder (the 30 MB model, loaded once per session) are

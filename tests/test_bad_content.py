@@ -17,11 +17,11 @@ import pytest
 from test_bad_inputs import AR, EN, check_refused, cli, corpus_lines, fake_aligner, folders  # noqa: F401
 
 from aligner.alignment import Bead
-from aligner.api import DocumentAlignment, EncodedSide, _with_unencoded_sentences
-from aligner.corpus import align_folders, unrelated_warnings
-from aligner.inputs import (LANGUAGE_PIECE_CHARS, LANGUAGE_SAMPLE_PIECES, _language_sample, check_language,
+from aligner.documents import DocumentAlignment, EncodedSide, _with_unencoded_sentences
+from aligner.run.folders import align_folders, unrelated_warnings
+from aligner.io.inputs import (LANGUAGE_PIECE_CHARS, LANGUAGE_SAMPLE_PIECES, _language_sample, check_language,
                             language_shares)
-from aligner.segmentation import Sentence
+from aligner.text.segmentation import Sentence
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -19,18 +19,13 @@ import pytest
 from click.testing import CliRunner
 
 from aligner import Aligner, segment
-from aligner import corpus as corpus_mod
-from aligner import inputs as inputs_mod
+from aligner.run import folders as corpus_mod
+from aligner.io import inputs as inputs_mod
 from aligner.cli import main
-from aligner.corpus import (
-    STATE_DIR,
-    DocumentError,
-    OutputExistsError,
-    OutputWriteError,
-    align_folders,
-    read_document,
-)
-from aligner.inputs import DEFAULT_MAX_BYTES
+from aligner.io.files import STATE_DIR, OutputExistsError, OutputWriteError
+from aligner.run.folders import DocumentError, align_folders
+from aligner.io.inputs import read_document
+from aligner.io.inputs import DEFAULT_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -696,13 +691,13 @@ def test_disk_full_when_moving_files_into_place(cli, tmp_path, monkeypatch, fake
             _no_space()
         real_replace(src, dst)
 
-    monkeypatch.setattr(corpus_mod.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)
     code, output, _ = cli(en, ar, out)
     assert code == 1
     assert re.search(r"error: cannot write .*: No space left on device\. The files already in .* were left as "
                      r"they were; .* free some space and run the same command again to resume", output)
     assert snapshot(out) == old and no_temporary_files(out)
-    monkeypatch.setattr(corpus_mod.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     code, output, report = cli(en, ar, out)  # space freed: resumes
     assert code == 0 and report["timings"]["resumed_documents"] == 2
     clean = tmp_path / "clean"
@@ -745,7 +740,7 @@ def test_disk_full_in_the_middle_of_a_write(cli, tmp_path, monkeypatch):
         handle = real_fdopen(fd, *args, **kwargs)
         return Filling(handle) if ".corpus.jsonl." in os.readlink(f"/proc/self/fd/{fd}") else handle
 
-    monkeypatch.setattr(corpus_mod.os, "fdopen", fdopen)
+    monkeypatch.setattr(os, "fdopen", fdopen)
     code, output, _ = cli(en, ar, out)
     assert code == 1 and f"error: cannot write {out / 'corpus.jsonl'}: No space left on device" in output
     assert snapshot(out) == old and no_temporary_files(out)
@@ -755,7 +750,7 @@ def test_disk_full_while_saving_a_finished_document(tmp_path, monkeypatch, fake_
     en, ar = folders(tmp_path, {"bad.txt": EN}, {"bad.txt": AR})
     out = tmp_path / "out"
     real_replace = os.replace
-    monkeypatch.setattr(corpus_mod.os, "replace",
+    monkeypatch.setattr(os, "replace",
                         lambda src, dst: _no_space() if Path(dst).parent.name == "docs" else real_replace(src, dst))
     with pytest.raises(OutputWriteError, match=r"cannot write .*\.aligner-state/docs/.*\.json: No space left"):
         align_folders(en, ar, out, aligner=fake_aligner, progress=False)

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from aligner import corpus as corpus_mod
-from aligner import docpairing
+from aligner.run import folders as corpus_mod
+from aligner.pairing import content as docpairing
 from aligner.cli import main
-from aligner.corpus import MAX_NAME_BYTES, align_folders, beads_name
-from aligner.docpairing import ContentPair, ContentPairing
-from aligner.inputs import escape_name
+from aligner.io.files import MAX_NAME_BYTES, beads_name
+from aligner.run.folders import align_folders
+from aligner.pairing.content import ContentPair, ContentPairing
+from aligner.io.inputs import escape_name
 from test_bad_inputs import AR, EN, check_refused, cli, corpus_lines, fake_aligner, folders  # noqa: F401
 
 # macOS (APFS) and Windows refuse names that are not valid Unicode.

@@ -17,10 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 import aligner.encoders
-from aligner import corpus as corpus_mod
+from aligner.run import folders as corpus_mod
 from aligner.cli import main
-from aligner.corpus import PENDING_FILE, STATE_DIR, align_folders
-from aligner.report import REJECTED_FILE, load_records
+from aligner.io.files import PENDING_FILE, STATE_DIR
+from aligner.run.folders import align_folders
+from aligner.run.score import REJECTED_FILE, load_records
 from test_bad_inputs import AR, EN, BagOfTrigrams, fake_aligner  # noqa: F401  (fixture)
 from test_review import browser  # noqa: F401  (fixture: Chromium, skips without it)
 
@@ -142,10 +143,10 @@ def _score_killed(out: Path, monkeypatch, kill) -> list[str]:
             raise Killed
         real_replace(src, dst)
 
-    monkeypatch.setattr(corpus_mod.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(Killed):
         run_cli("score", out, "-o", out, *FILTER)
-    monkeypatch.setattr(corpus_mod.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     return calls
 
 
@@ -372,7 +373,7 @@ def test_read_only_output_folder_for_real(tmp_path, fake_aligner, command):
 def test_disk_full_with_nothing_kept(tmp_path, fake_aligner, monkeypatch):
     """The state cannot be written before any document is finished: the message does not
     advise a resume (there is nothing to resume from)."""
-    from aligner.corpus import OutputWriteError
+    from aligner.io.files import OutputWriteError
 
     out = make_run(tmp_path, fake_aligner)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))

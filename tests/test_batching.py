@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from aligner import Aligner
-from aligner import corpus as corpus_mod
-from aligner.corpus import align_folders
-from aligner.segmentation import segment
+from aligner.run import folders as corpus_mod
+from aligner.run.folders import align_folders
+from aligner.text.segmentation import segment
 
 from test_bad_inputs import BagOfTrigrams
 

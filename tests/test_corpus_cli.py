@@ -1,4 +1,4 @@
-"""Tests for aligner.corpus (atomic writes, reading, align_folders) and the ``aligner``
+"""Tests for aligner.run.folders (atomic writes, reading, align_folders) and the ``aligner``
 command line: CliRunner on the example folders, one real subprocess run, and the script.
 
 The alignment of the examples is being improved elsewhere, so only structural
@@ -22,16 +22,11 @@ from click.testing import CliRunner
 
 import aligner
 from aligner import Aligner
-from aligner import corpus as corpus_mod
+from aligner.run import folders as corpus_mod
 from aligner.cli import main
-from aligner.corpus import (
-    RECORD_KEYS,
-    DocumentError,
-    align_folders,
-    atomic_open,
-    atomic_write_text,
-    read_document,
-)
+from aligner.run.folders import RECORD_KEYS, DocumentError, align_folders
+from aligner.io.files import atomic_open, atomic_write_text
+from aligner.io.inputs import read_document
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -71,7 +66,7 @@ def test_atomic_write_text_failure_before_replace_keeps_old_file(tmp_path, monke
     def failing_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(corpus_mod.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         atomic_write_text(path, '{"new": 1}\n')
     assert path.read_text(encoding="utf-8") == "{}\n"

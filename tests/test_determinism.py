@@ -13,8 +13,8 @@ import pytest
 
 import aligner
 from aligner import Aligner, segment
-from aligner.corpus import align_folders
-from aligner.inputs import DEFAULT_MAX_BYTES
+from aligner.run.folders import align_folders
+from aligner.io.inputs import DEFAULT_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

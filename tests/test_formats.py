@@ -1,4 +1,4 @@
-"""Corpus records and formats (aligner.records, aligner.formats, `aligner export`, `align --format`).
+"""Corpus records and formats (aligner.io.records, aligner.outputs.formats, `aligner export`, `align --format`).
 
 Writers are tested on hand-built records holding the text that breaks formats: markup
 characters, quotes, RTL marks, emoji, tabs, line breaks of every kind, backslashes."""
@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from lxml import etree
 
 from aligner import Corpus, CorpusRecord, read_corpus
-from aligner import corpus as corpus_mod
+from aligner.run import folders as corpus_mod
 from aligner.cli import main
-from aligner.corpus import RECORD_KEYS
-from aligner.formats import (
+from aligner.run.folders import RECORD_KEYS
+from aligner.outputs.formats import (
     FORMATS,
     SPLIT_NAMES,
     doc_hash_fraction,
@@ -36,7 +36,7 @@ from aligner.formats import (
     write_tsv,
     xml_text,
 )
-from aligner.records import CorpusFormatError, tsv_escape, tsv_unescape
+from aligner.io.records import CorpusFormatError, tsv_escape, tsv_unescape
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -110,7 +110,7 @@ def test_record_quality_and_unknown_keys_survive_jsonl(tmp_path):
 
 
 def test_record_matches_what_align_folders_wrote(tmp_path, default_aligner):
-    from aligner.corpus import corpus_records
+    from aligner.run.folders import corpus_records
 
     alignment = default_aligner.align("The river flooded the town. People left.", "غمرت المياه البلدة. غادر الناس.")
     records = corpus_records("d", "d.txt", "d.txt", alignment)
@@ -434,7 +434,7 @@ def test_same_input_gives_the_same_bytes(run_dir, tmp_path):
 
 
 def test_hf_folder_is_replaced_whole_and_survives_a_failed_write(run_dir, tmp_path, monkeypatch):
-    from aligner import formats
+    from aligner.outputs import formats
 
     corpus = Corpus.from_dir(run_dir)
     folder = corpus.write_hf(tmp_path / "hf", split="0.34,0.33,0.33")
@@ -634,7 +634,8 @@ SCORED_ROWS = [
 
 
 def test_scored_columns_are_the_scorers_scores():
-    from aligner import records, scoring
+    from aligner.io import records
+    from aligner.scoring import metrics as scoring
 
     assert records.SCORE_COLUMNS == scoring.SCORE_NAMES + (scoring.E5_SCORE, scoring.E5_GAP)
     assert (records.SCORES_KEY, records.FLAGS_KEY) == (scoring.SCORES_KEY, scoring.FLAGS_KEY)

@@ -1,4 +1,4 @@
-"""Publishing to the Hugging Face Hub (aligner.hub, Corpus.push_to_hub, `aligner publish`),
+"""Publishing to the Hugging Face Hub (aligner.outputs.hub, Corpus.push_to_hub, `aligner publish`),
 tested against a local stand-in for the Hub API on 127.0.0.1 (no network).
 
 The stand-in implements what huggingface_hub's upload path calls (read from its source):
@@ -37,8 +37,8 @@ from click.testing import CliRunner
 
 from aligner import Corpus, CorpusRecord
 from aligner.cli import main
-from aligner.formats import write_jsonl
-from aligner.hub import HubError, push_folder, redact
+from aligner.outputs.formats import write_jsonl
+from aligner.outputs.hub import HubError, push_folder, redact
 
 TOKEN = "hf_StandInToken0123456789abcdefSECRET"
 
@@ -613,7 +613,7 @@ def test_publish_twice_keeps_hand_edits_and_configurations_coexist(fake_hub, run
     import datasets
     from huggingface_hub import DatasetCard
 
-    from aligner.formats import split_records
+    from aligner.outputs.formats import split_records
 
     repo = "someone/merged"
     shares = (0.5, 0.25, 0.25)
@@ -692,8 +692,8 @@ def test_card_passes_huggingface_hub_metadata_validation(fake_hub, run_dir):
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    from aligner.card import HUB_LICENSES, SIZE_CATEGORIES
-    from aligner.formats import hf_features
+    from aligner.outputs.card import HUB_LICENSES, SIZE_CATEGORIES
+    from aligner.outputs.formats import hf_features
 
     result = _invoke("publish", str(run_dir), "--repo-id", "someone/valid", "--license", "other", "--license-name",
                      "reports-licence-1.0")

@@ -1,5 +1,5 @@
 """Memory bounded by design (issue 18, High 3): run embeddings of a long document are
-computed on demand in blocks (``aligner.runs``) with the same bits as all at once, and the
+computed on demand in blocks (``aligner.encoders.pooling``) with the same bits as all at once, and the
 sentence cache never holds a whole long document. The peak RSS of whole runs on the
 largest inputs the default limits admit is measured by ``benchmarks/bench_memory.py``."""
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from aligner import Aligner, AlignmentConfig
-from aligner import runs as runs_mod
+from aligner.encoders import pooling as runs_mod
 from aligner.alignment import align_runs, center_runs, evidence_floor
 
 

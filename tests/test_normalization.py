@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aligner.normalization import (
+from aligner.text.normalization import (
     normalize_arabic_for_encoding as ar,
     normalize_english_for_encoding as en,
     normalize_for_encoding,

@@ -1,4 +1,4 @@
-"""Tests for aligner.pairing: pairing two folders by file name or by a manifest."""
+"""Tests for aligner.pairing.names: pairing two folders by file name or by a manifest."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aligner.pairing import DocumentPair, ManifestError, PairingError, PairingResult, pair_by_name
+from aligner.pairing.names import DocumentPair, ManifestError, PairingError, PairingResult, pair_by_name
 
 
 def make(folder: Path, *names: str, text: str = "x") -> Path:

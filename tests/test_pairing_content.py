@@ -1,4 +1,4 @@
-"""Pairing documents by content (aligner.docpairing, aligner.pairing.pair_documents,
+"""Pairing documents by content (aligner.pairing.content, aligner.pairing.names.pair_documents,
 ``aligner pair``, ``aligner align --pair-by``).
 
 The fast tests use a hashed stand-in encoder or no encoder at all; the content tests use
@@ -17,8 +17,8 @@ from click.testing import CliRunner
 import aligner
 from aligner import Aligner
 from aligner.cli import main
-from aligner.corpus import align_folders
-from aligner.docpairing import (
+from aligner.run.folders import align_folders
+from aligner.pairing.content import (
     ContentPair,
     ContentPairingConfig,
     candidate_pairs,
@@ -26,7 +26,7 @@ from aligner.docpairing import (
     greedy_one_to_one,
     top_neighbours,
 )
-from aligner.pairing import PairingError, pair_by_name, pair_documents, pairs_paths, write_pairs
+from aligner.pairing.names import PairingError, pair_by_name, pair_documents, pairs_paths, write_pairs
 
 # ------------------------------------------------------------------ test documents
 
@@ -222,9 +222,9 @@ class NoEncoder:
 
 
 def test_auto_pairs_by_manifest_then_exact_name_without_loading_an_encoder(tmp_path, monkeypatch):
-    import aligner.api
+    import aligner.documents
 
-    monkeypatch.setattr(aligner.api, "Aligner", NoEncoder)
+    monkeypatch.setattr(aligner.documents, "Aligner", NoEncoder)
     en = write(tmp_path / "en", {"a.txt": "x\n", "b.txt": "x\n", "report-7.txt": "x\n", "notes.md": "x\n"})
     ar = write(tmp_path / "ar", {"a.txt": "x\n", "b.txt": "x\n"})
     by_name = pair_documents(en, ar, method="auto")  # nothing Arabic is left: no content step
@@ -273,7 +273,7 @@ def test_pair_documents_checks_its_arguments(tmp_path):
 
 
 def test_write_pairs_files(tmp_path):
-    from aligner.pairing import DocumentPair, PairingResult
+    from aligner.pairing.names import DocumentPair, PairingResult
 
     en, ar = tmp_path / "en", tmp_path / "ar"
     result = PairingResult(
@@ -468,10 +468,10 @@ def test_align_with_two_sources_aligns_each_source_separately(two_sources, defau
 
 @pytest.mark.slow
 def test_cli_pair_and_align_options(two_sources, tmp_path, monkeypatch, default_aligner):
-    import aligner.api
-    from aligner import corpus as corpus_mod
+    import aligner.documents
+    from aligner.run import folders as corpus_mod
 
-    monkeypatch.setattr(aligner.api, "Aligner", lambda *a, **k: default_aligner)
+    monkeypatch.setattr(aligner.documents, "Aligner", lambda *a, **k: default_aligner)
     monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
     en, ar = two_sources
     out = tmp_path / "p" / "pairs.tsv"
@@ -516,7 +516,7 @@ def test_margin_scores_keep_an_arabic_side_margin_for_further_sources():
     """A report's second source competes with its first on the English side by design;
     ``ar_margin`` leaves that side out and asks only that no other report fits the
     Arabic document as well."""
-    from aligner.docpairing import _Edge, _margin_scores
+    from aligner.pairing.content import _Edge, _margin_scores
 
     config = ContentPairingConfig()
     # English report 0 has two sources (Arabic 0 and 1); report 1 is a weaker candidate of Arabic 1.
@@ -546,7 +546,7 @@ def test_margin_scores_keep_an_arabic_side_margin_for_further_sources():
     ([0.0, 0.0, 1.0], 0.0, 2, 0.5),                                            # min_count lowered
 ])
 def test_otsu_threshold_on_synthetic_score_distributions(scores, floor, min_count, expected):
-    from aligner.docpairing import otsu_threshold
+    from aligner.pairing.content import otsu_threshold
 
     got = otsu_threshold(scores, floor=floor, min_count=min_count)
     if expected is None:

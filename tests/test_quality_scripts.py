@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from aligner import segment
-from aligner.calibration import parse_examples_gold
+from aligner.scoring.calibration import parse_examples_gold
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -19,9 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from aligner import Aligner
-from aligner import corpus as corpus_mod
+from aligner.run import folders as corpus_mod
 from aligner.cli import main
-from aligner.corpus import STATE_DIR, align_folders
+from aligner.io.files import STATE_DIR
+from aligner.run.folders import align_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -147,7 +148,7 @@ def test_crash_at_every_file_move_then_resume(tmp_path, monkeypatch):
     reference = tmp_path / "reference"
     real_replace = os.replace
     calls = []
-    monkeypatch.setattr(corpus_mod.os, "replace", lambda src, dst: calls.append(dst) or real_replace(src, dst))
+    monkeypatch.setattr(os, "replace", lambda src, dst: calls.append(dst) or real_replace(src, dst))
     align_folders(en, ar, reference, aligner=aligner, progress=False)
     n_moves = len(calls)
     assert n_moves > 16  # settings, 16 parts, the beads, corpus, unaligned, run.json
@@ -165,10 +166,10 @@ def test_crash_at_every_file_move_then_resume(tmp_path, monkeypatch):
             count += 1
             real_replace(src, dst)
 
-        monkeypatch.setattr(corpus_mod.os, "replace", replace)
+        monkeypatch.setattr(os, "replace", replace)
         with pytest.raises(Killed):
             align_folders(en, ar, out, aligner=aligner, progress=False)
-        monkeypatch.setattr(corpus_mod.os, "replace", real_replace)
+        monkeypatch.setattr(os, "replace", real_replace)
         run = align_folders(en, ar, out, aligner=aligner, progress=False)
         assert run.ok
         assert outputs(out) == outputs(reference), f"stopped at move {stop_at}: {calls[stop_at]}"

@@ -1,4 +1,4 @@
-"""Tests for the HTML review page (aligner.review, `aligner view`, `aligner align --html`).
+"""Tests for the HTML review page (aligner.outputs.review, `aligner view`, `aligner align --html`).
 
 The data side (beads in document order with null beads, escaping, atomic writing, the
 command line) is checked in Python. The page itself is checked in a real headless
@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from aligner import corpus as corpus_mod
+from aligner.run import folders as corpus_mod
 from aligner.cli import main
-from aligner.review import (
+from aligner.outputs.review import (
     REVIEW_FILE,
     ROWS_PER_PAGE,
     ReviewError,
@@ -203,7 +203,7 @@ def test_rendering_is_deterministic_and_atomic(tmp_path, monkeypatch):
     def failing_replace(src, dst):
         raise OSError("disk gone")
 
-    monkeypatch.setattr(corpus_mod.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     make_run(run, {"doc-b": DOC_B})
     with pytest.raises(OSError, match="disk gone"):
         render_review(run, out)

@@ -1,4 +1,4 @@
-"""Quality scores (aligner.scoring), the scored corpus and report (aligner.report), the
+"""Quality scores (aligner.scoring.metrics), the scored corpus and report (aligner.run.score), the
 calibration helpers and the `aligner score` / `align --min-quality` commands."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from aligner.calibration import EVAL_KINDS, build_candidates, parse_examples_gold
-from aligner.scoring import (
+from aligner.scoring.calibration import EVAL_KINDS, build_candidates, parse_examples_gold
+from aligner.scoring.metrics import (
     FLAG_NAMES,
     SCORE_NAMES,
     Gap,
@@ -259,7 +259,7 @@ def test_score_command_usage_errors(tmp_path):
 
 
 def test_pair_filter_reasons():
-    from aligner.scoring import ScoredPairs
+    from aligner.scoring.metrics import ScoredPairs
 
     scored = ScoredPairs(scores={"margin": np.array([1.2, 0.9, np.nan]), "length_ratio": np.array([0.1, 3.0, 0.0])},
                          flags=[[], ["copy"], []], quality=np.array([0.9, 0.2, 0.6]))

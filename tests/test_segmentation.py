@@ -1,4 +1,4 @@
-"""Tests for aligner.segmentation (English and Arabic sentence splitting)."""
+"""Tests for aligner.text.segmentation (English and Arabic sentence splitting)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from aligner.segmentation import Sentence, segment, segment_arabic, segment_english, split_lines
+from aligner.text.segmentation import Sentence, segment, segment_arabic, segment_english, split_lines
 
 try:
     from hypothesis import given, settings

@@ -23,10 +23,10 @@ from typing import Any, assert_type
 import aligner
 from aligner import Aligner, AlignmentConfig, Corpus, CorpusRecord, read_corpus
 from aligner.alignment import Bead
-from aligner.api import DocumentAlignment, SentencePair
-from aligner.corpus import FolderRun, align_folders
-from aligner.formats import ExportResult
-from aligner.segmentation import Sentence
+from aligner.documents import DocumentAlignment, SentencePair
+from aligner.run.folders import FolderRun, align_folders
+from aligner.outputs.formats import ExportResult
+from aligner.text.segmentation import Sentence
 
 
 def pairs(english: str, arabic: str) -> list[tuple[tuple[int, ...], tuple[int, ...], str, float, str, str]]:

@@ -1,28 +1,23 @@
-"""aligner: sentence-aligned English-Arabic parallel corpora with quality scores."""
+"""aligner: sentence-aligned English-Arabic parallel corpora with quality scores.
 
-from importlib.metadata import PackageNotFoundError, version as _version
+The package is laid out as the pipeline a document walks (README, How the code is laid
+out): ``text`` -> ``io`` -> ``encoders`` -> ``alignment`` -> ``documents`` -> ``pairing``
+-> ``scoring`` -> ``outputs`` -> ``run`` -> ``cli``; each layer imports only the ones
+before it (an import-linter contract in ``pyproject.toml``).
+"""
 
-try:
-    __version__ = _version("aligner")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0+source"
-
-from .alignment import AlignmentConfig, Bead, align_embeddings, align_runs  # noqa: E402
-from .api import Aligner, DocumentAlignment, SentencePair, align  # noqa: E402
-from .encoders import DEFAULT_ENCODER, EncoderLoadError, SentenceEncoder, load_encoder  # noqa: E402
-from .segmentation import Sentence, segment, segment_arabic, segment_english, split_lines  # noqa: E402
+from aligner.version import __version__
+from aligner.alignment import AlignmentConfig, Bead, align_embeddings, align_runs
+from aligner.documents import Aligner, DocumentAlignment, SentencePair, align
+from aligner.encoders import DEFAULT_ENCODER, EncoderLoadError, SentenceEncoder, load_encoder
+from aligner.text.segmentation import Sentence, segment, segment_arabic, segment_english, split_lines
+from aligner.outputs.formats import Corpus  # lxml, datasets, huggingface_hub are imported when used
+from aligner.io.records import CorpusRecord, read_corpus
+from aligner.pairing.names import PairingResult, pair_documents  # content pairing: aligner.pairing.content
 
 __all__ = [
     "__version__", "Aligner", "AlignmentConfig", "Bead", "DEFAULT_ENCODER", "DocumentAlignment",
     "EncoderLoadError", "Sentence", "SentenceEncoder", "SentencePair", "align", "align_embeddings",
     "align_runs", "load_encoder", "segment", "segment_arabic", "segment_english", "split_lines",
+    "Corpus", "CorpusRecord", "read_corpus", "PairingResult", "pair_documents",
 ]
-
-from .formats import Corpus  # noqa: E402  (lxml, datasets, huggingface_hub are imported when used)
-from .records import CorpusRecord, read_corpus  # noqa: E402
-
-__all__ += ["Corpus", "CorpusRecord", "read_corpus"]
-
-from .pairing import PairingResult, pair_documents  # noqa: E402  (content pairing: aligner.docpairing)
-
-__all__ += ["PairingResult", "pair_documents"]

@@ -197,7 +197,7 @@ def center_runs(runs: Sequence[np.ndarray]) -> list[np.ndarray]:
         if len(r) == 0:
             out.append(r)
             continue
-        if hasattr(r, "centered"):  # computed on demand (aligner.runs.LazyRuns): the same rows
+        if hasattr(r, "centered"):  # computed on demand (aligner.encoders.pooling.LazyRuns): the same rows
             out.append(r.centered())
             continue
         c = r - r.mean(0, dtype=np.float64).astype(np.float32)
@@ -274,7 +274,7 @@ class _BeadValues:
         self.types = [t for t in bead_types(config.max_side, config.max_many_lines)
                       if t[0] <= min(n, len(en_runs)) and t[1] <= min(m, len(ar_runs))]
         # All bead types' neighbour statistics advance through the document together, so
-        # that run embeddings computed on demand (aligner.runs) are read once, not once
+        # that run embeddings computed on demand (aligner.encoders.pooling) are read once, not once
         # per type (each value is the same as computed type by type).
         jobs = {(a, b): _band_knn_steps(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
                 for a, b in self.types}

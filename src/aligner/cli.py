@@ -1,4 +1,4 @@
-"""The ``aligner`` command: a thin shell over :func:`aligner.corpus.align_folders`.
+"""The ``aligner`` command: a thin shell over :func:`aligner.run.folders.align_folders`.
 
     aligner align EN_DIR AR_DIR -o OUT [--encoder NAME] [--engine int8|fp32] [--manifest FILE] [--pair-by auto|name|content] [--max-sources K]
                   [--presplit] [--max-bytes SIZE] [--overwrite] [--no-progress] [--html] [--follow-links]
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .encoders import DEFAULT_ENCODER, DEFAULT_ENGINE, ENGINES, EncoderLoadError
+from aligner.version import __version__
+from aligner.encoders import DEFAULT_ENCODER, DEFAULT_ENGINE, ENGINES, EncoderLoadError
 
 _FOLDER = click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
 _PAIR_BY_HELP = ("How English documents find their Arabic source: 'name' (same file name, or --manifest), 'content' "
@@ -53,7 +53,7 @@ _LICENSE_NAME_HELP = "With --license other: an id for the licence (lower case, e
 
 def _check_license(license_id: str | None, license_name: str | None) -> None:
     """A usage error (exit 2) naming the valid form when the Hub would not take the licence."""
-    from .card import CardError, check_license
+    from aligner.outputs.card import CardError, check_license
 
     try:
         check_license(license_id, license_name)
@@ -62,7 +62,7 @@ def _check_license(license_id: str | None, license_name: str | None) -> None:
 
 
 def _formats_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from .formats import parse_formats
+    from aligner.outputs.formats import parse_formats
 
     try:
         return parse_formats(value)
@@ -89,7 +89,7 @@ def _size_callback(ctx: click.Context, param: click.Parameter, value: str) -> in
 
 
 def _split_callback(ctx: click.Context, param: click.Parameter, value: str | None):
-    from .formats import parse_split
+    from aligner.outputs.formats import parse_split
 
     try:
         return parse_split(value)
@@ -102,9 +102,9 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
                    tmx_source: str = "ar") -> None:
     """Load the corpus at ``source`` (a run folder or corpus file), write ``formats`` to
     ``out_dir`` and say what was written."""
-    from .formats import Corpus
+    from aligner.outputs.formats import Corpus
 
-    from .corpus import OutputError
+    from aligner.io.files import OutputError
 
     if not formats:
         return
@@ -206,8 +206,9 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
     """Align each English document of EN_DIR with its Arabic source in AR_DIR: same file
     name, manifest, or (by default, for the rest) content."""
     _check_license(license_id, license_name)  # a licence the Hub would refuse: said before any work
-    from .corpus import OutputError, OutputExistsError, align_folders
-    from .pairing import FoldersError, ManifestError
+    from aligner.io.files import OutputError, OutputExistsError
+    from aligner.run.folders import align_folders
+    from aligner.pairing.names import FoldersError, ManifestError
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
@@ -236,7 +237,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
     _write_formats(out_dir, out_dir, tuple(f for f in formats if f != "jsonl" or split), split=split,
                    license_id=license_id, license_name=license_name, tmx_source=tmx_source)
     if html:
-        from .review import ReviewError, render_review
+        from aligner.outputs.review import ReviewError, render_review
 
         try:
             click.echo(f"Review page written to {render_review(out_dir)}")
@@ -270,8 +271,8 @@ def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_s
                  encoder: str, engine: str | None, presplit: bool, no_progress: bool, follow_links: bool) -> None:
     """Pair the English documents of EN_DIR with their Arabic sources in AR_DIR, without
     aligning them: by manifest and file name first, then by content (--pair-by auto)."""
-    from .inputs import escape_name
-    from .pairing import FoldersError, ManifestError, pair_documents, pairs_paths, write_pairs
+    from aligner.io.inputs import escape_name
+    from aligner.pairing.names import FoldersError, ManifestError, pair_documents, pairs_paths, write_pairs
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
@@ -312,7 +313,7 @@ def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_s
               help="HTML file to write (default: review.html beside corpus.jsonl).")
 def view_command(corpus: Path, out_path: Path | None) -> None:
     """Write a self-contained HTML page for reviewing CORPUS (a run folder or its corpus.jsonl)."""
-    from .review import REVIEW_FILE, ReviewError, render_review
+    from aligner.outputs.review import REVIEW_FILE, ReviewError, render_review
 
     try:
         click.echo(f"Review page written to {render_review(corpus, out_path)}")
@@ -333,11 +334,11 @@ _CORPUS = click.Path(exists=True, path_type=Path)
 
 
 def _load_records(source: Path):
-    """:func:`aligner.report.load_records`, its errors as usage errors (exit 2) or, when an
+    """:func:`aligner.run.score.load_records`, its errors as usage errors (exit 2) or, when an
     interrupted scoring there cannot be completed, as a write error (exit 1)."""
-    from .corpus import OutputWriteError
-    from .records import CorpusFormatError
-    from .report import load_records
+    from aligner.io.files import OutputWriteError
+    from aligner.io.records import CorpusFormatError
+    from aligner.run.score import load_records
 
     try:
         return load_records(source)
@@ -352,8 +353,8 @@ def _load_records(source: Path):
 
 def _prepare_output(out_dir: Path, source: Path, run: dict | None, doc_ids, overwrite: bool) -> None:
     """Refuse (exit 2) an output folder holding another run's corpus, unless ``overwrite``."""
-    from .corpus import OutputError
-    from .formats import prepare_output_folder
+    from aligner.io.files import OutputError
+    from aligner.outputs.formats import prepare_output_folder
 
     try:
         prepare_output_folder(out_dir, source, run=run, doc_ids=doc_ids, overwrite=overwrite)
@@ -367,13 +368,13 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
                       min_score: tuple[str, ...], reject_flags: str | None, e5: bool | None, no_plot: bool,
                       no_progress: bool = False, engine: str | None = None, loaded=None,
                       overwrite: bool = False) -> None:
-    """Score the corpus at ``source`` into ``out_dir`` (see aligner.report) and print the report table.
+    """Score the corpus at ``source`` into ``out_dir`` (see aligner.run.score) and print the report table.
     ``encoder``: a loaded encoder (align's), or the name of one to load (with ``engine``).
     ``loaded``: the records, run.json and unaligned lines of ``source`` when already read."""
-    from .corpus import OutputExistsError, OutputWriteError
-    from .encoders import load_encoder
-    from .report import score_corpus
-    from .scoring import PairFilter, Scorer, parse_flags, parse_thresholds
+    from aligner.io.files import OutputExistsError, OutputWriteError
+    from aligner.encoders import load_encoder
+    from aligner.run.score import score_corpus
+    from aligner.scoring.metrics import PairFilter, Scorer, parse_flags, parse_thresholds
 
     try:
         pair_filter = PairFilter(min_quality=min_quality, thresholds=parse_thresholds(min_score),
@@ -411,10 +412,10 @@ _MIN_QUALITY_HELP = ("Keep only pairs whose quality is at least X: the 'quality'
 
 
 def _load_corpus(corpus: Path, min_quality: float | None):
-    from .formats import Corpus
-    from .records import CorpusFormatError
+    from aligner.outputs.formats import Corpus
+    from aligner.io.records import CorpusFormatError
 
-    from .corpus import OutputWriteError
+    from aligner.io.files import OutputWriteError
 
     try:
         loaded = Corpus.load(corpus)
@@ -445,7 +446,7 @@ def export_command(corpus: Path, out_dir: Path, formats: tuple[str, ...], split,
     """Convert CORPUS (a run folder, its corpus.jsonl, or a corpus TSV) to other formats.
 
     A run folder's run.json, when present, gives the dataset card how the corpus was made."""
-    from .corpus import OutputExistsError, OutputWriteError
+    from aligner.io.files import OutputExistsError, OutputWriteError
 
     _check_license(license_id, license_name)
 
@@ -491,8 +492,8 @@ def publish_command(corpus: Path, repo_id: str, private: bool, min_quality: floa
     wrote are kept, and other configurations keep their files. The token comes from HF_TOKEN or
     the login cache (`hf auth login`). Exit status 1 when publishing fails; nothing is committed
     then."""
-    from .card import CardError, check_config_name
-    from .hub import HubError, check_repo_id
+    from aligner.outputs.card import CardError, check_config_name
+    from aligner.outputs.hub import HubError, check_repo_id
 
     try:
         check_repo_id(repo_id)  # before anything is read or said

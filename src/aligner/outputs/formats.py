@@ -1,9 +1,9 @@
-"""Corpus outputs in the formats people use, all written from :class:`~aligner.records.CorpusRecord`.
+"""Corpus outputs in the formats people use, all written from :class:`~aligner.io.records.CorpusRecord`.
 
 =========  ==========================================  ============================================
 format     files (in the output folder)                content
 =========  ==========================================  ============================================
-``jsonl``  ``corpus.jsonl``                            the rich record (see :mod:`aligner.corpus`)
+``jsonl``  ``corpus.jsonl``                            the rich record (see :mod:`aligner.run.folders`)
 ``tsv``    ``corpus.tsv``                              header, then ``en_file ar_file en ar score
                                                        doc_id en_idx ar_idx bead_type`` [scores]
 ``moses``  ``corpus.en`` + ``corpus.ar``               one pair per line, same line count
@@ -13,7 +13,7 @@ format     files (in the output folder)                content
 
 Every per-pair field of a ``corpus.jsonl`` record is a column (TSV, Parquet) or an ``x-``
 prop (TMX): the texts, ``score``, the provenance (``doc_id``, the files, the sentence
-indices, ``bead_type``), and for a scored corpus the :data:`~aligner.records.SCORED_COLUMNS`
+indices, ``bead_type``), and for a scored corpus the :data:`~aligner.io.records.SCORED_COLUMNS`
 in this order: ``quality``, ``similarity``, ``margin``, ``gap``, ``length_ratio``,
 ``numbers``, ``language``, ``e5_similarity``, ``e5_gap`` (``scores.margin`` is the ``margin``
 column) and ``flags``. These columns are all there as soon as any record is scored, in
@@ -26,10 +26,10 @@ non-empty split: ``corpus.train.tsv``, ``corpus.validation.en``, ..., and ``hf/d
 Documents go to splits by a stable hash of their ``doc_id`` (:func:`split_of`), so a
 document never has rows in two splits.
 
-Every file is written to a temporary file and moved into place (:func:`aligner.corpus.atomic_open`);
+Every file is written to a temporary file and moved into place (:func:`aligner.io.files.atomic_open`);
 the ``hf`` folder is built in a temporary folder beside it and renamed into place. One
 export writes a folder at a time (a lock on it), and removes first what a killed one left
-(:func:`aligner.corpus.output_lock`). :func:`prepare_output_folder` refuses a folder
+(:func:`aligner.io.files.output_lock`). :func:`prepare_output_folder` refuses a folder
 holding another run's corpus, as ``aligner align`` does. The same
 records give the same bytes: no format holds a time (the TMX header has no ``creationdate``;
 it is optional in TMX 1.4b) or an absolute path.
@@ -37,7 +37,7 @@ it is optional in TMX 1.4b) or an absolute path.
 Text that a format cannot hold as it is:
 
 * TSV: backslash, tab, line feed and carriage return are escaped as ``\\\\``, ``\\t``, ``\\n``,
-  ``\\r`` (:func:`aligner.records.tsv_escape`); reading back restores them.
+  ``\\r`` (:func:`aligner.io.records.tsv_escape`); reading back restores them.
 * Moses: every character that ends a line somewhere (``\\n``, ``\\r``, ``\\v``, ``\\f``,
   ``\\x1c``-``\\x1e``, ``\\x85``, U+2028, U+2029) becomes a space, so both files have exactly
   one line per pair for any line reader.
@@ -59,22 +59,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from . import __version__
-from .card import DEFAULT_CONFIG, build_card, check_config_name, config_data_dir, size_category  # noqa: F401 (re-exported)
-from .corpus import (
-    CORPUS_FILE,
-    RUN_FILE,
-    UNALIGNED_FILE,
-    OutputExistsError,
-    _differences,
-    _new_file_mode,
-    _short,
-    atomic_open,
-    finish_pending,
-    output_lock,
-    read_json_object,
+from aligner.version import __version__
+from aligner.outputs.card import DEFAULT_CONFIG, build_card, check_config_name, config_data_dir, size_category  # noqa: F401 (re-exported)
+from aligner.io.files import (
+    CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, OutputExistsError, atomic_open, describe_differences, finish_pending, new_file_mode,
+    output_lock, read_json_object,
 )
-from .records import (
+from aligner.outputs.hf_schema import HF_COLUMN_DOCS, hf_columns, hf_features  # noqa: F401 (re-exported)
+from aligner.io.records import (
     FLAGS_KEY,
     QUALITY_KEY,
     SCORED_COLUMNS,
@@ -180,9 +172,9 @@ def write_jsonl(records: Iterable[CorpusRecord], path: str | Path) -> Path:
 
 
 def write_tsv(records: Iterable[CorpusRecord], path: str | Path) -> Path:
-    """A header line and one line per record, columns :data:`~aligner.records.TSV_COLUMNS`
-    (then the :data:`~aligner.records.SCORED_COLUMNS` when any record is scored: a missing
-    value empty, flags comma-joined), fields escaped with :func:`~aligner.records.tsv_escape`,
+    """A header line and one line per record, columns :data:`~aligner.io.records.TSV_COLUMNS`
+    (then the :data:`~aligner.io.records.SCORED_COLUMNS` when any record is scored: a missing
+    value empty, flags comma-joined), fields escaped with :func:`~aligner.io.records.tsv_escape`,
     no quoting."""
     records = list(records)
     with_scores = any(r.is_scored() for r in records)
@@ -235,7 +227,7 @@ def write_tmx(records: Iterable[CorpusRecord], path: str | Path, *, provenance: 
     one sentence (else the header's ``sentence``), with props ``x-doc_id``, ``x-en_file``,
     ``x-ar_file``, ``x-en_idx``, ``x-ar_idx`` (``"1,2"``), ``x-bead_type``, ``x-score``, then
     ``x-quality``, ``x-similarity``, ... ``x-e5_gap`` and ``x-flags`` (comma-joined) where
-    the record has them (:data:`~aligner.records.SCORED_COLUMNS`), then the source
+    the record has them (:data:`~aligner.io.records.SCORED_COLUMNS`), then the source
     ``<tuv>`` and the target ``<tuv>`` (``xml:lang`` ``ar`` / ``en``)."""
     from lxml import etree
 
@@ -297,86 +289,6 @@ def _tmx_unit(etree: Any, n: int, record: CorpusRecord, source_lang: str = "ar")
 # ----------------------------------------------------------------------------- Hugging Face folder
 
 
-HF_COLUMN_DOCS = {
-    "translation": ("`{ar: string, en: string}` (`datasets.Translation`)",
-                    "The aligned texts. A side made of several sentences has them joined by a space."),
-    "score": ("float64", "Cosine similarity of the two sides' sentence embeddings (encoder below), rounded "
-                         "to 4 decimals: higher means more likely a translation."),
-    "doc_id": ("string", "The document pair the row comes from (the shared file name without `.txt`)."),
-    "en_file": ("string", "The English document, relative to the English input folder."),
-    "ar_file": ("string", "The Arabic document, relative to the Arabic input folder."),
-    "en_idx": ("list of int64", "0-based indices of the English sentences in their document."),
-    "ar_idx": ("list of int64", "0-based indices of the Arabic sentences in their document."),
-    "bead_type": ("string", "Number of English and Arabic sentences: `1-1`, `1-2`, `2-1`, ..."),
-    QUALITY_KEY: ("float64", "Probability (0-1) that the pair is a true translation pair (null where not "
-                             "computed); below 0.5 the evidence is against the pair."),
-    "similarity": ("float64", "Cosine of the two sides' embeddings, same encoder as the alignment (of the joined "
-                              "text for a merged bead)."),
-    "margin": ("float64", "Ratio margin: the pair's similarity over that of the nearest neighbours in the document "
-                          "(above 1 stands out)."),
-    "gap": ("float64", "Centred cosine of the pair minus that of its strongest rival in the document (> 0: mutual "
-                       "best match)."),
-    "length_ratio": ("float64", "z-score of the Arabic/English length ratio against the document's expected ratio "
-                                "(|z| > 2.5 unusual)."),
-    "numbers": ("float64", "Share of the numerals (in digits) that the other side also has; null when neither "
-                           "side has a digit."),
-    "language": ("float64", "How sure language identification is that each side is in its language (the lower "
-                            "of the two)."),
-    "e5_similarity": ("float64", "Cosine on multilingual-e5-small embeddings, a second opinion (null when scored "
-                                 "without e5)."),
-    "e5_gap": ("float64", "`gap` on multilingual-e5-small embeddings (null when scored without e5)."),
-    FLAGS_KEY: ("list of string", "Flags of the pair, possibly none: `copy`, `untranslated`, `boilerplate` "
-                                  "(null where not scored)."),
-}
-
-
-def hf_features(with_scores: bool = False) -> Any:
-    """The ``datasets.Features`` of the ``hf`` folder: ``translation``
-    (``Translation(languages=["ar", "en"])``), ``score``, then the provenance columns
-    ``doc_id, en_file, ar_file, en_idx, ar_idx, bead_type``; with ``with_scores`` then
-    the :data:`~aligner.records.SCORED_COLUMNS` (``float64``, ``flags`` a list of
-    strings; null where a record lacks the value)."""
-    import datasets
-
-    int_list = datasets.List(datasets.Value("int64")) if hasattr(datasets, "List") else \
-        datasets.Sequence(datasets.Value("int64"))
-    columns: dict[str, Any] = {
-        "translation": datasets.Translation(languages=["ar", "en"]),
-        "score": datasets.Value("float64"),
-        "doc_id": datasets.Value("string"),
-        "en_file": datasets.Value("string"),
-        "ar_file": datasets.Value("string"),
-        "en_idx": int_list,
-        "ar_idx": int_list,
-        "bead_type": datasets.Value("string"),
-    }
-    if with_scores:
-        for name in SCORED_COLUMNS:
-            columns[name] = datasets.Value("float64")
-        columns[FLAGS_KEY] = datasets.List(datasets.Value("string")) if hasattr(datasets, "List") else \
-            datasets.Sequence(datasets.Value("string"))
-    return datasets.Features(columns)
-
-
-def hf_columns(records: Sequence[CorpusRecord], with_scores: bool) -> dict[str, list]:
-    """The ``hf`` folder's columns for ``records`` (see :func:`hf_features`)."""
-    columns: dict[str, list] = {
-        "translation": [{"ar": r.ar, "en": r.en} for r in records],
-        "score": [r.score for r in records],
-        "doc_id": [r.doc_id for r in records],
-        "en_file": [r.en_file for r in records],
-        "ar_file": [r.ar_file for r in records],
-        "en_idx": [list(r.en_idx) for r in records],
-        "ar_idx": [list(r.ar_idx) for r in records],
-        "bead_type": [r.bead_type for r in records],
-    }
-    if with_scores:
-        flat = [r.scored_fields() for r in records]
-        for name in SCORED_COLUMNS:
-            columns[name] = [row[name] for row in flat]
-    return columns
-
-
 def write_parquet(records: Sequence[CorpusRecord], path: str | Path, *, with_scores: bool = False) -> int:
     """One Parquet file with the :func:`hf_features` columns and the ``huggingface``
     schema metadata, so ``datasets`` restores the ``Translation`` feature. Returns the
@@ -393,7 +305,7 @@ def write_parquet(records: Sequence[CorpusRecord], path: str | Path, *, with_sco
 
 def shard_names(split: str, n_rows: int, shard_rows: int = HF_SHARD_ROWS, data_dir: str = HF_DATA_DIR) -> list[str]:
     """``data/<split>-00000-of-0000N.parquet`` names for a split of ``n_rows`` rows
-    (``data_dir``: the configuration's folder, see :func:`aligner.card.config_data_dir`; the
+    (``data_dir``: the configuration's folder, see :func:`aligner.outputs.card.config_data_dir`; the
     ``hf`` folder adds each file's :func:`content_id` before ``.parquet``)."""
     n = max(1, -(-n_rows // shard_rows))
     return [f"{data_dir}/{split}-{k:05d}-of-{n:05d}.parquet" for k in range(n)]
@@ -465,7 +377,7 @@ class Corpus:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Corpus":
-        """A ``corpus.jsonl`` or TSV corpus (:func:`~aligner.records.read_corpus`). A file
+        """A ``corpus.jsonl`` or TSV corpus (:func:`~aligner.io.records.read_corpus`). A file
         named ``corpus.jsonl`` takes ``run.json`` / ``unaligned.jsonl`` from its folder."""
         path = Path(path)
         if not path.is_file():
@@ -541,12 +453,12 @@ class Corpus:
         (see the module docstring for file names). With ``split``, every format is
         written per non-empty split. ``license``: the dataset card's licence, a Hub licence
         id (default ``unknown``; ``other`` needs ``license_name``; see
-        :func:`aligner.card.check_license`). ``tmx_source``: the TMX's source language,
+        :func:`aligner.outputs.card.check_license`). ``tmx_source``: the TMX's source language,
         ``"ar"`` (default) or ``"en"`` (:func:`write_tmx`). Refuses (``ValueError``) to
         overwrite the corpus file it was read from, and a licence the Hub would not accept
-        (:class:`aligner.card.CardError`) or an unknown TMX source language before writing
+        (:class:`aligner.outputs.card.CardError`) or an unknown TMX source language before writing
         anything."""
-        from .card import check_license
+        from aligner.outputs.card import check_license
 
         formats = parse_formats(formats)
         if "hf" in formats:
@@ -601,21 +513,21 @@ class Corpus:
         (for a ``config_name`` other than ``default``: ``<config_name>/<split>-...``, the layout
         ``datasets`` uses; each name carries the first 16 hex digits of the file's SHA-256,
         :func:`content_id`, and the card's ``configs`` entry lists the names exactly) and a
-        dataset card ``README.md`` (:func:`aligner.card.build_card`, merged into
+        dataset card ``README.md`` (:func:`aligner.outputs.card.build_card`, merged into
         ``existing_card`` when given). Built in a temporary folder beside
         ``folder`` and renamed into place (a previous ``folder`` is replaced).
         ``datasets.load_dataset`` loads it (no loading script). Raises ``ValueError`` for a
         corpus of no records (``datasets`` cannot load a Parquet file without rows), and
-        :class:`aligner.card.CardError` (a ``ValueError``) for a licence or configuration
+        :class:`aligner.outputs.card.CardError` (a ``ValueError``) for a licence or configuration
         name the Hub would not accept, before anything is written."""
         return self._write_hf(Path(folder), split=split, license=license, repo_id=repo_id, shard_rows=shard_rows,
                               config_name=config_name, license_name=license_name, existing_card=existing_card)[0]
 
     def _write_hf(self, folder: Path, *, split, license: str | None, repo_id: str | None, shard_rows: int,
                   config_name: str, license_name: str | None, existing_card: str | None) -> tuple[Path, dict]:
-        """:meth:`write_hf`, returning also the arguments of :func:`aligner.card.build_card`
+        """:meth:`write_hf`, returning also the arguments of :func:`aligner.outputs.card.build_card`
         besides ``existing`` (to merge the card into another one later)."""
-        from .card import check_license
+        from aligner.outputs.card import check_license
 
         if not self.records:
             raise ValueError("no sentence pair to write: a Hugging Face dataset folder needs at least one row")
@@ -662,7 +574,7 @@ class Corpus:
                      shares: Sequence[float] | None = None, license: str | None = None,
                      repo_id: str | None = None, config_name: str = DEFAULT_CONFIG,
                      license_name: str | None = None, existing: str | None = None) -> str:
-        """The ``README.md`` of the ``hf`` folder (:func:`aligner.card.build_card`): YAML
+        """The ``README.md`` of the ``hf`` folder (:func:`aligner.outputs.card.build_card`): YAML
         metadata, then what the rows are, every column, how the corpus was made (from
         ``run.json``), its numbers, intended uses, limitations and how to cite the tool."""
         return build_card(self, by_split, data_files, shares=shares, license=license, license_name=license_name,
@@ -682,15 +594,15 @@ class Corpus:
         ``<config_name>/``), deletes the files of an earlier push of the same configuration
         that this one does not write (other configurations' files are left alone), and
         merges the dataset card into the repository's ``README.md`` (the owner's metadata
-        and sections are kept; see :mod:`aligner.card`). ``revision``: the branch to commit
+        and sections are kept; see :mod:`aligner.outputs.card`). ``revision``: the branch to commit
         to (created if needed); ``create_pr``: open a pull request instead of committing to
         it; ``commit_message``: the commit's title. ``token``: default from ``HF_TOKEN`` or
         the login cache. Returns the commit URL (the pull request's URL with
-        ``create_pr``). Raises :class:`aligner.hub.HubError` (never showing the token) when
-        anything fails, nothing committed then, and :class:`aligner.card.CardError` for a
+        ``create_pr``). Raises :class:`aligner.outputs.hub.HubError` (never showing the token) when
+        anything fails, nothing committed then, and :class:`aligner.outputs.card.CardError` for a
         licence or configuration name the Hub would not accept, before any request."""
-        from .card import check_license
-        from .hub import check_repo_id, push_folder
+        from aligner.outputs.card import check_license
+        from aligner.outputs.hub import check_repo_id, push_folder
 
         check_repo_id(repo_id)
         check_license(license, license_name)
@@ -713,7 +625,7 @@ class Corpus:
 def _dataset_info(with_scores: bool, split_sizes: dict[str, tuple[int, int]], download_size: int) -> Any:
     """The ``datasets.DatasetInfo`` of one configuration: features (:func:`hf_features`),
     and per split its rows (``num_examples``) and Arrow size (``num_bytes``);
-    ``download_size``: the Parquet bytes. :func:`aligner.card.build_card` writes it as the
+    ``download_size``: the Parquet bytes. :func:`aligner.outputs.card.build_card` writes it as the
     card's ``dataset_info``.
 
     Why the card has it, and names each data file with its content (:func:`content_id`):
@@ -751,7 +663,7 @@ def prepare_output_folder(out_dir: str | Path, source: str | Path, *, run: dict 
     ``source``'s own folder, when its ``run.json`` records the same run (:data:`RUN_IDENTITY`:
     a folder scored from the same run), or, without a run recorded there, when its
     ``corpus.jsonl`` holds only documents of ``source`` (an earlier export of it). Otherwise
-    it holds another run's corpus: :class:`~aligner.corpus.OutputExistsError` (nothing
+    it holds another run's corpus: :class:`~aligner.io.files.OutputExistsError` (nothing
     written) or, with ``overwrite``, every file of that run is removed first."""
     out_dir, source = Path(out_dir), Path(source)
     if not any((out_dir / name).exists() for name in (CORPUS_FILE, RUN_FILE)):
@@ -764,7 +676,7 @@ def prepare_output_folder(out_dir: str | Path, source: str | Path, *, run: dict 
     if not overwrite:
         raise OutputExistsError(f"{out_dir} already holds the corpus of another run ({why}): not overwritten. Use "
                                 f"--overwrite (overwrite=True in Python) to replace it, or choose another output folder")
-    from .corpus import DERIVED_FILES, RUN_FILES, remove_run_files
+    from aligner.io.files import DERIVED_FILES, RUN_FILES, remove_run_files
 
     remove_run_files(out_dir, RUN_FILES + DERIVED_FILES)  # nothing of the other run stays beside the new files
 
@@ -779,10 +691,7 @@ def _other_run(out_dir: Path, source: Path, run: dict | None, doc_ids: set[str])
     if any(v is not None for v in theirs.values()):
         if theirs == ours:
             return None
-        diffs = _differences(theirs, ours)
-        shown = "; ".join(f"{key}: {_short(a)} -> {_short(b)}" for key, a, b in diffs[:3])
-        if len(diffs) > 3:
-            shown += f"; and {len(diffs) - 3} more"
+        shown = describe_differences(theirs, ours, 3)
         return f"made with other settings or inputs: {shown}; as recorded in {RUN_FILE}"
     if not (out_dir / CORPUS_FILE).exists():
         return None
@@ -819,7 +728,7 @@ def _count_unaligned(path: Path, run: dict | None) -> dict[str, int] | None:
 
 def _new_dir_mode() -> int:
     """The permissions a plain ``mkdir`` gives: a new file's, plus execute where read is given."""
-    mode = _new_file_mode()
+    mode = new_file_mode()
     return mode | ((mode & 0o444) >> 2)
 
 

@@ -87,9 +87,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .alignment import Bead, align_runs, run_embeddings_by_mean
-from .normalization import normalize_for_encoding
-from .segmentation import segment, split_lines
+from aligner.alignment import Bead, align_runs, run_embeddings_by_mean
+from aligner.text.normalization import normalize_for_encoding
+from aligner.text.segmentation import segment, split_lines
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ class PairingCache:
 
 
 def _read_sentences(path: Path, lang: str, presplit: bool) -> list[str]:
-    from .corpus import read_document  # corpus imports pairing: import here
+    from aligner.io.inputs import read_document  # corpus imports pairing: import here
 
     text = read_document(path)
     sentences = split_lines(text) if presplit else segment(text, lang)

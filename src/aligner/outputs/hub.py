@@ -4,7 +4,7 @@
 :func:`push_folder` creates the dataset repository (``HfApi.create_repo(repo_type="dataset",
 exist_ok=True)``) and, for a ``revision``, its branch (``HfApi.create_branch(exist_ok=True)``);
 reads the repository's ``README.md`` when it has one and merges the new dataset card into
-it (``merge_card``: the owner's metadata and sections are kept, see :mod:`aligner.card`);
+it (``merge_card``: the owner's metadata and sections are kept, see :mod:`aligner.outputs.card`);
 then makes ONE commit (``HfApi.create_commit``, with ``revision``, ``create_pr`` and the
 commit message passed through) that adds every file of the folder and deletes the files of
 an earlier push under this configuration's data folder (``data_dir``) that this push does

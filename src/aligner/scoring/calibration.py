@@ -1,5 +1,5 @@
 """True pairs and hard negatives built from gold alignments, for fitting and measuring
-the quality scores (:mod:`aligner.scoring`).
+the quality scores (:mod:`aligner.scoring.metrics`).
 
 From a document's gold beads, :func:`build_candidates` makes:
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .scoring import ScoringDocument, extract_numbers, normalize_digits
+from aligner.scoring.metrics import ScoringDocument, extract_numbers, normalize_digits
 
 EVAL_KINDS = ("neighbour", "partial", "random", "copy")
 FIT_KINDS = EVAL_KINDS + ("numbers",)

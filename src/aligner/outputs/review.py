@@ -1,6 +1,6 @@
 """A self-contained HTML page for reviewing an aligned corpus.
 
-:func:`render_review` reads a run folder written by :func:`aligner.corpus.align_folders`
+:func:`render_review` reads a run folder written by :func:`aligner.run.folders.align_folders`
 (``corpus.jsonl``, and beside it ``unaligned.jsonl``, ``beads/<doc_id>.align`` and
 ``run.json`` when present) and writes one HTML file that needs no network: CSS and
 JavaScript are inline, the data is embedded once as JSON in a
@@ -29,16 +29,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from .corpus import (
-    BEADS_DIR,
-    CORPUS_FILE,
-    RUN_FILE,
-    UNALIGNED_FILE,
-    OutputWriteError,
-    atomic_write_text,
-    beads_name,
-    finish_pending,
-)
+from aligner.io.files import BEADS_DIR, CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, OutputWriteError, atomic_write_text, beads_name, finish_pending
 
 REVIEW_FILE = "review.html"
 """Default file name of the review page, written beside ``corpus.jsonl``."""
@@ -172,7 +163,7 @@ def render_review_html(data: dict) -> str:
     """The page for :func:`load_review_data`'s ``data`` (Jinja2, autoescaped)."""
     from markupsafe import Markup
 
-    from . import __version__
+    from aligner.version import __version__
 
     script = _script()
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")

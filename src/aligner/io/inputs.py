@@ -521,3 +521,16 @@ def _check_language_within_script(path: Path, text: str, side: str) -> list[str]
                 f"sure; aligned anyway)"]
     return [f"{path}: mixed languages: only {share:.0%} of its text reads as {expected} ({other} "
             f"{other_share:.0%}; aligned anyway)"]
+
+
+
+def read_document(path: str | Path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> str:
+    """A document's text: UTF-8 (a leading byte-order mark dropped), UTF-16/32 with a
+    byte-order mark, or a detected legacy encoding (see :mod:`aligner.io.inputs`); any
+    line ends.
+
+    Raises :class:`DocumentError`, its message starting with the path: ``not valid
+    UTF-8 (byte N, line L)`` (``N`` the 0-based offset of the first bad byte in the
+    file), ``empty file``, ``no text (only whitespace)``, ``binary file (PDF), ...``,
+    ``file too large (...)`` or ``cannot be read (...)``."""
+    return read_input(path, max_bytes=max_bytes).text

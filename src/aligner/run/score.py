@@ -2,7 +2,7 @@
 
 :func:`score_corpus` reads a corpus (a run folder, its ``corpus.jsonl``, a corpus TSV, or
 a plain ``en<TAB>ar`` TSV made by another tool), computes every score of
-:mod:`aligner.scoring` for every pair, and writes to an output folder:
+:mod:`aligner.scoring.metrics` for every pair, and writes to an output folder:
 
 ``corpus.jsonl``   the kept pairs, each record with ``quality``, ``scores`` and ``flags``
                    after the usual keys (``doc_id, en_file, ar_file, en_idx, ar_idx, en,
@@ -37,20 +37,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .corpus import (
-    CORPUS_FILE,
-    PENDING_FILE,
-    RUN_FILE,
-    UNALIGNED_FILE,
-    OutputWriteError,
-    _Staged,
-    atomic_open,
-    finish_pending,
-    output_lock,
-    read_json_object,
-)
-from .records import CorpusFormatError, CorpusRecord, json_line, read_corpus, tsv_unescape
-from .scoring import FLAGS_KEY, SCORES_KEY, PairFilter, Scorer, ScoredPairs, ScoringDocument
+from aligner.io.files import CORPUS_FILE, PENDING_FILE, RUN_FILE, UNALIGNED_FILE, OutputWriteError, atomic_open, finish_pending, output_lock, read_json_object
+from aligner.io.files import StagedFiles
+from aligner.io.records import CorpusFormatError, CorpusRecord, json_line, read_corpus, tsv_unescape
+from aligner.scoring.metrics import FLAGS_KEY, SCORES_KEY, PairFilter, Scorer, ScoredPairs, ScoringDocument
 
 REJECTED_FILE = "rejected.jsonl"
 REPORT_MD = "report.md"
@@ -248,10 +238,10 @@ def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_f
     ``source``, when already read.
 
     The files are written as a whole: all to temporary files, then moved into place after
-    a journal listing the moves (:data:`~aligner.corpus.PENDING_FILE`), so a kill at any
+    a journal listing the moves (:data:`~aligner.io.files.PENDING_FILE`), so a kill at any
     moment leaves the old files or, completed by the next command that reads or writes the
     folder, the new ones, never some of each (no pair is lost scoring in place). Raises
-    :class:`~aligner.corpus.OutputWriteError` when ``out_dir`` cannot be written (the
+    :class:`~aligner.io.files.OutputWriteError` when ``out_dir`` cannot be written (the
     files there are left as they were)."""
     pair_filter = pair_filter or PairFilter()
     records, run, alone = loaded if loaded is not None else load_records(source)
@@ -284,7 +274,7 @@ def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_f
     src_folder = Path(source) if Path(source).is_dir() else Path(source).parent
     png = out_dir / REPORT_PNG if plot and records else None
     result.table = summary_table(result.counts, scored, [not why for why in reasons])
-    staged = _Staged()
+    staged = StagedFiles()
     with output_lock(out_dir):
         try:
             # rejected.jsonl first: a reader without the journal then sees the old corpus whole.

@@ -2,11 +2,11 @@
 
 A :class:`CorpusRecord` is one aligned (non-null) bead: the English and Arabic texts, the
 sentence indices they cover, the bead type, the similarity score, and where it came from.
-``corpus.jsonl`` (written by :func:`aligner.corpus.align_folders`) holds one record per
-line; every other format (:mod:`aligner.formats`) is written from these records.
+``corpus.jsonl`` (written by :func:`aligner.run.folders.align_folders`) holds one record per
+line; every other format (:mod:`aligner.outputs.formats`) is written from these records.
 
 :func:`read_corpus` reads a corpus back from JSONL (``corpus.jsonl``) or from the TSV that
-:func:`aligner.formats.write_tsv` writes.
+:func:`aligner.outputs.formats.write_tsv` writes.
 
 TSV escaping: fields are separated by a tab, records by ``\\n``, and nothing is quoted. A
 backslash, tab, line feed or carriage return inside a field is written as ``\\\\``,
@@ -21,10 +21,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .api import SentencePair
+from typing import Any, Iterable, Iterator
 
 RECORD_KEYS = ("doc_id", "en_file", "ar_file", "en_idx", "ar_idx", "en", "ar", "bead_type", "score")
 """Keys of every ``corpus.jsonl`` record, in the order they are written."""
@@ -35,11 +32,11 @@ the :data:`SCORED_COLUMNS` follow when any record is scored (:meth:`CorpusRecord
 
 QUALITY_KEY = "quality"
 SCORES_KEY = "scores"
-"""Key of the per-pair scores object in a ``corpus.jsonl`` record (see :mod:`aligner.scoring`)."""
+"""Key of the per-pair scores object in a ``corpus.jsonl`` record (see :mod:`aligner.scoring.metrics`)."""
 FLAGS_KEY = "flags"
 """Key of the list of flags in a ``corpus.jsonl`` record."""
 SCORE_COLUMNS = ("similarity", "margin", "gap", "length_ratio", "numbers", "language", "e5_similarity", "e5_gap")
-"""Every score of ``scores`` (:data:`aligner.scoring.SCORE_NAMES`, then the e5 scores), in the
+"""Every score of ``scores`` (:data:`aligner.scoring.metrics.SCORE_NAMES`, then the e5 scores), in the
 order the flat formats write them: ``scores.margin`` is the ``margin`` column."""
 SCORED_COLUMNS = (QUALITY_KEY,) + SCORE_COLUMNS + (FLAGS_KEY,)
 """The columns TSV and Parquet add after their usual ones when any record is scored, and the
@@ -74,14 +71,6 @@ class CorpusRecord:
     extra: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
 
     # ------------------------------------------------------------------ building
-
-    @classmethod
-    def from_pair(cls, doc_id: str, en_file: str, ar_file: str, pair: "SentencePair") -> "CorpusRecord":
-        """The record of one aligned pair of a document (score rounded to 4 decimals)."""
-        return cls(doc_id=doc_id, en_file=en_file, ar_file=ar_file,
-                   en_idx=tuple(pair.en_indices), ar_idx=tuple(pair.ar_indices),
-                   en=pair.en_text, ar=pair.ar_text, bead_type=pair.bead_type,
-                   score=round(float(pair.score), 4))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CorpusRecord":
@@ -226,7 +215,7 @@ def tsv_unescape(text: str) -> str:
 
 def read_corpus(path: str | Path) -> list[CorpusRecord]:
     """Read a corpus: a ``corpus.jsonl`` (one JSON record per line), a TSV written by
-    :func:`aligner.formats.write_tsv` (header line first), or a folder holding a
+    :func:`aligner.outputs.formats.write_tsv` (header line first), or a folder holding a
     ``corpus.jsonl``. The format is chosen by the extension (``.jsonl``/``.json``,
     ``.tsv``) or else by the first line. Blank lines are skipped.
 
@@ -316,7 +305,7 @@ def _iter_tsv(handle, path: Path) -> Iterator[CorpusRecord]:
 def _tsv_scores(row: dict[str, str]) -> dict[str, Any]:
     """``scores`` and ``flags`` of a TSV row, as the scorer writes them in ``corpus.jsonl``:
     for a row with a ``similarity`` (a scored pair), every score of
-    :data:`~aligner.scoring.SCORE_NAMES` (``None`` where empty), the e5 scores where set, and
+    :data:`~aligner.scoring.metrics.SCORE_NAMES` (``None`` where empty), the e5 scores where set, and
     the flags; nothing for a row without one."""
     if not row.get("similarity"):
         return {}

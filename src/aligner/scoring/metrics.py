@@ -80,12 +80,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .normalization import normalize_for_encoding
+from aligner.text.normalization import normalize_for_encoding
 
 SCORES_KEY = "scores"
 """Key of the per-pair scores object in a ``corpus.jsonl`` record (after ``quality``)."""
@@ -726,8 +725,8 @@ class Scorer:
         self.e5 = e5
         if e5:
             if self._e5_model is None:
-                from .encoders import DEFAULT_ENGINE, ENGINES, EncoderLoadError
-                from .encoders.e5 import E5Encoder
+                from aligner.encoders import DEFAULT_ENGINE, ENGINES, EncoderLoadError
+                from aligner.encoders.e5 import E5Encoder
 
                 # The main encoder's CPU engine (int8 by default) for the second opinion too.
                 engine = getattr(self.encoder, "engine", None)
@@ -745,7 +744,7 @@ class Scorer:
 
     def settings(self) -> dict[str, Any]:
         """What a scored corpus records about how it was scored."""
-        from . import __version__
+        from aligner.version import __version__
 
         return {"aligner_version": __version__, "scoring_version": SCORING_VERSION,
                 "encoder": getattr(self.encoder, "name", str(self.encoder)),

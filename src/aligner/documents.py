@@ -10,12 +10,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import __version__
-from .alignment import AlignmentConfig, Bead, align_runs, paragraph_starts, run_embeddings_by_mean
-from .encoders import DEFAULT_ENCODER, SentenceEncoder, load_encoder
-from .normalization import normalize_for_encoding
-from .runs import embed_in_blocks, pooled_runs, run_sums, split_runs
-from .segmentation import Sentence, segment, split_lines
+from aligner.version import __version__
+from aligner.alignment import AlignmentConfig, Bead, align_runs, paragraph_starts, run_embeddings_by_mean
+from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, load_encoder
+from aligner.text.normalization import normalize_for_encoding
+from aligner.encoders.pooling import embed_in_blocks, pooled_runs, run_sums, split_runs
+from aligner.text.segmentation import Sentence, segment, split_lines
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ class Aligner:
 
     # Run embeddings of one side are held as plain arrays up to this many bytes (all run
     # lengths together: 128 MB is about 8,000 sentences with the default encoder); a
-    # longer document's are computed on demand in blocks (aligner.runs), so that memory
+    # longer document's are computed on demand in blocks (aligner.encoders.pooling), so that memory
     # stays bounded on any document length.
     held_run_bytes = 128 << 20
 
@@ -221,7 +221,7 @@ class Aligner:
             runs = run_embeddings_by_mean(states, max_run)
         else:
             # Runs pooled from the sentences' summed token states (float64 cumulative sums),
-            # through the encoder's head a block at a time (aligner.runs).
+            # through the encoder's head a block at a time (aligner.encoders.pooling).
             runs = pooled_runs(states, lens, self.encoder.embed_states, max_run, held_bytes=self.held_run_bytes)
         if starts is None:
             return runs, None

@@ -21,7 +21,7 @@ Two ways, both giving a :class:`PairingResult`:
 
 * by content (:func:`pair_documents`, ``method="content"`` or ``"auto"``): documents
   are paired by what they say, with the sentence encoder and aligner (see
-  :mod:`aligner.docpairing`); each such pair has ``method="content"``, a ``score`` and
+  :mod:`aligner.pairing.content`); each such pair has ``method="content"``, a ``score`` and
   the ``doc_id`` ``<en_stem>__<ar_stem>``. ``"auto"`` (the command line's default) pairs
   by manifest (when given) and exact name first and by content only what is left.
   Documents left unpaired keep their best candidate and its score
@@ -40,7 +40,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .inputs import escape_name
+from aligner.io.inputs import escape_name
 
 DOCUMENT_SUFFIX = ".txt"
 """Extension (compared case-insensitively) of the files that :func:`pair_by_name` reads."""
@@ -50,7 +50,7 @@ MANIFEST_HEADER = ("en_file", "ar_file")
 
 class PairingError(ValueError):
     """The inputs cannot be paired at all (a missing folder, a broken manifest). File
-    names in the message are escaped (:func:`~aligner.inputs.escape_name`), line by line."""
+    names in the message are escaped (:func:`~aligner.io.inputs.escape_name`), line by line."""
 
     def __init__(self, message: str) -> None:
         super().__init__("\n".join(escape_name(line) for line in str(message).split("\n")))
@@ -79,7 +79,7 @@ def check_folders(en_dir: str | Path, ar_dir: str | Path, *, follow_links: bool 
     are the same folder (allowed with a manifest, which may pair files of one folder),
     or the English folder holds Arabic text while the Arabic folder holds Latin-script
     text (the folders given the wrong way round)."""
-    from .inputs import MIN_LETTERS_FOR_LANGUAGE, WRONG_SCRIPT_SHARE
+    from aligner.io.inputs import MIN_LETTERS_FOR_LANGUAGE, WRONG_SCRIPT_SHARE
 
     en_dir, ar_dir = Path(en_dir), Path(ar_dir)
     if manifest is None and _same_folder(en_dir, ar_dir):
@@ -105,7 +105,7 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 def _side_script(folder: Path, follow_links: bool):
     """Script shares of the letters of a folder's first documents (see check_folders)."""
-    from .inputs import decode_bytes, script_shares
+    from aligner.io.inputs import decode_bytes, script_shares
 
     texts = []
     docs, _ = list_files(folder, follow_links=follow_links)
@@ -128,9 +128,9 @@ class DocumentPair:
     entries in sub-folders), or ``<en_stem>__<ar_stem>`` for a pair found by content (so
     that an English document with several sources has one ``doc_id`` per source). A
     name's non-UTF-8 bytes and control characters are escaped in it (``caf\\xe9``, see
-    :func:`~aligner.inputs.escape_name`), so it can always be written and printed.
+    :func:`~aligner.io.inputs.escape_name`), so it can always be written and printed.
     ``method`` says how the pair was found: ``"name"``, ``"manifest"`` or ``"content"``;
-    content pairs carry their ``score`` (see :mod:`aligner.docpairing`)."""
+    content pairs carry their ``score`` (see :mod:`aligner.pairing.content`)."""
 
     doc_id: str
     en_path: Path
@@ -429,7 +429,7 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     ``method``:
 
     * ``"name"``: :func:`pair_by_name` (the manifest, when given, else exact names);
-    * ``"content"``: every ``.txt`` document by content (:mod:`aligner.docpairing`);
+    * ``"content"``: every ``.txt`` document by content (:mod:`aligner.pairing.content`);
     * ``"auto"``: the manifest's pairs (when given), then exact names among the files
       still unpaired, then content for the rest.
 
@@ -437,11 +437,11 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     default encoder; built only when some documents are left for content pairing.
     ``max_sources``: how many Arabic documents one English document may pair with (by
     content; a document paired by name or manifest may take further sources by content).
-    ``config``: a :class:`~aligner.docpairing.ContentPairingConfig`.
+    ``config``: a :class:`~aligner.pairing.content.ContentPairingConfig`.
     ``presplit``: the files hold one sentence per line.
     ``candidates_out``: a list to receive every re-scored candidate pair
-    (:class:`~aligner.docpairing.ContentPair`, best first), e.g. to study thresholds.
-    ``cache``: a :class:`~aligner.docpairing.PairingCache` kept between runs on the same
+    (:class:`~aligner.pairing.content.ContentPair`, best first), e.g. to study thresholds.
+    ``cache``: a :class:`~aligner.pairing.content.PairingCache` kept between runs on the same
     documents (encodings and alignments computed once).
     ``follow_links``: read files that links lead to outside the folders (see
     :func:`list_files`; by default such links are skipped, with a note).
@@ -449,7 +449,7 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     Raises :class:`PairingError` for a missing folder or a broken manifest, and
     ``ValueError`` for an unknown method, ``max_sources < 1``, or ``max_sources > 1``
     with ``method="name"``."""
-    from .docpairing import ContentPairingConfig
+    from aligner.pairing.content import ContentPairingConfig
 
     if method not in PAIR_METHODS:
         raise ValueError(f"unknown pairing method {method!r}: expected one of {', '.join(PAIR_METHODS)}")
@@ -487,11 +487,11 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     if not base.unpaired_ar or not base.unpaired_en and not sources_for:
         return base  # nothing left to pair by content: no encoder needed
     if aligner is None or isinstance(aligner, str):
-        from .api import Aligner
+        from aligner.documents import Aligner
 
         aligner = Aligner(engine=engine) if aligner is None else Aligner(aligner, engine=engine)
 
-    from .docpairing import pair_by_content
+    from aligner.pairing.content import pair_by_content
 
     found = pair_by_content(en_paths, base.unpaired_ar, aligner, max_sources=max_sources, presplit=presplit,
                             config=config, progress=progress, sources_for=sources_for, cache=cache)
@@ -539,7 +539,7 @@ def write_pairs(result: PairingResult, pairs_tsv: str | Path, en_dir: str | Path
     beside it, ``pairs.unpaired.tsv`` (header ``side<TAB>file<TAB>best_candidate<TAB>best_score``,
     one unpaired document a line, the candidate and score empty when there was none).
     Both are written atomically. Returns their paths."""
-    from .corpus import atomic_write_text
+    from aligner.io.files import atomic_write_text
 
     en_dir, ar_dir = Path(en_dir), Path(ar_dir)
     pairs_path, unpaired_path = pairs_paths(pairs_tsv)

@@ -29,11 +29,11 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Sequence
 
-from . import __version__
-from .records import CorpusRecord
+from aligner.version import __version__
+from aligner.io.records import CorpusRecord
 
 if TYPE_CHECKING:
-    from .formats import Corpus
+    from aligner.outputs.formats import Corpus
 
 DEFAULT_CONFIG = "default"
 DEFAULT_DATA_DIR = "data"
@@ -314,7 +314,7 @@ def _pairing_text(inputs: dict) -> str | None:
 
 def _config_block(corpus: "Corpus", by_split: dict[str, list[CorpusRecord]], data_files: dict[str, Any], *,
                   shares: Sequence[float] | None, repo_id: str | None, config_name: str) -> str:
-    from .formats import HF_COLUMN_DOCS, hf_features
+    from aligner.outputs.hf_schema import HF_COLUMN_DOCS, hf_features
 
     records = corpus.records
     run = corpus.run or {}

@@ -1,0 +1,1 @@
+"""Files: reading input documents, corpus records, atomic writers and output file names."""

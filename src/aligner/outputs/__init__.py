@@ -1,0 +1,1 @@
+"""Corpus outputs: formats (JSONL, TSV, TMX, Moses, HF Parquet), dataset card, Hub, review page."""

@@ -1,0 +1,1 @@
+"""Runs over folders: the one writer of an output folder (align, score)."""

@@ -1,0 +1,1 @@
+"""Quality scores of aligned pairs: metrics, the quality model, filters."""

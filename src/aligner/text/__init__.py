@@ -1,0 +1,1 @@
+"""Text: Unicode normalisation and sentence segmentation (English and Arabic)."""
