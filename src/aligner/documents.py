@@ -103,6 +103,9 @@ class Aligner:
         self.cache_size = cache_size
         # Run embeddings computed ahead for the next documents (encode_ahead), by text.
         self._runs_ahead: dict[tuple, list[np.ndarray] | None] = {}
+        # Texts sent to the encoder (not taken from the cache): what a run records as
+        # ``encoded_texts`` in run.json (each distinct sentence once, unless evicted).
+        self.texts_encoded = 0
 
     def clear_cache(self) -> None:
         """Forget cached sentence encodings (e.g. between timed benchmark runs)."""
@@ -139,6 +142,7 @@ class Aligner:
         for row, t in enumerate(texts):
             first_row.setdefault(t, row)
         missing = [t for t in first_row if t not in self._cache]
+        self.texts_encoded += len(missing)
         out = out_lens = None
         for c0 in range(0, len(missing), self.encode_chunk):
             part = missing[c0:c0 + self.encode_chunk]
@@ -180,6 +184,31 @@ class Aligner:
                 self._cache.popitem(last=False)
         return out, out_lens
 
+    @property
+    def pools_runs(self) -> bool:
+        """Does the encoder pool runs from token states (``encode_states`` / ``embed_states``)?"""
+        return hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states")
+
+    def encoded_states(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per normalised text: the encoder's pooled state and token count (an encoder that
+        pools runs), or its embedding and 1 (any other); from the aligner's cache, so a
+        text encoded for pairing is not encoded again to align it."""
+        return self._encode_cached(texts, self.pools_runs)
+
+    def sentence_embeddings(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings of normalised texts, through the cache: the same bits
+        as ``encoder.encode(texts)`` (the heads compute each row alone)."""
+        states, lens = self.encoded_states(texts)
+        if not self.pools_runs:
+            return np.asarray(states, np.float32)
+        return self.encoder.embed_states(np.ascontiguousarray(states, np.float32), lens)
+
+    def shared_encoder(self) -> "CachedEncoder":
+        """The aligner's encoder as scoring sees it: texts this aligner encoded (sentences
+        aligned one to one, lines left unaligned) are taken from its cache, only the others
+        (the joined text of a many-sentence side) are encoded."""
+        return CachedEncoder(self)
+
     # encode_ahead computes the run embeddings of sides up to this many sentences (small
     # documents, where a head call per side is most of the cost); longer ones as they
     # are aligned.
@@ -203,7 +232,7 @@ class Aligner:
         into paragraphs worth aligning first, the runs of paragraphs, from the same
         encodings (each text encoded once)."""
         max_run = self.config.max_run
-        pooled = hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states")
+        pooled = self.pools_runs
         if not texts:
             return run_embeddings_by_mean(self.encoder.encode([]), max_run), None
         starts = None
@@ -259,7 +288,7 @@ class Aligner:
         nothing. An encoder call has a fixed cost (about as much for one short sentence
         as for a hundred): many small documents are much faster encoded together. Texts
         the per-document encode would refuse (a lone surrogate) are left to it."""
-        pooled = hasattr(self.encoder, "encode_states") and hasattr(self.encoder, "embed_states")
+        pooled = self.pools_runs
         self._runs_ahead.clear()  # those of documents that then failed
         side_texts = [[normalize_for_encoding(s.text, lang) for s in sentences if has_content(s.text)]
                       for sentences, lang in sides if not any(_SURROGATE.search(s.text) for s in sentences)]
@@ -324,6 +353,23 @@ class Aligner:
         doc = self.align_encoded(en_side, ar_side)
         doc.timings = {"encode": t1 - t0, "align": doc.timings["align"]}
         return doc
+
+
+class CachedEncoder:
+    """A sentence encoder that answers from an :class:`Aligner`'s cache (see
+    :meth:`Aligner.shared_encoder`); ``name`` and ``settings`` are the encoder's."""
+
+    def __init__(self, aligner: Aligner):
+        self.aligner = aligner
+        self.name = aligner.encoder.name
+        self.engine = getattr(aligner.encoder, "engine", None)
+
+    @property
+    def settings(self) -> dict:
+        return dict(getattr(self.aligner.encoder, "settings", {}) or {})
+
+    def encode(self, texts: Sequence[str], **_: Any) -> np.ndarray:
+        return self.aligner.sentence_embeddings(list(texts))
 
 
 def has_content(text: str) -> bool:

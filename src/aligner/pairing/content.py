@@ -87,6 +87,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from aligner.encoders.base import l2_normalize
+from aligner.encoders.pooling import pooled_runs
 from aligner.alignment import Bead, align_runs, run_embeddings_by_mean
 from aligner.text.normalization import normalize_for_encoding
 from aligner.text.segmentation import segment, split_lines
@@ -179,18 +181,12 @@ class DocumentEmbedder:
         self.max_run = aligner.config.max_run
 
     def encode_many(self, docs: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """``(stored, token_counts)`` per document (lists of normalised sentences), encoding
-        each distinct sentence of the batch once."""
+        """``(stored, token_counts)`` per document (lists of normalised sentences), through
+        the aligner's cache: each distinct sentence encoded once, for pairing and then for
+        aligning the pairs found."""
         texts = [t for doc in docs for t in doc]
-        unique = list(dict.fromkeys(texts))
-        where = {t: k for k, t in enumerate(unique)}
-        index = np.fromiter((where[t] for t in texts), dtype=np.int64, count=len(texts))
-        if self.stateful:
-            states, lens = self.aligner.encoder.encode_states(unique)
-            stored, tok = states[index].astype(np.float16), np.asarray(lens)[index]
-        else:
-            emb = np.asarray(self.aligner.encoder.encode(unique), dtype=np.float32)
-            stored, tok = emb[index].astype(np.float16), None
+        states, lens = self.aligner.encoded_states(texts)
+        stored, tok = states.astype(np.float16), (np.asarray(lens) if self.stateful else None)
         out, start = [], 0
         for doc in docs:
             stop = start + len(doc)
@@ -202,24 +198,15 @@ class DocumentEmbedder:
         """L2-normalised float32 sentence embeddings."""
         if self.stateful:
             return self.aligner.encoder.embed_states(stored.astype(np.float32), tok)
-        emb = stored.astype(np.float32)
-        return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        return l2_normalize(stored.astype(np.float32))
 
     def runs(self, stored: np.ndarray, tok: np.ndarray | None) -> list[np.ndarray]:
         """Embeddings of every run of up to ``config.max_run`` sentences (index 0 =
-        sentences), as :meth:`aligner.Aligner.run_embeddings` computes them."""
+        sentences), pooled as :class:`aligner.Aligner` pools them (from the stored states)."""
         if not self.stateful:
             return run_embeddings_by_mean(self.sentences(stored, tok), self.max_run)
-        states = stored.astype(np.float64)
-        cs = np.concatenate([np.zeros((1, states.shape[1])), np.cumsum(states, 0)])
-        cl = np.concatenate([[0], np.cumsum(tok)])
-        runs = []
-        for k in range(1, self.max_run + 1):
-            if len(states) - k + 1 <= 0:
-                runs.append(np.zeros((0, states.shape[1]), np.float32))
-            else:
-                runs.append(self.aligner.encoder.embed_states((cs[k:] - cs[:-k]).astype(np.float32), cl[k:] - cl[:-k]))
-        return runs
+        return pooled_runs(stored.astype(np.float32), tok, self.aligner.encoder.embed_states, self.max_run,
+                           held_bytes=self.aligner.held_run_bytes)
 
 
 @dataclass
@@ -295,10 +282,12 @@ class _Side:
 
 def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, config: ContentPairingConfig,
                 presplit: bool, problems: list[str], progress: Callable[[Iterable, str, int], Iterable],
-                batch_sentences: int = 4096, halves: bool = False, cache: PairingCache | None = None) -> _Side:
+                batch_sentences: int = 4096, halves: bool = False, cache: PairingCache | None = None,
+                read: Callable[[Path, str], list[str]] | None = None) -> _Side:
     """Read, segment and encode the documents of one side; with ``halves``, also give
     each document of 4 sentences or more two half-document vectors (first and second
     half), to find a further source that only one part of a report comes from."""
+    read = read or (lambda path, lang: _read_sentences(path, lang, presplit))
     side = _Side(lang)
     # Pass 1: sentence document frequencies (boilerplate weights). Reading twice keeps
     # memory flat: no text is held between the passes.
@@ -307,7 +296,7 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
     for path in paths:
         cached = cache.docs.get((lang, str(path), presplit)) if cache is not None else None
         try:
-            sentences = cached[0] if cached is not None else _read_sentences(path, lang, presplit)
+            sentences = cached[0] if cached is not None else read(path, lang)
         except Exception as exc:  # noqa: BLE001 - any unreadable document is reported, not fatal
             problems.append(f"{exc}; not paired by content" if str(exc).startswith(str(path))
                             else f"{path}: {type(exc).__name__}: {exc}; not paired by content")
@@ -357,7 +346,7 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
     pending = 0
     for path in progress(readable, f"Embedding {lang}", len(readable)):
         cached = cache.docs.get((lang, str(path), presplit)) if cache is not None else None
-        sentences = cached[0] if cached is not None else _read_sentences(path, lang, presplit)
+        sentences = cached[0] if cached is not None else read(path, lang)
         batch.append((path, sentences))
         pending += len(sentences)
         if pending >= batch_sentences:
@@ -574,7 +563,8 @@ def _tqdm_progress(items, desc, total):
 def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner, *,
                     max_sources: int = 1, presplit: bool = False, config: ContentPairingConfig | None = None,
                     progress: bool = False, sources_for: dict[Path, list[Path]] | None = None,
-                    cache: PairingCache | None = None) -> ContentPairing:
+                    cache: PairingCache | None = None,
+                    reader: Callable[[Path, str], list[str]] | None = None) -> ContentPairing:
     """Pair English with Arabic documents by content (see the module docstring).
 
     ``aligner``: an :class:`~aligner.Aligner` (its encoder and alignment settings are
@@ -584,6 +574,8 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
     ``ar_paths`` (their paths must be in ``en_paths``), and they never take a first one.
     ``cache``: a :class:`PairingCache` for this aligner, read and filled (encodings and
     alignments are then computed once over several runs).
+    ``reader``: ``(path, lang) -> normalised sentences`` of a document (default: read and
+    segment the file); a run passes its own, so each file is read and segmented once.
     """
     if max_sources < 1:
         raise ValueError(f"max_sources must be at least 1, got {max_sources}")
@@ -605,9 +597,10 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
         if cache.key and cache.key != key:
             raise ValueError("this PairingCache was filled with another aligner (encoder or alignment settings)")
         cache.key = key
+    read = reader or (lambda path, lang: _read_sentences(path, lang, presplit))
     en = _embed_side(en_paths, "en", embedder, config, presplit, result.problems, show, halves=max_sources > 1,
-                     cache=cache)
-    ar = _embed_side(ar_paths, "ar", embedder, config, presplit, result.problems, show, cache=cache)
+                     cache=cache, read=read)
+    ar = _embed_side(ar_paths, "ar", embedder, config, presplit, result.problems, show, cache=cache, read=read)
     t1 = time.perf_counter()
     edges: list[_Edge] = []
     t2 = t1
@@ -644,8 +637,7 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
         taken_ar.add(order[k].j)
 
     if max_sources > 1:
-        _further_sources(order, en, embedder, taken_en, taken_ar, already, sources_for, max_sources, presplit,
-                         config)
+        _further_sources(order, en, embedder, taken_en, taken_ar, already, sources_for, max_sources, config, read)
     result.stats = {"en_documents": len(en.docs), "ar_documents": len(ar.docs), "candidate_pairs": len(edges),
                     "threshold": round(threshold, 4), "threshold_from": threshold_from,
                     "timings": {"embed_s": round(t1 - t0, 3), "retrieve_s": round(t2 - t1, 3),
@@ -691,8 +683,8 @@ def greedy_one_to_one(candidates: Sequence[ContentPair], threshold: float, min_a
 
 def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
                      taken_en: dict[int, list[_Edge]], taken_ar: set[int], already: set[int],
-                     sources_for: dict[Path, list[Path]], max_sources: int, presplit: bool,
-                     config: ContentPairingConfig) -> None:
+                     sources_for: dict[Path, list[Path]], max_sources: int,
+                     config: ContentPairingConfig, read: Callable[[Path, str], list[str]]) -> None:
     """Add sources beyond the first to ``taken_en`` (see the module docstring), largest
     gain first. Gains only shrink as an English document gains sources, so a lazy greedy
     (re-check the best candidate's gain when it comes out of the heap) is exact."""
@@ -706,7 +698,7 @@ def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
         w = np.zeros(len(doc.lengths))
         for src in sources_for.get(doc.path, []):
             try:
-                sentences = _read_sentences(src, "ar", presplit)
+                sentences = read(src, "ar")
             except Exception:  # noqa: BLE001 - an unreadable source covers nothing
                 continue
             if not sentences:

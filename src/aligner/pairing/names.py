@@ -423,7 +423,8 @@ UNPAIRED_HEADER = ("side", "file", "best_candidate", "best_score")
 def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, method: str = "auto",
                    max_sources: int = 1, manifest: str | Path | None = None, presplit: bool = False,
                    config=None, progress: bool = False, candidates_out: list | None = None,
-                   engine: str | None = None, follow_links: bool = False, cache=None) -> PairingResult:
+                   engine: str | None = None, follow_links: bool = False, cache=None,
+                   reader=None) -> PairingResult:
     """Pair the documents of two folders, by name and/or by content.
 
     ``method``:
@@ -443,6 +444,9 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     (:class:`~aligner.pairing.content.ContentPair`, best first), e.g. to study thresholds.
     ``cache``: a :class:`~aligner.pairing.content.PairingCache` kept between runs on the same
     documents (encodings and alignments computed once).
+    ``reader``: ``(path, lang) -> normalised sentences`` (see
+    :func:`aligner.pairing.content.pair_by_content`): a run's own reader, so that each file
+    is read and segmented once for pairing and aligning.
     ``follow_links``: read files that links lead to outside the folders (see
     :func:`list_files`; by default such links are skipped, with a note).
 
@@ -494,7 +498,7 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     from aligner.pairing.content import pair_by_content
 
     found = pair_by_content(en_paths, base.unpaired_ar, aligner, max_sources=max_sources, presplit=presplit,
-                            config=config, progress=progress, sources_for=sources_for, cache=cache)
+                            config=config, progress=progress, sources_for=sources_for, cache=cache, reader=reader)
     if candidates_out is not None:
         candidates_out.extend(found.candidates)
     if "threshold" in found.stats:  # the threshold applied (calibrated on this collection, or the fixed one)

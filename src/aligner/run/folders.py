@@ -72,15 +72,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from aligner.documents import Aligner, DocumentAlignment, has_content
-from aligner.text.segmentation import Sentence, segment, split_lines
+from aligner.text.segmentation import Sentence
 from aligner.encoders import COMBINED_ENCODER, DEFAULT_ENCODER, E5_ENCODER, USE_ENCODER
 from aligner.io.inputs import DEFAULT_MAX_BYTES, DocumentError, check_language, decode_bytes, file_bytes, read_input  # noqa: F401
 from aligner.io.inputs import escape_name
-from aligner.pairing.names import FOLLOW_LINKS_HINT, DocumentPair, PairingResult, pair_by_name, pair_documents, write_pairs
+from aligner.pairing.names import DocumentPair, PairingResult, pair_by_name, pair_documents, write_pairs
 from aligner.io.files import (
-    BEADS_DIR, BEADS_SUFFIX, CORPUS_FILE, DERIVED_FILES, PAIRS_FILE, RUN_FILE, STATE_DIR, UNALIGNED_FILE, OutputError,
+    BEADS_DIR, BEADS_SUFFIX, CORPUS_FILE, DERIVED_FILES, PAIRS_FILE, PENDING_FILE, RUN_FILE, STATE_DIR, UNALIGNED_FILE, OutputError,
     OutputExistsError, OutputWriteError, StagedFiles, describe_differences, restricted, same_settings, atomic_write_text, beads_name, finish_pending, remove_run_files, remove_temporaries,
 )
+from aligner.run.sources import SourceDocument, SourceReader
+from aligner.run.score import ScoreResult, ScoreStage, score_records, stage_scored
 from aligner.io.records import RECORD_KEYS, CorpusFormatError, CorpusRecord, json_line  # noqa: F401  (RECORD_KEYS re-exported)
 
 _STATE_FORMAT = 1
@@ -161,6 +163,8 @@ class FolderRun:
     timings: dict[str, Any] = field(default_factory=dict)
     aligner: Aligner | None = field(default=None, repr=False, compare=False)
     """The aligner that made the run (its encoder can score the corpus without a reload)."""
+    score_result: ScoreResult | None = field(default=None, repr=False, compare=False)
+    """What scoring did, when the run scored its pairs (``align_folders(score=...)``)."""
 
     @property
     def corpus_path(self) -> Path:
@@ -269,7 +273,8 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                   aligner: Aligner | str | None = None, manifest: str | Path | None = None,
                   presplit: bool = False, progress: bool = True, pair_by: str = "name",
                   max_sources: int = 1, max_bytes: int | None = DEFAULT_MAX_BYTES,
-                  overwrite: bool = False, engine: str | None = None, follow_links: bool = False) -> FolderRun:
+                  overwrite: bool = False, engine: str | None = None, follow_links: bool = False,
+                  score: ScoreStage | bool = False) -> FolderRun:
     """Pair the two folders' documents by name (or as ``manifest`` says), align each
     pair and write the corpus to ``out_dir`` (created if needed; see the module
     docstring for the files).
@@ -306,10 +311,16 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
         _RunState(out_dir, {"inputs": inputs}).check(False, partial=True)
     if not isinstance(aligner, Aligner):
         aligner = _build_aligner(aligner, engine)
+    stage = ScoreStage() if score is True else (score or None)
+    scorer = stage.build_scorer(aligner) if stage is not None else None  # fails (e5 missing) before any work
     t_loaded = time.perf_counter()
+    encoded_before = aligner.texts_encoded
+    reader = SourceReader({"en": en_dir, "ar": ar_dir}, presplit=presplit, max_bytes=max_bytes,
+                          follow_links=follow_links)
     if pair_by != "name" or max_sources != 1:
         pairing = pair_documents(en_dir, ar_dir, aligner=aligner, method=pair_by, max_sources=max_sources,
-                                 manifest=manifest, presplit=presplit, progress=progress, follow_links=follow_links)
+                                 manifest=manifest, presplit=presplit, progress=progress, follow_links=follow_links,
+                                 reader=reader.pairing_sentences)
     t_paired = time.perf_counter()
 
     run = FolderRun(out_dir=out_dir, pairing=pairing, settings=aligner.settings,
@@ -330,14 +341,9 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                 ar_file = _relative(pair.ar_path, ar_dir)
                 t0 = time.perf_counter()
                 try:
-                    if not follow_links:  # checked again as read: the file may have become a link since pairing
-                        _refuse_outside(pair.en_path, en_dir, "English")
-                        _refuse_outside(pair.ar_path, ar_dir, "Arabic")
-                    en_bytes = file_bytes(pair.en_path, max_bytes)
-                    ar_bytes = file_bytes(pair.ar_path, max_bytes)
+                    en_doc, ar_doc = reader.read(pair.en_path, "en"), reader.read(pair.ar_path, "ar")
                     key = {"doc_id": pair.doc_id, "en_file": en_file, "ar_file": ar_file,
-                           "en_sha256": hashlib.sha256(en_bytes).hexdigest(),
-                           "ar_sha256": hashlib.sha256(ar_bytes).hexdigest()}
+                           "en_sha256": en_doc.sha256, "ar_sha256": ar_doc.sha256}
                     done = state.finished(key)
                     if done is not None:  # aligned by an earlier, interrupted run
                         run.documents.append(done[0])
@@ -345,12 +351,14 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                         resumed += 1
                         bar.update()
                         continue
-                    segments = _read_pair(pair, presplit, en_bytes, ar_bytes)
-                    del en_bytes, ar_bytes
+                    segments = _checked_pair(en_doc, ar_doc)
                 except Exception as exc:  # one bad document must not stop the others
                     _failed(run, pair, en_file, ar_file, exc)
                     bar.update()
                     continue
+                finally:
+                    reader.release(pair.en_path, "en")
+                    reader.release(pair.ar_path, "ar")
                 ready.append((pair, en_file, ar_file, key, segments, time.perf_counter() - t0))
             t0 = time.perf_counter()
             if ready:
@@ -383,8 +391,30 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
         run.timings = {"total_s": round(time.perf_counter() - t_start, 4),
                        "load_encoder_s": round(t_loaded - t_start, 4), "pairing_s": round(t_paired - t_loaded, 4),
                        "encode_s": round(encode_s, 4), "align_s": round(align_s, 4),
-                       "resumed_documents": resumed, "per_document_s": doc_times}
-        state.assemble(run, extra=lambda: write_pairs(pairing, out_dir / PAIRS_FILE, en_dir, ar_dir))
+                       "resumed_documents": resumed,
+                       # The work done, not only its time: texts sent to each encoder (each
+                       # distinct sentence once: pairing and alignment share the aligner's
+                       # cache) and input files read (once each unless the reader's budget
+                       # made it drop some between pairing and aligning).
+                       "encoded_texts": {aligner.encoder_name: aligner.texts_encoded - encoded_before},
+                       "files_read": reader.files_read, "files_read_again": reader.read_again,
+                       "per_document_s": doc_times}
+        scoring = None
+        if stage is not None:
+            def scoring(records: list[CorpusRecord], alone: dict) -> ScoreResult:
+                t0 = time.perf_counter()
+                scorer.start()
+                result = score_records(records, run.to_dict(), alone, scorer.scorer, stage.pair_filter,
+                                       progress=progress)
+                timings = result.run["timings"]
+                timings["score_s"] = round(time.perf_counter() - t0, 4)
+                timings["total_s"] = round(time.perf_counter() - t_start, 4)
+                timings["encoded_texts"] = _merged_counts(timings["encoded_texts"], scorer.texts_encoded())
+                run.score_result = result
+                return result
+
+        state.assemble(run, extra=lambda: write_pairs(pairing, out_dir / PAIRS_FILE, en_dir, ar_dir),
+                       scoring=scoring, plot=stage is None or stage.plot)
     return run
 
 
@@ -424,22 +454,26 @@ def _failed(run: FolderRun, pair: DocumentPair, en_file: str, ar_file: str, exc:
     run.failed.append(DocumentFailure(pair.doc_id, en_file, ar_file, message))
 
 
-def _read_pair(pair: DocumentPair, presplit: bool, en_bytes: bytes, ar_bytes: bytes
-               ) -> tuple[list[Sentence], list[Sentence], dict[str, str], list[str]]:
-    """Decode both files, check their languages and segment them: the sentences of each
+def _merged_counts(*counts: dict[str, int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in counts:
+        for name, n in c.items():
+            out[name] = out.get(name, 0) + n
+    return out
+
+
+def _checked_pair(english: SourceDocument, arabic: SourceDocument
+                  ) -> tuple[list[Sentence], list[Sentence], dict[str, str], list[str]]:
+    """Check both documents' languages and that each has sentences: the sentences of each
     side, the encoding of each side and the warnings."""
-    english = decode_bytes(en_bytes, pair.en_path)
-    arabic = decode_bytes(ar_bytes, pair.ar_path)
     warnings = english.warnings + arabic.warnings
-    warnings += check_language(pair.en_path, english.text, pair.ar_path, arabic.text)
-    en = split_lines(english.text) if presplit else segment(english.text, "en")
-    ar = split_lines(arabic.text) if presplit else segment(arabic.text, "ar")
-    for path, sentences in ((pair.en_path, en), (pair.ar_path, ar)):
-        if not sentences:
-            raise DocumentError(f"{path}: no sentences found")
-        if not any(has_content(s.text) for s in sentences):
-            raise DocumentError(f"{path}: no sentences found (no line has a letter or a digit)")
-    return en, ar, {"en": english.encoding, "ar": arabic.encoding}, warnings
+    warnings += check_language(english.path, english.text, arabic.path, arabic.text)
+    for doc in (english, arabic):
+        if not doc.sentences:
+            raise DocumentError(f"{doc.path}: no sentences found")
+        if not any(has_content(s.text) for s in doc.sentences):
+            raise DocumentError(f"{doc.path}: no sentences found (no line has a letter or a digit)")
+    return english.sentences, arabic.sentences, {"en": english.encoding, "ar": arabic.encoding}, warnings
 
 
 UNRELATED_MEDIAN_SCORE = {USE_ENCODER: 0.30, E5_ENCODER: 0.81, COMBINED_ENCODER: 0.70}
@@ -496,15 +530,6 @@ def _relative(path: Path, folder: Path) -> str:
         return escape_name(path.relative_to(folder).as_posix())
     except ValueError:
         return escape_name(path.name)
-
-
-def _refuse_outside(path: Path, folder: Path, side: str) -> None:
-    """:class:`DocumentError` when the file that ``path`` leads to (links resolved) is
-    outside ``folder``."""
-    real = path.resolve()
-    if not real.is_relative_to(folder.resolve()):
-        raise DocumentError(f"{path}: leads to {real}, outside the {side} folder {folder}: not read "
-                            f"({FOLLOW_LINKS_HINT})")
 
 
 def _progress(total: int, enabled: bool):
@@ -720,47 +745,69 @@ class _RunState:
 
     # -- the final files
 
-    def assemble(self, run: FolderRun, extra=None) -> None:
+    def assemble(self, run: FolderRun, extra=None, scoring=None, plot: bool = True) -> None:
         """Write corpus.jsonl, unaligned.jsonl, beads/ and run.json from the parts of
         ``run.documents`` (in that order): all to temporary files first, then moved into
-        place one after the other; beads of documents no longer in the run are removed."""
+        place one after the other; beads of documents no longer in the run are removed.
+        ``scoring``: ``(records, unaligned lines by document and side) -> ScoreResult``;
+        the scored corpus, ``rejected.jsonl`` and the report are then written with the
+        rest (after a journal: :data:`PENDING_FILE`), and ``run.json`` is the result's."""
         staged = StagedFiles()
+        beads = StagedFiles()  # in beads/: moved first, outside the journal (which lists files of OUT itself)
         beads_dir = self.out_dir / BEADS_DIR
         expected: set[Path] = set()
+        written: list[str] = []
         try:
             beads_dir.mkdir(exist_ok=True)
-            with staged.open(self.out_dir / CORPUS_FILE) as corpus, \
-                    staged.open(self.out_dir / UNALIGNED_FILE) as unaligned:
+            records: list[CorpusRecord] = []
+            alone: dict[str, dict[str, list[str]]] = {}
+            with contextlib.ExitStack() as stack:
+                corpus = None if scoring else stack.enter_context(staged.open(self.out_dir / CORPUS_FILE))
+                unaligned = stack.enter_context(staged.open(self.out_dir / UNALIGNED_FILE))
                 for report in run.documents:
                     part = self._read_part(report.doc_id)
                     if part is None:
                         raise OutputError(f"{self._part_path(report.doc_id)}: the finished part of document "
                                           f"{report.doc_id!r} disappeared; run the same command again")
-                    staged.current = self.out_dir / CORPUS_FILE
-                    corpus.write(part["corpus"])
+                    if corpus is None:
+                        records += [CorpusRecord.from_dict(json.loads(line)) for line in part["corpus"].splitlines()]
+                        for line in part["unaligned"].splitlines():
+                            item = json.loads(line)
+                            alone.setdefault(item["doc_id"], {}).setdefault(item["side"], []).append(item["text"])
+                    else:
+                        staged.current = self.out_dir / CORPUS_FILE
+                        corpus.write(part["corpus"])
                     staged.current = self.out_dir / UNALIGNED_FILE
                     unaligned.write(part["unaligned"])
                     path = beads_dir / beads_name(report.doc_id)
                     expected.add(path)
                     if _text_or_none(path) != part["beads"]:
                         path.parent.mkdir(parents=True, exist_ok=True)
-                        staged.write_text(path, part["beads"])
+                        beads.write_text(path, part["beads"])
             if extra is not None:
                 extra()
-            staged.write_text(self.out_dir / RUN_FILE,
-                              json.dumps(run.to_dict(), ensure_ascii=False, indent=2) + "\n")
-            staged.commit()
+            remove: list[str] = []
+            if scoring:
+                remove = stage_scored(staged, self.out_dir, scoring(records, alone), plot=plot)
+            else:
+                staged.write_text(self.out_dir / RUN_FILE,
+                                  json.dumps(run.to_dict(), ensure_ascii=False, indent=2) + "\n")
+            written = [final.name for _, final in staged.pending]
+            beads.commit()
+            staged.commit(self.out_dir / PENDING_FILE if scoring else None, remove=remove)
         except OSError as exc:
+            beads.discard()
             staged.discard()
-            raise self._write_error(exc, staged.current or self.out_dir) from None
+            raise self._write_error(exc, beads.current or staged.current or self.out_dir) from None
         except BaseException:
+            beads.discard()
             staged.discard()
             raise
         # Scores, reports and formats of the corpus just replaced: stale now (a rejected.jsonl
         # would be merged back into this whole corpus by the next scoring). The command
         # line writes them again when asked.
         with contextlib.suppress(OSError):
-            remove_run_files(self.out_dir, DERIVED_FILES)
+            remove_run_files(self.out_dir, [name for name in DERIVED_FILES if name not in written])
         for path in beads_dir.rglob(f"*{BEADS_SUFFIX}"):
             if path not in expected and path.is_file():
                 with contextlib.suppress(OSError):

@@ -62,6 +62,97 @@ class ScoreResult:
     counts: dict = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
     table: str = ""
+    positions: list[int] = field(default_factory=list)  # each rejected record's place among all the pairs
+    kept_mask: list[bool] = field(default_factory=list)
+    run: dict = field(default_factory=dict)  # the run's record with its ``scoring`` section
+
+
+# ----------------------------------------------------------------------------- scoring as a stage of a run
+
+
+@dataclass
+class ScoreStage:
+    """Scoring as a stage of an align run (:func:`aligner.run.folders.align_folders`
+    with ``score=``): which pairs to keep (``pair_filter``), the second opinion (``e5``)
+    and the report's plot (``plot``)."""
+
+    pair_filter: PairFilter = field(default_factory=PairFilter)
+    e5: bool = True
+    plot: bool = True
+
+    def build_scorer(self, aligner) -> "RunScorer":
+        """A :class:`Scorer` on the run's own encoders: what the aligner encoded is taken
+        from its cache (a sentence aligned one to one, a line left unaligned: the same
+        bits as encoding it again), so scoring encodes only the joined text of
+        many-sentence sides, and e5's texts once each. Raises ``ImportError`` when e5 is
+        asked for and cannot be loaded."""
+        return RunScorer(aligner, e5=self.e5)
+
+
+class _Counted:
+    """An encoder that counts the texts it is given to encode."""
+
+    def __init__(self, encoder):
+        self.encoder, self.texts_encoded = encoder, 0
+        self.name = encoder.name
+        self.engine = getattr(encoder, "engine", None)
+
+    @property
+    def settings(self) -> dict:
+        return dict(getattr(self.encoder, "settings", {}) or {})
+
+    def encode(self, texts, **kwargs):
+        self.texts_encoded += len(texts)
+        return self.encoder.encode(texts, **kwargs)
+
+
+class RunScorer:
+    """The :class:`Scorer` of a run and the texts it encoded (see :meth:`ScoreStage.build_scorer`)."""
+
+    def __init__(self, aligner, *, e5: bool):
+        encoder = aligner.encoder
+        combined = hasattr(encoder, "first") and hasattr(encoder, "second")
+        self.first = _Counted(encoder.first) if combined else None
+        first = self.first or aligner.shared_encoder()
+        second = None
+        if e5:
+            if combined:
+                second = encoder.second
+            else:
+                from aligner.encoders import DEFAULT_ENGINE, ENGINES, EncoderLoadError
+                from aligner.encoders.e5 import E5Encoder
+
+                engine = getattr(encoder, "engine", None)  # the main encoder's CPU engine for e5 too
+                try:
+                    second = E5Encoder(engine=engine if engine in ENGINES else DEFAULT_ENGINE)
+                except EncoderLoadError as exc:
+                    raise ImportError(str(exc)) from exc
+        self.second = _Counted(second) if second is not None else None
+        self.aligner, self._before = aligner, aligner.texts_encoded
+        self.scorer = Scorer(_Pair(first, self.second), e5=e5)
+
+    def start(self) -> None:
+        """Count from now (the aligner's own count also holds what the alignment encoded)."""
+        self._before = self.aligner.texts_encoded
+
+    def texts_encoded(self) -> dict[str, int]:
+        """Texts encoded while scoring, per encoder name."""
+        out: dict[str, int] = {}
+        if self.first is not None:
+            out[self.first.name] = self.first.texts_encoded
+        else:
+            out[self.aligner.encoder_name] = self.aligner.texts_encoded - self._before
+        if self.second is not None:
+            out[self.second.name] = out.get(self.second.name, 0) + self.second.texts_encoded
+        return out
+
+
+@dataclass
+class _Pair:
+    """The two encoders a :class:`Scorer` takes (as a combined encoder gives them)."""
+
+    first: Any
+    second: Any
 
 
 # ----------------------------------------------------------------------------- reading
@@ -229,22 +320,13 @@ def scored_record(record: CorpusRecord, scored: ScoredPairs, k: int) -> CorpusRe
     return replace(record, quality=round(float(scored.quality[k]), 4), extra=extra)
 
 
-def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_filter: PairFilter | None = None,
-                 *, plot: bool = True, progress: bool = False, loaded=None) -> ScoreResult:
-    """Score the corpus at ``source`` and write the scored corpus, ``rejected.jsonl``, the
-    report and ``run.json`` to ``out_dir`` (see the module docstring). ``source`` may be
-    ``out_dir`` itself. ``progress``: show a progress bar over documents on a terminal
-    (scoring with e5 can take minutes). ``loaded``: what :func:`load_records` gave for
-    ``source``, when already read.
-
-    The files are written as a whole: all to temporary files, then moved into place after
-    a journal listing the moves (:data:`~aligner.io.files.PENDING_FILE`), so a kill at any
-    moment leaves the old files or, completed by the next command that reads or writes the
-    folder, the new ones, never some of each (no pair is lost scoring in place). Raises
-    :class:`~aligner.io.files.OutputWriteError` when ``out_dir`` cannot be written (the
-    files there are left as they were)."""
+def score_records(records: Sequence[CorpusRecord], run: dict | None, alone: dict[str, dict[str, list[str]]],
+                  scorer: Scorer, pair_filter: PairFilter | None = None, *, progress: bool = False) -> ScoreResult:
+    """Score ``records`` (with the run's record ``run`` and the unaligned lines ``alone``
+    by document and side, as :func:`load_records` gives them) and apply ``pair_filter``:
+    the kept and rejected records, the counts, the report table and ``run`` with its
+    ``scoring`` section (``result.run``). Writes nothing."""
     pair_filter = pair_filter or PairFilter()
-    records, run, alone = loaded if loaded is not None else load_records(source)
     docs, position = scoring_documents(records, alone)
     if progress:
         from tqdm import tqdm
@@ -261,39 +343,69 @@ def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_f
     out = [scored_record(r, scored, i) for i, r in enumerate(records)]
     kept = [r for r, why in zip(out, reasons) if not why]
     rejected = [(r, why) for r, why in zip(out, reasons) if why]
-    positions = [k for k, why in enumerate(reasons) if why]
 
+    result = ScoreResult(Path(), kept, rejected, scored, scorer.settings(), pair_filter)
+    result.positions = [k for k, why in enumerate(reasons) if why]
+    result.kept_mask = [not why for why in reasons]
+    result.counts = corpus_counts(out, run, _unaligned_counts(run, alone), kept=len(kept), rejected=rejected)
+    result.run = {**(run or {}), "scoring": {**result.settings, "filter": pair_filter.describe(), "kept": len(kept),
+                                             "rejected": len(rejected), "rejected_file": REJECTED_FILE}}
+    result.table = summary_table(result.counts, scored, result.kept_mask)
+    return result
+
+
+def stage_scored(staged: StagedFiles, out_dir: Path, result: ScoreResult, *, plot: bool = True,
+                 also: dict[Path, str] | None = None) -> list[str]:
+    """Add the scored corpus's files to ``staged``: ``rejected.jsonl`` first (a reader
+    without the journal then sees the old corpus whole), ``corpus.jsonl``, ``run.json``
+    (``result.run``), the files of ``also`` (path: text), ``report.png`` unless ``plot``
+    is off or there is no pair, ``report.md``. Returns the names to remove with the
+    commit (an earlier plot)."""
+    result.out_dir = out_dir
+    with staged.open(out_dir / REJECTED_FILE) as handle:
+        handle.writelines(json_line({**r.to_dict(), "reasons": why, "position": k})
+                          for (r, why), k in zip(result.rejected, result.positions))
+    with staged.open(out_dir / CORPUS_FILE) as handle:
+        handle.writelines(r.to_json_line() for r in result.kept)
+    staged.write_text(out_dir / RUN_FILE, json.dumps(result.run, ensure_ascii=False, indent=2) + "\n")
+    for path, text in (also or {}).items():
+        staged.write_text(path, text)
+    png = out_dir / REPORT_PNG if plot and (result.kept or result.rejected) else None
+    if png is not None:
+        with staged.open(png, binary=True) as handle:
+            _plot_png(handle, result.scored, result.kept_mask)
+    staged.write_text(out_dir / REPORT_MD, report_markdown(result, png))
+    return [REPORT_PNG] if png is None else []  # an earlier scoring's plot does not describe these scores
+
+
+def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_filter: PairFilter | None = None,
+                 *, plot: bool = True, progress: bool = False, loaded=None) -> ScoreResult:
+    """Score the corpus at ``source`` and write the scored corpus, ``rejected.jsonl``, the
+    report and ``run.json`` to ``out_dir`` (see the module docstring). ``source`` may be
+    ``out_dir`` itself. ``progress``: show a progress bar over documents on a terminal
+    (scoring with e5 can take minutes). ``loaded``: what :func:`load_records` gave for
+    ``source``, when already read.
+
+    The files are written as a whole: all to temporary files, then moved into place after
+    a journal listing the moves (:data:`~aligner.io.files.PENDING_FILE`), so a kill at any
+    moment leaves the old files or, completed by the next command that reads or writes the
+    folder, the new ones, never some of each (no pair is lost scoring in place). Raises
+    :class:`~aligner.io.files.OutputWriteError` when ``out_dir`` cannot be written (the
+    files there are left as they were)."""
+    records, run, alone = loaded if loaded is not None else load_records(source)
+    result = score_records(records, run, alone, scorer, pair_filter, progress=progress)
     out_dir = Path(out_dir)
-    result = ScoreResult(out_dir, kept, rejected, scored, scorer.settings(), pair_filter)
-    n_unaligned = _unaligned_counts(run, alone)
-    result.counts = corpus_counts(out, run, n_unaligned, kept=len(kept), rejected=rejected)
-    scoring = {**result.settings, "filter": pair_filter.describe(), "kept": len(kept), "rejected": len(rejected),
-               "rejected_file": REJECTED_FILE}
-    run = dict(run or {})
-    run["scoring"] = scoring
     src_folder = Path(source) if Path(source).is_dir() else Path(source).parent
-    png = out_dir / REPORT_PNG if plot and records else None
-    result.table = summary_table(result.counts, scored, [not why for why in reasons])
     staged = StagedFiles()
     with output_lock(out_dir):
         try:
-            # rejected.jsonl first: a reader without the journal then sees the old corpus whole.
-            with staged.open(out_dir / REJECTED_FILE) as handle:
-                handle.writelines(json_line({**r.to_dict(), "reasons": why, "position": k})
-                                  for (r, why), k in zip(rejected, positions))
-            with staged.open(out_dir / CORPUS_FILE) as handle:
-                handle.writelines(r.to_json_line() for r in kept)
-            staged.write_text(out_dir / RUN_FILE, json.dumps(run, ensure_ascii=False, indent=2) + "\n")
+            also = {}
             if not _same_folder(src_folder, out_dir) and (src_folder / UNALIGNED_FILE).is_file() \
                     and not (out_dir / UNALIGNED_FILE).exists():
-                staged.write_text(out_dir / UNALIGNED_FILE, (src_folder / UNALIGNED_FILE).read_text(encoding="utf-8"))
-            if png is not None:
-                with staged.open(png, binary=True) as handle:
-                    _plot_png(handle, scored, [not why for why in reasons])
-            staged.write_text(out_dir / REPORT_MD, report_markdown(result, png))
+                also[out_dir / UNALIGNED_FILE] = (src_folder / UNALIGNED_FILE).read_text(encoding="utf-8")
+            remove = stage_scored(staged, out_dir, result, plot=plot, also=also)
             result.written += [final for _, final in staged.pending]
-            # An earlier scoring's plot does not describe these scores.
-            staged.commit(out_dir / PENDING_FILE, remove=[REPORT_PNG] if png is None else [])
+            staged.commit(out_dir / PENDING_FILE, remove=remove)
         except OSError as exc:
             staged.discard()
             raise OutputWriteError(f"cannot write {staged.current or out_dir}: {exc.strerror or exc}. The files "
