@@ -143,6 +143,30 @@ def tiny_bert_dense_dir(tmp_path_factory: pytest.TempPathFactory, _tiny_bert_tem
     return folder
 
 
+@pytest.fixture(scope="session")
+def tiny_bert_prompts_dir(tmp_path_factory: pytest.TempPathFactory, _tiny_bert_template: Path) -> Path:
+    """The same tiny BERT with mean pooling + Normalize and e5-style prompts in
+    config_sentence_transformers.json ("query: " / "passage: ", no default prompt)."""
+    folder = _copy_template(_tiny_bert_template, tmp_path_factory.mktemp("prompts") / "tiny-bert-prompts")
+    _write_json(
+        folder / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": _ST + "Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": _ST + "Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": _ST + "Normalize"},
+        ],
+    )
+    _write_json(folder / "sentence_bert_config.json", {"max_seq_length": 64, "do_lower_case": False})
+    _write_st_pooling(folder, "1_Pooling", "mean")
+    (folder / "2_Normalize").mkdir()
+    _write_json(
+        folder / "config_sentence_transformers.json",
+        {"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": None,
+         "similarity_fn_name": "cosine"},
+    )
+    return folder
+
+
 # -- one real aligner (embedded default encoder) for the whole session ----------------
 
 

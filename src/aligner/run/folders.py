@@ -551,7 +551,7 @@ def _environment() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     env: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("numpy", "torch", "sentencepiece", "transformers"):
+    for name in ("numpy", "torch", "sentencepiece", "transformers", "sentence-transformers"):
         try:
             env[name] = version(name)
         except PackageNotFoundError:
