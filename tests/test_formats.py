@@ -20,22 +20,20 @@ from aligner import Corpus, CorpusRecord, read_corpus
 from aligner.run import folders as corpus_mod
 from aligner.cli import main
 from aligner.run.folders import RECORD_KEYS
+from aligner.outputs.card import size_category
 from aligner.outputs.formats import (
     FORMATS,
-    SPLIT_NAMES,
-    doc_hash_fraction,
+    CorpusFormat,
+    WriteOptions,
     moses_line,
     parse_formats,
-    parse_split,
-    size_category,
-    split_of,
-    split_records,
     write_jsonl,
     write_moses,
     write_tmx,
     write_tsv,
     xml_text,
 )
+from aligner.outputs.splits import SPLIT_NAMES, doc_hash_fraction, parse_split, split_of, split_records
 from aligner.io.records import CorpusFormatError, tsv_escape, tsv_unescape
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,6 +256,119 @@ def test_tmx_of_no_records_is_valid(tmp_path):
     assert root.find("body") is not None and root.findall("body/tu") == []
 
 
+# ----------------------------------------------------------------------------- the registry (issue 15)
+
+# Two records of one document, the second a 2-1 bead whose English has a line break.
+TWO = [CorpusRecord("flood", "flood.txt", "flood.ar.txt", (0,), (0,), "The river rose.", "ارتفع النهر.", "1-1", 0.8125),
+       CorpusRecord("flood", "flood.txt", "flood.ar.txt", (1, 2), (1,), "Roads closed.\nSchools too.",
+                    "أُغلقت الطرق والمدارس.", "2-1", 0.75)]
+TWO_RUN = {"aligner_version": "0.1.0", "encoder": "use-multilingual-v3"}
+
+
+def _texts(expected: dict[str, str]):
+    def check(folder: Path) -> None:
+        assert {name: (folder / name).read_text(encoding="utf-8") for name in expected} == expected
+    return check
+
+
+def _two_tmx(folder: Path) -> None:
+    root = etree.parse(str(folder / "corpus.tmx")).getroot()
+    header, units = root.find("header"), root.findall("body/tu")
+    assert (header.get("srclang"), header.get("segtype")) == ("ar", "sentence")
+    assert {p.get("type"): p.text for p in header.findall("prop")} == {"x-aligner-version": "0.1.0",
+                                                                        "x-encoder": "use-multilingual-v3"}
+    assert len(units) == 2 and [tu.get("tuid") for tu in units] == ["1", "2"]
+    assert [tu.get("segtype") for tu in units] == [None, "block"]  # the 2-1 bead is not a sentence unit
+    assert [{p.get("type"): p.text for p in tu.findall("prop")}["x-bead_type"] for tu in units] == ["1-1", "2-1"]
+    assert [[(t.get(XML_LANG), t.find("seg").text) for t in tu.findall("tuv")] for tu in units] == [
+        [("ar", "ارتفع النهر."), ("en", "The river rose.")],
+        [("ar", "أُغلقت الطرق والمدارس."), ("en", "Roads closed.\nSchools too.")]]
+
+
+def _two_hf(folder: Path) -> None:
+    import pyarrow.parquet as pq
+
+    readme, shard = sorted(p.relative_to(folder / "hf").as_posix() for p in (folder / "hf").rglob("*") if p.is_file())
+    assert readme == "README.md" and re.fullmatch(r"data/train-00000-of-00001-[0-9a-f]{16}\.parquet", shard)
+    table = pq.read_table(folder / "hf" / shard).to_pydict()
+    assert table["translation"] == [{"ar": r.ar, "en": r.en} for r in TWO]
+    assert (table["bead_type"], table["en_idx"], table["ar_idx"]) == (["1-1", "2-1"], [[0], [1, 2]], [[0], [1]])
+    assert table["score"] == [0.8125, 0.75]
+
+
+TSV_HEADER = "en_file\tar_file\ten\tar\tscore\tdoc_id\ten_idx\tar_idx\tbead_type\n"
+
+# format: its files for the whole corpus, for the split "validation", and what it writes of TWO.
+REGISTRY = [
+    ("jsonl", ["corpus.jsonl"], ["corpus.validation.jsonl"], _texts({"corpus.jsonl": (
+        '{"doc_id": "flood", "en_file": "flood.txt", "ar_file": "flood.ar.txt", "en_idx": [0], "ar_idx": [0], '
+        '"en": "The river rose.", "ar": "ارتفع النهر.", "bead_type": "1-1", "score": 0.8125}\n'
+        '{"doc_id": "flood", "en_file": "flood.txt", "ar_file": "flood.ar.txt", "en_idx": [1, 2], "ar_idx": [1], '
+        '"en": "Roads closed.\\nSchools too.", "ar": "أُغلقت الطرق والمدارس.", "bead_type": "2-1", '
+        '"score": 0.75}\n')})),
+    ("tsv", ["corpus.tsv"], ["corpus.validation.tsv"], _texts({"corpus.tsv": (
+        TSV_HEADER
+        + "flood.txt\tflood.ar.txt\tThe river rose.\tارتفع النهر.\t0.8125\tflood\t0\t0\t1-1\n"
+        + "flood.txt\tflood.ar.txt\tRoads closed.\\nSchools too.\tأُغلقت الطرق والمدارس.\t0.75\tflood\t1,2\t1\t"
+          "2-1\n")})),
+    ("moses", ["corpus.en", "corpus.ar"], ["corpus.validation.en", "corpus.validation.ar"], _texts({
+        "corpus.en": "The river rose.\nRoads closed. Schools too.\n",
+        "corpus.ar": "ارتفع النهر.\nأُغلقت الطرق والمدارس.\n"})),
+    ("tmx", ["corpus.tmx"], ["corpus.validation.tmx"], _two_tmx),
+    ("hf", ["hf"], ["hf"], _two_hf),  # one folder, holding every split
+]
+
+
+def test_the_registry_has_exactly_the_five_formats():
+    assert list(FORMATS) == ["jsonl", "tsv", "moses", "tmx", "hf"] == [row[0] for row in REGISTRY]
+    assert all(isinstance(fmt, CorpusFormat) and fmt.name == name for name, fmt in FORMATS.items())
+    assert parse_formats("hf,tmx,moses,tsv,jsonl") == tuple(FORMATS)
+    with pytest.raises(TypeError):
+        FORMATS["xlsx"] = FORMATS["tsv"]  # type: ignore[index]  # read-only
+    for command in ("align", "export"):  # the --format help lists the registry
+        output = CliRunner().invoke(main, [command, "--help"]).output
+        assert f"from {','.join(FORMATS)}." in " ".join(output.split())
+
+
+@pytest.mark.parametrize("name, whole, per_split, check", REGISTRY)
+def test_each_format_writes_its_files_and_exactly_this(tmp_path, name, whole, per_split, check):
+    fmt = FORMATS[name]
+    assert list(fmt.file_names()) == whole and list(fmt.file_names("validation")) == per_split
+    (tmp_path / "direct").mkdir()
+    written = fmt.write(TWO, tmp_path / "direct", options=WriteOptions(run=TWO_RUN))
+    assert [p.relative_to(tmp_path / "direct").as_posix() for p in written] == whole
+    assert sorted(os.listdir(tmp_path / "direct")) == sorted(whole)
+    check(tmp_path / "direct")
+    # Corpus.write goes through the registry: the same bytes, and the split's names with a split.
+    result = Corpus(TWO, run=TWO_RUN).write(tmp_path / "whole", [name])
+    assert [p.name for p in result.written] == whole and result.rows == {"train": 2}
+    assert {n: _bytes(tmp_path / "whole" / n) for n in whole} == {n: _bytes(tmp_path / "direct" / n) for n in whole}
+    result = Corpus(TWO, run=TWO_RUN).write(tmp_path / "split", [name], split=(0.0, 1.0, 0.0))
+    assert [p.name for p in result.written] == per_split and sorted(os.listdir(tmp_path / "split")) == sorted(per_split)
+    assert result.rows == {"validation": 2} and result.empty_splits == ["train", "test"]
+
+
+def _bytes(path: Path) -> dict[str, bytes] | bytes:
+    if path.is_dir():
+        return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    return path.read_bytes()
+
+
+def test_derived_files_are_what_the_formats_write():
+    """aligner.io.files.DERIVED_FILES (what a new run removes; io is below outputs, so it is
+    written out there) holds every name a format of the registry writes, but corpus.jsonl
+    (a run file), and the files of scoring and of the review page."""
+    from aligner.io.files import CORPUS_FILE, DERIVED_FILES, RUN_FILES
+    from aligner.outputs.review import REVIEW_FILE
+    from aligner.run.score import REJECTED_FILE, REPORT_MD, REPORT_PNG
+
+    written = {name for fmt in FORMATS.values() for name in fmt.all_file_names()}
+    assert {"corpus.jsonl", "corpus.test.en", "corpus.validation.tmx", "hf"} <= written
+    assert CORPUS_FILE in RUN_FILES
+    assert sorted(DERIVED_FILES) == sorted(written - {CORPUS_FILE} | {REJECTED_FILE, REPORT_MD, REPORT_PNG,
+                                                                       REVIEW_FILE})
+
+
 # ----------------------------------------------------------------------------- splits
 
 
@@ -434,7 +545,7 @@ def test_same_input_gives_the_same_bytes(run_dir, tmp_path):
 
 
 def test_hf_folder_is_replaced_whole_and_survives_a_failed_write(run_dir, tmp_path, monkeypatch):
-    from aligner.outputs import formats
+    from aligner.outputs.formats import hf
 
     corpus = Corpus.from_dir(run_dir)
     folder = corpus.write_hf(tmp_path / "hf", split="0.34,0.33,0.33")
@@ -447,7 +558,7 @@ def test_hf_folder_is_replaced_whole_and_survives_a_failed_write(run_dir, tmp_pa
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(formats, "write_parquet", boom)
+    monkeypatch.setattr(hf, "write_parquet", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         corpus.write_hf(tmp_path / "hf", split="0.5,0.5,0")
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before

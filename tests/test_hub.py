@@ -613,7 +613,7 @@ def test_publish_twice_keeps_hand_edits_and_configurations_coexist(fake_hub, run
     import datasets
     from huggingface_hub import DatasetCard
 
-    from aligner.outputs.formats import split_records
+    from aligner.outputs.splits import split_records
 
     repo = "someone/merged"
     shares = (0.5, 0.25, 0.25)
@@ -693,7 +693,7 @@ def test_card_passes_huggingface_hub_metadata_validation(fake_hub, run_dir):
     from huggingface_hub import DatasetCard, DatasetCardData
 
     from aligner.outputs.card import HUB_LICENSES, SIZE_CATEGORIES
-    from aligner.outputs.formats import hf_features
+    from aligner.outputs.hf_schema import hf_features
 
     result = _invoke("publish", str(run_dir), "--repo-id", "someone/valid", "--license", "other", "--license-name",
                      "reports-licence-1.0")

@@ -218,6 +218,25 @@ def test_missing_or_broken_corpus_is_a_review_error(tmp_path):
         render_review(tmp_path)
 
 
+@pytest.mark.parametrize("content", [
+    b'{"aligner_version": "0.1.0", "encoder": "use-multilingual-v3", "failed": [{"doc_id": "x", "error": "e"}]}',
+    b'{"aligner_version": "0.1.0", "score": NaN}',  # not JSON
+    b'["a list"]', b"{oops", b"\xff\xfe not UTF-8", None,  # None: a folder named run.json
+])
+def test_run_json_shows_when_usable_and_never_fails_the_page(tmp_path, content):
+    """run.json is read as everywhere else (aligner.io.files.read_json_object): optional here."""
+    run = make_run(tmp_path / "run", {"doc-a": DOC_A})
+    if content is None:
+        (run / "run.json").mkdir()
+    else:
+        (run / "run.json").write_bytes(content)
+    data = load_review_data(run)
+    usable = content is not None and b"failed" in content
+    assert data["run"] == ({"version": "0.1.0", "encoder": "use-multilingual-v3"} if usable else None)
+    assert data["failed"] == ([{"doc_id": "x", "error": "e"}] if usable else [])
+    assert data["totals"]["docs"] == 1
+
+
 def test_template_and_script_ship_as_package_data():
     folder = resources.files("aligner") / "templates"
     assert (folder / "review.html.j2").is_file() and (folder / "review.js").is_file()

@@ -25,7 +25,7 @@ from aligner import Aligner, AlignmentConfig, Corpus, CorpusRecord, read_corpus
 from aligner.alignment import Bead
 from aligner.documents import DocumentAlignment, SentencePair
 from aligner.run.folders import FolderRun, align_folders
-from aligner.outputs.formats import ExportResult
+from aligner.outputs.corpus import ExportResult
 from aligner.text.segmentation import Sentence
 
 

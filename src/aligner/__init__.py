@@ -11,7 +11,7 @@ from aligner.alignment import AlignmentConfig, Bead, align_embeddings, align_run
 from aligner.documents import Aligner, DocumentAlignment, SentencePair, align
 from aligner.encoders import DEFAULT_ENCODER, EncoderLoadError, SentenceEncoder, load_encoder
 from aligner.text.segmentation import Sentence, segment, segment_arabic, segment_english, split_lines
-from aligner.outputs.formats import Corpus  # lxml, datasets, huggingface_hub are imported when used
+from aligner.outputs.corpus import Corpus  # lxml, datasets, huggingface_hub are imported when used
 from aligner.io.records import CorpusRecord, read_corpus
 from aligner.pairing.names import PairingResult, pair_documents  # content pairing: aligner.pairing.content
 

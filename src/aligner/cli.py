@@ -89,7 +89,7 @@ def _size_callback(ctx: click.Context, param: click.Parameter, value: str) -> in
 
 
 def _split_callback(ctx: click.Context, param: click.Parameter, value: str | None):
-    from aligner.outputs.formats import parse_split
+    from aligner.outputs.splits import parse_split
 
     try:
         return parse_split(value)
@@ -102,7 +102,7 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
                    tmx_source: str = "ar") -> None:
     """Load the corpus at ``source`` (a run folder or corpus file), write ``formats`` to
     ``out_dir`` and say what was written."""
-    from aligner.outputs.formats import Corpus
+    from aligner.outputs.corpus import Corpus
 
     from aligner.io.files import OutputError
 
@@ -361,7 +361,7 @@ def _load_records(source: Path):
 def _prepare_output(out_dir: Path, source: Path, run: dict | None, doc_ids, overwrite: bool) -> None:
     """Refuse (exit 2) an output folder holding another run's corpus, unless ``overwrite``."""
     from aligner.io.files import OutputError
-    from aligner.outputs.formats import prepare_output_folder
+    from aligner.outputs.output_folder import prepare_output_folder
 
     try:
         prepare_output_folder(out_dir, source, run=run, doc_ids=doc_ids, overwrite=overwrite)
@@ -432,7 +432,7 @@ _MIN_QUALITY_HELP = ("Keep only pairs whose quality is at least X: the 'quality'
 
 
 def _load_corpus(corpus: Path, min_quality: float | None):
-    from aligner.outputs.formats import Corpus
+    from aligner.outputs.corpus import Corpus
     from aligner.io.records import CorpusFormatError
 
     from aligner.io.files import OutputWriteError

@@ -27,13 +27,10 @@ import difflib
 import json
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from aligner.version import __version__
 from aligner.io.records import CorpusRecord
-
-if TYPE_CHECKING:
-    from aligner.outputs.formats import Corpus
 
 DEFAULT_CONFIG = "default"
 DEFAULT_DATA_DIR = "data"
@@ -134,12 +131,15 @@ def size_category(n: int) -> str:
 # ----------------------------------------------------------------------------- the card
 
 
-def build_card(corpus: "Corpus", by_split: dict[str, list[CorpusRecord]], data_files: dict[str, Any], *,
-               shares: Sequence[float] | None, license: str | None, license_name: str | None = None,
-               repo_id: str | None, config_name: str = DEFAULT_CONFIG, existing: str | None = None,
-               dataset_info: Any = None) -> str:
-    """The dataset card for this corpus as configuration ``config_name``, merged into the
-    card text ``existing`` when given (see the module docstring). ``data_files``: split
+def build_card(records: Sequence[CorpusRecord], by_split: dict[str, list[CorpusRecord]], data_files: dict[str, Any],
+               *, run: Mapping[str, Any] | None = None, unaligned: Mapping[str, int] | None = None,
+               filters: Sequence[str] = (), shares: Sequence[float] | None, license: str | None,
+               license_name: str | None = None, repo_id: str | None, config_name: str = DEFAULT_CONFIG,
+               existing: str | None = None, dataset_info: Any = None) -> str:
+    """The dataset card for the corpus ``records`` as configuration ``config_name``, merged
+    into the card text ``existing`` when given (see the module docstring). ``run``: its
+    ``run.json`` (how it was made), ``unaligned``: ``{"en": n, "ar": n}`` unaligned
+    sentences, ``filters``: the filters applied, each when known. ``data_files``: split
     name -> the path (or list of paths, or a pattern) of this configuration's files, written
     as they are in its ``configs`` entry; ``dataset_info``: a ``datasets.DatasetInfo`` of
     this configuration (features, splits)."""
@@ -180,7 +180,7 @@ def build_card(corpus: "Corpus", by_split: dict[str, list[CorpusRecord]], data_f
             # datasets drops config_name when the only entry is "default"; keep it, so the entry
             # says which configuration it describes (datasets reads it back either way).
             data["dataset_info"] = {"config_name": DEFAULT_CONFIG, **single}
-    rows = [len(corpus.records)]
+    rows = [len(records)]
     infos = data.get("dataset_info")
     for info in infos if isinstance(infos, list) else [infos] if isinstance(infos, dict) else []:
         splits = info.get("splits") if isinstance(info, dict) else None
@@ -190,7 +190,8 @@ def build_card(corpus: "Corpus", by_split: dict[str, list[CorpusRecord]], data_f
 
     meta = data.to_dict()
     blocks = {"main": _main_block(meta), f"config {config_name}": _config_block(
-        corpus, by_split, data_files, shares=shares, repo_id=repo_id, config_name=config_name)}
+        records, by_split, data_files, run=run, unaligned=unaligned, filters=filters, shares=shares,
+        repo_id=repo_id, config_name=config_name)}
     body = _merge_body(old.text if old is not None else "", blocks)
     card = DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}")
     return str(card.content)
@@ -312,12 +313,13 @@ def _pairing_text(inputs: dict) -> str | None:
     return None
 
 
-def _config_block(corpus: "Corpus", by_split: dict[str, list[CorpusRecord]], data_files: dict[str, Any], *,
-                  shares: Sequence[float] | None, repo_id: str | None, config_name: str) -> str:
+def _config_block(records: Sequence[CorpusRecord], by_split: dict[str, list[CorpusRecord]],
+                  data_files: dict[str, Any], *, run: Mapping[str, Any] | None, unaligned: Mapping[str, int] | None,
+                  filters: Sequence[str], shares: Sequence[float] | None, repo_id: str | None,
+                  config_name: str) -> str:
     from aligner.outputs.hf_schema import HF_COLUMN_DOCS, hf_features
 
-    records = corpus.records
-    run = corpus.run or {}
+    run = run or {}
     args = json.dumps(repo_id or "USER/NAME") + ("" if config_name == DEFAULT_CONFIG else f", {json.dumps(config_name)}")
     lines = [f"## Configuration `{config_name}`", "", "### Loading", "", "```python",
              "from datasets import load_dataset", "",
@@ -341,7 +343,7 @@ def _config_block(corpus: "Corpus", by_split: dict[str, list[CorpusRecord]], dat
                   + (f" Empty, so left out: {', '.join(empty)}." if empty else ""), ""]
 
     lines += ["### Columns", "", "| column | type | description |", "|---|---|---|"]
-    for name in hf_features(corpus.is_scored):
+    for name in hf_features(any(r.is_scored() for r in records)):
         kind, text = HF_COLUMN_DOCS[name]
         lines.append(f"| `{name}` | {kind} | {_md(text)} |")
     lines += ["", "Rows are in the order of the corpus they were exported from: document by document, beads in "
@@ -372,7 +374,7 @@ def _config_block(corpus: "Corpus", by_split: dict[str, list[CorpusRecord]], dat
     else:
         lines += ["The alignment settings were not recorded (the corpus was exported without its `run.json`).", ""]
     lines += [f"Exported with aligner {__version__}. Filter: "
-              + ("; ".join(corpus.filters) + "." if corpus.filters else "none (every aligned pair is a row)."), ""]
+              + ("; ".join(filters) + "." if filters else "none (every aligned pair is a row)."), ""]
 
     lines += ["### Numbers", ""]
     bead_counts = Counter(r.bead_type for r in records)
@@ -397,9 +399,9 @@ def _config_block(corpus: "Corpus", by_split: dict[str, list[CorpusRecord]], dat
         if run_beads:
             lines.append("- Bead types in the run (`1-0` / `0-1`: a sentence left unaligned): "
                          + ", ".join(f"{k}: {v}" for k, v in sorted(run_beads.items())) + ".")
-    if corpus.unaligned is not None:
-        lines.append(f"- Unaligned sentences (not in the dataset): {corpus.unaligned.get('en', 0)} English, "
-                     f"{corpus.unaligned.get('ar', 0)} Arabic.")
+    if unaligned is not None:
+        lines.append(f"- Unaligned sentences (not in the dataset): {unaligned.get('en', 0)} English, "
+                     f"{unaligned.get('ar', 0)} Arabic.")
     else:
         lines.append("- Unaligned sentences: not known (no `run.json` or `unaligned.jsonl` beside the corpus).")
     return _block(f"config {config_name}", lines)

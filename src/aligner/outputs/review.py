@@ -29,7 +29,10 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from aligner.io.files import BEADS_DIR, CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, OutputWriteError, atomic_write_text, beads_name, finish_pending
+from aligner.io.files import (
+    BEADS_DIR, CORPUS_FILE, RUN_FILE, UNALIGNED_FILE, OutputWriteError, atomic_write_text, beads_name, finish_pending,
+    read_json_object,
+)
 
 REVIEW_FILE = "review.html"
 """Default file name of the review page, written beside ``corpus.jsonl``."""
@@ -103,7 +106,7 @@ def load_review_data(corpus: str | Path) -> dict:
             raise ReviewError(str(exc)) from None
     records = _read_jsonl(corpus_path)
     unaligned = _read_jsonl(run_dir / UNALIGNED_FILE) if (run_dir / UNALIGNED_FILE).is_file() else []
-    run = _read_run(run_dir / RUN_FILE)
+    run = read_json_object(run_dir / RUN_FILE)  # optional decoration (None when unusable): the corpus is reviewed
     metric = "quality" if any("quality" in r for r in records) else "score"
 
     by_doc: dict[str, list[dict]] = {}
@@ -224,14 +227,6 @@ def _read_jsonl(path: Path) -> list[dict]:
 def _not_json(name: str):
     # NaN / Infinity: Python reads them, but they are not JSON and the page's data must be.
     raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
-
-
-def _read_run(path: Path) -> dict | None:
-    try:
-        run = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_json)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None  # run.json is optional decoration; the corpus is what is reviewed
-    return run if isinstance(run, dict) else None
 
 
 def _text(value) -> str | None:
