@@ -676,9 +676,9 @@ def _fenced_blocks(text: str) -> list[tuple[str, list[str]]]:
 
 
 def test_readme_format_examples_are_what_the_writers_write(tmp_path):
-    """The README's examples of each format are the writers' output for the two JSONL
-    records it shows (so they cannot drift from the code)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The README's examples of each format (now docs/outputs.md) are the writers' output
+    for the two JSONL records it shows (so they cannot drift from the code)."""
+    readme = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
     (json_block,) = [lines for lang, lines in _fenced_blocks(readme) if lang == "json"]
     records = [CorpusRecord.from_dict(json.loads(line)) for line in json_block]
     assert len(records) == 2
