@@ -241,8 +241,15 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
+class _ScoreRecord:
+    """A frozen record of figures; ``as_dict()`` for JSON."""
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)  # type: ignore[call-overload]  (subclasses are dataclasses)
+
+
 @dataclass(frozen=True)
-class AlignmentScore:
+class AlignmentScore(_ScoreRecord):
     strict_p: float
     strict_r: float
     strict_f1: float
@@ -253,9 +260,6 @@ class AlignmentScore:
     null_r: float | None
     null_f1: float | None
     n_docs: int
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        return asdict(self)
 
     def __str__(self) -> str:
         def f(x: float | None) -> str:
@@ -387,7 +391,7 @@ class LinkCounts:
 
 
 @dataclass(frozen=True)
-class LinkScore:
+class LinkScore(_ScoreRecord):
     link_p: float
     link_r: float
     link_f1: float
@@ -395,9 +399,6 @@ class LinkScore:
     unaligned_r: float | None
     unaligned_f1: float | None
     n_docs: int
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        return asdict(self)
 
 
 class LinkMetric:

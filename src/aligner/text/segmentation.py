@@ -350,11 +350,18 @@ def _en_abbrev_blocks(prev: str, line: str, nxt: int) -> bool:
     return False
 
 
-def _split_en(line: str, m: re.Match[str], start: int, quotes: _QuoteBalance) -> bool:
+def _next_start(line: str, m: re.Match[str], start: int) -> int | None:
+    """Where the next sentence would start after the terminator ``m``, or ``None`` when
+    nothing that can start one follows or ``m`` ends an enumerator ("1.", "(a)")."""
     nxt = _next_visible(line, m.end())
-    if nxt >= len(line) or not _can_start(line[nxt]):
-        return False
-    if _is_enumerator(line, start, m.start()):
+    if nxt >= len(line) or not _can_start(line[nxt]) or _is_enumerator(line, start, m.start()):
+        return None
+    return nxt
+
+
+def _split_en(line: str, m: re.Match[str], start: int, quotes: _QuoteBalance) -> bool:
+    nxt = _next_start(line, m, start)
+    if nxt is None:
         return False
     term = m.group("term")
     if any(c in _STRONG for c in term) or _is_ellipsis(term):
@@ -393,10 +400,8 @@ def _ar_marker_continues(line: str, nxt: int) -> bool:
 
 
 def _split_ar(line: str, m: re.Match[str], start: int, quotes: _QuoteBalance) -> bool:
-    nxt = _next_visible(line, m.end())
-    if nxt >= len(line) or not _can_start(line[nxt]):
-        return False
-    if _is_enumerator(line, start, m.start()):
+    nxt = _next_start(line, m, start)
+    if nxt is None:
         return False
     if _next_word(line, nxt, arabic=True) in _AR_NEVER_START:
         return False
