@@ -374,7 +374,7 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
     from aligner.io.files import OutputExistsError, OutputWriteError
     from aligner.encoders import load_encoder
     from aligner.run.score import score_corpus
-    from aligner.scoring.metrics import PairFilter, Scorer, parse_flags, parse_thresholds
+    from aligner.scoring import PairFilter, Scorer, parse_flags, parse_thresholds
 
     try:
         pair_filter = PairFilter(min_quality=min_quality, thresholds=parse_thresholds(min_score),
