@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from aligner import Aligner  # noqa: E402
 from aligner.scoring.calibration import EVAL_KINDS, build_candidates  # noqa: E402
 from aligner.evaluation import read_beads  # noqa: E402
-from aligner.scoring.metrics import Scorer  # noqa: E402
+from aligner.scoring import Scorer  # noqa: E402
 from fit_quality import roc_auc  # noqa: E402
 
 
@@ -102,25 +102,24 @@ def main(argv=None) -> int:
     print("-" * len(header))
     for name, values in columns.items():
         values = np.asarray(values, np.float64)
-        oriented = values
-        if name == "length_ratio":
-            oriented = -np.abs(values)  # both directions are evidence against
+        metric = metrics.get(name)  # None: quality
+        oriented = values if metric is None else metric.evidence(values)  # length_ratio: -|z|
         filled = np.where(np.isnan(oriented), np.nanmedian(oriented[true]) if np.any(~np.isnan(oriented[true]))
                           else 0.0, oriented)
         aucs = {k: roc_auc(filled[true], filled[kinds == k]) for k in EVAL_KINDS}
         auc_all = roc_auc(filled[true], filled[neg])
-        if name == "quality":
+        if metric is None:  # quality
             threshold = 0.5
             accepted = values >= threshold
         else:
-            metric = metrics[name]
             threshold = metric.default_threshold
             accepted = metric.accept(values)
         kept = float(accepted[true].mean())
         rejected = float((~accepted[neg]).mean())
         tp, fp = int((accepted & true).sum()), int((accepted & neg).sum())
         precision = tp / (tp + fp) if tp + fp else 0.0
-        thr = "-" if threshold is None else (f"|z|<={threshold:g}" if name == "length_ratio" else f">={threshold:g}")
+        op = ">=" if metric is None else metric.threshold_op.replace(" ", "")
+        thr = "-" if threshold is None else f"{op}{threshold:g}"
         print(f"{name:<14} " + " ".join(f"{aucs[k]:>10.3f}" for k in EVAL_KINDS)
               + f" {auc_all:>8.3f} | {thr:>10} {kept:>6.3f} {rejected:>8.3f} {precision:>6.3f} {kept:>6.3f}")
         results[name] = {"roc_auc_" + k: round(aucs[k], 4) for k in EVAL_KINDS}

@@ -19,8 +19,8 @@ Steps:
 1. Length prior: the mean log length ratio (Arabic / English characters, as the encoder
    sees them) of the true pairs, and the spread of each pair's ratio around its
    document's expected ratio.
-2. Every candidate is scored against its document (:class:`aligner.scoring.metrics.Scorer`).
-3. A logistic regression on :attr:`aligner.scoring.metrics.QualityModel.E5_FEATURES` (with
+2. Every candidate is scored against its document (:class:`aligner.scoring.Scorer`).
+3. A logistic regression on :attr:`aligner.scoring.QualityModel.E5_FEATURES` (with
    ``--no-e5``: ``FEATURES``, written to ``quality_model.json``), copies left out
    (``quality = language * logistic``: the language gate is what rejects them), every
    weight constrained to be >= 0 (projected Newton), so quality is monotone in the
@@ -59,7 +59,8 @@ except ImportError:  # running from a checkout without `pip install -e .`
 
 from aligner import Aligner, __version__, segment  # noqa: E402
 from aligner.scoring.calibration import FIT_KINDS, build_candidates, parse_examples_gold  # noqa: E402
-from aligner.scoring.metrics import QualityModel, Scorer, log_length_ratio  # noqa: E402
+from aligner.scoring import QualityModel, Scorer  # noqa: E402
+from aligner.scoring.length_ratio import log_length_ratio  # noqa: E402
 
 
 def roc_auc(pos, neg) -> float:
@@ -321,7 +322,7 @@ def main(argv=None) -> int:
                                                 for f in args.data]
     model = {
         "description": "quality = language * sigmoid(bias + sum(weights[f] * feature[f])); features from the "
-                       "scores as in aligner.scoring.metrics.QualityModel.features. Made by scripts/fit_quality.py.",
+                       "scores as in aligner.scoring.QualityModel.features. Made by scripts/fit_quality.py.",
         "features": list(names),
         "weights": {f: round(float(v), 6) for f, v in zip(names, w)},
         "bias": round(b, 6),

@@ -197,7 +197,7 @@ def test_scorer_given_use_e5_scores_with_use_and_reuses_its_e5(use_encoder, e5_e
     """The quality model was fitted on USE's features: with the combination the scorer
     takes USE for them (and says so in its signatures) and e5 for the second opinion."""
     from aligner.encoders.combined import CombinedEncoder
-    from aligner.scoring.metrics import Scorer
+    from aligner.scoring import Scorer
 
     scorer = Scorer(CombinedEncoder(use_encoder, e5_encoder, 0.2))
     assert scorer.encoder is use_encoder and scorer._e5_model is e5_encoder

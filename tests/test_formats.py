@@ -746,7 +746,7 @@ SCORED_ROWS = [
 
 def test_scored_columns_are_the_scorers_scores():
     from aligner.io import records
-    from aligner.scoring import metrics as scoring
+    from aligner import scoring
 
     assert records.SCORE_COLUMNS == scoring.SCORE_NAMES + (scoring.E5_SCORE, scoring.E5_GAP)
     assert (records.SCORES_KEY, records.FLAGS_KEY) == (scoring.SCORES_KEY, scoring.FLAGS_KEY)

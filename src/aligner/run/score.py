@@ -2,7 +2,7 @@
 
 :func:`score_corpus` reads a corpus (a run folder, its ``corpus.jsonl``, a corpus TSV, or
 a plain ``en<TAB>ar`` TSV made by another tool), computes every score of
-:mod:`aligner.scoring.metrics` for every pair, and writes to an output folder:
+:mod:`aligner.scoring` for every pair, and writes to an output folder:
 
 ``corpus.jsonl``   the kept pairs, each record with ``quality``, ``scores`` and ``flags``
                    after the usual keys (``doc_id, en_file, ar_file, en_idx, ar_idx, en,
@@ -40,7 +40,7 @@ import numpy as np
 from aligner.io.files import CORPUS_FILE, PENDING_FILE, RUN_FILE, UNALIGNED_FILE, OutputWriteError, atomic_open, finish_pending, output_lock, read_json_object
 from aligner.io.files import StagedFiles
 from aligner.io.records import CorpusFormatError, CorpusRecord, json_line, read_corpus, tsv_unescape
-from aligner.scoring.metrics import FLAGS_KEY, SCORES_KEY, PairFilter, Scorer, ScoredPairs, ScoringDocument
+from aligner.scoring import FLAGS_KEY, SCORES_KEY, PairFilter, Scorer, ScoredPairs, ScoringDocument
 
 REJECTED_FILE = "rejected.jsonl"
 REPORT_MD = "report.md"

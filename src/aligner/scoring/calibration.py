@@ -1,5 +1,5 @@
 """True pairs and hard negatives built from gold alignments, for fitting and measuring
-the quality scores (:mod:`aligner.scoring.metrics`).
+the quality scores (:mod:`aligner.scoring`).
 
 From a document's gold beads, :func:`build_candidates` makes:
 
@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from aligner.scoring.metrics import ScoringDocument, extract_numbers, normalize_digits
+from aligner.scoring.batch import ScoringDocument
+from aligner.scoring.checks import normalize_digits
+from aligner.scoring.numbers import extract_numbers
 
 EVAL_KINDS = ("neighbour", "partial", "random", "copy")
 FIT_KINDS = EVAL_KINDS + ("numbers",)
