@@ -24,7 +24,6 @@ from aligner.alignment import (
     _paragraph_span,
     bead_types,
     evidence_floor,
-    knn_means,
     paragraph_groups,
     run_embeddings_by_mean,
 )
@@ -320,20 +319,6 @@ def test_run_embeddings_by_mean():
     # A run summing to zero stays zero (no division by zero).
     z = run_embeddings_by_mean(np.array([[1, 0], [-1, 0]], np.float32), 2)
     assert np.all(np.isfinite(z[1])) and np.allclose(z[1], 0)
-
-
-def test_knn_means():
-    a = np.eye(3, dtype=np.float32)
-    b = np.array([[1, 0, 0], [0.6, 0.8, 0], [0, 0, 1]], np.float32)
-    # sims of a[0] with b: 1, .6, 0 -> top2 mean .8; a[1]: 0, .8, 0 -> .4; a[2]: 0, 0, 1 -> .5
-    np.testing.assert_allclose(knn_means(a, b, 2), [0.8, 0.4, 0.5], atol=1e-6)
-    np.testing.assert_allclose(knn_means(a, b, 1), [1.0, 0.8, 1.0], atol=1e-6)
-    # k larger than len(b) uses all of b.
-    np.testing.assert_allclose(knn_means(a, b, 10), [1.6 / 3, 0.8 / 3, 1 / 3], atol=1e-6)
-    # Blocked computation gives the same answer.
-    np.testing.assert_allclose(knn_means(a, b, 2, block=1), knn_means(a, b, 2), atol=1e-7)
-    assert knn_means(a[:0], b, 2).shape == (0,)
-    np.testing.assert_array_equal(knn_means(a, b[:0], 2), np.zeros(3, np.float32))
 
 
 # --------------------------------------------------------------------------- #

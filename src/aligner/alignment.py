@@ -207,20 +207,6 @@ def center_runs(runs: Sequence[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def knn_means(a: np.ndarray, b: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
-    """Mean of each row of ``a``'s ``k`` highest cosine similarities with rows of ``b``."""
-    if len(a) == 0:
-        return np.zeros(0, np.float32)
-    if len(b) == 0:
-        return np.zeros(len(a), np.float32)
-    k = min(k, len(b))
-    out = np.empty(len(a), np.float32)
-    for s in range(0, len(a), block):
-        sims = a[s:s + block] @ b.T
-        out[s:s + block] = np.partition(sims, len(b) - k, axis=1)[:, len(b) - k:].mean(1)
-    return out
-
-
 @dataclass
 class _Band:
     """Per DP row i (0..n): the column range [lo[i], hi[i]) of the table that is searched."""
