@@ -99,6 +99,36 @@ def test_align_again_after_scoring_in_place(tmp_path, fake_aligner):
     assert sorted(map(key, kept + rejected)) == nine_pairs()  # no duplicate, none lost
 
 
+def test_align_with_scoring_writes_each_file_once_and_as_score_would(tmp_path, fake_aligner, monkeypatch):
+    """align_folders(score=...) scores as a stage of the run: every file of OUT is moved
+    into place exactly once (no corpus written unscored, then rewritten), and the folder
+    holds the same bytes as align followed by `aligner score OUT -o OUT` (run.json: but
+    its timings)."""
+    from aligner.run.score import ScoreStage
+    from aligner.scoring import PairFilter
+
+    separate = make_run(tmp_path, fake_aligner, "separate")
+    assert run_cli("score", separate, "-o", separate, *FILTER).exit_code == 0
+    moved: list[Path] = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: moved.append(Path(dst)) or real_replace(src, dst))
+    base = tmp_path / "separate-inputs"
+    out = tmp_path / "staged"
+    run = align_folders(base / "en", base / "ar", out, aligner=fake_aligner, progress=False,
+                        score=ScoreStage(PairFilter(min_quality=0.95), e5=False, plot=False))
+    in_out = sorted(p.name for p in moved if p.parent == out and not p.name.startswith("."))
+    assert in_out == ["corpus.jsonl", "pairs.tsv", "pairs.unpaired.tsv", "rejected.jsonl", "report.md", "run.json",
+                      "unaligned.jsonl"]
+    assert len(run.score_result.kept) == 6 and len(run.score_result.rejected) == 3
+    for name in ("corpus.jsonl", "rejected.jsonl", "report.md", "unaligned.jsonl"):
+        assert (out / name).read_bytes() == (separate / name).read_bytes(), name
+    ours, theirs = (json.loads((d / "run.json").read_text(encoding="utf-8")) for d in (out, separate))
+    for record in (ours, theirs):
+        record.pop("timings")
+        record["inputs"].pop("en_dir"), record["inputs"].pop("ar_dir")
+    assert ours == theirs
+
+
 def test_stale_rejected_file_beside_a_realigned_corpus(tmp_path, fake_aligner):
     """A rejected.jsonl left by an earlier scoring beside a corpus that align rewrote whole
     (its run.json has no scoring section; folders made before this fix) is ignored."""
