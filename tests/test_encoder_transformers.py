@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import check_sentence_encoder
 from transformers import AutoModel, AutoTokenizer
 
-from aligner.encoders import EncoderLoadError, SentenceEncoder, load_encoder
+from aligner.encoders import EncoderLoadError, load_encoder
 from aligner.encoders.transformers_encoder import TransformersEncoder, _is_connection_problem
 
 TEXTS = [
@@ -43,13 +44,24 @@ def cls_encoder(tiny_bert_dir: Path) -> TransformersEncoder:
     return TransformersEncoder(str(tiny_bert_dir), device="cpu", batch_size=3)
 
 
-def test_shape_dtype_and_unit_norm(cls_encoder: TransformersEncoder) -> None:
+def test_shape_dtype_and_unit_norm(tiny_bert_dir: Path, cls_encoder: TransformersEncoder) -> None:
     out = cls_encoder.encode(TEXTS)
     assert out.shape == (len(TEXTS), 32)
     assert out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
-    assert cls_encoder.name == str(cls_encoder.name)
-    assert isinstance(cls_encoder, SentenceEncoder)
+    # "" and "a" too: the empty text is [CLS] [SEP], a unit row like any other.
+    assert not np.allclose(out[5], out[6], atol=1e-3)
+    # The name is the folder it was loaded from, as recorded in every output.
+    assert cls_encoder.name == str(tiny_bert_dir) == cls_encoder.settings["model"]
+
+
+def test_meets_the_encoder_contract(tiny_bert_dir: Path, cls_encoder: TransformersEncoder) -> None:
+    check_sentence_encoder(cls_encoder, 32)
+    assert cls_encoder.settings == {
+        "model": str(tiny_bert_dir), "pooling": "cls", "pooling_source": "sentence-transformers config",
+        "dense": False, "dense_layers": [], "normalize": True, "model_normalize": True, "lowercase": False,
+        "max_length": 128, "dim": 32, "device": "cpu", "precision": "float32", "sentence_transformers_config": True,
+    }
 
 
 def test_input_order_kept_despite_length_sorting(cls_encoder: TransformersEncoder) -> None:
