@@ -179,7 +179,7 @@ DOCS = {
     # English line 1 carries a faint trace (0.3 c) of Arabic line 2.
     "faint_split": ("a b+0.3c d e f", "a b c d e f", None),
     "faint_split_lengths": ("a b+0.3c d e f", "a b c d e f", ([40] * 6, [40] * 6)),
-    # A weak encoder: every sentence mostly noise of its own (cosines of true pairs ~0.1).
+    # A weak encoder: every sentence mostly noise of its own (true pairs' cosine 0.08).
     "weak_encoder_split": ("0.3a+p1 0.3b+0.24c+p2 0.3d+p4 0.3e+p5 0.3f+p6",
                            "0.3a+q1 0.3b+q2 0.3c+q3 0.3d+q4 0.3e+q5 0.3f+q6", None),
     # English line 1 translates Arabic 1 and 2, which lie in different paragraphs.
@@ -215,7 +215,8 @@ TERMS = [
     ("threshold", "own_line", {},
      -1.6, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      -4.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
-    # k = 1: a bead's margin is against its own best match, so a true merge earns nothing.
+    # k = 1: every margin is measured against the line's own best match (which then
+    # scores 0), and the merge no longer pays for its penalty.
     ("knn", "split", {},
      16, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
      1, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]"),
@@ -246,8 +247,9 @@ TERMS = [
     ("weak_line_margin", "weak_pair", {},
      0.5, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
      1.5, "[0]:[0] [1]:[1] [2]:[2] []:[3] [3]:[] [4]:[4] [5]:[5]"),
-    # The document's null cost: 5 of 6 English lines aligned is above a 0.5 pivot, so
-    # pairing earns, and the own line is glued on; below a 0.9 pivot it costs.
+    # The document's null cost: the first pass aligns 5 of 6 English lines, so pairing an
+    # English line earns null_weight * (logit(5/6) - logit(pivot)): +1.61 at a 0.5 pivot
+    # (the own line is glued on), -0.59 at 0.9.
     ("null_weight", "own_line", {"null_pivot": 0.5},
      0.0, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      1.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
