@@ -158,6 +158,25 @@ def test_combined_meets_the_sentence_encoder_contract(use_encoder, e5_encoder):
 
 
 @pytest.mark.slow
+def test_shared_encoder_gives_each_part_its_own_bits_from_the_cache(use_encoder, e5_encoder):
+    """Scoring after a use+e5 alignment takes each encoder's embeddings from the aligner's
+    cache (aligner.documents.CachedEncoder): the same bits as each encoder's own encode,
+    and a text already encoded is not encoded again."""
+    from aligner import Aligner
+    from aligner.encoders import COMBINED_ENCODER
+    from aligner.encoders.combined import CombinedEncoder
+
+    al = Aligner(CombinedEncoder(use_encoder, e5_encoder, 0.2, name=COMBINED_ENCODER))
+    al.encoded_states(SENTENCES[:3])  # as aligning would, in another batch
+    assert al.texts_encoded == 3
+    for part, encoder in enumerate((use_encoder, e5_encoder)):
+        shared = al.shared_encoder(part)
+        assert shared.name == encoder.name and shared.settings == encoder.settings
+        np.testing.assert_array_equal(shared.encode(SENTENCES), encoder.encode(SENTENCES))
+    assert al.texts_encoded == len(SENTENCES)  # the other texts once, for both parts
+
+
+@pytest.mark.slow
 def test_counts_are_content_tokens_with_the_prefix(e5_encoder):
     _, counts = e5_encoder.encode_states(["Hi.", SENTENCES[0]])
     ids = e5_encoder.tokenizer.content_ids(["Hi.", SENTENCES[0]])

@@ -249,3 +249,18 @@ def test_long_sentence_in_chunks_matches_whole(use_encoder, monkeypatch):
         # Deterministic: the pieces depend only on the sentence's length.
         again, _ = use_encoder.encode_states(texts[::-1])
         assert np.array_equal(again[::-1], states)
+
+
+@pytest.mark.slow
+def test_shared_encoder_gives_the_encoders_bits_from_the_cache(use_encoder):
+    """Scoring in a run takes the embeddings of what the alignment encoded from the
+    aligner's cache (aligner.documents.CachedEncoder): the same bits as encoding again,
+    and only the texts not yet encoded are encoded."""
+    from aligner import Aligner
+
+    al = Aligner(use_encoder)
+    al.encoded_states(SENTENCES[:3])  # as aligning would, in another batch
+    shared = al.shared_encoder()
+    assert shared.name == use_encoder.name and shared.settings == use_encoder.settings
+    np.testing.assert_array_equal(shared.encode(SENTENCES), use_encoder.encode(SENTENCES))
+    assert al.texts_encoded == len(SENTENCES)

@@ -204,11 +204,13 @@ class Aligner:
             return np.asarray(states, np.float32)
         return self.encoder.embed_states(np.ascontiguousarray(states, np.float32), lens)
 
-    def shared_encoder(self) -> "CachedEncoder":
+    def shared_encoder(self, part: int | None = None) -> "CachedEncoder":
         """The aligner's encoder as scoring sees it: texts this aligner encoded (sentences
         aligned one to one, lines left unaligned) are taken from its cache, only the others
-        (the joined text of a many-sentence side) are encoded."""
-        return CachedEncoder(self)
+        (the joined text of a many-sentence side) are encoded. ``part``: with two encoders
+        together (``use+e5``), one of them (0: the first, 1: the second), still through
+        the one cache (a new text is encoded by both at once)."""
+        return CachedEncoder(self, part)
 
     # encode_ahead computes the run embeddings of sides up to this many sentences (small
     # documents, where a head call per side is most of the cost); longer ones as they
@@ -360,17 +362,21 @@ class CachedEncoder:
     """A sentence encoder that answers from an :class:`Aligner`'s cache (see
     :meth:`Aligner.shared_encoder`); ``name`` and ``settings`` are the encoder's."""
 
-    def __init__(self, aligner: Aligner):
-        self.aligner = aligner
-        self.name = aligner.encoder.name
-        self.engine = getattr(aligner.encoder, "engine", None)
+    def __init__(self, aligner: Aligner, part: int | None = None):
+        self.aligner, self.part = aligner, part
+        self.encoder = aligner.encoder if part is None else (aligner.encoder.first, aligner.encoder.second)[part]
+        self.name = self.encoder.name
+        self.engine = getattr(self.encoder, "engine", None)
 
     @property
     def settings(self) -> dict:
-        return dict(getattr(self.aligner.encoder, "settings", {}) or {})
+        return dict(getattr(self.encoder, "settings", {}) or {})
 
     def encode(self, texts: Sequence[str], **_: Any) -> np.ndarray:
-        return self.aligner.sentence_embeddings(list(texts))
+        if self.part is None:
+            return self.aligner.sentence_embeddings(list(texts))
+        states, _lens = self.aligner.encoded_states(list(texts))
+        return self.aligner.encoder.part_embeddings(states, self.part)
 
 
 def has_content(text: str) -> bool:

@@ -48,6 +48,17 @@ class CombinedEncoder:
         states = np.concatenate([s1, n1[:, None], s2, n2[:, None]], axis=1).astype(np.float32)
         return states, np.asarray(n1)
 
+    def part_embeddings(self, states: np.ndarray, part: int) -> np.ndarray:
+        """One part's own embeddings (``part`` 0: ``first``, 1: ``second``) from combined
+        states: the same bits as that encoder's ``encode`` of the texts."""
+        if self._dims is None:
+            self.encode_states([])
+        d1, d2 = self._dims
+        states = np.asarray(states, np.float32)
+        lo, width = (0, d1) if part == 0 else (d1 + 1, d2)
+        encoder = self.first if part == 0 else self.second
+        return encoder.embed_states(states[:, lo:lo + width], np.rint(states[:, lo + width]).astype(np.int64))
+
     def embed_states(self, states: np.ndarray, lens: np.ndarray) -> np.ndarray:
         if self._dims is None:  # nothing encoded yet: learn the widths from an empty call
             self.encode_states([])

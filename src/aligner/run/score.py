@@ -111,25 +111,26 @@ class RunScorer:
 
     def __init__(self, aligner, *, e5: bool):
         encoder = aligner.encoder
-        combined = hasattr(encoder, "first") and hasattr(encoder, "second")
-        self.first = _Counted(encoder.first) if combined else None
-        first = self.first or aligner.shared_encoder()
+        # Two encoders aligning together (use+e5): scoring's two are their parts, from the
+        # aligner's cache too (a 1-1 pair's e5 embedding is the one the alignment made).
+        combined = hasattr(encoder, "part_embeddings")
+        first = aligner.shared_encoder(0 if combined else None)
         second = None
         if e5:
             if combined:
-                second = encoder.second
+                second = aligner.shared_encoder(1)
             else:
                 from aligner.encoders import DEFAULT_ENGINE, ENGINES, EncoderLoadError
                 from aligner.encoders.e5 import E5Encoder
 
                 engine = getattr(encoder, "engine", None)  # the main encoder's CPU engine for e5 too
                 try:
-                    second = E5Encoder(engine=engine if engine in ENGINES else DEFAULT_ENGINE)
+                    second = _Counted(E5Encoder(engine=engine if engine in ENGINES else DEFAULT_ENGINE))
                 except EncoderLoadError as exc:
                     raise ImportError(str(exc)) from exc
-        self.second = _Counted(second) if second is not None else None
+        self.second = second if isinstance(second, _Counted) else None
         self.aligner, self._before = aligner, aligner.texts_encoded
-        self.scorer = Scorer(_Pair(first, self.second), e5=e5)
+        self.scorer = Scorer(_Pair(first, second), e5=e5)
 
     def start(self) -> None:
         """Count from now (the aligner's own count also holds what the alignment encoded)."""
@@ -137,11 +138,7 @@ class RunScorer:
 
     def texts_encoded(self) -> dict[str, int]:
         """Texts encoded while scoring, per encoder name."""
-        out: dict[str, int] = {}
-        if self.first is not None:
-            out[self.first.name] = self.first.texts_encoded
-        else:
-            out[self.aligner.encoder_name] = self.aligner.texts_encoded - self._before
+        out = {self.aligner.encoder_name: self.aligner.texts_encoded - self._before}
         if self.second is not None:
             out[self.second.name] = out.get(self.second.name, 0) + self.second.texts_encoded
         return out
