@@ -12,6 +12,13 @@
     aligner publish OUT_DIR --repo-id USER/NAME [--private] [--min-quality X] [--split ...] [--license ID [--license-name NAME]]
                     [--config-name NAME] [--revision BRANCH] [--create-pr] [--commit-message TEXT]
 
+    aligner [-q | -v[v]] COMMAND ...
+
+Output: results (the run summary, the scoring table, the files written) on stdout; with
+``--json`` (align, score, pair, export) one JSON object there instead. Progress bars,
+log messages, warnings and failed documents on stderr: ``-q`` leaves only errors (and no
+progress bar), ``-v`` adds the library's progress notes (``-vv`` its debug messages).
+
 Exit status: 0 when every paired document was aligned, 1 when any failed (the others
 are still written) or the output could not be written (a full disk: the old files are
 left intact), 2 for a usage error (a missing folder, a bad option or manifest, an
@@ -21,13 +28,20 @@ or run.json that cannot be read: the message names the file and line).
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import math
+import sys
 from pathlib import Path
+from typing import Any, Iterator
 
 import click
 
 from aligner.version import __version__
 from aligner.encoders import DEFAULT_ENCODER, DEFAULT_ENGINE, ENGINES, EncoderLoadError
+from aligner.io.inputs import escape_name
+from aligner.io.progress import quiet_progress_bars
 
 _FOLDER = click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
 _PAIR_BY_HELP = ("How English documents find their Arabic source: 'name' (same file name, or --manifest), 'content' "
@@ -117,13 +131,15 @@ def _write_formats(source: Path, out_dir: Path, formats: tuple[str, ...], *, spl
 
 
 def _echo_written(result) -> None:
-    """What a format write produced, skipped, or left out (empty splits)."""
+    """What a format write produced (stdout), skipped, or left out (empty splits: stderr)."""
     for path in result.written:
-        click.echo(f"Wrote {path}")
+        _result(f"Wrote {path}")
     for name in result.empty_splits:
-        click.echo(f"Split '{name}' got no document: not written.")
+        _warn(f"Split '{name}' got no document: not written.")
     for what in result.skipped:
-        click.echo(f"Not written: {what}.")
+        _warn(f"Not written: {what}.")
+    _report(formats={"written": [_path(p) for p in result.written], "empty_splits": list(result.empty_splits),
+                     "not_written": list(result.skipped)})
 
 
 def _scoring_options(align: bool):
@@ -157,13 +173,180 @@ def _scoring_options(align: bool):
     return decorate
 
 
+# ----------------------------------------------------------------------------- output: stdout, stderr, logs, JSON
+
+_JSON = "aligner.json"
+_QUIET = "aligner.quiet"
+_REPORT = "aligner.report"
+"""Keys of ``click.Context.meta`` (shared by the group's and the command's contexts)."""
+
+
+class _StderrFormatter(logging.Formatter):
+    """``message`` for info, ``warning: message`` (``error:``, ``debug:``) for the rest."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
+
+
+class _StderrHandler(logging.Handler):
+    """The library's log records on the current ``sys.stderr`` (looked up for each record,
+    so a test runner's capture sees them), above any progress bar (``tqdm.write``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+            if "tqdm" in sys.modules:
+                from tqdm import tqdm
+
+                tqdm.write(text, file=sys.stderr)
+            else:
+                sys.stderr.write(text + "\n")
+                sys.stderr.flush()
+        except Exception:  # logging's own policy: report, never raise
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(level: int) -> Iterator[None]:
+    """Show the ``aligner`` logger's records from ``level`` up on stderr while a command
+    runs; its handlers and level are as they were afterwards."""
+    logger = logging.getLogger("aligner")
+    handler = _StderrHandler(level)
+    handler.setFormatter(_StderrFormatter())
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+class _Command(click.Command):
+    """A command of ``aligner``: with ``--no-progress`` no progress bar at all while it
+    runs, the Hugging Face libraries' included (their switches restored after)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with quiet_progress_bars() if ctx.params.get("no_progress") else contextlib.nullcontext():
+            return super().invoke(ctx)
+
+
+def _meta() -> dict:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta if ctx is not None else {}
+
+
+def _result(text: str) -> None:
+    """A result on stdout (with ``--json``, nothing: the JSON object holds it)."""
+    if not _meta().get(_JSON):
+        click.echo(text)
+
+
+def _warn(text: str, *, error: bool = False) -> None:
+    """A warning, or with ``error`` an error, of the run on stderr (``-q``: errors only)."""
+    if error or not _meta().get(_QUIET):
+        click.echo(text, err=True)
+
+
+def _report(**items: Any) -> None:
+    """Keys for the ``--json`` object."""
+    _meta().setdefault(_REPORT, {}).update(items)
+
+
+def _path(path: Any) -> str:
+    return escape_name(path)
+
+
+def _json_callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[_JSON] = value
+    return value
+
+
+_json_option = click.option(
+    "--json", is_flag=True, expose_value=False, callback=_json_callback,
+    help="Print one JSON object on stdout instead of the text summary (its keys: docs/usage/cli.md); warnings and "
+         "errors still go to stderr.")
+
+
+def _emit_json(command: str, data: dict | None = None) -> None:
+    """With ``--json``: the command's JSON object on stdout (``data``, then what the output
+    helpers reported: ``scoring``, ``formats``, ``review``)."""
+    meta = _meta()
+    if not meta.get(_JSON):
+        return
+    report = meta.get(_REPORT, {})
+    out = {"command": command, "ok": True, **(data or {})}
+    if command in ("align", "score"):
+        out["scoring"] = report.get("scoring")
+    if command in ("align", "export"):
+        out["formats"] = report.get("formats", {"written": [], "empty_splits": [], "not_written": []})
+    if command == "align":
+        out["review"] = report.get("review")
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+def _echo_run(run) -> None:
+    """The run's summary: what was aligned and written on stdout, what was not (unpaired,
+    skipped, failed documents, documents' warnings) on stderr."""
+    for kind, text in run.summary_blocks():
+        if kind == "result":
+            _result(text)
+        else:
+            _warn(text, error=kind == "error")
+
+
+def _align_json(run) -> dict:
+    """``align --json``: run.json's content less the per-document list, with the output
+    paths and the documents' warnings (docs/usage/cli.md)."""
+    from aligner.io.files import BEADS_DIR, PAIRS_FILE
+    from aligner.pairing.names import pairs_paths
+
+    data = run.to_dict()
+    documents = data.pop("documents")
+    pairs, unpaired = pairs_paths(run.out_dir / PAIRS_FILE)
+    return {
+        "ok": run.ok, "summary": data.pop("summary"),
+        "outputs": {"out_dir": _path(run.out_dir), "corpus": _path(run.corpus_path),
+                    "unaligned": _path(run.unaligned_path), "run": _path(run.run_path),
+                    "beads": _path(run.out_dir / BEADS_DIR), "pairs": _path(pairs), "unpaired_pairs": _path(unpaired)},
+        "failed": data.pop("failed"),
+        "warnings": [{"doc_id": d["doc_id"], "warning": w} for d in documents for w in d["warnings"]],
+        **data,
+    }
+
+
+def _finish(run, status: int) -> None:
+    _emit_json("align", _align_json(run))
+    click.get_current_context().exit(status)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="aligner")
-def main() -> None:
-    """Sentence-align English news reports with their Arabic sources."""
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only errors on stderr: no warnings, notes or progress bars (results still go to stdout).")
+@click.option("-v", "--verbose", count=True,
+              help="Also show the library's log on stderr: -v what is being done (info), -vv debug messages too.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, verbose: int) -> None:
+    """Sentence-align English news reports with their Arabic sources.
+
+    Results go to stdout; progress bars, warnings and errors to stderr."""
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose cannot be used together.")
+    ctx.meta[_QUIET] = quiet
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    ctx.with_resource(_logging_to_stderr(level))
+    if quiet:
+        ctx.with_resource(quiet_progress_bars())
+
+
+main.command_class = _Command  # every command: --no-progress silences every bar
 
 
 @main.command("align")
+@_json_option
 @click.argument("en_dir", type=_FOLDER)
 @click.argument("ar_dir", type=_FOLDER)
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -237,7 +420,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
     except OutputError as exc:  # writing failed: the old files are intact, the state kept for a resume
         click.echo(f"error: {exc}", err=True)
         click.get_current_context().exit(1)
-    click.echo(run.summary())
+    _echo_run(run)
     if run.score_result is not None:
         _echo_scored(run.score_result, out_dir)
     # corpus.jsonl is the rich record and always whole; other formats (and split files) are extra.
@@ -247,14 +430,17 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
         from aligner.outputs.review import ReviewError, render_review
 
         try:
-            click.echo(f"Review page written to {render_review(out_dir)}")
+            review = render_review(out_dir)
         except ReviewError as exc:
             click.echo(f"No review page: {exc}", err=True)
-            click.get_current_context().exit(1)
-    click.get_current_context().exit(0 if run.ok else 1)
+            _finish(run, 1)
+        _result(f"Review page written to {review}")
+        _report(review=_path(review))
+    _finish(run, 0 if run.ok else 1)
 
 
 @main.command("pair")
+@_json_option
 @click.argument("en_dir", type=_FOLDER)
 @click.argument("ar_dir", type=_FOLDER)
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -303,15 +489,20 @@ def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_s
     for p in result.pairs:
         by_method[p.method] = by_method.get(p.method, 0) + 1
     counts = ", ".join(f"{n} by {m}" for m, n in sorted(by_method.items())) or "none"
-    click.echo(escape_name(f"{len(result.pairs)} pair(s) ({counts}) written to {pairs_path}"))
-    click.echo(escape_name(f"Unpaired: {len(result.unpaired_en)} English, {len(result.unpaired_ar)} Arabic "
-                           f"document(s), listed with their best candidate in {unpaired_path}"))
+    _result(escape_name(f"{len(result.pairs)} pair(s) ({counts}) written to {pairs_path}"))
+    _result(escape_name(f"Unpaired: {len(result.unpaired_en)} English, {len(result.unpaired_ar)} Arabic "
+                        f"document(s), listed with their best candidate in {unpaired_path}"))
     for msg in result.problems:
-        click.echo(f"  {escape_name(msg)}")
+        _warn(f"  {escape_name(msg)}")
     if result.skipped:
-        click.echo(f"Skipped, not read ({len(result.skipped)}):")
-        for path, reason in result.skipped:
-            click.echo(f"  {escape_name(path)}: {escape_name(reason)}")
+        _warn("\n".join([f"Skipped, not read ({len(result.skipped)}):",
+                         *(f"  {escape_name(path)}: {escape_name(reason)}" for path, reason in result.skipped)]))
+    _emit_json("pair", {
+        "pairs": len(result.pairs), "by_method": dict(sorted(by_method.items())),
+        "unpaired_en": len(result.unpaired_en), "unpaired_ar": len(result.unpaired_ar),
+        "outputs": {"pairs": _path(pairs_path), "unpaired": _path(unpaired_path)},
+        "problems": [escape_name(m) for m in result.problems],
+        "skipped": [{"file": escape_name(p), "reason": escape_name(r)} for p, r in result.skipped]})
 
 
 @main.command("view")
@@ -418,10 +609,13 @@ def _pair_filter(min_quality: float | None, min_score: tuple[str, ...], reject_f
 
 
 def _echo_scored(result, out_dir: Path) -> None:
-    click.echo(result.table)
-    click.echo(f"Scored {len(result.kept) + len(result.rejected)} pair(s): {len(result.kept)} kept in "
-               f"{out_dir / 'corpus.jsonl'}, {len(result.rejected)} rejected (with reasons) in "
-               f"{out_dir / 'rejected.jsonl'}; report in {out_dir / 'report.md'}")
+    _result(result.table)
+    _result(f"Scored {len(result.kept) + len(result.rejected)} pair(s): {len(result.kept)} kept in "
+            f"{out_dir / 'corpus.jsonl'}, {len(result.rejected)} rejected (with reasons) in "
+            f"{out_dir / 'rejected.jsonl'}; report in {out_dir / 'report.md'}")
+    _report(scoring={**result.counts, "filter": result.pair_filter.describe(),
+                     "outputs": {"corpus": _path(out_dir / "corpus.jsonl"), "rejected": _path(out_dir / "rejected.jsonl"),
+                                 "report": _path(out_dir / "report.md"), "run": _path(out_dir / "run.json")}})
 
 _OVERWRITE_HELP = ("Replace a corpus already in OUT that another run made (by default that is refused); its files "
                    "there (corpus, run.json, beads, reports, formats) are removed first.")
@@ -450,6 +644,7 @@ def _load_corpus(corpus: Path, min_quality: float | None):
 
 
 @main.command("export")
+@_json_option
 @click.argument("corpus", type=_CORPUS)
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created if needed).")
@@ -484,7 +679,8 @@ def export_command(corpus: Path, out_dir: Path, formats: tuple[str, ...], split,
         _write_failed(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}. The files already in "
                       f"{out_dir} were left as they were")
     _echo_written(result)
-    click.echo(f"{len(loaded)} sentence pair(s) exported.")
+    _result(f"{len(loaded)} sentence pair(s) exported.")
+    _emit_json("export", {"pairs": len(loaded), "out_dir": _path(out_dir)})
 
 
 @main.command("publish")
@@ -542,6 +738,7 @@ def publish_command(corpus: Path, repo_id: str, private: bool, min_quality: floa
 
 
 @main.command("score")
+@_json_option
 @click.argument("corpus", type=_CORPUS)
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (may be CORPUS's own folder): corpus.jsonl (kept pairs), rejected.jsonl, "
@@ -564,6 +761,7 @@ def score_command(corpus: Path, out_dir: Path, encoder: str | None, engine: str 
         engine = engine or (settings.get("engine") if isinstance(settings, dict) else None)
     _score_and_report(corpus, out_dir, encoder, engine=engine if engine in ENGINES else None, loaded=loaded,
                       overwrite=overwrite, **scoring)
+    _emit_json("score", {"out_dir": _path(out_dir)})
 
 
 if __name__ == "__main__":

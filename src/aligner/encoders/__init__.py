@@ -3,6 +3,8 @@ any Hugging Face model."""
 
 from __future__ import annotations
 
+import logging
+
 from .base import (DEFAULT_ENGINE, ENGINES, EncoderLoadError, SentenceEncoder, SentenceTransformerModel,
                    is_sentence_transformer, l2_normalize)
 
@@ -17,6 +19,8 @@ COMBINED_USE_WEIGHT = 0.2
 _USE_NAMES = (USE_ENCODER, "use", "usem3")
 _E5_NAMES = (E5_ENCODER, "e5-small", "e5")
 _COMBINED_NAMES = (COMBINED_ENCODER, "use+e5")
+
+log = logging.getLogger(__name__)
 
 __all__ = ["COMBINED_ENCODER", "DEFAULT_ENCODER", "DEFAULT_ENGINE", "E5_ENCODER", "ENGINES", "EncoderLoadError", "SentenceEncoder",
            "SentenceTransformerModel", "USE_ENCODER", "is_sentence_transformer", "l2_normalize", "load_encoder"]
@@ -38,6 +42,7 @@ def load_encoder(name: str | SentenceTransformerModel = DEFAULT_ENCODER, *, devi
         what = repr(name) if isinstance(name, str) else f"a {type(name).__name__} object"
         raise EncoderLoadError(f"engine {engine!r}: engines apply to the embedded encoders (use, e5-small, use+e5), "
                                f"not to {what}")
+    log.info("Loading the encoder %s", name if isinstance(name, str) else f"(a {type(name).__name__} object)")
     if not embedded:
         from .transformers_encoder import TransformersEncoder
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import socket
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -36,6 +36,9 @@ from huggingface_hub.utils import validate_repo_id
 
 from .base import EncoderLoadError, SentenceTransformerModel, is_sentence_transformer
 from .torch_tiles import file_sha256
+from aligner.io.progress import sync as sync_progress_switches
+
+log = logging.getLogger(__name__)
 
 __all__ = ["TransformersEncoder"]
 
@@ -226,6 +229,7 @@ def _load(model: str, device: str | None, revision: str | None) -> tuple[Any, st
 
     from sentence_transformers import SentenceTransformer
 
+    sync_progress_switches()  # inside quiet_progress_bars(): transformers' loading bar too
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if torch.device(device).type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -242,14 +246,12 @@ def _load(model: str, device: str | None, revision: str | None) -> tuple[Any, st
         # Neither cached nor known to be absent: the Hub could not be asked, so the model
         # got sentence-transformers' default pooling whatever its own config says.
         if try_to_load_from_cache(model, "modules.json", revision=recorded) is None:
-            warnings.warn(
-                f"The Hugging Face Hub could not be reached and no sentence-transformers config "
-                f"(modules.json) of '{model}' is cached; using the cached transformers model with "
-                "sentence-transformers' pooling for a plain checkpoint (mean pooling; last-token for a causal LM), "
-                "which may differ from the model's intended pooling.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+            # Logged, not warnings.warn: the network, not the calling code, is what to change.
+            log.warning(
+                "The Hugging Face Hub could not be reached and no sentence-transformers config (modules.json) "
+                "of '%s' is cached; using the cached transformers model with sentence-transformers' pooling for a "
+                "plain checkpoint (mean pooling; last-token for a causal LM), which may differ from the model's "
+                "intended pooling.", model)
     return loaded, source, recorded
 
 

@@ -74,6 +74,9 @@ def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, toke
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub import constants as hf_constants
 
+    from aligner.io.progress import sync
+
+    sync()  # inside quiet_progress_bars() (aligner -q): no upload bars
     folder = Path(folder)
     check_repo_id(repo_id)
     data_dir = data_dir.strip("/")

@@ -88,6 +88,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from aligner.encoders.base import l2_normalize
+from aligner.io.progress import bar
 from aligner.encoders.pooling import pooled_runs
 from aligner.alignment import Bead, align_runs, run_embeddings_by_mean
 from aligner.text.normalization import normalize_for_encoding
@@ -554,10 +555,7 @@ def _no_progress(items, desc, total):
 
 
 def _tqdm_progress(items, desc, total):
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, total=total, unit="doc" if desc.startswith("Embed") else "pair", disable=None,
-                leave=False)
+    return bar(items, desc=desc, total=total, unit="doc" if desc.startswith("Embed") else "pair", leave=False)
 
 
 def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner, *,

@@ -35,12 +35,16 @@ from __future__ import annotations
 
 import csv
 import errno
+import logging
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from aligner.io.inputs import escape_name
+from aligner.io.progress import quiet_unless_progress
+
+log = logging.getLogger(__name__)
 
 DOCUMENT_SUFFIX = ".txt"
 """Extension (compared case-insensitively) of the files that :func:`pair_by_name` reads."""
@@ -420,6 +424,7 @@ PAIRS_HEADER = ("en_file", "ar_file", "method", "score")
 UNPAIRED_HEADER = ("side", "file", "best_candidate", "best_score")
 
 
+@quiet_unless_progress
 def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, method: str = "auto",
                    max_sources: int = 1, manifest: str | Path | None = None, presplit: bool = False,
                    config=None, progress: bool = False, candidates_out: list | None = None,
@@ -497,6 +502,7 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
 
     from aligner.pairing.content import pair_by_content
 
+    log.info("Pairing %d English and %d Arabic document(s) by content", len(en_paths), len(base.unpaired_ar))
     found = pair_by_content(en_paths, base.unpaired_ar, aligner, max_sources=max_sources, presplit=presplit,
                             config=config, progress=progress, sources_for=sources_for, cache=cache, reader=reader)
     if candidates_out is not None:

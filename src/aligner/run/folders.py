@@ -62,6 +62,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import platform
 import shutil
 import statistics
@@ -84,6 +85,9 @@ from aligner.io.files import (
 from aligner.run.sources import SourceDocument, SourceReader
 from aligner.run.score import ScoreResult, ScoreStage, score_records, stage_scored
 from aligner.io.records import RECORD_KEYS, CorpusFormatError, CorpusRecord, json_line  # noqa: F401  (RECORD_KEYS re-exported)
+from aligner.io.progress import bar as progress_bar, quiet_unless_progress
+
+log = logging.getLogger(__name__)
 
 _STATE_FORMAT = 1
 
@@ -214,38 +218,48 @@ class FolderRun:
         return not self.failed
 
     def summary(self) -> str:
-        """A short human-readable report (what the command line prints)."""
-        lines = [f"Aligned {self.n_aligned} of {self.n_documents} document pair(s): {self.n_pairs} sentence "
-                 f"pair(s); unaligned sentences: {self.n_unaligned_en} English, "
-                 f"{self.n_unaligned_ar} Arabic (listed in {self.unaligned_path})."]
+        """A short human-readable report (what the command line prints: the blocks of
+        :meth:`summary_blocks` in order)."""
+        return "\n".join(text for _, text in self.summary_blocks())
+
+    def summary_blocks(self) -> list[tuple[str, str]]:
+        """:meth:`summary` in blocks, each ``(kind, text)``: ``"result"`` (what was aligned
+        and written), ``"warning"`` (no pairs found, unpaired files, pairing problems, files
+        not read, documents' warnings) or ``"error"`` (failed documents). The command line
+        prints results on stdout, the others on stderr."""
+        blocks: list[tuple[str, list[str]]] = [
+            ("result", [f"Aligned {self.n_aligned} of {self.n_documents} document pair(s): {self.n_pairs} sentence "
+                        f"pair(s); unaligned sentences: {self.n_unaligned_en} English, "
+                        f"{self.n_unaligned_ar} Arabic (listed in {self.unaligned_path})."])]
         if not self.pairing.pairs:
-            lines.append(f"No document pairs found: documents are paired by name, {self.inputs.get('en_dir', 'EN_DIR')}"
-                         f"/<name>.txt with {self.inputs.get('ar_dir', 'AR_DIR')}/<name>.txt (or by --manifest).")
+            blocks.append(("warning", [
+                f"No document pairs found: documents are paired by name, {self.inputs.get('en_dir', 'EN_DIR')}"
+                f"/<name>.txt with {self.inputs.get('ar_dir', 'AR_DIR')}/<name>.txt (or by --manifest)."]))
         unpaired = ([f"  English: {p}" for p in self.pairing.unpaired_en]
                     + [f"  Arabic:  {p}" for p in self.pairing.unpaired_ar])
         if unpaired:
-            lines.append(f"Unpaired files, not aligned ({len(unpaired)}):")
-            lines += unpaired
+            blocks.append(("warning", [f"Unpaired files, not aligned ({len(unpaired)}):", *unpaired]))
         if self.pairing.problems:
-            lines.append(f"Pairing problems ({len(self.pairing.problems)}):")
-            lines += [f"  {msg}" for msg in self.pairing.problems]
+            blocks.append(("warning", [f"Pairing problems ({len(self.pairing.problems)}):",
+                                       *(f"  {msg}" for msg in self.pairing.problems)]))
         if self.pairing.skipped:
-            lines.append(f"Skipped, not read ({len(self.pairing.skipped)}):")
-            lines += [f"  {path}: {reason}" for path, reason in self.pairing.skipped]
+            blocks.append(("warning", [f"Skipped, not read ({len(self.pairing.skipped)}):",
+                                       *(f"  {path}: {reason}" for path, reason in self.pairing.skipped)]))
         if self.failed:
-            lines.append(f"Failed documents ({len(self.failed)}):")
-            lines += [f"  {f.doc_id}: {f.error}" for f in self.failed]
+            blocks.append(("error", [f"Failed documents ({len(self.failed)}):",
+                                     *(f"  {f.doc_id}: {f.error}" for f in self.failed)]))
         warnings = [w for d in self.documents for w in d.warnings]
         if warnings:
-            lines.append(f"Warnings ({len(warnings)}):")
-            lines += [f"  {w}" for w in warnings]
+            blocks.append(("warning", [f"Warnings ({len(warnings)}):", *(f"  {w}" for w in warnings)]))
+        last = []
         resumed = self.timings.get("resumed_documents", 0)
         if resumed:
-            lines.append(f"Resumed: {resumed} document(s) were already aligned by an earlier run with the same "
-                         f"settings (kept in {self.out_dir / STATE_DIR}).")
-        lines.append(f"Corpus written to {self.corpus_path}")
+            last.append(f"Resumed: {resumed} document(s) were already aligned by an earlier run with the same "
+                        f"settings (kept in {self.out_dir / STATE_DIR}).")
+        last.append(f"Corpus written to {self.corpus_path}")
+        blocks.append(("result", last))
         # File names may hold undecodable bytes, control characters or bidi overrides.
-        return "\n".join(escape_name(line) for line in lines)
+        return [(kind, "\n".join(escape_name(line) for line in lines)) for kind, lines in blocks]
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``run.json``."""
@@ -269,6 +283,7 @@ class FolderRun:
         }
 
 
+@quiet_unless_progress
 def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
                   aligner: Aligner | str | None = None, manifest: str | Path | None = None,
                   presplit: bool = False, progress: bool = True, pair_by: str = "name",
@@ -282,7 +297,9 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     ``aligner``: an :class:`~aligner.Aligner`, an encoder name to build one with, or
     ``None`` for the default encoder (built only after pairing succeeded).
     ``presplit``: the files already hold one sentence per line.
-    ``progress``: show a progress bar over documents on stderr (when it is a terminal).
+    ``progress``: show a progress bar over documents on stderr (when it is a terminal);
+    ``False``: no bar at all, the Hugging Face libraries' included
+    (:func:`aligner.io.progress.quiet_progress_bars`).
     ``pair_by``, ``max_sources``: ``"name"`` (the default here), ``"content"`` or
     ``"auto"`` (the command line's default), see :func:`aligner.pairing.names.pair_documents`;
     the pairs are also written to ``pairs.tsv`` and ``pairs.unpaired.tsv``.
@@ -322,11 +339,17 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                                  manifest=manifest, presplit=presplit, progress=progress, follow_links=follow_links,
                                  reader=reader.pairing_sentences)
     t_paired = time.perf_counter()
+    by_method = Counter(p.method for p in pairing.pairs)
+    log.info("Paired %d document(s) (%s); unpaired: %d English, %d Arabic", len(pairing.pairs),
+             ", ".join(f"{n} by {m}" for m, n in sorted(by_method.items())) or "none",
+             len(pairing.unpaired_en), len(pairing.unpaired_ar))
 
     run = FolderRun(out_dir=out_dir, pairing=pairing, settings=aligner.settings,
                     inputs={**inputs, "pairing_settings": pairing.settings}, aligner=aligner)
     state = _RunState(out_dir, {**run.settings, "inputs": run.inputs})
     mode = state.check(overwrite)  # refuses a foreign corpus before anything is written
+    if mode != "fresh":
+        log.info("%s the corpus in %s", "Resuming" if mode == "resume" else "Replacing", escape_name(out_dir))
     doc_times: dict[str, float] = {}
     encode_s = align_s = 0.0
     resumed = 0
@@ -349,6 +372,7 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                         run.documents.append(done[0])
                         doc_times[pair.doc_id] = done[1]
                         resumed += 1
+                        log.debug("%s: aligned by an earlier run", escape_name(pair.doc_id))
                         bar.update()
                         continue
                     segments = _checked_pair(en_doc, ar_doc)
@@ -386,6 +410,9 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                            unaligned="".join(_json_line(r) for r in unaligned_records(pair.doc_id, alignment)),
                            beads=alignment.to_vecalign())
                 run.documents.append(report)
+                log.debug("%s: %d sentence pair(s) in %.2f s", escape_name(pair.doc_id), report.pairs, seconds)
+                for warning in report.warnings:
+                    log.info("%s: %s", escape_name(pair.doc_id), warning)
                 bar.update()
 
         run.timings = {"total_s": round(time.perf_counter() - t_start, 4),
@@ -415,6 +442,9 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
 
         state.assemble(run, extra=lambda: write_pairs(pairing, out_dir / PAIRS_FILE, en_dir, ar_dir),
                        scoring=scoring, plot=stage is None or stage.plot)
+    log.info("Aligned %d of %d document pair(s) in %.1f s: %d sentence pair(s); corpus written to %s",
+             run.n_aligned, run.n_documents, time.perf_counter() - t_start, run.n_pairs,
+             escape_name(run.corpus_path))
     return run
 
 
@@ -452,6 +482,9 @@ def _windows(pairs: list[DocumentPair]) -> Iterator[list[DocumentPair]]:
 def _failed(run: FolderRun, pair: DocumentPair, en_file: str, ar_file: str, exc: Exception) -> None:
     message = str(exc) if isinstance(exc, DocumentError) else escape_name(f"{type(exc).__name__}: {exc}")
     run.failed.append(DocumentFailure(pair.doc_id, en_file, ar_file, message))
+    # INFO, not WARNING: a failed document is part of the result (FolderRun.failed,
+    # run.json), which the caller reports; the log narrates it as it happens.
+    log.info("%s: not aligned: %s", escape_name(pair.doc_id), message)
 
 
 def _merged_counts(*counts: dict[str, int]) -> dict[str, int]:
@@ -534,16 +567,7 @@ def _relative(path: Path, folder: Path) -> str:
 
 def _progress(total: int, enabled: bool):
     """A progress bar (``bar.update()`` per document), or one that shows nothing."""
-    if not enabled:
-        return contextlib.nullcontext(_NoBar())
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="Aligning", unit="doc", disable=None)
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
+    return progress_bar(total=total, desc="Aligning", unit="doc", enabled=enabled)
 
 
 def _environment() -> dict:

@@ -29,6 +29,7 @@ corpus ``align`` wrote whole again) it is ignored.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -39,8 +40,11 @@ import numpy as np
 
 from aligner.io.files import CORPUS_FILE, PENDING_FILE, RUN_FILE, UNALIGNED_FILE, OutputWriteError, atomic_open, finish_pending, output_lock, read_json_object
 from aligner.io.files import StagedFiles
+from aligner.io.progress import bar, quiet_unless_progress
 from aligner.io.records import CorpusFormatError, CorpusRecord, json_line, read_corpus, tsv_unescape
 from aligner.scoring import FLAGS_KEY, SCORES_KEY, PairFilter, Scorer, ScoredPairs, ScoringDocument
+
+log = logging.getLogger(__name__)
 
 REJECTED_FILE = "rejected.jsonl"
 REPORT_MD = "report.md"
@@ -325,13 +329,9 @@ def score_records(records: Sequence[CorpusRecord], run: dict | None, alone: dict
     ``scoring`` section (``result.run``). Writes nothing."""
     pair_filter = pair_filter or PairFilter()
     docs, position = scoring_documents(records, alone)
-    if progress:
-        from tqdm import tqdm
-
-        with tqdm(total=len(docs), desc="Scoring", unit="doc", disable=None) as bar:
-            scored = scorer.score_documents(docs, progress=bar.update)
-    else:
-        scored = scorer.score_documents(docs)
+    log.info("Scoring %d pair(s) of %d document(s)", len(records), len(docs))
+    with bar(total=len(docs), desc="Scoring", unit="doc", enabled=progress) as shown:
+        scored = scorer.score_documents(docs, progress=shown.update)
     # Back to record order.
     order = np.asarray(position, np.int64)
     scored = ScoredPairs({k: v[order] for k, v in scored.scores.items()}, [scored.flags[k] for k in position],
@@ -348,6 +348,7 @@ def score_records(records: Sequence[CorpusRecord], run: dict | None, alone: dict
     result.run = {**(run or {}), "scoring": {**result.settings, "filter": pair_filter.describe(), "kept": len(kept),
                                              "rejected": len(rejected), "rejected_file": REJECTED_FILE}}
     result.table = summary_table(result.counts, scored, result.kept_mask)
+    log.info("Scored %d pair(s): %d kept, %d rejected", len(out), len(kept), len(rejected))
     return result
 
 
@@ -375,6 +376,7 @@ def stage_scored(staged: StagedFiles, out_dir: Path, result: ScoreResult, *, plo
     return [REPORT_PNG] if png is None else []  # an earlier scoring's plot does not describe these scores
 
 
+@quiet_unless_progress
 def score_corpus(source: str | Path, out_dir: str | Path, scorer: Scorer, pair_filter: PairFilter | None = None,
                  *, plot: bool = True, progress: bool = False, loaded=None) -> ScoreResult:
     """Score the corpus at ``source`` and write the scored corpus, ``rejected.jsonl``, the

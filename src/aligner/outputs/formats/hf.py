@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from aligner.io.files import atomic_open, new_file_mode
+from aligner.io.progress import sync as sync_progress_switches
 from aligner.io.records import CorpusRecord
 from aligner.outputs.card import DEFAULT_CONFIG, build_card, check_config_name, check_license, config_data_dir
 from aligner.outputs.formats.base import CorpusFormat, WriteOptions
@@ -35,6 +36,7 @@ def write_parquet(records: Sequence[CorpusRecord], path: str | Path, *, with_sco
     import datasets
     import pyarrow.parquet as pq
 
+    sync_progress_switches()
     features = hf_features(with_scores)
     table = datasets.Dataset.from_dict(hf_columns(records, with_scores), features=features).data.table
     with atomic_open(path, "wb") as handle:
