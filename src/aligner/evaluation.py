@@ -237,6 +237,15 @@ def _ratio(num: int, den: int) -> float:
     return num / den if den else 0.0
 
 
+def _optional_prf(hits: int, predicted: int, gold: int) -> tuple[float | None, float | None, float | None]:
+    """P, R and F1 of a figure that may have nothing to score (no gold and no prediction:
+    ``None`` each, not a perfect score)."""
+    if not (predicted or gold):
+        return None, None, None
+    p, r = _ratio(hits, predicted), _ratio(hits, gold)
+    return p, r, _f1(p, r)
+
+
 def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
@@ -307,11 +316,7 @@ class AlignmentMetric:
         total = sum(counts, AlignmentCounts())
         sp, sr = _ratio(total.pred_strict, total.n_pred), _ratio(total.gold_strict, total.n_gold)
         lp, lr = _ratio(total.pred_lax, total.n_pred), _ratio(total.gold_lax, total.n_gold)
-        if total.null_pred or total.null_gold:
-            np_, nr = _ratio(total.null_hit, total.null_pred), _ratio(total.null_hit, total.null_gold)
-            nf: float | None = _f1(np_, nr)
-        else:
-            np_ = nr = nf = None
+        np_, nr, nf = _optional_prf(total.null_hit, total.null_pred, total.null_gold)
         return AlignmentScore(
             strict_p=sp,
             strict_r=sr,
@@ -431,11 +436,7 @@ class LinkMetric:
     def aggregate(self, counts: Iterable[LinkCounts]) -> LinkScore:
         t = sum(counts, LinkCounts())
         lp, lr = _ratio(t.link_tp, t.link_pred), _ratio(t.link_tp, t.link_gold)
-        if t.un_gold or t.un_pred:
-            up, ur = _ratio(t.un_tp, t.un_pred), _ratio(t.un_tp, t.un_gold)
-            uf: float | None = _f1(up, ur)
-        else:
-            up = ur = uf = None
+        up, ur, uf = _optional_prf(t.un_tp, t.un_pred, t.un_gold)
         return LinkScore(lp, lr, _f1(lp, lr), up, ur, uf, t.n_docs)
 
     def signature(self) -> str:
