@@ -445,7 +445,6 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
     go to ``run.documents`` and their failures to ``run.failed``. ``on_failure(failure,
     phase)``, when given, also hears of each failure (``phase``: ``"read"`` when reading or
     checking the document failed, ``"align"`` when aligning it did)."""
-    bar = bar or _NoBar()
     work = AlignWork()
     for window in _windows(pairs):
         # Read, decode and segment the window's documents, encode all their sentences
@@ -465,12 +464,12 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
                     work.doc_times[pair.doc_id] = done[1]
                     work.resumed += 1
                     log.debug("%s: aligned by an earlier run", escape_name(pair.doc_id))
-                    bar.update()
+                    _advance(bar)
                     continue
                 segments = _checked_pair(en_doc, ar_doc)
             except Exception as exc:  # one bad document must not stop the others
                 _failed(run, pair, en_file, ar_file, exc, on_failure, "read")
-                bar.update()
+                _advance(bar)
                 continue
             finally:
                 reader.release(pair.en_path, "en")
@@ -486,7 +485,7 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
                 alignment = aligner.align_segments(en, ar)
             except Exception as exc:  # one bad document must not stop the others
                 _failed(run, pair, en_file, ar_file, exc, on_failure, "align")
-                bar.update()
+                _advance(bar)
                 continue
             warnings = warnings + unrelated_warnings(pair.en_path, pair.ar_path, alignment, aligner.encoder_name)
             seconds = round(read_s + time.perf_counter() - t0, 4)
@@ -505,8 +504,13 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
             log.debug("%s: %d sentence pair(s) in %.2f s", escape_name(pair.doc_id), report.pairs, seconds)
             for warning in report.warnings:
                 log.info("%s: %s", escape_name(pair.doc_id), warning)
-            bar.update()
+            _advance(bar)
     return work
+
+
+def _advance(bar) -> None:
+    if bar is not None:
+        bar.update()
 
 
 def run_scoring(run: FolderRun, stage: ScoreStage, scorer, t_start: float, progress: bool):
