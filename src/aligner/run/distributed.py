@@ -893,6 +893,11 @@ def with_config(stages: Stages, **changes) -> Stages:
 # ----------------------------------------------------------------------------- executors
 
 EXECUTORS = ("local", "slurm", "ray")
+TASKS_PER_WORKER = 4
+"""Local runs: alignment tasks per worker process unless ``tasks`` is set. Each process
+takes the next task when it is done with one (keeping its encoder), so a worker slowed by
+long documents or by other programs does not hold the run up, and a task killed half-way
+leaves less to redo."""
 _ALIASES = {"gpus": "gpus_per_task", "cpus": "cpus_per_task"}
 _OURS = {"threads", "address", "logging_dir", "executor"}
 """Option keys that are not an executor's own: torch threads per align worker, the Ray
@@ -1061,7 +1066,8 @@ def precheck(config: RunConfig) -> None:
 def execute(stages: Stages, *, executor: str = "local", workers: int | None = None, options: dict | None = None,
             logging_dir: str | None = None) -> PipelineResult:
     """Run ``stages`` (:func:`build`) with datatrove's ``executor``: ``"local"`` (``workers``
-    processes on this machine, default 1), ``"slurm"`` (submits three dependent jobs and
+    processes on this machine, default 1; :data:`TASKS_PER_WORKER` tasks each unless
+    ``options`` say ``tasks``), ``"slurm"`` (submits three dependent jobs and
     returns: ``launched``) or ``"ray"`` (on the cluster ``ray.init`` joins: ``address`` in
     ``options``, else a local one). ``options``: the executor configuration (see
     :func:`executor_options`); ``logging_dir``: datatrove's logging folder (default
@@ -1077,7 +1083,7 @@ def execute(stages: Stages, *, executor: str = "local", workers: int | None = No
     if executor == "local":
         workers = workers or per_stage["align"].get("workers") or 1
         per_stage["align"]["workers"] = workers
-        per_stage["align"].setdefault("tasks", workers)
+        per_stage["align"].setdefault("tasks", TASKS_PER_WORKER * workers if workers > 1 else 1)
         threads = per_stage["align"].pop("threads", None) or max(1, default_workers() // workers)
     else:
         if workers:
