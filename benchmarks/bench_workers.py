@@ -7,8 +7,11 @@ The documents are paired as ``gold.tsv`` says (a manifest: pairing costs nothing
 the figures are the alignment's); ``--copies K`` repeats the collection K times under
 other names, every sentence changed by a copy tag (each copy new text: an aligner's
 sentence cache, one per worker, cannot favour one run over another) to give the workers
-more to share. Each configuration runs as a fresh
-``aligner align`` process into a fresh folder; ``--workers 1`` is the single-process path.
+more to share. Each configuration runs as a fresh ``aligner align`` process into a fresh
+folder: ``--workers 1`` is the single-process path (torch's own threads: every core for
+encoding), run a second time with one torch thread (``OMP_NUM_THREADS=1``) to tell the
+workers' gain from the threads' (each of N workers gets cores / N threads); the ratio is
+taken against the faster of the two.
 
 Figures per configuration:
 
@@ -20,8 +23,9 @@ Figures per configuration:
   being ready to the last task's end (datatrove's task logs; the workers load their
   encoders at the same time, once however many documents they then align), so start-up
   is left out of both;
-* ``peak_rss_mb`` per worker: the process's peak resident memory (``run.json`` timings of
-  the tasks; for one worker, the whole command's).
+* ``peak_rss_mb`` per worker: each worker process's peak resident memory (``run.json``
+  timings of the tasks, the largest of a process's tasks; for one worker, the whole
+  command's).
 
 The machine this ran on had 2 cores shared with other jobs: figures are noisy (run with
 ``--repeats 3`` to take the best of three). Prints a table, then one JSON line.
@@ -110,7 +114,10 @@ def _run(en: Path, ar: Path, manifest: Path, out: Path, workers: int, threads: i
     tasks = timings.get("tasks")
     if tasks:  # the pipeline
         align_s = _align_span(out)
-        rss = [t["peak_rss_mb"] for t in sorted(tasks, key=lambda t: t["rank"])]
+        peaks: dict[int, float] = {}  # per worker process (a process runs several tasks)
+        for t in tasks:
+            peaks[t["pid"]] = max(peaks.get(t["pid"], 0.0), t["peak_rss_mb"])
+        rss = sorted(peaks.values())
     else:
         align_s = timings["total_s"] - timings["load_encoder_s"] - timings["pairing_s"]
         rss = [round(after.ru_maxrss / 1024, 1)]  # KiB: the largest child so far (this one: the first to run)
