@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -23,6 +22,7 @@ from aligner.run import folders as corpus_mod
 from aligner.cli import main
 from aligner.io.files import STATE_DIR
 from aligner.run.folders import align_folders
+from test_corpus_cli import BagOfTrigrams as TrigramEncoder  # the suite's stand-in encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -124,18 +124,6 @@ def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, default_ali
 
 class Killed(BaseException):
     """Stands for SIGKILL: not an Exception, so no handler of the library catches it."""
-
-
-class TrigramEncoder:
-    name = "test-trigrams"
-    settings = {"dim": 64}
-
-    def encode(self, texts, *, batch_size=None):
-        out = np.zeros((len(texts), 64), np.float32)
-        for row, text in enumerate(texts):
-            for k in range(max(1, len(text) - 2)):
-                out[row, sum(map(ord, text[k:k + 3])) % 64] += 1
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
 def test_crash_at_every_file_move_then_resume(tmp_path, monkeypatch):

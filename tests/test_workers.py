@@ -4,7 +4,7 @@ run killed half-way and started again runs only the unfinished tasks; the Slurm 
 is built from the example configuration and writes the expected sbatch scripts; Ray runs
 it on a local instance when ray is installed.
 
-The fast tests use a stand-in encoder (hashed trigrams, defined here so that worker
+The fast tests use a stand-in encoder (hashed trigrams, from test_corpus_cli: worker
 processes import it by name); the dev-set slice and the kill -9 test load the embedded
 encoder (slow)."""
 
@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -31,26 +30,13 @@ from aligner.pipeline import (build, clear_aligners, default_workers, execute, e
 from aligner.run import folders as corpus_mod
 from aligner.run.folders import align_folders
 from aligner.run.score import ScoreStage
+from test_corpus_cli import BagOfTrigrams as Trigrams  # the suite's stand-in encoder (hashed trigrams)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 EXAMPLE_IDS = sorted(p.stem for p in (EXAMPLES / "en").glob("*.txt"))
 DEV_DOCS = ROOT.parent / "shared" / "eval" / "dev" / "docs"
 LOGS = Path(STATE_DIR) / "logs"
-
-
-class Trigrams:
-    """A deterministic stand-in encoder: hashed character trigrams (no model, no torch)."""
-
-    name = "test-trigrams"
-    settings = {"dim": 64}
-
-    def encode(self, texts, *, batch_size=None):
-        out = np.zeros((len(texts), 64), np.float32)
-        for row, text in enumerate(texts):
-            for k in range(max(1, len(text) - 2)):
-                out[row, sum(map(ord, text[k:k + 3])) % 64] += 1
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
 class Killed(BaseException):
