@@ -412,11 +412,9 @@ def _pair_dataset(config: RunConfig, t_wall: float) -> Plan:
     return plan
 
 
-class _OneTask(PipelineStep):
-    """A stage of one task: :meth:`work` on rank 0 (any other rank does nothing), from the
-    run's folder."""
-
-    type = "🔗 - ALIGNER"
+class _RunStep(PipelineStep):
+    """A step of an aligner run: it holds the run's :class:`RunConfig`, and passes on
+    whatever an earlier step of a user's pipeline yields before its own documents."""
 
     def __init__(self, config: RunConfig):
         super().__init__()
@@ -425,10 +423,24 @@ class _OneTask(PipelineStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:
             yield from data
-        if rank != 0:
-            return
-        with _in_folder(self.config.cwd), self.track_time("run"):
-            self.work()
+        yield from self.own_documents(rank, world_size)
+
+    def own_documents(self, rank: int, world_size: int) -> DocumentsPipeline:  # pragma: no cover - interface
+        """This step's documents (work with relative paths inside ``_in_folder``)."""
+        raise NotImplementedError
+
+
+class _OneTask(_RunStep):
+    """A stage of one task: :meth:`work` on rank 0 (any other rank does nothing), from the
+    run's folder."""
+
+    type = "🔗 - ALIGNER"
+
+    def own_documents(self, rank: int, world_size: int) -> DocumentsPipeline:
+        if rank == 0:
+            with _in_folder(self.config.cwd), self.track_time("run"):
+                self.work()
+        yield from ()
 
     def work(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -453,7 +465,7 @@ def _document_of(pair: DocumentPair) -> Document:
                                                       "method": pair.method, "score": pair.score})
 
 
-class ReadPairs(PipelineStep):
+class ReadPairs(_RunStep):
     """Stage 2's reader: this task's share of the planned pairs (every ``world_size``-th,
     from ``rank``), one datatrove ``Document`` each (``id``: the ``doc_id``; ``metadata``:
     the two paths, how the pair was found)."""
@@ -461,13 +473,7 @@ class ReadPairs(PipelineStep):
     name = "read document pairs"
     type = "📖 - READER"
 
-    def __init__(self, config: RunConfig):
-        super().__init__()
-        self.config = config
-
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        if data:
-            yield from data
+    def own_documents(self, rank: int, world_size: int) -> DocumentsPipeline:
         with _in_folder(self.config.cwd):
             plan = load_plan(self.config)
         for pair in plan.pairing.pairs[rank::world_size]:
@@ -537,7 +543,7 @@ def _peak_rss_mb() -> float:
     return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)
 
 
-class AlignDocuments(PipelineStep):
+class AlignDocuments(_RunStep):
     """Stage 2: align the pairs it is given (``Document`` s from :class:`ReadPairs`, or
     rows of a dataset reader: ``text`` the English, ``metadata[ar_column]`` the Arabic)
     into the run's state, and yield one ``Document`` per sentence pair (``text``: the
@@ -548,10 +554,6 @@ class AlignDocuments(PipelineStep):
     type = "🔗 - ALIGNER"
     CHUNK_DOCUMENTS = 4 * folders.WINDOW_DOCUMENTS
     """Dataset rows are aligned this many at a time (in windows, as files are)."""
-
-    def __init__(self, config: RunConfig):
-        super().__init__()
-        self.config = config
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         config = self.config

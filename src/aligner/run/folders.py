@@ -153,6 +153,19 @@ class DocumentFailure:
     error: str
 
 
+class _InOutDir:
+    """A read-only path attribute of a run: ``name`` in its ``out_dir``."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.__doc__ = f"``out_dir / {name!r}``"
+
+    def __get__(self, run: Any, owner: Any = None) -> Path:
+        if run is None:  # looked up on the class (documentation tools)
+            return self  # type: ignore[return-value]
+        return Path(run.out_dir) / self.name
+
+
 @dataclass
 class FolderRun:
     """What :func:`align_folders` did: the pairing, one report per aligned document,
@@ -170,21 +183,10 @@ class FolderRun:
     score_result: ScoreResult | None = field(default=None, repr=False, compare=False)
     """What scoring did, when the run scored its pairs (``align_folders(score=...)``)."""
 
-    @property
-    def corpus_path(self) -> Path:
-        return self.out_dir / CORPUS_FILE
-
-    @property
-    def unaligned_path(self) -> Path:
-        return self.out_dir / UNALIGNED_FILE
-
-    @property
-    def run_path(self) -> Path:
-        return self.out_dir / RUN_FILE
-
-    @property
-    def beads_dir(self) -> Path:
-        return self.out_dir / BEADS_DIR
+    corpus_path = _InOutDir(CORPUS_FILE)
+    unaligned_path = _InOutDir(UNALIGNED_FILE)
+    run_path = _InOutDir(RUN_FILE)
+    beads_dir = _InOutDir(BEADS_DIR)
 
     @property
     def n_documents(self) -> int:
