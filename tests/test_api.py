@@ -281,12 +281,8 @@ def _gold_beads(text: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
 
 
 @slow
-@pytest.mark.parametrize("stem", [
-    "2024-05-river-flood", "2024-06-bread-prices",
-    pytest.param("2024-07-cup-final", marks=pytest.mark.xfail(strict=True, reason=(
-        "open defect (issue 12): the untranslated Arabic line 6 ('he added that his players did not give up') "
-        "is glued to the next pair, English 7 : Arabic 6-7"))),
-    "2024-09-museum-reopens"])
+@pytest.mark.parametrize("stem", ["2024-05-river-flood", "2024-06-bread-prices", "2024-07-cup-final",
+                                  "2024-09-museum-reopens"])
 def test_examples_align_to_their_exact_gold_beads(default_aligner, stem):
     result = default_aligner.align(*read_pair(stem))
     assert [(b.en, b.ar) for b in result.beads] == _gold_beads(EXAMPLE_GOLD[stem])
