@@ -24,6 +24,7 @@ from aligner.pairing.content import (
     candidate_pairs,
     document_vector,
     greedy_one_to_one,
+    rescoring_config,
     top_neighbours,
 )
 from aligner.pairing.names import PairingError, pair_by_name, pair_documents, pairs_paths, write_pairs
@@ -187,6 +188,14 @@ def test_greedy_assignment_is_one_to_one_and_respects_thresholds():
     assert [(c.en_path.name, c.ar_path.name) for c in kept] == [("e1", "a1"), ("e3", "a3")]
     kept = greedy_one_to_one(cands, 0.2, 0.25, exclude_en={P("e1")})
     assert [(cands[k].en_path.name, cands[k].ar_path.name) for k in kept] == [("e2", "a1"), ("e3", "a3")]
+
+
+def test_candidates_are_rescored_with_the_aligners_settings_but_the_length_size_power():
+    from aligner.alignment import AlignmentConfig
+
+    mine = AlignmentConfig(threshold=-1.0, length_size_power=1.0)
+    assert rescoring_config(mine, ContentPairingConfig()) == AlignmentConfig(threshold=-1.0, length_size_power=0.0)
+    assert rescoring_config(mine, ContentPairingConfig(rescore_length_size_power=1.0)) == mine
 
 
 def test_config_is_checked():
