@@ -106,7 +106,7 @@ class AlignmentConfig:
     # The length evidence counts once per line of the bead (as the embedding evidence grows
     # with its size): a line glued onto a bead whose lengths already agreed costs more, a
     # piece that completes a bead's length gains more. Sweep (docs/accuracy.md): objective
-    # .795 at 0 -> .801 at 1.0 (length_weight 1.5 both); dev unaligned F1 .718 -> .739.
+    # .797 at 0 -> .800 at 1.0; dev unaligned F1 .725 -> .735, dev-split .704 -> .716.
     length_size_power: float = 1.0
     weak_line_weight: float = 1.0  # cost per unit a paired line's best margin falls short of
                                    # weak_line_margin (in scale units)
