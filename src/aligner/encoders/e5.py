@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from .base import EncoderLoadError
-from .torch_tiles import DEFAULT_ENGINE, check_engine, file_sha256, length_sorted_batches, make_linear
+from .torch_tiles import (DEFAULT_ENGINE, Workspace, check_engine, file_sha256, length_sorted_batches,
+                          make_linear)
 
 NAME = "multilingual-e5-small"
 
@@ -42,6 +43,7 @@ PREFIX = "passage: "
 _QK = 32                 # weights per Q4_0 block
 _TOKEN_TILE = 128        # CPU row tile of the token-wise matmuls (see row_tiled_matmul)
 _LENGTH_BUCKET = 16      # attention is computed per bucket of this many positions
+_ROW_CHUNK = 512         # CPU: token rows per pass of the token-wise layers (their tensors stay in cache)
 _META = "\u2581"         # SentencePiece's metaspace
 
 
@@ -174,6 +176,7 @@ class E5Module(nn.Module):
         super().__init__()
         h, t = packed.hidden, packed.tensors
         self.hidden, self.heads, self.n_layers, self.eps = h, packed.heads, packed.layers, packed.eps
+        self.ffn = packed.ffn
         word = t["emb.word"].reshape(-1, h // _QK)
         # The word table stays 4-bit: 16 packed bytes and one scale per block of 32.
         self.register_buffer("word_qs", torch.from_numpy(np.ascontiguousarray(word["qs"])))
@@ -234,6 +237,8 @@ class E5Module(nn.Module):
             valid = slot[None, :] < lens[members][:, None]
             gather = torch.where(valid, starts[members][:, None] + slot[None, :], torch.zeros_like(slot)[None, :])
             groups.append((gather, valid, valid[:, None, None, :], gather[valid]))
+        if x.device.type == "cpu":
+            return self._layers_cpu(x, groups)
         for i in range(self.n_layers):
             qkv = self.qkv[i](x)
             ctx = torch.empty_like(qkv[:, :h])
@@ -243,6 +248,44 @@ class E5Module(nn.Module):
                 ctx[targets] = out.permute(0, 2, 1, 3)[valid].reshape(-1, h).to(ctx.dtype)
             x = self._norm(x + self.ao[i](ctx), i, "aln")
             x = self._norm(x + self.fo[i](nn.functional.gelu(self.fi[i](x))), i, "oln")
+        return x
+
+    def _layers_cpu(self, x: torch.Tensor, groups: list) -> torch.Tensor:
+        """The layers on CPU: the same operations as the GPU loop, with every token-wise
+        step (output projection, norms, feed-forward, the next layer's q/k/v) done per
+        chunk of ``_ROW_CHUNK`` rows into reused buffers, so that the intermediates stay
+        in cache. Each row's arithmetic is unchanged, so is every bit of the result."""
+        h, heads, n = self.hidden, self.heads, x.shape[0]
+        hd = h // heads
+        work = Workspace()
+        # Gather each bucket's rows with index_select into one reused buffer, and put the
+        # results back with one index_copy_: padding slots go to rows of their own past
+        # the n real ones (unique targets), which nothing reads.
+        buckets, padding = [], 0
+        for gather, valid, key_mask, _ in groups:
+            pads = (~valid).sum().item()
+            dest = gather.clone()
+            dest[~valid] = torch.arange(n + padding, n + padding + pads)
+            buckets.append((gather.flatten(), dest.flatten(), key_mask, *gather.shape))
+            padding += pads
+        qkv, ctx = work.take("qkv", n, 3 * h), work.take("ctx", n + padding, h)
+        chunks = [slice(r, min(r + _ROW_CHUNK, n)) for r in range(0, n, _ROW_CHUNK)]
+        for c in chunks:
+            self.qkv[0](x[c], out=qkv[c], work=work)
+        for i in range(self.n_layers):
+            for rows, dest, key_mask, b, size in buckets:
+                g = torch.index_select(qkv, 0, rows, out=work.take("gather", b * size, 3 * h))
+                g = g.view(b, size, 3, heads, hd).permute(2, 0, 3, 1, 4)  # 3,B,H,L,hd
+                out = nn.functional.scaled_dot_product_attention(g[0], g[1], g[2], attn_mask=key_mask)
+                ctx.index_copy_(0, dest, out.transpose(1, 2).reshape(b * size, h))
+            for c in chunks:
+                rows = c.stop - c.start
+                a = self.ao[i](ctx[c], out=work.take("ao", rows, h), work=work).add_(x[c])
+                xa = self._norm(a, i, "aln")
+                f = torch.ops.aten.gelu_(self.fi[i](xa, out=work.take("fi", rows, self.ffn), work=work))
+                x[c] = self._norm(self.fo[i](f, out=work.take("fo", rows, h), work=work).add_(xa), i, "oln")
+                if i + 1 < self.n_layers:
+                    self.qkv[i + 1](x[c], out=qkv[c], work=work)
         return x
 
 
