@@ -43,7 +43,9 @@ PREFIX = "passage: "
 _QK = 32                 # weights per Q4_0 block
 _TOKEN_TILE = 128        # CPU row tile of the token-wise matmuls (see row_tiled_matmul)
 _LENGTH_BUCKET = 16      # attention is computed per bucket of this many positions
-_ROW_CHUNK = 512         # CPU: token rows per pass of the token-wise layers (their tensors stay in cache)
+_ROW_CHUNK = 512         # CPU: token rows per thread and pass of the token-wise layers (they stay in cache)
+_BATCHED_ATTENTION = 192  # CPU: buckets up to this length use batched products, longer ones sdpa
+_SCORES_PER_CALL = 1 << 19  # CPU: attention scores per batched call (2 MB: they stay in cache)
 _META = "\u2581"         # SentencePiece's metaspace
 
 
@@ -258,26 +260,14 @@ class E5Module(nn.Module):
         h, heads, n = self.hidden, self.heads, x.shape[0]
         hd = h // heads
         work = Workspace()
-        # Gather each bucket's rows with index_select into one reused buffer, and put the
-        # results back with one index_copy_: padding slots go to rows of their own past
-        # the n real ones (unique targets), which nothing reads.
-        buckets, padding = [], 0
-        for gather, valid, key_mask, _ in groups:
-            pads = (~valid).sum().item()
-            dest = gather.clone()
-            dest[~valid] = torch.arange(n + padding, n + padding + pads)
-            buckets.append((gather.flatten(), dest.flatten(), key_mask, *gather.shape))
-            padding += pads
-        qkv, ctx = work.take("qkv", n, 3 * h), work.take("ctx", n + padding, h)
-        chunks = [slice(r, min(r + _ROW_CHUNK, n)) for r in range(0, n, _ROW_CHUNK)]
+        attention = _BucketAttention(groups, n, heads, hd)
+        qkv, ctx = work.take("qkv", n, 3 * h), work.take("ctx", n, h)
+        step = _ROW_CHUNK * torch.get_num_threads()
+        chunks = [slice(r, min(r + step, n)) for r in range(0, n, step)]
         for c in chunks:
             self.qkv[0](x[c], out=qkv[c], work=work)
         for i in range(self.n_layers):
-            for rows, dest, key_mask, b, size in buckets:
-                g = torch.index_select(qkv, 0, rows, out=work.take("gather", b * size, 3 * h))
-                g = g.view(b, size, 3, heads, hd).permute(2, 0, 3, 1, 4)  # 3,B,H,L,hd
-                out = nn.functional.scaled_dot_product_attention(g[0], g[1], g[2], attn_mask=key_mask)
-                ctx.index_copy_(0, dest, out.transpose(1, 2).reshape(b * size, h))
+            attention(qkv, ctx, work)
             for c in chunks:
                 rows = c.stop - c.start
                 a = self.ao[i](ctx[c], out=work.take("ao", rows, h), work=work).add_(x[c])
@@ -287,6 +277,65 @@ class E5Module(nn.Module):
                 if i + 1 < self.n_layers:
                     self.qkv[i + 1](x[c], out=qkv[c], work=work)
         return x
+
+
+class _BucketAttention:
+    """Attention on CPU over the length buckets of one forward pass: flat q/k/v rows
+    (``qkv``: (T, 3 * hidden)) in, flat context rows (``ctx``: (T, hidden)) out.
+
+    Buckets up to ``_BATCHED_ATTENTION`` positions run as batched products (scores by
+    ``baddbmm`` with the key mask as bias, softmax, ``bmm``), a few members per call so
+    that the scores stay in cache: on these small matrices that is about as fast as
+    sdpa's flash kernel on one thread and much faster on two, where the flash kernel
+    hardly gains. Each (segment, head) product is computed on its own, the same bits in
+    any batch (as ``row_tiled_matmul``'s tiles). Longer buckets use sdpa, faster there.
+    Every part writes its padded output to one buffer; one ``index_select`` then takes
+    each real token's rows (faster than scattering them with ``index_copy_``)."""
+
+    def __init__(self, groups: list, n: int, heads: int, hd: int):
+        self.heads, self.hd, self.parts = heads, hd, []
+        qkv_part = torch.arange(3)[:, None, None, None] * heads + torch.arange(heads)[None, None, :, None]
+        self.source = torch.empty((n, heads), dtype=torch.long)  # row of the output buffer per (token, head)
+        self.rows = 0
+        for gather, valid, key_mask, _ in groups:
+            b, size = gather.shape
+            if size > _BATCHED_ATTENTION:
+                layout = torch.arange(b * size * heads).view(b, size, heads)  # sdpa's (member, position, head)
+                self.source[gather[valid]] = self.rows + layout[valid]
+                self.parts.append((False, gather.flatten(), key_mask, b, size, self.rows))
+                self.rows += b * size * heads
+                continue
+            bias = torch.zeros(valid.shape).masked_fill_(~valid, float("-inf"))
+            per = max(1, _SCORES_PER_CALL // (heads * size * size))
+            for s in range(0, b, per):
+                g, v = gather[s:s + per], valid[s:s + per]
+                m = len(g)
+                layout = torch.arange(m * heads * size).view(m, heads, size).transpose(1, 2)  # (member, head, position)
+                self.source[g[v]] = self.rows + layout[v]
+                # Rows of qkv.view(-1, hd) as (q/k/v, member, head, position).
+                rows = (g[None, :, None, :] * (3 * heads) + qkv_part).flatten()
+                mask = bias[s:s + per].repeat_interleave(heads, 0)[:, None, :]
+                self.parts.append((True, rows, mask, m, size, self.rows))
+                self.rows += m * heads * size
+        self.source = self.source.flatten()
+
+    def __call__(self, qkv: torch.Tensor, ctx: torch.Tensor, work: Workspace) -> None:
+        heads, hd = self.heads, self.hd
+        out = work.take("attn_out", self.rows, hd)
+        for batched, rows, mask, b, size, at in self.parts:
+            m = b * heads * size
+            if not batched:
+                g = torch.index_select(qkv, 0, rows, out=work.take("attn_rows", b * size, 3 * heads * hd))
+                g = g.view(b, size, 3, heads, hd).permute(2, 0, 3, 1, 4)  # 3,B,H,L,hd
+                o = nn.functional.scaled_dot_product_attention(g[0], g[1], g[2], attn_mask=mask)
+                out[at:at + m].view(b, size, heads, hd).copy_(o.transpose(1, 2))
+                continue
+            g = torch.index_select(qkv.view(-1, hd), 0, rows, out=work.take("attn_qkv", 3 * m, hd))
+            q, k, v = (g[j * m:(j + 1) * m].view(b * heads, size, hd) for j in range(3))
+            scores = work.take("attn_scores", b * heads * size, size).view(-1, size, size)
+            torch.baddbmm(mask, q, k.transpose(1, 2), alpha=hd ** -0.5, out=scores)
+            torch.bmm(torch.softmax(scores, -1, out=scores), v, out=out[at:at + m].view(-1, size, hd))
+        torch.index_select(out, 0, self.source, out=ctx.view(-1, hd))
 
 
 class E5Encoder:
