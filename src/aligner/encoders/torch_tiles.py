@@ -49,18 +49,25 @@ class Workspace:
     A fresh multi-MB tensor per op is fresh pages from the allocator (page faults on
     first touch) and cold caches: on CPU that costs about as much as the int8 products.
     ``take`` hands out a view of one buffer per name, grown when a larger one is asked
-    for; the buffers go when the workspace does."""
+    for (the same view object for the same request: no per-call slicing); the buffers
+    go when the workspace does."""
 
     def __init__(self) -> None:
         self._buffers: dict[str, torch.Tensor] = {}
+        self._views: dict[tuple, torch.Tensor] = {}
 
     def take(self, name: str, rows: int, cols: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """A (rows, cols) CPU tensor of ``dtype``, contents undefined."""
-        n = rows * cols
-        buf = self._buffers.get(name)
-        if buf is None or buf.numel() < n or buf.dtype != dtype:
-            buf = self._buffers[name] = torch.empty(n, dtype=dtype)
-        return buf[:n].view(rows, cols)
+        key = (name, rows, cols, dtype)
+        view = self._views.get(key)
+        if view is None:
+            n = rows * cols
+            buf = self._buffers.get(name)
+            if buf is None or buf.numel() < n or buf.dtype != dtype:
+                buf = self._buffers[name] = torch.empty(n, dtype=dtype)
+                self._views = {k: v for k, v in self._views.items() if k[0] != name}
+            view = self._views[key] = buf[:n].view(rows, cols)
+        return view
 
 
 def int8_linear(x: torch.Tensor, wq: torch.Tensor, w_scale: torch.Tensor, bias: torch.Tensor, *,
