@@ -167,6 +167,25 @@ class E5Tokenizer:
         return [e.ids for e in encoded]
 
 
+def length_buckets(lens: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+    """Attention runs per bucket of segments padded to the same length (a multiple of
+    ``_LENGTH_BUCKET``): a segment's result then does not depend on which others were
+    batched with it. Per bucket: ``gather`` (members, length), the flat row of each slot
+    (row 0 for padding), ``valid`` (members, length), ``valid`` as a key mask
+    (members, 1, 1, length), and the flat rows of the valid slots."""
+    starts = torch.zeros_like(lens)
+    starts[1:] = torch.cumsum(lens[:-1], 0)
+    buckets = torch.div(lens + _LENGTH_BUCKET - 1, _LENGTH_BUCKET, rounding_mode="floor") * _LENGTH_BUCKET
+    groups = []
+    for size in torch.unique(buckets).tolist():
+        members = torch.nonzero(buckets == size).flatten()
+        slot = torch.arange(size, device=lens.device)
+        valid = slot[None, :] < lens[members][:, None]
+        gather = torch.where(valid, starts[members][:, None] + slot[None, :], torch.zeros_like(slot)[None, :])
+        groups.append((gather, valid, valid[:, None, None, :], gather[valid]))
+    return groups
+
+
 class E5Module(nn.Module):
     """The BERT encoder over flat (concatenated) token batches; returns token states.
 
@@ -229,16 +248,7 @@ class E5Module(nn.Module):
         positions = torch.arange(ids.shape[0], device=ids.device) - torch.repeat_interleave(starts, lens)
         x = self._words(ids) + self.pos[positions] + self.type0
         x = nn.functional.layer_norm(x, (h,), self.ln_w, self.ln_b, self.eps)
-        # Attention runs per bucket of segments padded to the same length: a segment's
-        # result then does not depend on which others were batched with it.
-        buckets = torch.div(lens + _LENGTH_BUCKET - 1, _LENGTH_BUCKET, rounding_mode="floor") * _LENGTH_BUCKET
-        groups = []
-        for size in torch.unique(buckets).tolist():
-            members = torch.nonzero(buckets == size).flatten()
-            slot = torch.arange(size, device=ids.device)
-            valid = slot[None, :] < lens[members][:, None]
-            gather = torch.where(valid, starts[members][:, None] + slot[None, :], torch.zeros_like(slot)[None, :])
-            groups.append((gather, valid, valid[:, None, None, :], gather[valid]))
+        groups = length_buckets(lens)
         if x.device.type == "cpu":
             return self._layers_cpu(x, groups)
         for i in range(self.n_layers):
@@ -260,7 +270,7 @@ class E5Module(nn.Module):
         h, heads, n = self.hidden, self.heads, x.shape[0]
         hd = h // heads
         work = Workspace()
-        attention = _BucketAttention(groups, n, heads, hd)
+        attention = BucketAttention(groups, n, heads, hd)
         qkv, ctx = work.take("qkv", n, 3 * h), work.take("ctx", n, h)
         step = _ROW_CHUNK * torch.get_num_threads()
         chunks = [slice(r, min(r + step, n)) for r in range(0, n, step)]
@@ -279,7 +289,7 @@ class E5Module(nn.Module):
         return x
 
 
-class _BucketAttention:
+class BucketAttention:
     """Attention on CPU over the length buckets of one forward pass: flat q/k/v rows
     (``qkv``: (T, 3 * hidden)) in, flat context rows (``ctx``: (T, hidden)) out.
 
