@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from conftest import check_sentence_encoder, encoder_on_engine
 
-from aligner.encoders.e5 import dequantize
+from aligner.encoders.e5 import BucketAttention, dequantize, length_buckets
+from aligner.encoders.torch_tiles import Workspace
 
 SENTENCES = [
     "The river burst its banks after three days of heavy rain.",
@@ -37,6 +39,42 @@ def test_dequantize_q4_block(scale, nibbles, expected):
     block["d"] = scale
     block["qs"] = [lo | (hi << 4) for lo, hi in zip(nibbles[:16], nibbles[16:])]
     assert dequantize(block, 32).tolist() == [expected]
+
+
+def _bucket_attention(qkv: torch.Tensor, lens: list[int], heads: int = 12) -> torch.Tensor:
+    ctx = torch.empty(qkv.shape[0], qkv.shape[1] // 3)
+    BucketAttention(length_buckets(torch.tensor(lens)), qkv.shape[0], heads, ctx.shape[1] // heads)(qkv, ctx, Workspace())
+    return ctx
+
+
+# Short buckets (batched products; 12 segments of the 64 bucket take two calls) and
+# buckets over 192 positions (sdpa).
+ATTENTION_LENGTHS = [2, 9, 16, 17, 33, 150, 200, 230, 5] + list(range(50, 62))
+
+
+def test_bucket_attention_matches_sdpa_per_segment():
+    torch.manual_seed(0)
+    qkv = torch.randn(sum(ATTENTION_LENGTHS), 3 * 384)
+    ctx = _bucket_attention(qkv, ATTENTION_LENGTHS)
+    start = 0
+    for n in ATTENTION_LENGTHS:
+        q, k, v = qkv[start:start + n].view(n, 3, 12, 32).permute(1, 2, 0, 3)
+        expected = torch.nn.functional.scaled_dot_product_attention(q, k, v).transpose(0, 1).reshape(n, 384)
+        torch.testing.assert_close(ctx[start:start + n], expected, rtol=0, atol=1e-6)
+        start += n
+
+
+def test_bucket_attention_rows_do_not_depend_on_the_batch():
+    torch.manual_seed(1)
+    qkv = torch.randn(sum(ATTENTION_LENGTHS), 3 * 384)
+    ctx = _bucket_attention(qkv, ATTENTION_LENGTHS)
+    starts = np.cumsum([0] + ATTENTION_LENGTHS[:-1]).tolist()
+    for start, n in zip(starts, ATTENTION_LENGTHS):  # each segment alone
+        assert torch.equal(_bucket_attention(qkv[start:start + n], [n]), ctx[start:start + n])
+    order = list(range(len(ATTENTION_LENGTHS)))[::-1]  # all of them in another order
+    flipped = _bucket_attention(torch.cat([qkv[starts[i]:starts[i] + ATTENTION_LENGTHS[i]] for i in order]),
+                                [ATTENTION_LENGTHS[i] for i in order])
+    assert torch.equal(flipped, torch.cat([ctx[starts[i]:starts[i] + ATTENTION_LENGTHS[i]] for i in order]))
 
 
 # ---------------------------------------------------------------- the model (slow)
@@ -120,6 +158,17 @@ def test_independent_of_batch_composition(engine_encoder, monkeypatch):
         assert np.array_equal(tiny, embeddings)
     else:
         np.testing.assert_allclose(single, embeddings, atol=2e-2)
+
+
+@pytest.mark.slow
+def test_long_and_short_texts_independent_of_batch(engine_encoder):
+    """Buckets over 192 positions take the other attention path (sdpa): a mix of both."""
+    if engine_encoder.device.type != "cpu":
+        pytest.skip("bit-exact batch independence is a CPU promise")
+    texts = [" ".join(SENTENCES * k) for k in (2, 3)] + [" ".join(SENTENCES[:4])] + SENTENCES
+    assert max(len(t) for t in engine_encoder.tokenizer.content_ids(texts)) > 192
+    together = engine_encoder.encode(texts)
+    assert np.array_equal(np.stack([engine_encoder.encode([t])[0] for t in texts]), together)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from aligner.encoders import EncoderLoadError
-from aligner.encoders.torch_tiles import (check_engine, int8_linear, length_sorted_batches,
+from aligner.encoders.torch_tiles import (Workspace, check_engine, int8_linear, length_sorted_batches,
                                           quantize_columns, row_tiled_matmul)
 
 
@@ -91,3 +91,27 @@ def test_check_engine(engine, device, expected):
 def test_check_engine_refuses(engine, device, message):
     with pytest.raises(EncoderLoadError, match=message):
         check_engine(engine, torch.device(device))
+
+
+def test_int8_linear_into_reused_buffers_gives_the_same_bits():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(300, 384, generator=g) * torch.rand(300, 1, generator=g) * 10
+    wq, w_scale = quantize_columns(torch.randn(384, 96, generator=g))
+    b = torch.randn(96, generator=g)
+    whole, work = int8_linear(x, wq, w_scale, b), Workspace()
+    out = torch.empty(300, 96)
+    assert int8_linear(x, wq, w_scale, b, out=out, work=work) is out and torch.equal(out, whole)
+    for rows in (slice(0, 7), slice(100, 300), slice(299, 300)):  # the same workspace, other shapes
+        assert torch.equal(int8_linear(x[rows], wq, w_scale, b, work=work), whole[rows])
+
+
+def test_workspace_hands_out_views_of_one_buffer_per_name():
+    work = Workspace()
+    a = work.take("a", 4, 8)
+    assert a.shape == (4, 8) and a.dtype == torch.float32 and a.is_contiguous()
+    assert work.take("a", 4, 8) is a                       # the same request: the same view
+    assert work.take("a", 2, 8).data_ptr() == a.data_ptr()  # smaller: the same memory
+    assert work.take("b", 4, 8).data_ptr() != a.data_ptr()  # another name: its own buffer
+    grown = work.take("a", 8, 8)                            # larger: a new buffer
+    assert grown.shape == (8, 8) and work.take("a", 4, 8).data_ptr() == grown.data_ptr()
+    assert work.take("q", 3, 5, torch.int8).dtype == torch.int8

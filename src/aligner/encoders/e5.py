@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from .base import EncoderLoadError
-from .torch_tiles import DEFAULT_ENGINE, check_engine, file_sha256, length_sorted_batches, make_linear
+from .torch_tiles import (DEFAULT_ENGINE, Workspace, check_engine, file_sha256, length_sorted_batches,
+                          make_linear)
 
 NAME = "multilingual-e5-small"
 
@@ -42,6 +43,9 @@ PREFIX = "passage: "
 _QK = 32                 # weights per Q4_0 block
 _TOKEN_TILE = 128        # CPU row tile of the token-wise matmuls (see row_tiled_matmul)
 _LENGTH_BUCKET = 16      # attention is computed per bucket of this many positions
+_ROW_CHUNK = 512         # CPU: token rows per thread and pass of the token-wise layers (they stay in cache)
+_BATCHED_ATTENTION = 192  # CPU: buckets up to this length use batched products, longer ones sdpa
+_SCORES_PER_CALL = 1 << 19  # CPU: attention scores per batched call (2 MB: they stay in cache)
 _META = "\u2581"         # SentencePiece's metaspace
 
 
@@ -163,6 +167,25 @@ class E5Tokenizer:
         return [e.ids for e in encoded]
 
 
+def length_buckets(lens: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+    """Attention runs per bucket of segments padded to the same length (a multiple of
+    ``_LENGTH_BUCKET``): a segment's result then does not depend on which others were
+    batched with it. Per bucket: ``gather`` (members, length), the flat row of each slot
+    (row 0 for padding), ``valid`` (members, length), ``valid`` as a key mask
+    (members, 1, 1, length), and the flat rows of the valid slots."""
+    starts = torch.zeros_like(lens)
+    starts[1:] = torch.cumsum(lens[:-1], 0)
+    buckets = torch.div(lens + _LENGTH_BUCKET - 1, _LENGTH_BUCKET, rounding_mode="floor") * _LENGTH_BUCKET
+    groups = []
+    for size in torch.unique(buckets).tolist():
+        members = torch.nonzero(buckets == size).flatten()
+        slot = torch.arange(size, device=lens.device)
+        valid = slot[None, :] < lens[members][:, None]
+        gather = torch.where(valid, starts[members][:, None] + slot[None, :], torch.zeros_like(slot)[None, :])
+        groups.append((gather, valid, valid[:, None, None, :], gather[valid]))
+    return groups
+
+
 class E5Module(nn.Module):
     """The BERT encoder over flat (concatenated) token batches; returns token states.
 
@@ -174,6 +197,7 @@ class E5Module(nn.Module):
         super().__init__()
         h, t = packed.hidden, packed.tensors
         self.hidden, self.heads, self.n_layers, self.eps = h, packed.heads, packed.layers, packed.eps
+        self.ffn = packed.ffn
         word = t["emb.word"].reshape(-1, h // _QK)
         # The word table stays 4-bit: 16 packed bytes and one scale per block of 32.
         self.register_buffer("word_qs", torch.from_numpy(np.ascontiguousarray(word["qs"])))
@@ -224,16 +248,9 @@ class E5Module(nn.Module):
         positions = torch.arange(ids.shape[0], device=ids.device) - torch.repeat_interleave(starts, lens)
         x = self._words(ids) + self.pos[positions] + self.type0
         x = nn.functional.layer_norm(x, (h,), self.ln_w, self.ln_b, self.eps)
-        # Attention runs per bucket of segments padded to the same length: a segment's
-        # result then does not depend on which others were batched with it.
-        buckets = torch.div(lens + _LENGTH_BUCKET - 1, _LENGTH_BUCKET, rounding_mode="floor") * _LENGTH_BUCKET
-        groups = []
-        for size in torch.unique(buckets).tolist():
-            members = torch.nonzero(buckets == size).flatten()
-            slot = torch.arange(size, device=ids.device)
-            valid = slot[None, :] < lens[members][:, None]
-            gather = torch.where(valid, starts[members][:, None] + slot[None, :], torch.zeros_like(slot)[None, :])
-            groups.append((gather, valid, valid[:, None, None, :], gather[valid]))
+        groups = length_buckets(lens)
+        if x.device.type == "cpu":
+            return self._layers_cpu(x, groups)
         for i in range(self.n_layers):
             qkv = self.qkv[i](x)
             ctx = torch.empty_like(qkv[:, :h])
@@ -244,6 +261,91 @@ class E5Module(nn.Module):
             x = self._norm(x + self.ao[i](ctx), i, "aln")
             x = self._norm(x + self.fo[i](nn.functional.gelu(self.fi[i](x))), i, "oln")
         return x
+
+    def _layers_cpu(self, x: torch.Tensor, groups: list) -> torch.Tensor:
+        """The layers on CPU: the same operations as the GPU loop, with every token-wise
+        step (output projection, norms, feed-forward, the next layer's q/k/v) done per
+        chunk of ``_ROW_CHUNK`` rows into reused buffers, so that the intermediates stay
+        in cache. Each row's arithmetic is unchanged, so is every bit of the result."""
+        h, heads, n = self.hidden, self.heads, x.shape[0]
+        hd = h // heads
+        work = Workspace()
+        attention = BucketAttention(groups, n, heads, hd)
+        qkv, ctx = work.take("qkv", n, 3 * h), work.take("ctx", n, h)
+        step = _ROW_CHUNK * torch.get_num_threads()
+        chunks = [slice(r, min(r + step, n)) for r in range(0, n, step)]
+        for c in chunks:
+            self.qkv[0](x[c], out=qkv[c], work=work)
+        for i in range(self.n_layers):
+            attention(qkv, ctx, work)
+            for c in chunks:
+                rows = c.stop - c.start
+                a = self.ao[i](ctx[c], out=work.take("ao", rows, h), work=work).add_(x[c])
+                xa = self._norm(a, i, "aln")
+                f = torch.ops.aten.gelu_(self.fi[i](xa, out=work.take("fi", rows, self.ffn), work=work))
+                x[c] = self._norm(self.fo[i](f, out=work.take("fo", rows, h), work=work).add_(xa), i, "oln")
+                if i + 1 < self.n_layers:
+                    self.qkv[i + 1](x[c], out=qkv[c], work=work)
+        return x
+
+
+class BucketAttention:
+    """Attention on CPU over the length buckets of one forward pass: flat q/k/v rows
+    (``qkv``: (T, 3 * hidden)) in, flat context rows (``ctx``: (T, hidden)) out.
+
+    Buckets up to ``_BATCHED_ATTENTION`` positions run as batched products (scores by
+    ``baddbmm`` with the key mask as bias, softmax, ``bmm``), a few members per call so
+    that the scores stay in cache: on these small matrices that is about as fast as
+    sdpa's flash kernel on one thread and much faster on two, where the flash kernel
+    hardly gains. Each (segment, head) product is computed on its own, the same bits in
+    any batch (as ``row_tiled_matmul``'s tiles). Longer buckets use sdpa, faster there.
+    Every part writes its padded output to one buffer; one ``index_select`` then takes
+    each real token's rows (faster than scattering them with ``index_copy_``)."""
+
+    def __init__(self, groups: list, n: int, heads: int, hd: int):
+        self.heads, self.hd, self.parts = heads, hd, []
+        qkv_part = torch.arange(3)[:, None, None, None] * heads + torch.arange(heads)[None, None, :, None]
+        self.source = torch.empty((n, heads), dtype=torch.long)  # row of the output buffer per (token, head)
+        self.rows = 0
+        for gather, valid, key_mask, _ in groups:
+            b, size = gather.shape
+            if size > _BATCHED_ATTENTION:
+                layout = torch.arange(b * size * heads).view(b, size, heads)  # sdpa's (member, position, head)
+                self.source[gather[valid]] = self.rows + layout[valid]
+                self.parts.append((False, gather.flatten(), key_mask, b, size, self.rows))
+                self.rows += b * size * heads
+                continue
+            bias = torch.zeros(valid.shape).masked_fill_(~valid, float("-inf"))
+            per = max(1, _SCORES_PER_CALL // (heads * size * size))
+            for s in range(0, b, per):
+                g, v = gather[s:s + per], valid[s:s + per]
+                m = len(g)
+                layout = torch.arange(m * heads * size).view(m, heads, size).transpose(1, 2)  # (member, head, position)
+                self.source[g[v]] = self.rows + layout[v]
+                # Rows of qkv.view(-1, hd) as (q/k/v, member, head, position).
+                rows = (g[None, :, None, :] * (3 * heads) + qkv_part).flatten()
+                mask = bias[s:s + per].repeat_interleave(heads, 0)[:, None, :]
+                self.parts.append((True, rows, mask, m, size, self.rows))
+                self.rows += m * heads * size
+        self.source = self.source.flatten()
+
+    def __call__(self, qkv: torch.Tensor, ctx: torch.Tensor, work: Workspace) -> None:
+        heads, hd = self.heads, self.hd
+        out = work.take("attn_out", self.rows, hd)
+        for batched, rows, mask, b, size, at in self.parts:
+            m = b * heads * size
+            if not batched:
+                g = torch.index_select(qkv, 0, rows, out=work.take("attn_rows", b * size, 3 * heads * hd))
+                g = g.view(b, size, 3, heads, hd).permute(2, 0, 3, 1, 4)  # 3,B,H,L,hd
+                o = nn.functional.scaled_dot_product_attention(g[0], g[1], g[2], attn_mask=mask)
+                out[at:at + m].view(b, size, heads, hd).copy_(o.transpose(1, 2))
+                continue
+            g = torch.index_select(qkv.view(-1, hd), 0, rows, out=work.take("attn_qkv", 3 * m, hd))
+            q, k, v = (g[j * m:(j + 1) * m].view(b * heads, size, hd) for j in range(3))
+            scores = work.take("attn_scores", b * heads * size, size).view(-1, size, size)
+            torch.baddbmm(mask, q, k.transpose(1, 2), alpha=hd ** -0.5, out=scores)
+            torch.bmm(torch.softmax(scores, -1, out=scores), v, out=out[at:at + m].view(-1, size, hd))
+        torch.index_select(out, 0, self.source, out=ctx.view(-1, hd))
 
 
 class E5Encoder:

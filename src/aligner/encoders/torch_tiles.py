@@ -43,18 +43,52 @@ def quantize_columns(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.round(w / scale).to(torch.int8).contiguous(), scale.float()
 
 
-def int8_linear(x: torch.Tensor, wq: torch.Tensor, w_scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+class Workspace:
+    """Scratch tensors reused by every layer of one forward pass.
+
+    A fresh multi-MB tensor per op is fresh pages from the allocator (page faults on
+    first touch) and cold caches: on CPU that costs about as much as the int8 products.
+    ``take`` hands out a view of one buffer per name, grown when a larger one is asked
+    for (the same view object for the same request: no per-call slicing); the buffers
+    go when the workspace does."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, torch.Tensor] = {}
+        self._views: dict[tuple, torch.Tensor] = {}
+
+    def take(self, name: str, rows: int, cols: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """A (rows, cols) CPU tensor of ``dtype``, contents undefined."""
+        key = (name, rows, cols, dtype)
+        view = self._views.get(key)
+        if view is None:
+            n = rows * cols
+            buf = self._buffers.get(name)
+            if buf is None or buf.numel() < n or buf.dtype != dtype:
+                buf = self._buffers[name] = torch.empty(n, dtype=dtype)
+                self._views = {k: v for k, v in self._views.items() if k[0] != name}
+            view = self._views[key] = buf[:n].view(rows, cols)
+        return view
+
+
+def int8_linear(x: torch.Tensor, wq: torch.Tensor, w_scale: torch.Tensor, bias: torch.Tensor, *,
+                out: torch.Tensor | None = None, work: Workspace | None = None) -> torch.Tensor:
     """``x @ w + bias`` with ``x`` quantised to int8 per row (its own largest magnitude
     maps to 127) and ``w`` per column (``quantize_columns``), multiplied in exact integer
     arithmetic (VNNI/AMX on recent CPUs, several times a float32 product).
 
     Per-row scales keep every row independent of the others, and integer sums do not
     depend on how a BLAS blocks the product: a text's embedding is the same bits in any
-    batch, with no row tiling needed."""
+    batch, with no row tiling needed. ``out`` (rows, out features) receives the result;
+    ``work`` lends the scratch tensors (see ``Workspace``)."""
+    n, k = x.shape
+    work = Workspace() if work is None else work
     x_scale = torch.maximum(x.amax(1, keepdim=True), x.amin(1, keepdim=True).neg_()).clamp_min_(1e-30).div_(127.0)
-    xq = torch.div(x, x_scale).round_().to(torch.int8)
-    # Two passes (not y * x_scale on int32, which is several times slower on CPU).
-    return torch.addcmul(bias, torch._int_mm(xq, wq).float().mul_(x_scale), w_scale)
+    xf = torch.div(x, x_scale, out=work.take("int8_x", n, k)).round_()
+    xq = work.take("int8_xq", n, k, torch.int8).copy_(xf)
+    acc = torch._int_mm(xq, wq, out=work.take("int8_acc", n, wq.shape[1], torch.int32))
+    y = x.new_empty((n, wq.shape[1])) if out is None else out
+    # Three in-place passes (not y * x_scale on int32, which is several times slower on CPU).
+    return torch.addcmul(bias, y.copy_(acc).mul_(x_scale), w_scale, out=y)
 
 
 class TiledLinear(nn.Module):
@@ -67,8 +101,9 @@ class TiledLinear(nn.Module):
         self.register_buffer("b", b.float().contiguous())
         self.rows = rows
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return row_tiled_matmul(x, self.w, self.rows) + self.b
+    def forward(self, x: torch.Tensor, out: torch.Tensor | None = None, work: Workspace | None = None) -> torch.Tensor:
+        y = row_tiled_matmul(x, self.w, self.rows)
+        return y + self.b if out is None else torch.add(y, self.b, out=out)
 
 
 class Int8Linear(nn.Module):
@@ -81,11 +116,8 @@ class Int8Linear(nn.Module):
         self.register_buffer("scale", scale)
         self.register_buffer("b", b.float().contiguous())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return int8_linear(x, self.wq, self.scale, self.b)
-
-
-
+    def forward(self, x: torch.Tensor, out: torch.Tensor | None = None, work: Workspace | None = None) -> torch.Tensor:
+        return int8_linear(x, self.wq, self.scale, self.b, out=out, work=work)
 
 def check_engine(engine: str, device: torch.device) -> str:
     """The CPU engines are float32 and int8; a GPU runs bfloat16 autocast (``"bf16"``)."""
