@@ -621,3 +621,19 @@ def test_eval_pairing_loo_sources_on_a_tiny_folder(tmp_path, monkeypatch, capsys
         assert fold["held_out_scores"]["n_gold"] == 3 and fold["held_out_scores"]["n_distractors"] == 1
     assert {"f1", "distractors_unpaired_rate", "threshold", "threshold_used"} <= set(last)
     assert (tmp_path / "cache.pkl").is_file()
+
+
+@pytest.mark.slow
+def test_content_pairing_with_use_e5_reads_the_use_part(news, default_aligner, use_encoder, e5_encoder):
+    """With both encoders aligning (use+e5), pairing scores documents on USE's part of the
+    shared states, the scale its constants were set on: the same pairs and the same scores
+    as pairing with USE alone (on the combination's scale the dev task lost 3 distractors)."""
+    from aligner import Aligner
+    from aligner.encoders.combined import CombinedEncoder
+
+    en, ar = news
+    alone = pair_documents(en, ar, aligner=default_aligner)
+    both = pair_documents(en, ar, aligner=Aligner(CombinedEncoder(use_encoder, e5_encoder, 0.2)))
+    assert [(p.doc_id, p.method, p.score) for p in both.pairs] == [(p.doc_id, p.method, p.score) for p in alone.pairs]
+    assert both.unpaired_en == alone.unpaired_en and both.unpaired_ar == alone.unpaired_ar
+    assert both.best_candidates == alone.best_candidates

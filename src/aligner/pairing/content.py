@@ -185,6 +185,13 @@ class DocumentEmbedder:
         enc = aligner.encoder
         self.stateful = hasattr(enc, "encode_states") and hasattr(enc, "embed_states")
         self.max_run = aligner.config.max_run
+        self.embed_states = enc.embed_states if self.stateful else None
+        if hasattr(enc, "part_embeddings"):
+            # Two encoders aligning together (use+e5): pairing reads the first one's part
+            # of the shared states. Its constants (bead ramp, coverage floors) are on that
+            # encoder's scale; on the combination's the dev task fell from F1 .985 with
+            # 40/40 distractors unpaired to .965 with 37/40 (benchmarks/eval_pairing.py).
+            self.embed_states = lambda states, _lens: enc.part_embeddings(states, 0)
 
     def encode_many(self, docs: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """``(stored, token_counts)`` per document (lists of normalised sentences), through
@@ -203,7 +210,7 @@ class DocumentEmbedder:
     def sentences(self, stored: np.ndarray, tok: np.ndarray | None) -> np.ndarray:
         """L2-normalised float32 sentence embeddings."""
         if self.stateful:
-            return self.aligner.encoder.embed_states(stored.astype(np.float32), tok)
+            return self.embed_states(stored.astype(np.float32), tok)
         return l2_normalize(stored.astype(np.float32))
 
     def runs(self, stored: np.ndarray, tok: np.ndarray | None) -> list[np.ndarray]:
@@ -211,7 +218,7 @@ class DocumentEmbedder:
         sentences), pooled as :class:`aligner.Aligner` pools them (from the stored states)."""
         if not self.stateful:
             return run_embeddings_by_mean(self.sentences(stored, tok), self.max_run)
-        return pooled_runs(stored.astype(np.float32), tok, self.aligner.encoder.embed_states, self.max_run,
+        return pooled_runs(stored.astype(np.float32), tok, self.embed_states, self.max_run,
                            held_bytes=self.aligner.held_run_bytes)
 
 
