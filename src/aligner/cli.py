@@ -173,7 +173,7 @@ def _scoring_options(align: bool):
             click.option("--e5/--no-e5", default=None,
                          help="Score with a second, independent encoder too (multilingual-e5-small, bundled): "
                               "e5_similarity, e5_gap and a quality fitted with them. On by default; --no-e5 is "
-                              "much faster on long texts (14x on the dev set) but its quality separates true pairs from "
+                              "faster (3.4x on the dev documents' run folder) but its quality separates true pairs from "
                               "near misses less well (README, Quality scores)."),
             click.option("--no-plot", is_flag=True, help="Do not write report.png."),
         ]
