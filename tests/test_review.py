@@ -23,9 +23,12 @@ from click.testing import CliRunner
 
 from aligner.run import folders as corpus_mod
 from aligner.cli import main
+from aligner.encoders import COMBINED_ENCODER
 from aligner.outputs.review import (
+    ENCODER_SCORE_BANDS,
     REVIEW_FILE,
     ROWS_PER_PAGE,
+    SCORE_BANDS,
     ReviewError,
     load_review_data,
     render_review,
@@ -416,7 +419,7 @@ def test_example_page_rows_are_coloured_by_score_with_the_score_on_hover(example
             key = (doc_id, _ints(row["en"]), _ints(row["ar"]))
             if key in score:
                 assert row["title"].startswith(f"score {score[key]:g} ·"), row["title"]
-                band = 4 - sum(score[key] < b for b in (0.8, 0.7, 0.6, 0.5))
+                band = 4 - sum(score[key] < b for b in ENCODER_SCORE_BANDS[COMBINED_ENCODER])
                 assert f"q{band}" in row["cls"].split()
                 backgrounds.setdefault(band, set()).add(colour)
             else:
@@ -454,9 +457,10 @@ def test_example_page_many_to_one_and_score_filters(example_page, example_run):
     example_page.page.uncheck("#f-merged")
 
     records = [json.loads(line) for line in (example_run / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
-    under = [r for r in records if r["score"] < 0.7]
+    threshold = round(sorted(r["score"] for r in records)[len(records) // 2], 2)  # about half the rows
+    under = [r for r in records if r["score"] < threshold]
     assert 0 < len(under) < len(records)
-    example_page.page.fill("#f-threshold", "0.7")
+    example_page.page.fill("#f-threshold", str(threshold))
     example_page.page.check("#f-under")
     total_rows = sum(map(len, beads.values()))
     assert example_page.page.text_content("#matches").startswith(f"{len(under)} of {total_rows} rows match")
@@ -561,3 +565,17 @@ def test_quality_colours_rows_and_shows_both_numbers(browser, tmp_path):
         assert page.page.text_content("#metric-label") == "quality"
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("metric, encoder, bands", [
+    ("quality", COMBINED_ENCODER, SCORE_BANDS),        # a probability, whatever the encoder
+    ("score", "use-multilingual-v3", (0.8, 0.7, 0.6, 0.5)),
+    ("score", COMBINED_ENCODER, (0.9, 0.86, 0.83, 0.8)),
+    ("score", "multilingual-e5-small", (0.93, 0.9, 0.88, 0.86)),
+    ("score", "some/hf-model", SCORE_BANDS),
+    ("score", None, SCORE_BANDS),                       # no run.json
+])
+def test_colour_bands_follow_the_metric_and_the_encoders_scale(metric, encoder, bands):
+    from aligner.outputs.review import _bands
+
+    assert _bands(metric, encoder) == bands

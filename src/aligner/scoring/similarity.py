@@ -1,8 +1,12 @@
 """``similarity``: the cosine of the pair's embeddings by the aligner's encoder. Range
 [-1, 1]; its scale depends on the encoder and the texts' domain.
 
-How it differs from the record's ``score``: both are cosines by the same encoder, and
-for a 1-1 pair they are the same number (the embedding of one sentence; a run scores
+With both embedded encoders aligning (``use+e5``, the default), ``similarity`` is USE's
+cosine (the quality model was fitted on it; e5's is ``e5_similarity``) and the record's
+``score`` the combination's, ``0.2 x similarity + 0.8 x e5_similarity`` on a 1-1 pair.
+
+How it differs from the record's ``score`` with one encoder: both are cosines by the same
+encoder, and for a 1-1 pair they are the same number (the embedding of one sentence; a run scores
 from the alignment's cache). For a merged side (a 2-1 bead, ...) ``score`` is the
 alignment's view, the run embedding pooled from the sentences' states, while
 ``similarity`` embeds the joined text as one (what a reader of the corpus would compute
