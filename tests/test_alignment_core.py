@@ -222,10 +222,7 @@ def test_max_side_limits_merges():
     assert {b.kind for b in beads} <= {"1-1", "1-0", "0-1"}
 
 
-@pytest.mark.parametrize("k", [5, 6, pytest.param(7, marks=pytest.mark.xfail(
-    strict=True, reason="open defect (issue 12): the merge penalty grows with every line while the "
-                        "bead's value grows with its square root, so past 6 pieces the last ones stay 1-0")),
-    pytest.param(8, marks=pytest.mark.xfail(strict=True, reason="as for 7"))])
+@pytest.mark.parametrize("k", [5, 6, 7, 8])  # 7 and 8 since the merge penalty grows as a square root
 def test_one_arabic_line_split_into_up_to_eight_english_lines(k):
     # Free translation: one Arabic sentence rendered as k English sentences is one k-1 bead.
     spec = [(1, 1)] * 3 + [(k, 1)] + [(1, 1)] * 3

@@ -170,6 +170,8 @@ def align_document(doc: tuple[str, str, tuple | None], settings: dict) -> Beads:
 DOCS = {
     # English line 3 and Arabic line 3 share a little (0.3 d) under much of their own.
     "weak_pair": ("a b c 0.3d+p e f", "a b c 0.3d+q e f", None),
+    # English line 1 translates Arabic lines 1 to 6 (1-6), each a weaker trace.
+    "split6": ("a b+0.7c+0.7d+0.7e+0.7f+0.7g h i", "a b c d e f g h i", None),
     # English line 1 translates Arabic lines 1 and 2 (1-2).
     "split": ("a b+0.8c d e f g", "a b c d e f g", None),
     # English line 1 translates Arabic lines 1, 2 and 3 (1-3).
@@ -235,6 +237,11 @@ TERMS = [
     ("size_power", "split3", {},
      0.5, "[0]:[0] [1]:[1,2,3] [2]:[4] [3]:[5] [4]:[6]",
      0.0, "[0]:[0] [1]:[1] []:[2] []:[3] [2]:[4] [3]:[5] [4]:[6]"),
+    # The merge penalty grows as a square root of the extra lines: with it growing
+    # linearly (1.0), the 1-6 bead costs more than it earns and its pieces stay alone.
+    ("merge_penalty_power", "split6", {},
+     0.5, "[0]:[0] [1]:[1,2,3,4,5,6] [2]:[7] [3]:[8]",
+     1.0, "[0]:[0] [1]:[1] []:[2] []:[3] []:[4] []:[5] []:[6] [2]:[7] [3]:[8]"),
     ("merge_penalty", "split", {},
      0.25, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]"),

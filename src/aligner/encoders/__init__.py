@@ -12,9 +12,9 @@ USE_ENCODER = "use-multilingual-v3"
 E5_ENCODER = "multilingual-e5-small"
 COMBINED_ENCODER = f"{USE_ENCODER}+{E5_ENCODER}"
 # The default: both embedded encoders together. On every dev variant it beats USE alone
-# (objective .800 -> .842: dev strict .896 -> .917, dev-split .716 -> .764, dev-e2e link
-# .928 -> .946) and e5 alone (.812), in every leave-one-source-out fold, at about 3x
-# USE's encoding time on CPU (docs/accuracy.md, "The default encoder").
+# (objective, same settings: .809 -> .849; dev strict .896 -> .920, dev-split .733 ->
+# .796, dev-e2e link .929 -> .948) and e5 alone (.819), on every source, at about 3x USE's
+# encoding time on CPU (docs/accuracy.md, "The default encoder").
 DEFAULT_ENCODER = COMBINED_ENCODER
 # Weight of USE's cosine in the combination (e5 gets the rest): chosen on every dev
 # variant at once (benchmarks/tune_alignment.py; README, Accuracy).
