@@ -307,7 +307,7 @@ def test_scorer_given_use_e5_scores_with_use_and_reuses_its_e5(use_encoder, e5_e
     ("e5-small", "e5-small"),
     ("some/hf-model", "some/hf-model"),
 ])
-def test_pairing_alone_loads_only_the_part_it_reads(name, expected):
-    from aligner.encoders import pairing_encoder_name
+def test_pairing_alone_and_scoring_without_e5_load_only_the_part_they_read(name, expected):
+    from aligner.encoders import encoder_without_e5
 
-    assert pairing_encoder_name(name) == expected
+    assert encoder_without_e5(name) == expected

@@ -661,13 +661,15 @@ def _score_and_report(source: Path, out_dir: Path, encoder, *, min_quality: floa
     ``encoder``: a loaded encoder (align's), or the name of one to load (with ``engine``).
     ``loaded``: the records, run.json and unaligned lines of ``source`` when already read."""
     from aligner.io.files import OutputExistsError, OutputWriteError
-    from aligner.encoders import load_encoder
+    from aligner.encoders import encoder_without_e5, load_encoder
     from aligner.run.score import score_corpus
     from aligner.scoring import Scorer
 
     pair_filter = _pair_filter(min_quality, min_score, reject_flags)
     loaded = loaded or _load_records(source)
     _prepare_output(out_dir, source, loaded[1], (r.doc_id for r in loaded[0]), overwrite)
+    if isinstance(encoder, str) and e5 is False:
+        encoder = encoder_without_e5(encoder)  # the scorer reads only USE's part of use+e5
     try:
         scorer = Scorer(load_encoder(encoder, engine=engine) if isinstance(encoder, str) else encoder,
                         e5=e5 is not False)

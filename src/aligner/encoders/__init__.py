@@ -27,16 +27,17 @@ _COMBINED_NAMES = (COMBINED_ENCODER, "use+e5")
 log = logging.getLogger(__name__)
 
 
-def pairing_encoder_name(name: str) -> str:
-    """The encoder to load for pairing documents alone (no alignment after it to share
-    the encodings with): for both embedded encoders together, USE, the part that content
-    pairing reads (:class:`aligner.pairing.content.DocumentEmbedder`): the same pairs
-    without encoding everything with e5 too."""
+def encoder_without_e5(name: str) -> str:
+    """The encoder to load where only USE's part of both embedded encoders together is
+    read: pairing documents alone (:class:`aligner.pairing.content.DocumentEmbedder`
+    reads that part; no alignment follows to share the encodings with) and scoring with
+    ``--no-e5`` (:class:`aligner.scoring.Scorer` takes the first part). The same bits,
+    without loading or running e5; any other name is returned as it is."""
     return USE_ENCODER if name in _COMBINED_NAMES else name
 
 __all__ = ["COMBINED_ENCODER", "DEFAULT_ENCODER", "DEFAULT_ENGINE", "E5_ENCODER", "ENGINES", "EncoderLoadError", "SentenceEncoder",
            "SentenceTransformerModel", "USE_ENCODER", "is_sentence_transformer", "l2_normalize", "load_encoder",
-           "pairing_encoder_name"]
+           "encoder_without_e5"]
 
 
 def load_encoder(name: str | SentenceTransformerModel = DEFAULT_ENCODER, *, device: str | None = None,

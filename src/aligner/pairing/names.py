@@ -498,9 +498,9 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
     if aligner is None or isinstance(aligner, str):
         from aligner.documents import Aligner
 
-        from aligner.encoders import DEFAULT_ENCODER, pairing_encoder_name
+        from aligner.encoders import DEFAULT_ENCODER, encoder_without_e5
 
-        aligner = Aligner(pairing_encoder_name(DEFAULT_ENCODER if aligner is None else aligner), engine=engine)
+        aligner = Aligner(encoder_without_e5(DEFAULT_ENCODER if aligner is None else aligner), engine=engine)
 
     from aligner.pairing.content import pair_by_content
 
