@@ -120,11 +120,15 @@ class ContentPairingConfig:
     extra_min_coverage: float = 0.4  # further sources: their own lines aligned (share)
     extra_min_margin: float = 0.1  # further sources: fit this report better than any other one
     runs_cache: int = 512          # documents whose run embeddings are kept between pairs
-    # The re-scoring alignment's AlignmentConfig.length_size_power (its other settings are
-    # the aligner's): the bead ramp, margins and threshold above were calibrated on
-    # alignments whose length term does not grow with bead size; with the aligner's 1.0
-    # the dev task loses two true pairs (F1 .985 -> .974) and merge-check 11 -> 10 of 20.
+    # The re-scoring alignment's AlignmentConfig.length_size_power, threshold and
+    # merge_penalty_power (its other settings are the aligner's): the bead ramp, margins
+    # and threshold above were calibrated on alignments made with these. With the
+    # aligner's length_size_power 1.0 the dev task loses two true pairs (F1 .985 -> .974,
+    # merge-check 11 -> 10 of 20); with its threshold -1.45 and merge_penalty_power 0.5
+    # too, F1 .985 -> .969 (session 9).
     rescore_length_size_power: float = 0.0
+    rescore_threshold: float = -1.6
+    rescore_merge_penalty_power: float = 1.0
 
     def __post_init__(self) -> None:
         if self.windows < 0 or self.top_k < 1 or self.csls_k < 1 or self.block < 1:
@@ -243,7 +247,7 @@ class PairingCache:
     def __init__(self, key: str = ""):
         self.key = key
         self.docs: dict[tuple[str, str, bool], tuple[list[str], np.ndarray, np.ndarray | None, np.ndarray]] = {}
-        self.beads: dict[tuple[str, str, bool, float], list[Bead]] = {}
+        self.beads: dict[tuple[str, str, bool, float, float, float], list[Bead]] = {}
 
     @staticmethod
     def aligner_key(aligner) -> str:
@@ -492,7 +496,8 @@ def line_weights(beads: Sequence[Bead], n_en: int, n_ar: int, low: float, high: 
 def rescoring_config(aligner_config: AlignmentConfig, config: ContentPairingConfig) -> AlignmentConfig:
     """The alignment settings candidates are re-scored with: the aligner's, but for the
     terms :class:`ContentPairingConfig` sets itself."""
-    return replace(aligner_config, length_size_power=config.rescore_length_size_power)
+    return replace(aligner_config, length_size_power=config.rescore_length_size_power,
+                   threshold=config.rescore_threshold, merge_penalty_power=config.rescore_merge_penalty_power)
 
 
 def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedder, config: ContentPairingConfig,
@@ -501,7 +506,8 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
     al_config = rescoring_config(embedder.aligner.config, config)
     for e in progress(edges, "Re-scoring", len(edges)):
         de, da = en.docs[e.i], ar.docs[e.j]
-        key = (str(de.path), str(da.path), presplit, config.rescore_length_size_power)
+        key = (str(de.path), str(da.path), presplit, config.rescore_length_size_power, config.rescore_threshold,
+               config.rescore_merge_penalty_power)
         beads = store.beads.get(key) if store is not None else None
         if beads is None:
             beads = align_runs(cache.get(en, e.i), cache.get(ar, e.j), al_config,
