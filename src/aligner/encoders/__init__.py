@@ -26,6 +26,10 @@ _COMBINED_NAMES = (COMBINED_ENCODER, "use+e5")
 
 log = logging.getLogger(__name__)
 
+__all__ = ["COMBINED_ENCODER", "DEFAULT_ENCODER", "DEFAULT_ENGINE", "E5_ENCODER", "ENGINES", "EncoderLoadError", "SentenceEncoder",
+           "SentenceTransformerModel", "USE_ENCODER", "is_sentence_transformer", "l2_normalize", "load_encoder",
+           "encoder_without_e5"]
+
 
 def encoder_without_e5(name: str) -> str:
     """The encoder to load where only USE's part of both embedded encoders together is
@@ -34,10 +38,6 @@ def encoder_without_e5(name: str) -> str:
     ``--no-e5`` (:class:`aligner.scoring.Scorer` takes the first part). The same bits,
     without loading or running e5; any other name is returned as it is."""
     return USE_ENCODER if name in _COMBINED_NAMES else name
-
-__all__ = ["COMBINED_ENCODER", "DEFAULT_ENCODER", "DEFAULT_ENGINE", "E5_ENCODER", "ENGINES", "EncoderLoadError", "SentenceEncoder",
-           "SentenceTransformerModel", "USE_ENCODER", "is_sentence_transformer", "l2_normalize", "load_encoder",
-           "encoder_without_e5"]
 
 
 def load_encoder(name: str | SentenceTransformerModel = DEFAULT_ENCODER, *, device: str | None = None,

@@ -51,9 +51,6 @@ ENCODER_SCORE_BANDS = {COMBINED_ENCODER: (0.9, 0.86, 0.83, 0.8), E5_ENCODER: (0.
 higher: each band keeps the share of pairs USE's band holds on the dev documents' run
 (783 pairs; USE's 0.8 / 0.7 / 0.6 / 0.5 keep 0.5% / 6.5% / 31.5% / 65.6% of them)."""
 
-DEFAULT_THRESHOLD = 0.6
-"""The page's "score under" filter starts at the third band (this for quality and USE)."""
-
 TEMPLATE = "review.html.j2"
 SCRIPT = "review.js"
 
@@ -169,6 +166,7 @@ def load_review_data(corpus: str | Path) -> dict:
 
 
 def _bands(metric: str, encoder: object) -> tuple[float, ...]:
+    """The colour bands of the page (its "score under" filter starts at the third)."""
     if metric == "quality":
         return SCORE_BANDS
     return ENCODER_SCORE_BANDS.get(encoder, SCORE_BANDS) if isinstance(encoder, str) else SCORE_BANDS

@@ -247,7 +247,7 @@ class PairingCache:
     def __init__(self, key: str = ""):
         self.key = key
         self.docs: dict[tuple[str, str, bool], tuple[list[str], np.ndarray, np.ndarray | None, np.ndarray]] = {}
-        self.beads: dict[tuple[str, str, bool, float, float, float], list[Bead]] = {}
+        self.beads: dict[tuple[str, str, bool, AlignmentConfig], list[Bead]] = {}
 
     @staticmethod
     def aligner_key(aligner) -> str:
@@ -506,8 +506,7 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
     al_config = rescoring_config(embedder.aligner.config, config)
     for e in progress(edges, "Re-scoring", len(edges)):
         de, da = en.docs[e.i], ar.docs[e.j]
-        key = (str(de.path), str(da.path), presplit, config.rescore_length_size_power, config.rescore_threshold,
-               config.rescore_merge_penalty_power)
+        key = (str(de.path), str(da.path), presplit, al_config)
         beads = store.beads.get(key) if store is not None else None
         if beads is None:
             beads = align_runs(cache.get(en, e.i), cache.get(ar, e.j), al_config,

