@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import string
 from pathlib import Path
 
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `pytest -n 2` (the README's commands): one torch/BLAS thread per test process (and
+    # the commands they start), or two processes of two threads each oversubscribe two
+    # cores: the full suite took longer with -n 2 (425 s) than without (394 s), and 194 s
+    # with one thread each. Set before any test module imports torch.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # -- tiny BERT sentence encoders, built locally (no Hugging Face Hub access) ----------
 
@@ -187,6 +195,17 @@ def use_encoder(default_aligner):
 
     assert isinstance(default_aligner.encoder.first, USEEncoder)
     return default_aligner.encoder.first
+
+
+@pytest.fixture(scope="session")
+def use_aligner(use_encoder):
+    """An ``Aligner("use")`` on the session's USE model: for the slow tests of run
+    mechanics (resuming, workers, kills), where what is checked does not depend on the
+    encoder and e5 would only multiply the time (each subprocess loads and encodes
+    afresh); those tests pass ``--encoder use`` to the command."""
+    from aligner import Aligner
+
+    return Aligner(use_encoder)
 
 
 @pytest.fixture(scope="session")

@@ -347,6 +347,7 @@ def test_library_imported_inside_the_block_is_switched_and_restored(monkeypatch)
     assert late._tqdm_active is True  # what its import would have given with the hub as it is
 
 
+@pytest.mark.slow  # imports transformers and its dependants (about 5-10 s)
 def test_real_libraries_switched_and_restored():
     hub_tqdm = pytest.importorskip("huggingface_hub.utils.tqdm")
     hf_logging = pytest.importorskip("transformers.utils.logging")
@@ -401,6 +402,7 @@ def test_progress_shown_leaves_the_switches_alone(tmp_path, monkeypatch, fake_al
     assert seen == [({"_global": True}, False, True)]
 
 
+@pytest.mark.slow  # imports transformers and its dependants (about 5-10 s)
 def test_no_progress_silences_a_real_models_loading_bar(tmp_path, monkeypatch, tiny_bert_dir):
     """End to end, with transformers itself: its "Loading weights" bar (shown even off a
     terminal) is on stderr without --no-progress, and gone with it or with -q."""

@@ -116,8 +116,8 @@ def test_readme_is_short():
 def test_readme_keeps_the_install_and_test_commands():
     text = README.read_text(encoding="utf-8")
     assert "pip install torch==2.13.0 && pip install -e ." in text  # torch pinned first
-    assert 'pip install -e ".[test]" && python -m pytest -q' in text  # what .ci/run runs
-    assert 'pytest -m "not slow"' in text
+    assert 'pip install -e ".[test]" && python -m pytest -q -n 2' in text  # what .ci/run runs
+    assert 'pytest -m "not slow" -n 2' in text
     assert 'pip install -e ".[docs]" && mkdocs serve' in text  # the docs extra: mkdocs-material, mkdocstrings
 
 

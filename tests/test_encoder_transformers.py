@@ -1,6 +1,8 @@
 """TransformersEncoder (sentence-transformers underneath) against real, tiny, locally built
 models: sentence-transformers folders, a plain transformers checkpoint, a fake hub cache and
-in-memory SentenceTransformer objects."""
+in-memory SentenceTransformer objects. Marked slow as a whole: importing
+sentence-transformers alone takes about 10 s (so it is imported inside the tests, and the
+fast tier never pays for it)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import check_sentence_encoder
-from sentence_transformers import SentenceTransformer
-from transformers import AutoModel, AutoTokenizer
 
 from aligner import Aligner
 from aligner.encoders import EncoderLoadError, SentenceEncoder, load_encoder
 from aligner.encoders.transformers_encoder import TransformersEncoder, _is_connection_problem
+
+pytestmark = pytest.mark.slow
 
 TEXTS = [
     "The ministry said the talks were new.",
@@ -35,6 +37,7 @@ TEXTS = [
 def _reference(folder: Path, texts: list[str], pooling: str) -> np.ndarray:
     """Embeddings computed straight from the saved checkpoint, one text at a time (no
     padding involved), then L2-normalised."""
+    from transformers import AutoModel, AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModel.from_pretrained(folder).float().eval()
     rows = []
@@ -95,6 +98,7 @@ def test_cls_pooling_from_sentence_transformers_config(tiny_bert_dir: Path, cls_
 
 
 def test_mean_pooling_without_sentence_transformers_config(tiny_bert_plain_dir: Path) -> None:
+    from transformers import AutoModel, AutoTokenizer
     encoder = TransformersEncoder(str(tiny_bert_plain_dir), device="cpu", batch_size=4)
     # sentence-transformers gives a plain checkpoint mean pooling.
     assert encoder.settings["pooling"] == "mean"
@@ -124,6 +128,7 @@ def test_pooling_argument_overrides_config(tiny_bert_dir: Path, tiny_bert_plain_
 
 
 def test_dense_layer_applied(tiny_bert_dense_dir: Path) -> None:
+    from transformers import AutoModel, AutoTokenizer
     from safetensors.torch import load_file
 
     encoder = TransformersEncoder(str(tiny_bert_dense_dir), device="cpu")
@@ -325,6 +330,7 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def test_model_prompts_are_applied_as_sentence_transformers_does(tiny_bert_prompts_dir: Path) -> None:
+    from sentence_transformers import SentenceTransformer
     reference = SentenceTransformer(str(tiny_bert_prompts_dir), device="cpu")
     texts = [t for t in TEXTS if t]
 
@@ -351,6 +357,7 @@ def test_model_prompts_are_applied_as_sentence_transformers_does(tiny_bert_promp
 
 
 def test_default_prompt_name_wins_over_query(tiny_bert_prompts_dir: Path) -> None:
+    from sentence_transformers import SentenceTransformer
     model = SentenceTransformer(str(tiny_bert_prompts_dir), device="cpu", default_prompt_name="passage")
     encoder = TransformersEncoder(model)
     assert (encoder.prompt_name, encoder.prompt) == ("passage", "passage: ")
@@ -404,6 +411,7 @@ def test_settings_are_recorded_in_full(cls_encoder: TransformersEncoder) -> None
 
 
 def test_sentence_transformer_object_in_aligner(tiny_bert_dir: Path, cls_encoder: TransformersEncoder) -> None:
+    from sentence_transformers import SentenceTransformer
     model = SentenceTransformer(str(tiny_bert_dir), device="cpu")
     al = Aligner(encoder=model)
     assert isinstance(al.encoder, TransformersEncoder) and al.encoder.model is model
@@ -443,6 +451,7 @@ def test_sentence_transformer_object_in_aligner(tiny_bert_dir: Path, cls_encoder
 
 
 def test_object_named_after_its_hub_model(tiny_bert_dir: Path) -> None:
+    from sentence_transformers import SentenceTransformer
     model = SentenceTransformer(str(tiny_bert_dir), device="cpu")
     model.model_card_data.base_model = "org/tiny-bert"
     model.model_card_data.base_model_revision = COMMIT

@@ -75,14 +75,16 @@ def console() -> list[str]:
 
 
 @pytest.mark.slow
-def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, default_aligner):
+def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, use_aligner):
     n_docs = make_folders(tmp_path)
     en, ar = tmp_path / "en", tmp_path / "ar"
-    args = ["align", str(en), str(ar), "--no-progress", "--pair-by", "name"]  # align scores nothing unasked
+    # align scores nothing unasked; USE, as resuming does not depend on the encoder (each
+    # restart loads and encodes afresh: e5 would triple the time)
+    args = ["align", str(en), str(ar), "--no-progress", "--pair-by", "name", "--encoder", "use"]
 
     # The uninterrupted run (in this process, with the session's aligner: its sentence
     # cache is warm from other tests, which must not change a byte).
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: use_aligner)
     reference = tmp_path / "reference"
     result = CliRunner().invoke(main, args + ["-o", str(reference)])
     assert result.exit_code == 0, result.output

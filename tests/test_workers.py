@@ -379,11 +379,14 @@ def dev_slice(root: Path, n: int = 60, rename: bool = False) -> tuple[Path, Path
 
 
 @pytest.mark.slow
-def test_dev_slice_and_examples_on_two_workers(tmp_path, monkeypatch, default_aligner):
-    """``aligner align --workers 2`` (content pairing, the embedded encoder) on 60 dev
-    documents, and on the examples with scores and formats: the single-process bytes."""
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
-    runs = [(dev_slice(tmp_path / "dev"), []),
+def test_dev_slice_and_examples_on_two_workers(tmp_path, monkeypatch, default_aligner, use_aligner):
+    """``aligner align --workers 2`` (content pairing) on 60 dev documents with USE, and
+    on the examples with the default encoder (use+e5), scores and formats: the
+    single-process bytes. (60 documents with e5 in both runs would triple the time and
+    test nothing more: the examples check e5's bits across processes and threads.)"""
+    monkeypatch.setattr(corpus_mod, "_build_aligner",
+                        lambda encoder, engine=None: use_aligner if encoder == "use" else default_aligner)
+    runs = [(dev_slice(tmp_path / "dev"), ["--encoder", "use"]),
             ((EXAMPLES / "en", EXAMPLES / "ar"), ["--score", "--no-e5", "--format", "jsonl,tsv,tmx"])]
     for k, ((en, ar), more) in enumerate(runs):
         args = ["align", str(en), str(ar), "--no-progress", *more]
@@ -398,15 +401,15 @@ def test_dev_slice_and_examples_on_two_workers(tmp_path, monkeypatch, default_al
 
 
 @pytest.mark.slow
-def test_kill_9_one_worker_then_rerun(tmp_path, monkeypatch, default_aligner):
+def test_kill_9_one_worker_then_rerun(tmp_path, monkeypatch, use_aligner):
     """60 dev documents in 4 tasks on 2 worker processes: SIGKILL the worker of an
     unfinished task once it has saved a document, let the others finish, stop the run
     (the executor waits for the lost task forever), run the same command again: only
     that task runs, it takes its saved documents from the state, and the output is the
     single-process one."""
     en, ar = dev_slice(tmp_path / "dev", rename=True)
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
-    args = ["align", str(en), str(ar), "--no-progress", "--pair-by", "name"]
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: use_aligner)
+    args = ["align", str(en), str(ar), "--no-progress", "--pair-by", "name", "--encoder", "use"]
     single = CliRunner().invoke(main, args + ["-o", str(tmp_path / "single")])
     assert single.exit_code == 0, single.output
 
