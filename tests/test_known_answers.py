@@ -56,7 +56,7 @@ EXAMPLE_BEADS: dict[str, Beads] = {
         ((7,), (7,)), ((), (8,)), ((8,), (9,)), ((9,), (10,)),
     ],
     "2024-07-cup-final": [
-        ((0,), ()), ((1,), (0, 1)), ((2,), (2,)), ((3,), (3,)), ((4, 5), (4,)), ((6,), (5,)),
+        ((0,), ()), ((1,), (0, 1)), ((2,), (2,)), ((3,), (3,)), ((4,), (4,)), ((5,), ()), ((6,), (5,)),
         ((7,), (6, 7)), ((8,), (8,)), ((), (9,)), ((9,), (10,)), ((10,), ()),
     ],
     "2024-09-museum-reopens": [
@@ -72,9 +72,14 @@ EXAMPLE_BEADS: dict[str, Beads] = {
 # USE alone gave .17, and where the true 2-1 piece [5] has .12 with Arabic 4). USE alone
 # aligned all four examples as the gold; the combination is .04 better on every dev
 # variant (README, Accuracy), and no setting that keeps this line out is better than
-# USE alone on dev by more than .02.
+# USE alone on dev by more than .02. And its 6th English line ("He struck it hard from
+# outside the penalty area."), the second piece of a 2-1 bead, is left out since the length
+# ratio is measured again on each pass's beads (AlignmentConfig.length_passes): the
+# 2-1 bead led the 1-1 by .008 with one pass and trails it by .21 with the ratio the
+# passes settle on (1.10 against .98); the passes gain .013 on the dev variants' mean.
 GOLD_DISAGREEMENTS: dict[str, tuple[Beads, Beads]] = {
-    "2024-07-cup-final": ([((7,), (6, 7))], [((), (6,)), ((7,), (7,))]),
+    "2024-07-cup-final": ([((4,), (4,)), ((5,), ()), ((7,), (6, 7))],
+                          [((4, 5), (4,)), ((), (6,)), ((7,), (7,))]),
 }
 
 
@@ -189,6 +194,10 @@ DOCS = {
     # The same faint split where the lengths disagree less (English 50, Arabic 40 + 45).
     "faint_split_near_lengths": ("a b+0.3c d e f", "a b c d e f",
                                  ([40, 50, 40, 40, 40, 40], [40, 40, 45, 40, 40, 40])),
+    # A free translation: English lines 2, 4 and 7 are pieces (a faint trace plus words of
+    # their own) of the Arabic sentences before them, whose lengths they complete.
+    "free_splits": ("a b 0.2b+p1 c 0.5c+p2 d e 0.4e+p4", "a b c d e",
+                    ([50, 20, 20, 40, 10, 50, 20, 30], [50, 40, 50, 50, 50])),
     # A weak encoder: every sentence mostly noise of its own (true pairs' cosine 0.08).
     "weak_encoder_split": ("0.3a+p1 0.3b+0.24c+p2 0.3d+p4 0.3e+p5 0.3f+p6",
                            "0.3a+q1 0.3b+q2 0.3c+q3 0.3d+q4 0.3e+q5 0.3f+q6", None),
@@ -254,6 +263,12 @@ TERMS = [
     ("length_size_power", "faint_split_near_lengths", {"threshold": -1.6},
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
+    # The length ratio measured again on each pass's beads: the first pass left two pieces
+    # out and so measured too little English per Arabic; measured on the beads that took
+    # the third piece in, the ratio lets the other two in as well.
+    ("length_passes", "free_splits", {},
+     8, "[0]:[0] [1,2]:[1] [3,4]:[2] [5]:[3] [6,7]:[4]",
+     1, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[] [5]:[3] [6,7]:[4]"),
     ("length_smoothing", "faint_split_lengths", {},
      10.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      1000.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
