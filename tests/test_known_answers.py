@@ -269,6 +269,11 @@ TERMS = [
     ("length_passes", "free_splits", {},
      8, "[0]:[0] [1,2]:[1] [3,4]:[2] [5]:[3] [6,7]:[4]",
      1, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[] [5]:[3] [6,7]:[4]"),
+    # ... until the ratio moves by less than the tolerance: a tolerance of half the ratio
+    # stops after the first measurement, as one pass does.
+    ("length_ratio_tolerance", "free_splits", {},
+     0.003, "[0]:[0] [1,2]:[1] [3,4]:[2] [5]:[3] [6,7]:[4]",
+     0.5, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[] [5]:[3] [6,7]:[4]"),
     ("length_smoothing", "faint_split_lengths", {},
      10.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      1000.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
