@@ -142,6 +142,12 @@ def test_sharded_writers_and_a_dataset_source(folders_and_reference, tmp_path):
             options={"tasks": 2})
     shards = sorted((out / "shards").glob("*.jsonl"))
     assert [p.name for p in shards] == ["corpus-00000.jsonl", "corpus-00001.jsonl"]
+    # A new run with fewer tasks: only its own shards (none of the last run's beside them).
+    fewer = tmp_path / "fewer"
+    for tasks in (4, 2):
+        execute(build(fewer, en, ar, encoder=Trigrams(), pair_by="name", shards="jsonl"), executor="local",
+                workers=1, options={"tasks": tasks})
+    assert sorted(p.name for p in (fewer / "shards").iterdir()) == ["corpus-00000.jsonl", "corpus-00001.jsonl"]
     sharded = sorted(line for p in shards for line in p.read_text(encoding="utf-8").splitlines())
     corpus = sorted(json.dumps(json.loads(line), ensure_ascii=False)
                     for line in (out / "corpus.jsonl").read_text(encoding="utf-8").splitlines())

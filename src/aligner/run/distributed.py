@@ -89,6 +89,8 @@ task could not align, with why), ``tasks/`` (what each align task did), ``result
 LOGS_DIR = "logs"
 """Default logging folder, in ``OUT/.aligner-state``: one datatrove logging folder per stage
 (``pair/``, ``align/``, ``merge/``: ``logs/``, ``completions/``, ``stats/``) and ``aligner.log``."""
+SHARDS_DIR = "shards"
+"""In ``OUT``: the corpus sharded by align task (``build(shards=...)``), one run's only."""
 STAGES = ("pair", "align", "merge")
 _FORMAT = 1
 
@@ -337,6 +339,14 @@ def _clear_dir(folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _clear_run_files(config: RunConfig) -> None:
+    """A new run (the pair stage runs once per run; a resumed run skips it): forget the
+    last run's pipeline files and its corpus shards, which a run with fewer tasks would
+    otherwise leave beside its own (``corpus-00003.jsonl`` of four tasks after two)."""
+    _clear_dir(config.pipeline_dir)
+    _clear_dir(Path(config.out_dir) / SHARDS_DIR)
+
+
 # ----------------------------------------------------------------------------- stage 1: pair
 
 
@@ -359,7 +369,7 @@ def pair_stage(config: RunConfig) -> Plan:
                "files_read": prepared.reader.files_read}
     plan = Plan(run.settings, run.inputs, run.pairing, prepared.state.digest, t_wall, timings)
     with prepared.state.opened(prepared.mode):
-        _clear_dir(config.pipeline_dir)
+        _clear_run_files(config)
         _save_plan(config, plan)
         write_pairs(run.pairing, Path(config.out_dir) / PAIRS_FILE, prepared.en_dir, prepared.ar_dir)
     logger.info(f"Paired {len(run.pairing.pairs)} document(s); plan in {_plan_path(config)}")
@@ -406,7 +416,7 @@ def _pair_dataset(config: RunConfig, t_wall: float) -> Plan:
                "encoded_texts": {}, "files_read": 0}
     plan = Plan(aligner.settings, run_inputs, pairing, state.digest, t_wall, timings, keys)
     with state.opened(mode):
-        _clear_dir(config.pipeline_dir)
+        _clear_run_files(config)
         _save_plan(config, plan)
     logger.info(f"{len(pairs)} document pair(s) in {config.dataset.path}; plan in {_plan_path(config)}")
     return plan
@@ -871,12 +881,12 @@ def build(out_dir: str | Path, en_dir: str | Path | None = None, ar_dir: str | P
     if shards == "jsonl":
         from datatrove.pipeline.writers import JsonlWriter
 
-        align.append(JsonlWriter(os.path.join(os.path.abspath(config.out_dir), "shards"),
+        align.append(JsonlWriter(os.path.join(os.path.abspath(config.out_dir), SHARDS_DIR),
                                  output_filename="corpus-${rank}.jsonl", compression=None, adapter=record_adapter))
     elif shards == "parquet":
         from datatrove.pipeline.writers import ParquetWriter
 
-        align.append(ParquetWriter(os.path.join(os.path.abspath(config.out_dir), "shards"),
+        align.append(ParquetWriter(os.path.join(os.path.abspath(config.out_dir), SHARDS_DIR),
                                    output_filename="corpus-${rank}.parquet", adapter=record_adapter))
     return Stages([PairDocuments(config)], align, [MergeCorpus(config)], config)
 
