@@ -56,6 +56,16 @@ _FOLLOW_LINKS_HELP = ("Read files that links in EN_DIR and AR_DIR (or manifest p
                       "(by default such links are skipped with a note, and a manifest naming one is refused).")
 
 
+def _encoder_options(command):
+    """``--encoder`` and ``--engine``, the same on every command that aligns."""
+    command = click.option("--engine", type=click.Choice(ENGINES), default=None,
+                           help=_ENGINE_HELP + f" [default: {DEFAULT_ENGINE}]")(command)
+    return click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
+                        help="Embedded encoder: use+e5 (both together, the most accurate), use-multilingual-v3 "
+                             "(USE alone: about 3x faster on CPU, less accurate) or e5-small; or a Hugging Face "
+                             "model id or local model folder.")(command)
+
+
 _TMX_SOURCE_HELP = ("The TMX's source language (srclang, first <tuv>): ar, as the English reports were written "
                     "from the Arabic texts, or en for the other direction.")
 
@@ -375,12 +385,7 @@ main.command_class = _Command  # every command: --no-progress silences every bar
 @click.option("--license", "license_id", default=None, metavar="ID", help=_LICENSE_HELP)
 @click.option("--license-name", default=None, metavar="NAME", help=_LICENSE_NAME_HELP)
 @click.option("--tmx-source", type=click.Choice(["ar", "en"]), default="ar", show_default=True, help=_TMX_SOURCE_HELP)
-@click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
-              help="Embedded encoder: use+e5 (both together, the most accurate), use-multilingual-v3 (USE "
-                   "alone: about 3x faster on CPU, less accurate) or e5-small; or a Hugging Face model id or "
-                   "local model folder.")
-@click.option("--engine", type=click.Choice(ENGINES), default=None,
-              help=_ENGINE_HELP + f" [default: {DEFAULT_ENGINE}]")
+@_encoder_options
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TSV with header 'en_file<TAB>ar_file' pairing files explicitly (default: same file name).")
 @click.option("--pair-by", "pair_by", type=click.Choice(["auto", "name", "content"]), default="auto", show_default=True,
@@ -546,12 +551,7 @@ def _align_pipeline(en_dir: Path, ar_dir: Path, out_dir: Path, *, workers: int, 
               help=_MAX_SOURCES_HELP)
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TSV with header 'en_file<TAB>ar_file' pairing files explicitly (used first).")
-@click.option("--encoder", default=DEFAULT_ENCODER, show_default=True, metavar="NAME",
-              help="Embedded encoder: use+e5 (both together, the most accurate), use-multilingual-v3 (USE "
-                   "alone: about 3x faster on CPU, less accurate) or e5-small; or a Hugging Face model id or "
-                   "local model folder.")
-@click.option("--engine", type=click.Choice(ENGINES), default=None,
-              help=_ENGINE_HELP + f" [default: {DEFAULT_ENGINE}]")
+@_encoder_options
 @click.option("--presplit", is_flag=True, help="Files hold one sentence per line; do not segment.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress bars.")
 @click.option("--follow-links", is_flag=True, help=_FOLLOW_LINKS_HELP)
