@@ -331,15 +331,15 @@ class _BeadValues:
         for the length term (the ratio of the totals is wrong whenever one side has text
         of its own) and each side's aligned share for the cost of leaving a line out."""
         cfg = self.config
-        n, m = len(self.en_runs[0]), len(self.ar_runs[0])
-        en_al = [i for b in first if not b.is_null for i in b.en]
-        ar_al = [j for b in first if not b.is_null for j in b.ar]
         if en_lengths is not None and ar_lengths is not None and cfg.length_weight > 0:
             self.measure_length_ratio(first, en_lengths, ar_lengths)
         if cfg.null_weight:
+            n, m = len(self.en_runs[0]), len(self.ar_runs[0])
+            en_aligned = sum(len(b.en) for b in first if not b.is_null)
+            ar_aligned = sum(len(b.ar) for b in first if not b.is_null)
             pivot = _logit(cfg.null_pivot)
-            self.null_cost = (cfg.null_weight * (_logit(len(en_al) / n) - pivot),
-                              cfg.null_weight * (_logit(len(ar_al) / m) - pivot))
+            self.null_cost = (cfg.null_weight * (_logit(en_aligned / n) - pivot),
+                              cfg.null_weight * (_logit(ar_aligned / m) - pivot))
 
     def measure_length_ratio(self, beads: Sequence[Bead], en_lengths, ar_lengths) -> bool:
         """The document's Arabic/English character ratio over the lines ``beads`` align
