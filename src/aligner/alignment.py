@@ -71,6 +71,9 @@ class Bead:
     en: tuple[int, ...]
     ar: tuple[int, ...]
     score: float | None = None
+    # Found by the moved-block search (see find_moved_blocks): the bead crosses the main,
+    # monotonic path (a passage the report moved).
+    moved: bool = False
 
     @property
     def kind(self) -> str:
@@ -158,6 +161,17 @@ class AlignmentConfig:
     # leave-one-source-out fold; README, Accuracy).
     paragraphs_first: bool = True
     paragraph_bead_penalty: float = 1.0
+    # Moved passages (find_moved_blocks): after the monotonic search, the lines it left
+    # unaligned are searched again for blocks that match a block elsewhere, aligned where
+    # they are (beads that cross the main path, ``Bead.moved``). A moved block has no path
+    # around it to vouch for it, so its beads must each beat moved_threshold (scale
+    # units, like threshold) and together earn more than moved_block_cost.
+    moved_blocks: bool = True
+    moved_threshold: float = 0.0
+    moved_block_cost: float = 1.0
+    # Lines either side of where the main path passes a left-out line that are searched
+    # for its counterpart: bounds the search to linear time on long documents.
+    moved_window: int = 500
     center: bool = True            # subtract each side's mean embedding (see center_runs)
     scale_margins: bool = True     # margins in units of the document's typical best margin
     max_full_cells: int = 250_000  # above this, search coarse-to-fine in a band
@@ -180,6 +194,9 @@ class AlignmentConfig:
             raise ValueError("knn and coarse_block must be >= 1, band_width >= 0")
         if not self.paragraph_bead_penalty >= 0:
             raise ValueError(f"paragraph_bead_penalty must be >= 0 (inf: a rule), got {self.paragraph_bead_penalty}")
+        if self.moved_window < 1 or not self.moved_block_cost >= 0:
+            raise ValueError(f"moved_window must be >= 1 and moved_block_cost >= 0, got {self.moved_window}, "
+                             f"{self.moved_block_cost}")
         if not 0.0 <= self.evidence_quantile < 1.0:
             raise ValueError(f"evidence_quantile must be in [0, 1), got {self.evidence_quantile}")
 
@@ -522,7 +539,13 @@ def _windowed_knn_steps(x, y, lo: np.ndarray, hi: np.ndarray, k: int, out: np.nd
 
 
 def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -> list[Bead]:
-    """Dynamic programme over the band, row by row, vectorised along the row.
+    """The best monotonic sequence of beads (see ``_search_scored``)."""
+    return _search_scored(values, n, m, band, chunk)[0]
+
+
+def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tuple[list[Bead], float]:
+    """Dynamic programme over the band, row by row, vectorised along the row; the beads
+    and their total value.
 
     Rows are stored ragged (row r holds columns lo[r]..hi[r]-1 only), so memory follows
     the band's area, not its widest row; a bead's predecessors are a slice of an earlier
@@ -593,7 +616,159 @@ def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -
             beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), round(values.cosine(a, b, i - a, j - b), 6)))
             i, j = i - a, j - b
     beads.reverse()
-    return beads
+    return beads, float(score[start[n] + m - lo[n]])
+
+
+class _Rectangle:
+    """The bead values of a rectangle of the document (English lines from ``e0``, Arabic
+    lines from ``a0``) as a search of its own: no bead starts before its first lines, and
+    each bead must beat ``moved_threshold`` instead of ``threshold``."""
+
+    def __init__(self, values: _BeadValues, e0: int, a0: int):
+        self.values, self.e0, self.a0, self.types = values, e0, a0, values.types
+        cfg = values.config
+        self.shift = [((a + b) / 2.0) ** cfg.size_power * (cfg.moved_threshold - cfg.threshold) for a, b in self.types]
+
+    def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        out = self.values.block(r0 + self.e0, r1 + self.e0, c0 + self.a0, c1 + self.a0)
+        for t, (a, b) in enumerate(self.types):
+            out[t] -= self.shift[t]
+            out[t, :max(0, a - r0)] = _NEG
+            out[t, :, :max(0, b - c0)] = _NEG
+        return out
+
+    def cosine(self, a: int, b: int, i: int, j: int) -> float:
+        return self.values.cosine(a, b, i + self.e0, j + self.a0)
+
+
+def find_moved_blocks(values: _BeadValues, beads: list[Bead]) -> list[Bead]:
+    """Align what the monotonic path left out where it lies: blocks of left-out English
+    lines that match left-out Arabic lines elsewhere (a passage the report moved).
+
+    Seeds are each left-out line's best left-out counterpart within ``moved_window``
+    lines of where the path passes it; around each seed the bead search runs again on the
+    rectangle of the two left-out stretches (at most ``2 * max_side`` lines either side),
+    with the same bead values but ``moved_threshold`` in place of ``threshold``. A block
+    is kept when its beads earn more than ``moved_block_cost`` and cross the main path;
+    blocks are taken best first, each line once. Returns the beads with the moved ones
+    (``Bead.moved``) in place of the null beads of their lines."""
+    cfg = values.config
+    n, m = len(values.en_runs[0]), len(values.ar_runs[0])
+    null_en = np.array([b.en[0] for b in beads if not b.ar], np.int64)
+    null_ar = np.array([b.ar[0] for b in beads if not b.en], np.int64)
+    if len(null_en) == 0 or len(null_ar) == 0:
+        return beads
+    # Where the main path is on the Arabic side when it reaches each English line, and
+    # the Arabic gap it leaves around each left-out English line (a bead inside its own
+    # gap does not cross the path: the main search could have made it).
+    at = np.zeros(n, np.int64)
+    gap_lo = np.zeros(n, np.int64)
+    gap_hi = np.full(n, m, np.int64)
+    j = 0
+    pending: list[int] = []
+    for b in beads:
+        if b.ar and b.en:
+            for i in pending:
+                gap_hi[i] = b.ar[0]
+            pending = []
+            j = b.ar[-1] + 1
+        for i in b.en:
+            at[i] = j
+            gap_lo[i] = j
+        if b.en and not b.ar:
+            pending.append(b.en[0])
+    seeds = _moved_seeds(values, null_en, null_ar, at)
+    reach = 2 * cfg.max_side
+    stretch_en, stretch_ar = _stretches(null_en, n), _stretches(null_ar, m)
+    blocks: dict[tuple[int, int, int, int], tuple[float, list[Bead]]] = {}
+    for i, j in seeds:
+        e0, e1 = _clip(stretch_en, i, reach)
+        a0, a1 = _clip(stretch_ar, j, reach)
+        if (e0, e1, a0, a1) in blocks:
+            continue
+        found, total = _search_scored(_Rectangle(values, e0, a0), e1 - e0, a1 - a0, _full_band(e1 - e0, a1 - a0))
+        moved = [Bead(tuple(x + e0 for x in b.en), tuple(y + a0 for y in b.ar), b.score, True)
+                 for b in found if not b.is_null]
+        # Only beads that cross the main path are moved; the rest the main search declined.
+        moved = [b for b in moved if not (gap_lo[b.en[0]] <= b.ar[0] and b.ar[-1] < gap_hi[b.en[0]])]
+        blocks[(e0, e1, a0, a1)] = (total, moved)
+    used_en: set[int] = set()
+    used_ar: set[int] = set()
+    taken: dict[int, Bead] = {}
+    for (e0, e1, a0, a1), (total, moved) in sorted(blocks.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        if not moved or total <= cfg.moved_block_cost:
+            continue
+        lines_en = {i for b in moved for i in b.en}
+        lines_ar = {j for b in moved for j in b.ar}
+        if lines_en & used_en or lines_ar & used_ar:
+            continue
+        used_en |= lines_en
+        used_ar |= lines_ar
+        for b in moved:
+            taken[b.en[0]] = b
+    if not taken:
+        return beads
+    out = []
+    for b in beads:
+        if b.is_null and (b.en and b.en[0] in used_en or b.ar and b.ar[0] in used_ar):
+            if b.en and b.en[0] in taken:
+                out.append(taken[b.en[0]])
+            continue
+        out.append(b)
+    return out
+
+
+def _stretches(lines: np.ndarray, size: int) -> np.ndarray:
+    """For each line of a side, the first line of the stretch of consecutive ``lines`` it
+    is in, and (second row) one past its last (-1 for lines not in ``lines``)."""
+    out = np.full((2, size), -1, np.int64)
+    breaks = np.flatnonzero(np.diff(lines) != 1) + 1
+    for part in np.split(lines, breaks):
+        out[0, part] = part[0]
+        out[1, part] = part[-1] + 1
+    return out
+
+
+def _clip(stretches: np.ndarray, k: int, reach: int) -> tuple[int, int]:
+    """The part of line k's stretch within ``reach`` lines of it, on a grid of ``reach``
+    lines so that neighbouring seeds share one rectangle."""
+    s0, s1 = int(stretches[0, k]), int(stretches[1, k])
+    g = s0 + (k - s0) // reach * reach
+    return max(s0, g - reach), min(s1, g + 2 * reach)
+
+
+def _moved_seeds(values: _BeadValues, null_en: np.ndarray, null_ar: np.ndarray, at: np.ndarray,
+                 chunk: int = 256) -> list[tuple[int, int]]:
+    """Each left-out line's best left-out counterpart on the other side, within
+    ``moved_window`` lines of the path, by 1-1 margin, when that beats
+    ``moved_threshold``: (English line, Arabic line) pairs, in order."""
+    cfg = values.config
+    en, ar = values.en_runs[0], values.ar_runs[0]
+    ken, kar = values.knn[(1, 1)]
+    w = cfg.moved_window
+    best_ar = np.full(len(null_ar), -np.inf)
+    arg_ar = np.full(len(null_ar), -1, np.int64)
+    seeds = set()
+    for s0 in range(0, len(null_en), chunk):
+        rows = null_en[s0:s0 + chunk]
+        c0 = int(np.searchsorted(null_ar, at[rows].min() - w))
+        c1 = int(np.searchsorted(null_ar, at[rows].max() + w, side="right"))
+        if c1 <= c0:
+            continue
+        cols = null_ar[c0:c1]
+        margin = (en[rows] @ ar[cols].T - 0.5 * (ken[rows][:, None] + kar[cols][None, :])) / values.scale
+        margin[np.abs(at[rows][:, None] - cols[None, :]) > w] = -np.inf
+        top = margin.argmax(1)
+        for r, c in enumerate(top):
+            if margin[r, c] > cfg.moved_threshold:
+                seeds.add((int(rows[r]), int(cols[c])))
+        col_best = margin.max(0)
+        better = col_best > best_ar[c0:c1]
+        best_ar[c0:c1][better] = col_best[better]
+        arg_ar[c0:c1][better] = rows[margin.argmax(0)[better]]
+    for c in np.flatnonzero(best_ar > cfg.moved_threshold):
+        seeds.add((int(arg_ar[c]), int(null_ar[c])))
+    return sorted(seeds)
 
 
 _BLAS = None
@@ -693,9 +868,12 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
             previous, beads = beads, _search(values, n, m, band)
             if beads == previous:
                 break
+    if config.moved_blocks:
+        beads = find_moved_blocks(values, beads)
     # Report the plain cosine of the encoder's embeddings (centring is a search device).
     return [b if b.is_null else
-            Bead(b.en, b.ar, round(float(raw_en[len(b.en) - 1][b.en[0]] @ raw_ar[len(b.ar) - 1][b.ar[0]]), 6))
+            Bead(b.en, b.ar, round(float(raw_en[len(b.en) - 1][b.en[0]] @ raw_ar[len(b.ar) - 1][b.ar[0]]), 6),
+                 b.moved)
             for b in beads]
 
 
