@@ -91,10 +91,15 @@ def shape(beads):
 
 def check_invariants(beads, n: int, m: int, config: AlignmentConfig | None = None) -> None:
     config = config or AlignmentConfig()
-    # Every line of each side in exactly one bead, in order (so beads are monotone and
-    # contiguous: concatenating the sides gives 0..n-1 and 0..m-1).
+    # Every line of each side in exactly one bead, English in order; Arabic in order too
+    # but for moved beads, which cross the main path (so the other beads are monotone and
+    # contiguous).
     assert [i for b in beads for i in b.en] == list(range(n))
-    assert [j for b in beads for j in b.ar] == list(range(m))
+    assert sorted(j for b in beads for j in b.ar) == list(range(m))
+    in_path = [j for b in beads if not b.moved for j in b.ar]
+    assert in_path == sorted(in_path)
+    assert all(not b.is_null and list(b.ar) == list(range(b.ar[0], b.ar[-1] + 1)) for b in beads if b.moved)
+    assert config.moved_blocks or not any(b.moved for b in beads)
     for b in beads:
         assert isinstance(b, Bead)
         assert b.en or b.ar, "empty bead"

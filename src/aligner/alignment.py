@@ -543,9 +543,9 @@ def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -
     return _search_scored(values, n, m, band, chunk)[0]
 
 
-def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tuple[list[Bead], float]:
+def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tuple[list[Bead], list[float]]:
     """Dynamic programme over the band, row by row, vectorised along the row; the beads
-    and their total value.
+    and the value of each (0 for a null bead).
 
     Rows are stored ragged (row r holds columns lo[r]..hi[r]-1 only), so memory follows
     the band's area, not its widest row; a bead's predecessors are a slice of an earlier
@@ -600,6 +600,7 @@ def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tupl
         back[start[i]:start[i] + w] = arg
 
     beads: list[Bead] = []
+    gains: list[float] = []
     i, j = n, m
     while i > 0 or j > 0:
         t = int(back[start[i] + j - lo[i]]) if lo[i] <= j < hi[i] else -1
@@ -614,9 +615,13 @@ def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tupl
         else:
             a, b = types[t - 1]
             beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), round(values.cosine(a, b, i - a, j - b), 6)))
+            gains.append(score[start[i] + j - lo[i]] - score[start[i - a] + j - b - lo[i - a]])
             i, j = i - a, j - b
+            continue
+        gains.append(0.0)
     beads.reverse()
-    return beads, float(score[start[n] + m - lo[n]])
+    gains.reverse()
+    return beads, [float(g) for g in gains]
 
 
 class _Rectangle:
@@ -624,15 +629,21 @@ class _Rectangle:
     lines from ``a0``) as a search of its own: no bead starts before its first lines, and
     each bead must beat ``moved_threshold`` instead of ``threshold``."""
 
-    def __init__(self, values: _BeadValues, e0: int, a0: int):
+    def __init__(self, values: _BeadValues, e0: int, a0: int, costs: tuple[np.ndarray, np.ndarray] | None = None):
         self.values, self.e0, self.a0, self.types = values, e0, a0, values.types
         cfg = values.config
         self.shift = [((a + b) / 2.0) ** cfg.size_power * (cfg.moved_threshold - cfg.threshold) for a, b in self.types]
+        self.costs = costs  # prefix sums of what taking each line from its bead costs
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         out = self.values.block(r0 + self.e0, r1 + self.e0, c0 + self.a0, c1 + self.a0)
+        rows, cols = np.arange(r0, r1) + self.e0, np.arange(c0, c1) + self.a0
         for t, (a, b) in enumerate(self.types):
             out[t] -= self.shift[t]
+            if self.costs is not None:
+                ce, ca = self.costs
+                ri, cj = np.clip(rows - a, 0, None), np.clip(cols - b, 0, None)
+                out[t] -= ((ce[rows] - ce[ri])[:, None] + (ca[cols] - ca[cj])[None, :]).astype(np.float32)
             out[t, :max(0, a - r0)] = _NEG
             out[t, :, :max(0, b - c0)] = _NEG
         return out
@@ -641,81 +652,172 @@ class _Rectangle:
         return self.values.cosine(a, b, i + self.e0, j + self.a0)
 
 
-def find_moved_blocks(values: _BeadValues, beads: list[Bead]) -> list[Bead]:
-    """Align what the monotonic path left out where it lies: blocks of left-out English
-    lines that match left-out Arabic lines elsewhere (a passage the report moved).
+def find_moved_blocks(values: _BeadValues, beads: list[Bead], gains: Sequence[float]) -> list[Bead]:
+    """Align passages the report moved where they lie: blocks of lines the monotonic path
+    left free that match free lines elsewhere on the other side.
 
-    Seeds are each left-out line's best left-out counterpart within ``moved_window``
-    lines of where the path passes it; around each seed the bead search runs again on the
-    rectangle of the two left-out stretches (at most ``2 * max_side`` lines either side),
-    with the same bead values but ``moved_threshold`` in place of ``threshold``. A block
-    is kept when its beads earn more than ``moved_block_cost`` and cross the main path;
-    blocks are taken best first, each line once. Returns the beads with the moved ones
-    (``Bead.moved``) in place of the null beads of their lines."""
+    Free lines: those left out, those of beads worth nothing by the moved-block standard
+    (their value with ``moved_threshold`` in place of ``threshold`` is not positive: the
+    path made them to stay on track), and a bead's edge lines with no evidence of their
+    own against its other side (glued on). Seeds are each free line's best free
+    counterpart within ``moved_window`` lines of where the path passes it; around each
+    seed the bead search runs again on the rectangle of the two free stretches (at most
+    ``2 * max_side`` lines either side of the seed), with the same bead values but
+    ``moved_threshold`` in place of ``threshold``. A block is kept when its beads earn more
+    than ``moved_block_cost`` and each crosses the path; blocks are taken best first, each
+    line once. The beads that gave up lines keep the rest when it is still a bead.
+    ``gains``: the value of each bead of ``beads`` in the search that made them."""
     cfg = values.config
     n, m = len(values.en_runs[0]), len(values.ar_runs[0])
-    null_en = np.array([b.en[0] for b in beads if not b.ar], np.int64)
-    null_ar = np.array([b.ar[0] for b in beads if not b.en], np.int64)
-    if len(null_en) == 0 or len(null_ar) == 0:
+    shift = dict(zip(values.types, _Rectangle(values, 0, 0).shift))
+    # What taking a line from the path costs: nothing for a line left out or glued on,
+    # else what its bead is worth by the moved-block standard (a line worth more than a
+    # block must earn is not offered).
+    cost_en, cost_ar = np.zeros(n), np.zeros(m)
+    for b, gain in zip(beads, gains):
+        if not b.is_null:
+            worth = max(0.0, gain - shift[(len(b.en), len(b.ar))])
+            cost_en[list(b.en)] = worth
+            cost_ar[list(b.ar)] = worth
+            cost_en[list(_glued_lines(values, b, 0))] = 0.0
+            cost_ar[list(_glued_lines(values, b, 1))] = 0.0
+    free_en, free_ar = cost_en < cfg.moved_block_cost, cost_ar < cfg.moved_block_cost
+    if not free_en.any() or not free_ar.any():
         return beads
-    # Where the main path is on the Arabic side when it reaches each English line, and
-    # the Arabic gap it leaves around each left-out English line (a bead inside its own
-    # gap does not cross the path: the main search could have made it).
-    at = np.zeros(n, np.int64)
-    gap_lo = np.zeros(n, np.int64)
-    gap_hi = np.full(n, m, np.int64)
-    j = 0
-    pending: list[int] = []
-    for b in beads:
-        if b.ar and b.en:
-            for i in pending:
-                gap_hi[i] = b.ar[0]
-            pending = []
-            j = b.ar[-1] + 1
-        for i in b.en:
-            at[i] = j
-            gap_lo[i] = j
-        if b.en and not b.ar:
-            pending.append(b.en[0])
-    seeds = _moved_seeds(values, null_en, null_ar, at)
+    costs = (np.concatenate([[0.0], np.cumsum(cost_en)]), np.concatenate([[0.0], np.cumsum(cost_ar)]))
+    path = _PathIndex(beads)
+    seeds = _moved_seeds(values, np.flatnonzero(free_en), np.flatnonzero(free_ar), path.at)
     reach = 2 * cfg.max_side
-    stretch_en, stretch_ar = _stretches(null_en, n), _stretches(null_ar, m)
+    stretch_en, stretch_ar = _stretches(np.flatnonzero(free_en), n), _stretches(np.flatnonzero(free_ar), m)
     blocks: dict[tuple[int, int, int, int], tuple[float, list[Bead]]] = {}
     for i, j in seeds:
         e0, e1 = _clip(stretch_en, i, reach)
         a0, a1 = _clip(stretch_ar, j, reach)
         if (e0, e1, a0, a1) in blocks:
             continue
-        found, total = _search_scored(_Rectangle(values, e0, a0), e1 - e0, a1 - a0, _full_band(e1 - e0, a1 - a0))
-        moved = [Bead(tuple(x + e0 for x in b.en), tuple(y + a0 for y in b.ar), b.score, True)
-                 for b in found if not b.is_null]
-        # Only beads that cross the main path are moved; the rest the main search declined.
-        moved = [b for b in moved if not (gap_lo[b.en[0]] <= b.ar[0] and b.ar[-1] < gap_hi[b.en[0]])]
-        blocks[(e0, e1, a0, a1)] = (total, moved)
-    used_en: set[int] = set()
-    used_ar: set[int] = set()
-    taken: dict[int, Bead] = {}
-    for (e0, e1, a0, a1), (total, moved) in sorted(blocks.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        if not moved or total <= cfg.moved_block_cost:
-            continue
+        found, found_gains = _search_scored(_Rectangle(values, e0, a0, costs), e1 - e0, a1 - a0, _full_band(e1 - e0, a1 - a0))
+        blocks[(e0, e1, a0, a1)] = (sum(found_gains), [
+            Bead(tuple(x + e0 for x in b.en), tuple(y + a0 for y in b.ar), b.score, True) for b in found if not b.is_null])
+    taken = False
+    for _, (total, moved) in sorted(blocks.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        if moved and total > cfg.moved_block_cost:
+            taken = path.take(moved, values) or taken
+    return path.beads() if taken else beads
+
+
+def _glued_lines(values: _BeadValues, bead: Bead, side: int) -> list[int]:
+    """The lines at either end of a bead's side (of 2+ lines) with no evidence of their own
+    against the bead's other side: a 1-1 margin (against runs of the other side's length)
+    below ``moved_threshold``. At least one line stays."""
+    lines = bead.en if side == 0 else bead.ar
+    if len(lines) < 2:
+        return []
+    other = bead.ar if side == 0 else bead.en
+    shape = (1, len(other)) if side == 0 else (len(other), 1)
+    if shape not in values.knn:
+        return []
+    mine, theirs = (values.en_runs, values.ar_runs)[side], (values.ar_runs, values.en_runs)[side]
+    k_mine, k_theirs = values.knn[shape][side], values.knn[shape][1 - side]
+    run = theirs[len(other) - 1][other[0]]
+    margin = [(float(mine[0][x] @ run) - 0.5 * (k_mine[x] + k_theirs[other[0]])) / values.scale for x in lines]
+    weak = [g < values.config.moved_threshold for g in margin]
+    out = []
+    for order in (range(len(lines)), range(len(lines) - 1, -1, -1)):
+        for k in order:
+            if not weak[k] or len(out) == len(lines) - 1:
+                break
+            if lines[k] not in out:
+                out.append(lines[k])
+    return sorted(out)
+
+
+class _PathIndex:
+    """The monotonic path while moved blocks are taken from it: which bead holds each
+    line, where the path is on the Arabic side at each English line, and whether a bead
+    crosses the path."""
+
+    def __init__(self, beads: list[Bead]):
+        self.path: list[Bead | None] = list(beads)  # None: a bead that gave up lines
+        n = sum(len(b.en) for b in beads)
+        m = sum(len(b.ar) for b in beads)
+        self.owner_en, self.owner_ar = np.zeros(n, np.int64), np.zeros(m, np.int64)
+        self.at = np.zeros(n, np.int64)
+        j = 0
+        for k, b in enumerate(beads):
+            self.owner_en[list(b.en)] = k
+            self.owner_ar[list(b.ar)] = k
+            self.at[list(b.en)] = b.ar[0] if b.ar else j
+            if b.ar:
+                j = b.ar[-1] + 1
+        self.placed: dict[int, list[Bead]] = {}  # path index -> what takes its place
+
+    def take(self, moved: list[Bead], values: _BeadValues) -> bool:
+        """Take a block's beads when none of their lines is taken yet and each crosses
+        the path as it stands once the lines are taken; whether they were taken."""
         lines_en = {i for b in moved for i in b.en}
         lines_ar = {j for b in moved for j in b.ar}
-        if lines_en & used_en or lines_ar & used_ar:
-            continue
-        used_en |= lines_en
-        used_ar |= lines_ar
+        hit = sorted({int(self.owner_en[i]) for i in lines_en} | {int(self.owner_ar[j]) for j in lines_ar})
+        if any(self.path[k] is None for k in hit):
+            return False
+        rest = {k: _rest(self.path[k], lines_en, lines_ar, values) for k in hit}
+        if not all(self._crosses(b, rest) for b in moved):
+            return False
+        for k in hit:
+            self.path[k] = None
+            self.placed[k] = rest[k]
         for b in moved:
-            taken[b.en[0]] = b
-    if not taken:
-        return beads
-    out = []
-    for b in beads:
-        if b.is_null and (b.en and b.en[0] in used_en or b.ar and b.ar[0] in used_ar):
-            if b.en and b.en[0] in taken:
-                out.append(taken[b.en[0]])
-            continue
-        out.append(b)
-    return out
+            self.placed.setdefault(int(self.owner_en[b.en[0]]), []).append(b)
+        return True
+
+    def _crosses(self, b: Bead, rest: dict[int, list[Bead]]) -> bool:
+        """Whether ``b``'s Arabic lines lie outside the gap the path leaves between the
+        aligned beads before and after its English lines."""
+        def aligned(k: int) -> Bead | None:
+            beads = rest.get(k, self.placed.get(k, [self.path[k]]))
+            found = [x for x in beads if x is not None and not x.is_null and not x.moved]
+            return found[0] if found else None
+
+        lo, hi = 0, len(self.owner_ar)
+        k0, k1 = int(self.owner_en[b.en[0]]), int(self.owner_en[b.en[-1]])
+        own = aligned(k0)
+        if own is not None and own.en[0] < b.en[0]:
+            lo = own.ar[-1] + 1
+        else:
+            for k in range(k0 - 1, -1, -1):
+                prev = aligned(k)
+                if prev is not None:
+                    lo = prev.ar[-1] + 1
+                    break
+        own = aligned(k1)
+        if own is not None and own.en[-1] > b.en[-1]:
+            hi = own.ar[0]
+        else:
+            for k in range(k1 + 1, len(self.path)):
+                nxt = aligned(k)
+                if nxt is not None:
+                    hi = nxt.ar[0]
+                    break
+        return not (lo <= b.ar[0] and b.ar[-1] < hi)
+
+    def beads(self) -> list[Bead]:
+        """The path's beads, each bead that gave up lines replaced by what remains of it
+        and by the moved beads that start on its English lines (in English order)."""
+        out: list[Bead] = []
+        for k, b in enumerate(self.path):
+            if b is not None:
+                out.append(b)
+            else:
+                out.extend(sorted(self.placed.get(k, []), key=lambda x: (x.en[0] if x.en else 1 << 62, x.ar[:1])))
+        return out
+
+
+def _rest(bead: Bead, lines_en: set[int], lines_ar: set[int], values: _BeadValues) -> list[Bead]:
+    """What remains of a bead that gives up some lines: a smaller bead, or null beads."""
+    en = tuple(i for i in bead.en if i not in lines_en)
+    ar = tuple(j for j in bead.ar if j not in lines_ar)
+    if en and ar and all(len(x) == x[-1] - x[0] + 1 for x in (en, ar)) and (len(en), len(ar)) in values.knn:
+        return [Bead(en, ar, round(values.cosine(len(en), len(ar), en[0], ar[0]), 6))]
+    return [Bead((i,), ()) for i in en] + [Bead((), (j,)) for j in ar]
 
 
 def _stretches(lines: np.ndarray, size: int) -> np.ndarray:
@@ -854,22 +956,23 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
     # First pass on embeddings alone; the second adds what needs a first alignment: the
     # document's length ratio and its null costs (see _BeadValues.second_pass).
     values = _BeadValues(en_runs, ar_runs, band, config, paragraphs, groups)
-    beads = _search(values, n, m, band)
+    beads, gains = _search_scored(values, n, m, band)
     have_lengths = en_lengths is not None and ar_lengths is not None and config.length_weight > 0
     if have_lengths or config.null_weight:
         values.second_pass(beads, en_lengths, ar_lengths)
-        beads = _search(values, n, m, band)
+        beads, gains = _search_scored(values, n, m, band)
         # The length ratio measured again on the alignment it gave, until the beads stop
         # changing (see AlignmentConfig.length_passes). The null costs stay those of the
         # first pass: re-measured, a side's aligned share would feed on itself.
         for _ in range(config.length_passes - 1 if have_lengths else 0):
             if not values.measure_length_ratio(beads, en_lengths, ar_lengths):
                 break  # the ratio has settled: the next pass would give (nearly) these beads
-            previous, beads = beads, _search(values, n, m, band)
+            previous = beads
+            beads, gains = _search_scored(values, n, m, band)
             if beads == previous:
                 break
     if config.moved_blocks:
-        beads = find_moved_blocks(values, beads)
+        beads = find_moved_blocks(values, beads, gains)
     # Report the plain cosine of the encoder's embeddings (centring is a search device).
     return [b if b.is_null else
             Bead(b.en, b.ar, round(float(raw_en[len(b.en) - 1][b.en[0]] @ raw_ar[len(b.ar) - 1][b.ar[0]]), 6),
