@@ -207,6 +207,14 @@ DOCS = {
     "pair_across_paragraphs": ("a b p / c d e", "a b / q c d e", None),
     # An untranslated Arabic first line and an own English last line around weak pairs.
     "own_lines_at_the_ends": ("0.5a+p1 b 0.5c+p3 0.5d+p4 p5", "q0 0.5a+q1 b 0.5c+q3 0.5d+q4", None),
+    # Moved passages: English lines 0-1 translate Arabic 3-4 (the report leads with them).
+    "moved_to_front": ("d e a b c f g", "a b c d e f g", None),
+    # ... with half of each line the report's own words.
+    "faint_moved": ("0.5d+p1 0.5e+p2 a b c f g", "a b c d e f g", None),
+    # ... a single line.
+    "one_line_moved": ("d a b c e f", "a b c d e f", None),
+    # English lines 4-5 translate Arabic 1-2 (moved back, three lines on).
+    "moved_back": ("a d e f b c g", "a b c d e f g", None),
 }
 
 INF = float("inf")
@@ -314,6 +322,25 @@ TERMS = [
     ("paragraph_bead_penalty", "pair_across_paragraphs", {"threshold": -1.6},
      1.0, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
      INF, "[0]:[0] [1]:[1] []:[2] [2]:[] [3]:[3] [4]:[4] [5]:[5]"),
+    # Moved passages: without the moved-block search the path glues the moved block's
+    # Arabic lines onto the next pair (the permissive threshold) and leaves its English out.
+    ("moved_blocks", "moved_to_front", {},
+     True, "[0]:[3] [1]:[4] [2]:[0] [3]:[1] [4]:[2] [5]:[5] [6]:[6]",
+     False, "[0]:[] [1]:[] [2]:[0] [3]:[1] [4]:[2] [5]:[3,4,5] [6]:[6]"),
+    # Each moved bead must beat the moved threshold: half-translated lines (margin about
+    # half the document's scale) pass at 0, not at 0.5.
+    ("moved_threshold", "faint_moved", {},
+     0.0, "[0]:[3] [1]:[4] [2]:[0] [3]:[1] [4]:[2] [5]:[5] [6]:[6]",
+     0.5, "[0]:[] [1]:[] [2]:[0] [3]:[1] [4]:[2] [5]:[3,4,5] [6]:[6]"),
+    # A block must earn more than the block cost: one exact line earns about 1 scale unit.
+    ("moved_block_cost", "one_line_moved", {},
+     1.0, "[0]:[] [1]:[0] [2]:[1] [3]:[2] []:[3] [4]:[4] [5]:[5]",
+     0.5, "[0]:[3] [1]:[0] [2]:[1] [3]:[2] [4]:[4] [5]:[5]"),
+    # The counterpart is searched within the window of where the path passes a line: the
+    # block moved three lines on is out of reach of a window of 3.
+    ("moved_window", "moved_back", {},
+     500, "[0]:[0] [1]:[3] [2]:[4] [3]:[5] [4]:[1] [5]:[2] [6]:[6]",
+     3, "[0]:[0,1,2] [1]:[3] [2]:[4] [3]:[5] [4,5,6]:[6]"),
     # Embedding geometry.
     ("center", "faint_split", {},
      True, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]",
@@ -368,3 +395,34 @@ def test_bead_scores_are_the_plain_cosines():
         ((0,), (0,), 1.0), ((1,), (1, 2), round(1.8 / np.sqrt(1.64 * 2), 6)), ((2,), (3,), 1.0),
         ((3,), (4,), 1.0), ((4,), (5,), 1.0), ((5,), (6,), 1.0)]
     assert beads[1].score == 0.993884
+
+
+# --------------------------------------------------------------------------- #
+# Moved passages, through the pure core (``*`` marks a moved bead)
+# --------------------------------------------------------------------------- #
+
+MOVED = [
+    ("a block moved to the front", "d e a b c f g", "a b c d e f g",
+     "[0]:[3]* [1]:[4]* [2]:[0] [3]:[1] [4]:[2] [5]:[5] [6]:[6]"),
+    ("a block moved back", "a d e f b c g", "a b c d e f g",
+     "[0]:[0] [1]:[3] [2]:[4] [3]:[5] [4]:[1]* [5]:[2]* [6]:[6]"),
+    # The path keeps the longer block in place; the shorter one is the moved one.
+    ("two blocks swapped", "a e f b c d g", "a b c d e f g",
+     "[0]:[0] [1]:[4]* [2]:[5]* [3]:[1] [4]:[2] [5]:[3] [6]:[6]"),
+    ("a block with no counterpart anywhere", "p1 p2 a b c d", "a b q1 q2 c d",
+     "[0]:[] [1]:[] [2]:[0] [3]:[1] []:[2] []:[3] [4]:[4] [5]:[5]"),
+    # The moved block sits between the report's own lines, its source beside an
+    # untranslated line: the path had glued both onto the next pair, which keeps its own.
+    ("a block moved among the report's own lines", "p1 d e p2 a b c f g", "a b c q1 d e f g",
+     "[0]:[] [1]:[4]* [2]:[5]* [3]:[] [4]:[0] [5]:[1] [6]:[2] []:[3] [7]:[6] [8]:[7]"),
+]
+
+
+@pytest.mark.parametrize("name, en, ar, expected", MOVED, ids=[row[0] for row in MOVED])
+def test_moved_blocks(name, en, ar, expected):
+    config = AlignmentConfig()
+    (e, _), (a, _) = sentence_vectors(en, ar)
+    beads = align_runs(run_embeddings_by_mean(e, config.max_run), run_embeddings_by_mean(a, config.max_run), config)
+    assert [(b.en, b.ar, b.moved) for b in beads] == [
+        (en_idx, ar_idx, bead.endswith("*")) for bead, (en_idx, ar_idx) in
+        zip(expected.split(), parse_beads(expected.replace("*", "")))]

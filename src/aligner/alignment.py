@@ -681,7 +681,8 @@ def find_moved_blocks(values: _BeadValues, beads: list[Bead], gains: Sequence[fl
             cost_ar[list(b.ar)] = worth
             cost_en[list(_glued_lines(values, b, 0))] = 0.0
             cost_ar[list(_glued_lines(values, b, 1))] = 0.0
-    free_en, free_ar = cost_en < cfg.moved_block_cost, cost_ar < cfg.moved_block_cost
+    free_en = (cost_en == 0) | (cost_en < cfg.moved_block_cost)
+    free_ar = (cost_ar == 0) | (cost_ar < cfg.moved_block_cost)
     if not free_en.any() or not free_ar.any():
         return beads
     costs = (np.concatenate([[0.0], np.cumsum(cost_en)]), np.concatenate([[0.0], np.cumsum(cost_ar)]))
@@ -806,18 +807,43 @@ class _PathIndex:
         for k, b in enumerate(self.path):
             if b is not None:
                 out.append(b)
-            else:
-                out.extend(sorted(self.placed.get(k, []), key=lambda x: (x.en[0] if x.en else 1 << 62, x.ar[:1])))
+                continue
+            group = self.placed.get(k, [])
+            kept = [x for x in group if not x.is_null and not x.moved]
+            en_items = sorted((x for x in group if x.en and (x.moved or x.is_null)), key=lambda x: x.en[0])
+            ar_nulls = sorted((x for x in group if not x.en), key=lambda x: x.ar[0])
+            if not kept:
+                out += en_items + ar_nulls
+                continue
+            e, a = kept[0].en[0], kept[0].ar[0]
+            out += [x for x in en_items if x.en[0] < e] + [x for x in ar_nulls if x.ar[0] < a] + kept
+            out += [x for x in en_items if x.en[0] > e] + [x for x in ar_nulls if x.ar[0] > a]
         return out
 
 
 def _rest(bead: Bead, lines_en: set[int], lines_ar: set[int], values: _BeadValues) -> list[Bead]:
-    """What remains of a bead that gives up some lines: a smaller bead, or null beads."""
-    en = tuple(i for i in bead.en if i not in lines_en)
-    ar = tuple(j for j in bead.ar if j not in lines_ar)
-    if en and ar and all(len(x) == x[-1] - x[0] + 1 for x in (en, ar)) and (len(en), len(ar)) in values.knn:
-        return [Bead(en, ar, round(values.cosine(len(en), len(ar), en[0], ar[0]), 6))]
-    return [Bead((i,), ()) for i in en] + [Bead((), (j,)) for j in ar]
+    """What remains of a bead that gives up some lines: the pair of consecutive pieces of
+    its remaining lines (one per side) with the highest cosine stays a bead, the other
+    lines are left out."""
+    pieces = [_pieces([i for i in bead.en if i not in lines_en]), _pieces([j for j in bead.ar if j not in lines_ar])]
+    best = max(((values.cosine(len(e), len(a), e[0], a[0]), e, a) for e in pieces[0] for a in pieces[1]
+                if (len(e), len(a)) in values.knn), default=None, key=lambda c: c[0])
+    keep_en, keep_ar = (best[1], best[2]) if best else ((), ())
+    out = [Bead(keep_en, keep_ar, round(best[0], 6))] if best else []
+    out += [Bead((i,), ()) for e in pieces[0] for i in e if e != keep_en]
+    out += [Bead((), (j,)) for a in pieces[1] for j in a if a != keep_ar]
+    return out
+
+
+def _pieces(lines: list[int]) -> list[tuple[int, ...]]:
+    """Consecutive stretches of sorted line numbers."""
+    out: list[list[int]] = []
+    for x in lines:
+        if out and x == out[-1][-1] + 1:
+            out[-1].append(x)
+        else:
+            out.append([x])
+    return [tuple(p) for p in out]
 
 
 def _stretches(lines: np.ndarray, size: int) -> np.ndarray:

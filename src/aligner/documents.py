@@ -29,6 +29,7 @@ class SentencePair:
     ar_text: str
     bead_type: str
     score: float
+    moved: bool = False  # a passage the report moved: the bead crosses the main path (Bead.moved)
 
 
 @dataclass
@@ -65,7 +66,7 @@ class DocumentAlignment:
     def pairs(self) -> list[SentencePair]:
         """Aligned beads with their texts, in document order."""
         return [SentencePair(b.en, b.ar, " ".join(self.en_sentences[i].text for i in b.en),
-                             " ".join(self.ar_sentences[j].text for j in b.ar), b.kind, float(b.score))
+                             " ".join(self.ar_sentences[j].text for j in b.ar), b.kind, float(b.score), b.moved)
                 for b in self.beads if not b.is_null]
 
     @property
@@ -424,16 +425,21 @@ def _with_unencoded_sentences(beads: list[Bead], en: EncodedSide, ar: EncodedSid
     maps = [np.arange(len(s.sentences)) if s.kept is None else s.kept for s in (en, ar)]
     out: list[Bead] = []
     nxt = [0, 0]  # per side, the first sentence not yet in a bead
+    # A moved bead stands at its English place, off the Arabic order the walk follows.
+    moved_ar = {int(maps[1][j]) for b in beads if b.moved for j in _longest_piece(maps[1], b.ar)}
 
     def unaligned_until(side: int, stop: int) -> None:
         for k in range(nxt[side], stop):
-            out.append(Bead((k,), ()) if side == 0 else Bead((), (k,)))
+            if side == 0:
+                out.append(Bead((k,), ()))
+            elif k not in moved_ar:
+                out.append(Bead((), (k,)))
         nxt[side] = max(nxt[side], stop)
 
     for b in beads:
         pieces = [_longest_piece(maps[0], b.en), _longest_piece(maps[1], b.ar)]
         for side, piece in enumerate(pieces):
-            if piece:
+            if piece and (side == 0 or not b.moved):
                 unaligned_until(side, int(maps[side][piece[0]]))
         if b.is_null:
             side = 0 if b.en else 1
@@ -443,8 +449,10 @@ def _with_unencoded_sentences(beads: list[Bead], en: EncodedSide, ar: EncodedSid
         score = b.score
         if (len(se), len(sa)) != (len(b.en), len(b.ar)):
             score = round(float(en.runs[len(se) - 1][se[0]] @ ar.runs[len(sa) - 1][sa[0]]), 6)
-        out.append(Bead(tuple(int(maps[0][i]) for i in se), tuple(int(maps[1][j]) for j in sa), score))
-        nxt[0], nxt[1] = int(maps[0][se[-1]]) + 1, int(maps[1][sa[-1]]) + 1
+        out.append(Bead(tuple(int(maps[0][i]) for i in se), tuple(int(maps[1][j]) for j in sa), score, b.moved))
+        nxt[0] = int(maps[0][se[-1]]) + 1
+        if not b.moved:
+            nxt[1] = int(maps[1][sa[-1]]) + 1
     unaligned_until(0, len(en.sentences))
     unaligned_until(1, len(ar.sentences))
     return out
