@@ -23,7 +23,13 @@ the last line is ``{"ALL": {"link_f1": .., "unaligned_f1": ..}, "<variant>": ...
 
 Both modes also print the evidence check: the 90th percentile of the centred cosine of
 random unrelated sentence pairs (an English sentence of one document, an Arabic one of
-another) and how many aligned beads have a centred cosine below it.
+another) and how many aligned beads have a centred cosine below it (and, where the gold
+is over sentences, how many gold beads do: the share a perfect aligner would have).
+
+When the manifest records moved blocks (``dev-reorder``: ``moves`` and ``en_order`` per
+document), the share of moved English lines with a counterpart whose predicted bead is
+exactly their gold bead is printed too (``moved`` in the JSON line), with the number of
+beads the aligner marked moved.
 """
 
 from __future__ import annotations
@@ -56,6 +62,44 @@ from evalsets import centred_bead_cosines, load_raw_set, read_units, predicted_u
 from tune_alignment import parse_assignments  # noqa: E402
 
 VARIANT_ORDER = ["clean", "merges", "omissions", "hard"]
+
+
+def load_moves(data: Path) -> dict[str, list[int]]:
+    """Each document's moved English lines (numbered as in its ``.en`` file) from a
+    manifest that records moves (``moves[].source_en_lines`` in the source's numbering,
+    ``en_order[k]``: the source line now at line k); empty when it records none."""
+    path = data / "manifest.json"
+    if not path.is_file():
+        return {}
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    docs = manifest.get("sent", []) if isinstance(manifest, dict) else manifest
+    out = {}
+    for d in docs:
+        if isinstance(d, dict) and d.get("moves") and d.get("en_order"):
+            where = {source: k for k, source in enumerate(d["en_order"])}
+            out[d["id"]] = sorted(where[s] for move in d["moves"] for s in move["source_en_lines"])
+    return out
+
+
+def moved_check(moves: dict[str, list[int]], golds: dict, preds: dict, marked: int) -> dict:
+    """Moved English lines that have a counterpart in the gold, and how many of them the
+    aligner put in exactly their gold bead."""
+    lines = exact = 0
+    for doc_id, moved in moves.items():
+        if doc_id not in preds:
+            continue
+        gold_of = {i: (e, a) for e, a in golds[doc_id] for i in e}
+        pred_of = {i: (e, a) for e, a in preds[doc_id] for i in e}
+        for i in moved:
+            if gold_of[i][1]:
+                lines += 1
+                exact += pred_of.get(i) == gold_of[i]
+    out = {"lines_with_counterpart": lines, "aligned_exactly": exact,
+           "share": round(exact / lines, 6) if lines else None, "beads_marked_moved": marked}
+    if lines:
+        print(f"moved lines: {exact} of {lines} with a counterpart aligned exactly ({exact / lines:.1%}); "
+              f"beads marked moved: {marked}")
+    return out
 
 
 def load_variants(data: Path) -> dict[str, str]:
@@ -154,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
 
     metric = AlignmentMetric()
     counts: dict[str, dict[str, AlignmentCounts]] = {"aligner": {}, "gale_church": {}}
-    encoded: list[tuple] = []  # (en runs, ar runs, beads) per document, for the evidence check
+    encoded: list[tuple] = []  # (en runs, ar runs, beads, gold) per document, for the evidence check
+    golds: dict = {}
+    preds: dict = {}
+    marked = 0
     timing_sums: dict[str, float] = {}
     aligner_s = gc_s = 0.0
     t_start = time.perf_counter()
@@ -172,8 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             aligner_s += time.perf_counter() - t0
             timing_sums["encode"] = timing_sums.get("encode", 0.0) + t1 - t0
             timing_sums["align"] = timing_sums.get("align", 0.0) + doc.timings["align"]
-            encoded.append((en_side.runs, ar_side.runs, doc.beads))
+            encoded.append((en_side.runs, ar_side.runs, doc.beads, gold))
             pred = [(tuple(b.en), tuple(b.ar)) for b in doc.beads]
+            golds[doc_id], preds[doc_id] = [(tuple(e), tuple(a)) for e, a in gold], pred
+            marked += sum(b.moved for b in doc.beads)
             (args.out / f"{doc_id}.align").write_text(format_beads(pred), encoding="utf-8")
             counts["aligner"][doc_id] = metric.compute(gold, pred)
 
@@ -219,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     signature = metric.signature()
     print(f"metric: {signature}")
     evidence = evidence_check(encoded) if run_aligner else None
+    moved = moved_check(load_moves(args.data), golds, preds, marked) if run_aligner else None
     summary = {
         "aligner": results.get("aligner") if run_aligner else None,
         "gale_church": results["gale_church"],
@@ -227,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
         "n_docs": len(ids),
         "evidence": evidence,
+        "moved": moved if moved and moved["lines_with_counterpart"] else None,
         "config": al.config.to_dict() if al is not None else None,
     }
     print(json.dumps(summary, ensure_ascii=False))
@@ -238,14 +289,24 @@ def evidence_check(encoded: list[tuple]) -> dict:
     unrelated sentence pairs (from other documents): pairs made without evidence."""
     from aligner.documents import EncodedSide
 
-    sides = [(EncodedSide([], en, None, None), EncodedSide([], ar, None, None)) for en, ar, _ in encoded]
+    from aligner.alignment import Bead
+
+    sides = [(EncodedSide([], x[0], None, None), EncodedSide([], x[1], None, None)) for x in encoded]
     p90 = unrelated_p90(sides)
-    cos = [c for en, ar, beads in encoded for c in centred_bead_cosines(en, ar, beads)]
+    cos = [c for en, ar, beads, *_ in encoded for c in centred_bead_cosines(en, ar, beads)]
     below = sum(1 for c in cos if c < p90)
     out = {"unrelated_p90": round(p90, 6), "aligned_beads": len(cos), "below_p90": below,
            "share_below_p90": round(below / len(cos), 6) if cos else 0.0}
     print(f"evidence: 90th percentile of unrelated pairs' centred cosine {p90:.3f}; "
           f"aligned beads below it: {below} of {len(cos)} ({out['share_below_p90']:.2%})")
+    gold = [c for en, ar, _, g, *_ in (x for x in encoded if len(x) > 3)
+            for c in centred_bead_cosines(en, ar, [Bead(tuple(e), tuple(a)) for e, a in g
+                                                   if 0 < len(e) <= len(en) and 0 < len(a) <= len(ar)])]
+    if gold:
+        gold_below = sum(1 for c in gold if c < p90)
+        out.update(gold_beads=len(gold), gold_below_p90=gold_below, gold_share_below_p90=round(gold_below / len(gold), 6))
+        print(f"          gold beads below it: {gold_below} of {len(gold)} ({gold_below / len(gold):.2%}; "
+              f"what an aligner that found every gold bead would have)")
     return out
 
 

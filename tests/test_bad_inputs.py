@@ -66,7 +66,7 @@ def cli(monkeypatch, fake_aligner):
     stand-in encoder; returns (exit code, output, run.json or None). Only the alignment
     step is under test: ``align`` scores nothing unless asked (--score, a filter option,
     --e5), and each run is checked to have written no report.md or rejected.jsonl."""
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: fake_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: fake_aligner)
 
     def run(en: Path, ar: Path, out: Path, *more: str):
         result = CliRunner().invoke(main, ["align", str(en), str(ar), "-o", str(out), "--pair-by", "name",
@@ -573,7 +573,7 @@ def test_output_folder_with_another_corpus_is_refused_before_loading_the_encoder
     out = tmp_path / "out"
     align_folders(en, ar, out, aligner=fake_aligner, progress=False)
 
-    def no_encoder(encoder, engine=None):
+    def no_encoder(encoder, engine=None, alignment=None):
         raise AssertionError("the encoder must not be loaded for a run that is refused")
 
     monkeypatch.setattr(corpus_mod, "_build_aligner", no_encoder)

@@ -34,7 +34,7 @@ BUILD_ALIGNER = corpus_mod._build_aligner  # the real one, before the stand-in r
 @pytest.fixture(autouse=True)
 def stand_in_encoder(monkeypatch, fake_aligner):
     """`align` and `pair` build the stand-in aligner, `score` loads the stand-in encoder."""
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: fake_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: fake_aligner)
     monkeypatch.setattr(aligner.encoders, "load_encoder", lambda name, engine=None: BagOfTrigrams())
 
 
@@ -154,7 +154,7 @@ def test_quiet_and_verbose_together_is_a_usage_error(tmp_path):
 
 
 def test_library_warning_shown_with_its_level(tmp_path, monkeypatch):
-    def build(encoder, engine=None):
+    def build(encoder, engine=None, alignment=None):
         logging.getLogger("aligner.encoders.transformers_encoder").warning("pooling guessed")
         return aligner.Aligner(encoder=BagOfTrigrams())
 
@@ -370,7 +370,7 @@ def test_commands_quiet_the_bars_while_they_run_and_restore_them(tmp_path, monke
     before = _states(modules)
     seen = []
 
-    def build(encoder, engine=None):  # loading the encoder: where transformers' bars would show
+    def build(encoder, engine=None, alignment=None):  # loading the encoder: where transformers' bars would show
         seen.append(_states(modules))
         return fake_aligner
 
@@ -395,7 +395,7 @@ def test_commands_quiet_the_bars_while_they_run_and_restore_them(tmp_path, monke
 def test_progress_shown_leaves_the_switches_alone(tmp_path, monkeypatch, fake_aligner):
     modules = _fake_libraries(monkeypatch, {"_global": True})
     seen = []
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: seen.append(_states(modules))
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: seen.append(_states(modules))
                         or fake_aligner)
     en, ar = folders(tmp_path)
     assert invoke("align", en, ar, "-o", tmp_path / "out", "--pair-by", "name").exit_code == 0

@@ -190,13 +190,30 @@ def parse_beads(path: Path) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     return beads
 
 
-def check_beads_cover(path: Path, n_en: int, n_ar: int):
-    """Every sentence index of each side is in exactly one bead, in order (monotonic)."""
+def check_beads_cover(path: Path, n_en: int, n_ar: int, moved=()):
+    """Every sentence index of each side is in exactly one bead; the English in order, the
+    Arabic in order too but for the ``moved`` beads (``(en_idx, ar_idx)`` of the records
+    with ``moved`` true): each stands at its English place and crosses the main path (its
+    Arabic is outside the gap the other aligned beads leave around its English)."""
     beads = parse_beads(path)
+    moved = {(tuple(en), tuple(ar)) for en, ar in moved}
     assert all(en or ar for en, ar in beads)
+    assert moved <= set(beads)
     assert [i for en, _ in beads for i in en] == list(range(n_en))
-    assert [j for _, ar in beads for j in ar] == list(range(n_ar))
+    assert sorted(j for _, ar in beads for j in ar) == list(range(n_ar))
+    moved_ar = {j for _, ar in moved for j in ar}
+    assert [j for bead in beads if bead not in moved for j in bead[1]] == [j for j in range(n_ar) if j not in moved_ar]
+    path_beads = [(en, ar) for en, ar in beads if en and ar and (en, ar) not in moved]
+    for en, ar in moved:
+        lo = max((a[-1] + 1 for e, a in path_beads if e[-1] < en[0]), default=0)
+        hi = min((a[0] for e, a in path_beads if e[0] > en[-1]), default=n_ar)
+        assert not lo <= ar[0] <= ar[-1] < hi, f"{path}: moved bead {en}:{ar} does not cross the path"
     return beads
+
+
+def moved_beads(records: list[dict], doc_id: str) -> list[tuple[list[int], list[int]]]:
+    """The (en_idx, ar_idx) of the records of ``doc_id`` marked moved."""
+    return [(r["en_idx"], r["ar_idx"]) for r in records if r["doc_id"] == doc_id and r["moved"]]
 
 
 def gold_one_to_one() -> dict[str, set[tuple[int, int]]]:
@@ -229,7 +246,9 @@ def check_output(out: Path, doc_ids: list[str]) -> dict:
         assert r["en_idx"] and r["ar_idx"] and r["en"] and r["ar"]
         assert isinstance(r["score"], float) and round(r["score"], 4) == r["score"]
     for doc in report["documents"]:
-        beads = check_beads_cover(out / "beads" / f"{doc['doc_id']}.align", doc["en_sentences"], doc["ar_sentences"])
+        beads = check_beads_cover(out / "beads" / f"{doc['doc_id']}.align", doc["en_sentences"], doc["ar_sentences"],
+                                  moved_beads(records, doc["doc_id"]))
+        assert doc["moved"] == len(moved_beads(records, doc["doc_id"]))
         aligned = [(tuple(r["en_idx"]), tuple(r["ar_idx"])) for r in records if r["doc_id"] == doc["doc_id"]]
         assert aligned == [(en, ar) for en, ar in beads if en and ar]
         dropped = [(u["side"], u["idx"]) for u in unaligned if u["doc_id"] == doc["doc_id"]]
@@ -256,7 +275,7 @@ def same_bytes(a: Path, b: Path) -> None:
 @pytest.fixture
 def shared_aligner_for_cli(monkeypatch, default_aligner):
     """Make the command line use the session's aligner instead of loading its own."""
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: default_aligner)
     return default_aligner
 
 
@@ -265,7 +284,7 @@ def example_run(tmp_path_factory, default_aligner) -> tuple[Path, object]:
     """``aligner align examples/en examples/ar -o OUT`` through CliRunner, once."""
     out = tmp_path_factory.mktemp("cli") / "out"
     mp = pytest.MonkeyPatch()
-    mp.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
+    mp.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: default_aligner)
     try:
         result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out)])
     finally:
@@ -380,8 +399,12 @@ def test_cli_with_a_local_transformers_encoder(tmp_path, tiny_bert_dir):
     assert result.exit_code == 0, result.output
     report = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert "tiny-bert-cls" in report["encoder"]
+    records = read_jsonl(out / "corpus.jsonl")
+    assert all(tuple(r) == RECORD_KEYS and isinstance(r["moved"], bool) for r in records)
     for doc in report["documents"]:
-        check_beads_cover(out / "beads" / f"{doc['doc_id']}.align", doc["en_sentences"], doc["ar_sentences"])
+        moved = moved_beads(records, doc["doc_id"])
+        assert doc["moved"] == len(moved)
+        check_beads_cover(out / "beads" / f"{doc['doc_id']}.align", doc["en_sentences"], doc["ar_sentences"], moved)
 
 
 def test_cli_engine_is_refused_for_a_transformers_encoder(tmp_path, tiny_bert_dir):
@@ -424,7 +447,7 @@ def test_cli_requires_out(tmp_path):
 
 
 def test_cli_bad_manifest_is_a_usage_error_naming_the_line(tmp_path, monkeypatch):
-    def no_encoder(encoder, engine=None):
+    def no_encoder(encoder, engine=None, alignment=None):
         raise AssertionError("the encoder must not be loaded before the manifest is checked")
 
     monkeypatch.setattr(corpus_mod, "_build_aligner", no_encoder)

@@ -104,7 +104,7 @@ def test_record_quality_and_unknown_keys_survive_jsonl(tmp_path):
     (record,) = read_corpus(path)
     assert record.quality == 0.25 and record.extra == {"lang_id": {"en": 0.99}}
     assert json.loads(record.to_json_line()) == line
-    assert list(json.loads(record.to_json_line()))[:9] == list(RECORD_KEYS)
+    assert list(json.loads(record.to_json_line())) == [*RECORD_KEYS, "quality", "lang_id"]
 
 
 def test_record_matches_what_align_folders_wrote(tmp_path, default_aligner):
@@ -117,7 +117,8 @@ def test_record_matches_what_align_folders_wrote(tmp_path, default_aligner):
         assert record.to_dict() == {"doc_id": "d", "en_file": "d.txt", "ar_file": "d.txt",
                                     "en_idx": list(pair.en_indices), "ar_idx": list(pair.ar_indices),
                                     "en": pair.en_text, "ar": pair.ar_text, "bead_type": pair.bead_type,
-                                    "score": round(float(pair.score), 4)}
+                                    "score": round(float(pair.score), 4), "moved": pair.moved}
+        assert record.moved is pair.moved is False  # two sentences in order: nothing moved
 
 
 @pytest.mark.parametrize("line, problem", [
@@ -125,12 +126,32 @@ def test_record_matches_what_align_folders_wrote(tmp_path, default_aligner):
     ('{"doc_id": "d"}', "missing key(s): en_file"),
     (json.dumps({**_records()[0].to_dict(), "en_idx": "0"}), "'en_idx' must be a list of integers"),
     (json.dumps({**_records()[0].to_dict(), "score": "high"}), "'score' must be a finite number"),
+    (json.dumps({**_records()[0].to_dict(), "moved": "yes"}), "'moved' must be true or false, got 'yes'"),
+    (json.dumps({**_records()[0].to_dict(), "moved": 1}), "'moved' must be true or false, got 1"),
+    (json.dumps({**_records()[0].to_dict(), "moved": None}), "'moved' must be true or false, got None"),
 ])
 def test_malformed_jsonl_names_file_and_line(tmp_path, line, problem):
     path = tmp_path / "bad.jsonl"
     path.write_text(_records()[0].to_json_line() + line + "\n", encoding="utf-8")
     with pytest.raises(CorpusFormatError, match=rf"bad\.jsonl:2: .*{re.escape(problem)}"):
         read_corpus(path)
+
+
+def test_moved_is_written_after_score_and_optional_when_read(tmp_path):
+    """``moved`` (the bead crosses the main path): written by every record, false or
+    true; a record without it (a corpus written before it existed) reads as not moved."""
+    plain, moved = _records()[0], replace(_records()[1], moved=True)
+    assert plain.moved is False
+    assert plain.to_json_line().endswith(f'"score": {plain.score!r}, "moved": false}}\n')
+    assert moved.to_json_line().endswith(f'"score": {moved.score!r}, "moved": true}}\n')
+    old = {k: v for k, v in plain.to_dict().items() if k != "moved"}
+    assert list(old) == list(RECORD_KEYS[:-1])
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps(old, ensure_ascii=False) + "\n" + moved.to_json_line(), encoding="utf-8")
+    assert read_corpus(path) == [plain, moved]
+    assert [r.moved for r in read_corpus(path)] == [False, True]
+    assert "moved" not in read_corpus(path)[0].extra
+    assert read_corpus(write_jsonl([plain, moved], tmp_path / "new.jsonl")) == [plain, moved]
 
 
 # ----------------------------------------------------------------------------- TSV
@@ -149,11 +170,11 @@ def test_tsv_columns_header_and_round_trip(tmp_path):
     raw = path.read_bytes()
     lines = raw.split(b"\n")
     assert lines[-1] == b"" and len(lines) == len(records) + 2  # header + one line per record
-    assert lines[0].decode() == "en_file\tar_file\ten\tar\tscore\tdoc_id\ten_idx\tar_idx\tbead_type"
-    assert all(line.count(b"\t") == 8 for line in lines[:-1]) and b"\r" not in raw
+    assert lines[0].decode() == "en_file\tar_file\ten\tar\tscore\tdoc_id\ten_idx\tar_idx\tbead_type\tmoved"
+    assert all(line.count(b"\t") == 9 for line in lines[:-1]) and b"\r" not in raw
     first = lines[1].decode().split("\t")
     assert first[:2] == ["doc-0.txt", "ar/doc-0.txt"] and first[4] == repr(records[0].score)
-    assert first[5:] == ["doc-0", "0", "0", "1-1"]
+    assert first[5:] == ["doc-0", "0", "0", "1-1", "false"]
     assert lines[4].decode().split("\t")[2] == "tab\\there and\\nnewline"
     assert lines[2].decode().split("\t")[7] == "1,2"
     assert read_corpus(path) == records
@@ -163,9 +184,10 @@ def test_tsv_with_quality_column(tmp_path):
     records = [r if k % 2 else CorpusRecord(**{**r.__dict__, "quality": 0.125}) for k, r in enumerate(_records())]
     path = write_tsv(records, tmp_path / "q.tsv")
     lines = path.read_text(encoding="utf-8").split("\n")
-    assert lines[0].endswith("\tbead_type\tquality\tsimilarity\tmargin\tgap\tlength_ratio\tnumbers\tlanguage"
+    assert lines[0].endswith("\tbead_type\tmoved\tquality\tsimilarity\tmargin\tgap\tlength_ratio\tnumbers\tlanguage"
                              "\te5_similarity\te5_gap\tflags")
-    assert lines[1].split("\t")[9:] == ["0.125"] + [""] * 9 and lines[2].split("\t")[9:] == [""] * 10
+    assert lines[1].split("\t")[9:] == ["false", "0.125"] + [""] * 9
+    assert lines[2].split("\t")[9:] == ["false"] + [""] * 10
     assert read_corpus(path) == records
 
 
@@ -187,8 +209,27 @@ def test_malformed_tsv(tmp_path):
         read_corpus(path)
     good = write_tsv(_records()[:1], tmp_path / "good.tsv").read_text(encoding="utf-8")
     path.write_text(good + "only\tthree\tfields\n", encoding="utf-8")
-    with pytest.raises(CorpusFormatError, match=r"bad\.tsv:3: 3 field\(s\), the header has 9"):
+    with pytest.raises(CorpusFormatError, match=r"bad\.tsv:3: 3 field\(s\), the header has 10"):
         read_corpus(path)
+    path.write_text(good.replace("\tfalse\n", "\tyes\n"), encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"bad\.tsv:2: 'moved' must be true or false, got 'yes'"):
+        read_corpus(path)
+
+
+def test_tsv_moved_column(tmp_path):
+    """``moved`` is ``true`` / ``false`` after ``bead_type``; a TSV without the column
+    (written before it existed) reads as not moved."""
+    records = [replace(r, moved=k % 3 == 1) for k, r in enumerate(_records())]
+    path = write_tsv(records, tmp_path / "moved.tsv")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert [line.split("\t")[9] for line in lines[:-1]] == ["moved"] + ["true" if r.moved else "false"
+                                                                       for r in records]
+    assert lines[2].split("\t")[5:] == ["doc-0", "1", "1,2", "1-2", "true"]
+    assert read_corpus(path) == records and [r.moved for r in read_corpus(path)] == [r.moved for r in records]
+    old = tmp_path / "old.tsv"
+    old.write_text("\n".join(line.rsplit("\t", 1)[0] for line in lines[:-1]) + "\n", encoding="utf-8")
+    assert old.read_text(encoding="utf-8").split("\n")[0].endswith("\tar_idx\tbead_type")
+    assert read_corpus(old) == [replace(r, moved=False) for r in records]
 
 
 # ----------------------------------------------------------------------------- Moses
@@ -296,21 +337,21 @@ def _two_hf(folder: Path) -> None:
     assert table["score"] == [0.8125, 0.75]
 
 
-TSV_HEADER = "en_file\tar_file\ten\tar\tscore\tdoc_id\ten_idx\tar_idx\tbead_type\n"
+TSV_HEADER = "en_file\tar_file\ten\tar\tscore\tdoc_id\ten_idx\tar_idx\tbead_type\tmoved\n"
 
 # format: its files for the whole corpus, for the split "validation", and what it writes of TWO.
 REGISTRY = [
     ("jsonl", ["corpus.jsonl"], ["corpus.validation.jsonl"], _texts({"corpus.jsonl": (
         '{"doc_id": "flood", "en_file": "flood.txt", "ar_file": "flood.ar.txt", "en_idx": [0], "ar_idx": [0], '
-        '"en": "The river rose.", "ar": "ارتفع النهر.", "bead_type": "1-1", "score": 0.8125}\n'
+        '"en": "The river rose.", "ar": "ارتفع النهر.", "bead_type": "1-1", "score": 0.8125, "moved": false}\n'
         '{"doc_id": "flood", "en_file": "flood.txt", "ar_file": "flood.ar.txt", "en_idx": [1, 2], "ar_idx": [1], '
         '"en": "Roads closed.\\nSchools too.", "ar": "أُغلقت الطرق والمدارس.", "bead_type": "2-1", '
-        '"score": 0.75}\n')})),
+        '"score": 0.75, "moved": false}\n')})),
     ("tsv", ["corpus.tsv"], ["corpus.validation.tsv"], _texts({"corpus.tsv": (
         TSV_HEADER
-        + "flood.txt\tflood.ar.txt\tThe river rose.\tارتفع النهر.\t0.8125\tflood\t0\t0\t1-1\n"
+        + "flood.txt\tflood.ar.txt\tThe river rose.\tارتفع النهر.\t0.8125\tflood\t0\t0\t1-1\tfalse\n"
         + "flood.txt\tflood.ar.txt\tRoads closed.\\nSchools too.\tأُغلقت الطرق والمدارس.\t0.75\tflood\t1,2\t1\t"
-          "2-1\n")})),
+          "2-1\tfalse\n")})),
     ("moses", ["corpus.en", "corpus.ar"], ["corpus.validation.en", "corpus.validation.ar"], _texts({
         "corpus.en": "The river rose.\nRoads closed. Schools too.\n",
         "corpus.ar": "ارتفع النهر.\nأُغلقت الطرق والمدارس.\n"})),
@@ -450,7 +491,8 @@ def test_hf_folder_loads_with_the_rows_columns_and_types_of_the_jsonl(run_dir, t
     assert {k: v for k, v in hf.features.items() if k != "translation"} == {
         k: v for k, v in jsonl.features.items() if k not in ("en", "ar")}
     assert hf.column_names == ["translation", "score", "doc_id", "en_file", "ar_file", "en_idx", "ar_idx",
-                               "bead_type"]
+                               "bead_type", "moved"]
+    assert hf.features["moved"] == datasets.Value("bool") and hf["moved"] == [False] * len(_records())
     # Same rows, in order.
     assert len(hf) == len(jsonl) == len(_records())
     for got, want in zip(hf, jsonl):
@@ -500,7 +542,7 @@ def test_dataset_card_metadata_and_content(run_dir, tmp_path):
                and (folder / c["path"]).is_file() for c in meta["configs"][0]["data_files"])
     assert "Licence not set" in text
     for column in ("`translation`", "`score`", "`doc_id`", "`en_file`", "`ar_file`", "`en_idx`", "`ar_idx`",
-                   "`bead_type`"):
+                   "`bead_type`", "`moved`"):
         assert f"| {column} |" in text
     for fact in ("`use-multilingual-v3`", "alignment setting `threshold` | `-0.25`", "encoder setting `tokenizer`",
                  "aligner version | `0.1.0`", "`score` >= 0.55", "no `quality` value",
@@ -630,7 +672,7 @@ def test_export_command_usage_errors(run_dir, tmp_path):
 
 @pytest.mark.slow
 def test_align_with_formats_on_the_examples(tmp_path, monkeypatch, default_aligner):
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: default_aligner)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out),
                                        "--no-progress", "--format", "tsv,tmx,moses,hf"])
@@ -759,14 +801,15 @@ def test_tsv_has_every_score_and_flag(tmp_path, index, tsv, parquet, tmx):
     path = write_tsv(records, tmp_path / "s.tsv")
     lines = path.read_text(encoding="utf-8").split("\n")
     assert lines[0].split("\t") == ["en_file", "ar_file", "en", "ar", "score", "doc_id", "en_idx", "ar_idx",
-                                    "bead_type", *SCORED_HEADER]
-    assert lines[1 + index].split("\t")[9:] == tsv
+                                    "bead_type", "moved", *SCORED_HEADER]
+    assert lines[1 + index].split("\t")[9:] == ["false", *tsv]
     assert read_corpus(path) == records  # scores and flags come back as corpus.jsonl has them
 
 
-def test_unscored_tsv_keeps_its_nine_columns(tmp_path):
+def test_unscored_tsv_keeps_its_ten_columns(tmp_path):
     lines = write_tsv(_records(), tmp_path / "u.tsv").read_text(encoding="utf-8").split("\n")
-    assert lines[0] == "en_file\tar_file\ten\tar\tscore\tdoc_id\ten_idx\tar_idx\tbead_type"
+    assert lines[0] == "en_file\tar_file\ten\tar\tscore\tdoc_id\ten_idx\tar_idx\tbead_type\tmoved"
+    assert all(len(line.split("\t")) == 10 for line in lines[:-1])
 
 
 def test_hf_folder_has_every_score_and_flag(tmp_path):
@@ -775,7 +818,7 @@ def test_hf_folder_has_every_score_and_flag(tmp_path):
     records = _scored()
     ds = _load(Corpus(records).write_hf(tmp_path / "hf"), tmp_path)["train"]
     assert ds.column_names == ["translation", "score", "doc_id", "en_file", "ar_file", "en_idx", "ar_idx",
-                               "bead_type", *SCORED_HEADER]
+                               "bead_type", "moved", *SCORED_HEADER]
     assert {k: ds.features[k] for k in SCORED_HEADER[:-1]} == {k: datasets.Value("float64") for k in SCORED_HEADER[:-1]}
     assert ds.features["flags"] in (datasets.List(datasets.Value("string")), datasets.Sequence(datasets.Value("string")))
     for index, _, parquet, _ in SCORED_ROWS:
@@ -795,6 +838,30 @@ def test_tmx_has_every_score_and_flag_as_props(tmp_path, index, tsv, parquet, tm
                      "x-en_idx": ",".join(map(str, record.en_idx)), "x-ar_idx": ",".join(map(str, record.ar_idx)),
                      "x-bead_type": record.bead_type, "x-score": repr(record.score), **tmx}
     assert list(props)[7:] == list(tmx)  # after the provenance, in SCORED_COLUMNS order
+
+
+def test_moved_record_in_tmx_and_hf(tmp_path):
+    """A moved pair has the prop ``x-moved`` ``true`` (after ``x-score``, before the scores)
+    and ``moved`` true in the Parquet column; a pair not moved has no ``x-moved`` prop."""
+    import datasets
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [_records()[0], replace(_records()[1], moved=True), replace(_scored()[0], moved=True)]
+    units = etree.parse(str(write_tmx(records, tmp_path / "m.tmx"))).getroot().findall("body/tu")
+    props = [[(p.get("type"), p.text) for p in tu.findall("prop")] for tu in units]
+    assert [dict(p).get("x-moved") for p in props] == [None, "true", "true"]
+    assert [t for t, _ in props[0]] == ["x-doc_id", "x-en_file", "x-ar_file", "x-en_idx", "x-ar_idx", "x-bead_type",
+                                        "x-score"]
+    assert [t for t, _ in props[1]] == [t for t, _ in props[0]] + ["x-moved"]
+    assert [t for t, _ in props[2]] == [t for t, _ in props[0]] + ["x-moved"] + list(SCORED_ROWS[0][3])
+    folder = Corpus(records).write_hf(tmp_path / "hf")
+    (shard,) = (folder / "data").iterdir()
+    table = pq.read_table(shard)
+    assert table.schema.field("moved").type == pa.bool_() and table.column("moved").to_pylist() == [False, True, True]
+    ds = _load(folder, tmp_path)["train"]
+    assert ds.features["moved"] == datasets.Value("bool") and ds["moved"] == [False, True, True]
+    assert ds.column_names.index("moved") == ds.column_names.index("bead_type") + 1
 
 
 # ----------------------------------------------------------------------------- TMX direction (issue 17)
@@ -897,7 +964,8 @@ def test_card_has_dataset_info(run_dir, tmp_path):
     expected = {n: len(r) for n, r in split_records(corpus.records, (0.34, 0.33, 0.33)).items() if r}
     assert info["config_name"] == "default"
     assert [f["name"] for f in info["features"]] == ["translation", "score", "doc_id", "en_file", "ar_file",
-                                                     "en_idx", "ar_idx", "bead_type"]
+                                                     "en_idx", "ar_idx", "bead_type", "moved"]
+    assert {f["name"]: f.get("dtype") for f in info["features"]}["moved"] == "bool"
     assert {s["name"]: s["num_examples"] for s in info["splits"]} == expected
     assert info["download_size"] == sum(p.stat().st_size for p in (folder / "data").iterdir())
     assert info["dataset_size"] == sum(s["num_bytes"] for s in info["splits"]) > 0

@@ -483,7 +483,7 @@ def test_cli_pair_and_align_options(two_sources, tmp_path, monkeypatch, default_
     from aligner.run import folders as corpus_mod
 
     monkeypatch.setattr(aligner.documents, "Aligner", lambda *a, **k: default_aligner)
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: default_aligner)
     en, ar = two_sources
     out = tmp_path / "p" / "pairs.tsv"
     result = CliRunner().invoke(main, ["pair", str(en), str(ar), "-o", str(out), "--max-sources", "2",

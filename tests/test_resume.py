@@ -84,7 +84,7 @@ def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, use_aligner
 
     # The uninterrupted run (in this process, with the session's aligner: its sentence
     # cache is warm from other tests, which must not change a byte).
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: use_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: use_aligner)
     reference = tmp_path / "reference"
     result = CliRunner().invoke(main, args + ["-o", str(reference)])
     assert result.exit_code == 0, result.output

@@ -58,11 +58,12 @@ def ar_text(doc_id: str, i: int) -> str:
 
 
 def make_run(folder: Path, docs: dict[str, list[tuple]], *, texts: dict | None = None,
-             quality: dict | None = None, beads_files: bool = True) -> Path:
+             quality: dict | None = None, beads_files: bool = True, moved: set | None = None) -> Path:
     """Write a run folder like align_folders does. ``docs``: doc_id -> beads in order,
     each ``(en_idx, ar_idx, score)`` (score None for a null bead); ``texts``:
-    ``(doc_id, side, idx) -> text`` overrides; ``quality``: ``(doc_id, bead no.) -> q``."""
-    texts, quality = texts or {}, quality or {}
+    ``(doc_id, side, idx) -> text`` overrides; ``quality``: ``(doc_id, bead no.) -> q``;
+    ``moved``: the ``(doc_id, bead no.)`` of pairs the report moved."""
+    texts, quality, moved = texts or {}, quality or {}, moved or set()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "beads").mkdir(exist_ok=True)
 
@@ -79,7 +80,7 @@ def make_run(folder: Path, docs: dict[str, list[tuple]], *, texts: dict | None =
                           "en_idx": list(en), "ar_idx": list(ar),
                           "en": " ".join(text(doc_id, "en", i) for i in en),
                           "ar": " ".join(text(doc_id, "ar", i) for i in ar),
-                          "bead_type": f"{len(en)}-{len(ar)}", "score": score}
+                          "bead_type": f"{len(en)}-{len(ar)}", "score": score, "moved": (doc_id, n) in moved}
                 if (doc_id, n) in quality:
                     record["quality"] = quality[(doc_id, n)]
                 corpus.append(record)
@@ -125,8 +126,25 @@ def test_rows_follow_the_beads_files_with_null_beads_in_place(tmp_path):
     assert a["rows"][2] == [[], [1], "", ar_text("doc-a", 1), None]
     assert a["rows"][3][2] == f"{en_text('doc-a', 2)} {en_text('doc-a', 3)}"  # merged bead: one row
     assert data["metric"] == "score" and data["pageSize"] == ROWS_PER_PAGE
-    assert data["totals"] == {"docs": 2, "pairs": 6, "unEn": 2, "unAr": 2, "merged": 2,
+    assert a["moved"] == b["moved"] == []
+    assert data["totals"] == {"docs": 2, "pairs": 6, "unEn": 2, "unAr": 2, "merged": 2, "moved": 0,
                               "mean": round((0.85 + 0.72 + 0.55 + 0.41 + 0.66 + 0.91) / 6, 4)}
+
+
+# The report leads with Arabic 3-4 (English 0-1), then follows the source's order:
+# [0]:[3]* [1]:[4]* [2]:[0] [3]:[1] []:[2] [4]:[5]
+DOC_MOVED = [((0,), (3,), 0.8), ((1,), (4,), 0.7), ((2,), (0,), 0.9), ((3,), (1,), 0.85), ((), (2,), None),
+             ((4,), (5,), 0.6)]
+
+
+def test_moved_pairs_say_where_the_source_has_them(tmp_path):
+    run = make_run(tmp_path / "run", {"doc-m": DOC_MOVED}, moved={("doc-m", 0), ("doc-m", 1)})
+    data = load_review_data(run)
+    (doc,) = data["docs"]
+    assert bead_keys(doc["rows"]) == expected_keys(DOC_MOVED)  # the beads file's order: moved pairs where they are
+    # In the source, Arabic 3-4 come after the pair [3]:[1] (Arabic 2 is unaligned).
+    assert doc["moved"] == [[0, 3], [1, 3]]
+    assert data["totals"]["moved"] == 2
 
 
 def test_without_beads_files_null_beads_are_merged_in_by_index(tmp_path):
@@ -352,7 +370,7 @@ def example_run(tmp_path_factory, default_aligner) -> Path:
     """``aligner align examples/en examples/ar -o OUT --html`` (the session's aligner)."""
     out = tmp_path_factory.mktemp("review") / "out"
     mp = pytest.MonkeyPatch()
-    mp.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: default_aligner)
+    mp.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: default_aligner)
     try:
         result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out),
                                            "--no-progress", "--html"])
@@ -551,6 +569,22 @@ def test_rows_are_paged_and_the_document_list_is_virtual(browser, tmp_path):
         page.page.click('#doc-list li[data-doc="doc-299"]')
         assert page.title() == "doc-299" and len(page.rows()) == len(DOC_B)
         assert page.page.is_hidden("#pager-top")
+    finally:
+        page.close()
+
+
+def test_moved_pairs_are_marked_with_where_the_source_has_them(browser, tmp_path):
+    run = make_run(tmp_path / "run", {"doc-m": DOC_MOVED}, moved={("doc-m", 0), ("doc-m", 1)})
+    page = Page(browser, render_review(run))
+    try:
+        rows = page.rows()
+        assert ["moved" in r["cls"].split() for r in rows] == [True, True, False, False, False, False]
+        marks = page.page.eval_on_selector_all("#tbody tr span.moved", "s => s.map(x => [x.textContent, x.title])")
+        where = "The report moved this passage: in the Arabic source it comes after English sentence 3."
+        assert marks == [["↷ moved", where], ["↷ moved", where]]
+        assert rows[0]["title"].endswith(" · moved (in the source after English sentence 3)")
+        assert "2 moved, " in page.page.text_content("#doc-meta")
+        assert "2 moved" in page.page.text_content("#summary")
     finally:
         page.close()
 

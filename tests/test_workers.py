@@ -241,7 +241,7 @@ def test_command_line_workers_through_the_local_executor(folders_and_reference, 
     """``align --executor local --executor-config`` (tasks in this process, so the
     stand-in encoder can be patched in): what ``align`` writes and says without it."""
     en, ar, _ = folders_and_reference
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: Aligner(encoder=Trigrams()))
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: Aligner(encoder=Trigrams()))
     args = ["align", str(en), str(ar), "--pair-by", "name", "--no-progress", "--format", "jsonl,tsv"]
     single = CliRunner().invoke(main, args + ["-o", str(tmp_path / "single")])
     assert single.exit_code == 1, single.output  # two documents failed
@@ -391,7 +391,7 @@ def test_dev_slice_and_examples_on_two_workers(tmp_path, monkeypatch, default_al
     single-process bytes. (60 documents with e5 in both runs would triple the time and
     test nothing more: the examples check e5's bits across processes and threads.)"""
     monkeypatch.setattr(corpus_mod, "_build_aligner",
-                        lambda encoder, engine=None: use_aligner if encoder == "use" else default_aligner)
+                        lambda encoder, engine=None, alignment=None: use_aligner if encoder == "use" else default_aligner)
     runs = [(dev_slice(tmp_path / "dev"), ["--encoder", "use"]),
             ((EXAMPLES / "en", EXAMPLES / "ar"), ["--score", "--no-e5", "--format", "jsonl,tsv,tmx"])]
     for k, ((en, ar), more) in enumerate(runs):
@@ -414,7 +414,7 @@ def test_kill_9_one_worker_then_rerun(tmp_path, monkeypatch, use_aligner):
     that task runs, it takes its saved documents from the state, and the output is the
     single-process one."""
     en, ar = dev_slice(tmp_path / "dev", rename=True)
-    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None: use_aligner)
+    monkeypatch.setattr(corpus_mod, "_build_aligner", lambda encoder, engine=None, alignment=None: use_aligner)
     args = ["align", str(en), str(ar), "--no-progress", "--pair-by", "name", "--encoder", "use"]
     single = CliRunner().invoke(main, args + ["-o", str(tmp_path / "single")])
     assert single.exit_code == 0, single.output

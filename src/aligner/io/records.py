@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-RECORD_KEYS = ("doc_id", "en_file", "ar_file", "en_idx", "ar_idx", "en", "ar", "bead_type", "score")
-"""Keys of every ``corpus.jsonl`` record, in the order they are written."""
+RECORD_KEYS = ("doc_id", "en_file", "ar_file", "en_idx", "ar_idx", "en", "ar", "bead_type", "score", "moved")
+"""Keys of every ``corpus.jsonl`` record, in the order they are written (``moved`` may be
+missing in a corpus written before it existed: read as false)."""
+_OPTIONAL_KEYS = ("moved",)
 
-TSV_COLUMNS = ("en_file", "ar_file", "en", "ar", "score", "doc_id", "en_idx", "ar_idx", "bead_type")
+TSV_COLUMNS = ("en_file", "ar_file", "en", "ar", "score", "doc_id", "en_idx", "ar_idx", "bead_type", "moved")
 """Columns of the TSV format, in order (bitextor/ParaCrawl order first: files, texts, score);
 the :data:`SCORED_COLUMNS` follow when any record is scored (:meth:`CorpusRecord.is_scored`)."""
 
@@ -54,7 +56,8 @@ class CorpusRecord:
     ``en_idx`` / ``ar_idx``: 0-based sentence indices in the English / Arabic document;
     ``en`` / ``ar``: those sentences joined by a space; ``bead_type``: ``"1-1"``,
     ``"2-1"``, ...; ``score``: the cosine similarity of the two sides (rounded to 4
-    decimals by the aligner). ``quality``: an optional quality estimate (written only
+    decimals by the aligner); ``moved``: the bead crosses the main alignment path (a
+    passage the report moved, see :func:`aligner.alignment.find_moved_blocks`). ``quality``: an optional quality estimate (written only
     when set). ``extra``: any other keys found in a JSONL record, kept in their order
     and written back after the others (only the JSONL format carries them)."""
 
@@ -68,6 +71,7 @@ class CorpusRecord:
     bead_type: str
     score: float
     quality: float | None = None
+    moved: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
 
     # ------------------------------------------------------------------ building
@@ -78,7 +82,7 @@ class CorpusRecord:
         missing key or a value of the wrong type."""
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-        missing = [k for k in RECORD_KEYS if k not in data]
+        missing = [k for k in RECORD_KEYS if k not in data and k not in _OPTIONAL_KEYS]
         if missing:
             raise ValueError(f"missing key(s): {', '.join(missing)}")
         for key in ("doc_id", "en_file", "ar_file", "en", "ar", "bead_type"):
@@ -93,10 +97,13 @@ class CorpusRecord:
         score = _number(data["score"], "score")
         quality = data.get(QUALITY_KEY)
         quality = None if quality is None else _number(quality, QUALITY_KEY)
+        moved = data.get("moved", False)
+        if not isinstance(moved, bool):
+            raise ValueError(f"'moved' must be true or false, got {moved!r}")
         extra = {k: v for k, v in data.items() if k not in RECORD_KEYS and k != QUALITY_KEY}
         return cls(doc_id=data["doc_id"], en_file=data["en_file"], ar_file=data["ar_file"],
                    en_idx=idx["en_idx"], ar_idx=idx["ar_idx"], en=data["en"], ar=data["ar"],
-                   bead_type=data["bead_type"], score=score, quality=quality, extra=extra)
+                   bead_type=data["bead_type"], score=score, quality=quality, moved=moved, extra=extra)
 
     # ------------------------------------------------------------------ scores
 
@@ -134,7 +141,8 @@ class CorpusRecord:
         (when set), then :attr:`extra`."""
         out: dict[str, Any] = {"doc_id": self.doc_id, "en_file": self.en_file, "ar_file": self.ar_file,
                                "en_idx": list(self.en_idx), "ar_idx": list(self.ar_idx),
-                               "en": self.en, "ar": self.ar, "bead_type": self.bead_type, "score": self.score}
+                               "en": self.en, "ar": self.ar, "bead_type": self.bead_type, "score": self.score,
+                               "moved": self.moved}
         if self.quality is not None:
             out[QUALITY_KEY] = self.quality
         out.update(self.extra)
@@ -149,7 +157,8 @@ class CorpusRecord:
         """The TSV fields in :data:`TSV_COLUMNS` order (plus the :data:`SCORED_COLUMNS`:
         a missing value empty, flags joined by commas), escaped."""
         fields = [self.en_file, self.ar_file, self.en, self.ar, format_number(self.score), self.doc_id,
-                  format_indices(self.en_idx), format_indices(self.ar_idx), self.bead_type]
+                  format_indices(self.en_idx), format_indices(self.ar_idx), self.bead_type,
+                  "true" if self.moved else "false"]
         if with_scores:
             for name, value in self.scored_fields().items():
                 if name == FLAGS_KEY:
@@ -278,7 +287,7 @@ def _iter_tsv(handle, path: Path) -> Iterator[CorpusRecord]:
             break
     if header is None:
         return
-    missing = [c for c in TSV_COLUMNS if c not in header]
+    missing = [c for c in TSV_COLUMNS if c not in header and c not in _OPTIONAL_KEYS]
     if missing:
         raise CorpusFormatError(f"{path}:{number}: TSV header lacks column(s) {', '.join(missing)} "
                                 f"(expected {' '.join(TSV_COLUMNS)})")
@@ -291,13 +300,16 @@ def _iter_tsv(handle, path: Path) -> Iterator[CorpusRecord]:
         row = dict(zip(header, (tsv_unescape(f) for f in fields)))
         try:
             quality = row.get(QUALITY_KEY) or None
+            moved = row.get("moved", "false")
+            if moved not in ("true", "false"):
+                raise ValueError(f"'moved' must be true or false, got {moved!r}")
             yield CorpusRecord(
                 doc_id=row["doc_id"], en_file=row["en_file"], ar_file=row["ar_file"],
                 en_idx=parse_indices(row["en_idx"]), ar_idx=parse_indices(row["ar_idx"]),
                 en=row["en"], ar=row["ar"], bead_type=row["bead_type"],
                 score=_number(float(row["score"]), "score"),
                 quality=None if quality is None else _number(float(quality), QUALITY_KEY),
-                extra=_tsv_scores(row))
+                moved=moved == "true", extra=_tsv_scores(row))
         except ValueError as exc:
             raise CorpusFormatError(f"{path}:{number}: {exc}") from None
 

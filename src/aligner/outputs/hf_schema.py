@@ -19,6 +19,8 @@ HF_COLUMN_DOCS = {
     "en_idx": ("list of int64", "0-based indices of the English sentences in their document."),
     "ar_idx": ("list of int64", "0-based indices of the Arabic sentences in their document."),
     "bead_type": ("string", "Number of English and Arabic sentences: `1-1`, `1-2`, `2-1`, ..."),
+    "moved": ("bool", "The pair crosses the documents' main alignment path: a passage the English report moved "
+                      "(it stands elsewhere in the Arabic source)."),
     QUALITY_KEY: ("float64", "Probability (0-1) that the pair is a true translation pair (null where not "
                              "computed); below 0.5 the evidence is against the pair."),
     "similarity": ("float64", "Cosine of the two sides' embeddings, same encoder as the alignment (of the joined "
@@ -44,7 +46,7 @@ HF_COLUMN_DOCS = {
 def hf_features(with_scores: bool = False) -> Any:
     """The ``datasets.Features`` of the ``hf`` folder: ``translation``
     (``Translation(languages=["ar", "en"])``), ``score``, then the provenance columns
-    ``doc_id, en_file, ar_file, en_idx, ar_idx, bead_type``; with ``with_scores`` then
+    ``doc_id, en_file, ar_file, en_idx, ar_idx, bead_type, moved``; with ``with_scores`` then
     the :data:`~aligner.io.records.SCORED_COLUMNS` (``float64``, ``flags`` a list of
     strings; null where a record lacks the value)."""
     import datasets
@@ -60,6 +62,7 @@ def hf_features(with_scores: bool = False) -> Any:
         "en_idx": int_list,
         "ar_idx": int_list,
         "bead_type": datasets.Value("string"),
+        "moved": datasets.Value("bool"),
     }
     if with_scores:
         for name in SCORED_COLUMNS:
@@ -80,6 +83,7 @@ def hf_columns(records: Sequence[CorpusRecord], with_scores: bool) -> dict[str, 
         "en_idx": [list(r.en_idx) for r in records],
         "ar_idx": [list(r.ar_idx) for r in records],
         "bead_type": [r.bead_type for r in records],
+        "moved": [r.moved for r in records],
     }
     if with_scores:
         flat = [r.scored_fields() for r in records]

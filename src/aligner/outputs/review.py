@@ -97,10 +97,12 @@ def load_review_data(corpus: str | Path) -> dict:
 
     ``{"title", "metric" ("quality"|"score"), "pageSize", "run" (version, encoder or
     None), "failed": [{doc_id, error}], "totals": {...}, "docs": [...]}``; each document
-    ``{"id", "enFile", "arFile", "pairs", "unEn", "unAr", "merged", "mean", "rows"}`` with
-    one row per bead in document order, ``[en_idx, ar_idx, en, ar, value]`` (``value``
-    the quality or score, ``None`` for a null bead) plus the raw ``score`` as a sixth
-    element when the metric is quality."""
+    ``{"id", "enFile", "arFile", "pairs", "unEn", "unAr", "merged", "mean", "rows",
+    "moved"}`` with one row per bead in document order, ``[en_idx, ar_idx, en, ar, value]``
+    (``value`` the quality or score, ``None`` for a null bead) plus the raw ``score`` as a
+    sixth element when the metric is quality; ``moved``: ``[row, after]`` for each pair
+    the report moved (``moved: true``), ``after`` the English sentence after which its
+    Arabic stands in the source's order (-1: before the first)."""
     run_dir, corpus_path = resolve_corpus(corpus)
     if corpus_path.name == CORPUS_FILE:
         try:
@@ -134,6 +136,7 @@ def load_review_data(corpus: str | Path) -> dict:
         safe = doc_id not in ("", ".", "..") and "/" not in doc_id and "\\" not in doc_id
         beads = _read_beads(run_dir / BEADS_DIR / beads_name(doc_id)) if safe else None
         rows = _document_rows(doc_records, nulls.get(doc_id, []), beads, metric)
+        moved = _moved_rows(rows, doc_records)
         values = [row[4] for row in rows if row[4] is not None]
         en_file, ar_file = files.get(doc_id, ("", ""))
         docs.append({
@@ -144,6 +147,7 @@ def load_review_data(corpus: str | Path) -> dict:
             "merged": sum(1 for row in rows if len(row[0]) > 1 or len(row[1]) > 1),
             "mean": round(sum(values) / len(values), 4) if values else None,
             "rows": rows,
+            "moved": moved,
         })
 
     all_values = [row[4] for d in docs for row in d["rows"] if row[4] is not None]
@@ -159,7 +163,7 @@ def load_review_data(corpus: str | Path) -> dict:
                    for f in _list((run or {}).get("failed")) if isinstance(f, dict)],
         "totals": {"docs": len(docs), "pairs": sum(d["pairs"] for d in docs),
                    "unEn": sum(d["unEn"] for d in docs), "unAr": sum(d["unAr"] for d in docs),
-                   "merged": sum(d["merged"] for d in docs),
+                   "merged": sum(d["merged"] for d in docs), "moved": sum(len(d["moved"]) for d in docs),
                    "mean": round(sum(all_values) / len(all_values), 4) if all_values else None},
         "docs": docs,
     }
@@ -275,6 +279,23 @@ def _indices(value) -> tuple[int, ...]:
         return tuple(int(x) for x in value)
     except (TypeError, ValueError):
         return ()
+
+
+def _moved_rows(rows: list[list], records: list[dict]) -> list[list[int]]:
+    """``[row, after]`` for each row of a moved pair: ``after`` is the last English
+    sentence of the in-order pair whose Arabic comes before the moved pair's in the
+    source (-1: none), i.e. where the passage stood before the report moved it."""
+    moved = {(_indices(r.get("en_idx")), _indices(r.get("ar_idx"))) for r in records if r.get("moved") is True}
+    if not moved:
+        return []
+    keys = [(tuple(row[0]), tuple(row[1])) for row in rows]
+    in_order = [(max(ar), max(en)) for en, ar in keys if en and ar and (en, ar) not in moved]
+    out = []
+    for k, (en, ar) in enumerate(keys):
+        if (en, ar) in moved:
+            before = [e for a, e in in_order if a < min(ar)]
+            out.append([k, max(before) if before else -1])
+    return out
 
 
 def _row(record: dict, metric: str) -> list:

@@ -66,6 +66,7 @@ from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
+from aligner.alignment import AlignmentConfig
 from aligner.documents import Aligner
 from aligner.encoders import DEFAULT_ENCODER
 from aligner.io.files import (
@@ -172,6 +173,7 @@ class RunConfig:
     cwd: str = field(default_factory=os.getcwd)
     encoder: Any = DEFAULT_ENCODER
     engine: str | None = None
+    alignment: dict | None = None  # AlignmentConfig settings that differ from the defaults
     manifest: str | None = None
     pair_by: str = "auto"
     max_sources: int = 1
@@ -238,12 +240,12 @@ def _aligner(config: RunConfig, *, worker: bool = False) -> tuple[Aligner, float
     ``worker``: for an align task, with ``config.threads`` torch threads."""
     t0 = time.perf_counter()
     if not isinstance(config.encoder, str):  # an encoder object: it came with the task
-        aligner = Aligner(encoder=config.encoder)
+        aligner = Aligner(encoder=config.encoder, config=AlignmentConfig(**config.alignment) if config.alignment else None)
     else:
-        key = (config.encoder, config.engine)
+        key = (config.encoder, config.engine, json.dumps(config.alignment, sort_keys=True))
         if key not in _ALIGNERS:
             _ALIGNERS.clear()  # one at a time: a process keeps one encoder in memory
-            _ALIGNERS[key] = folders._build_aligner(config.encoder, config.engine)
+            _ALIGNERS[key] = folders._build_aligner(config.encoder, config.engine, config.alignment)
         aligner = _ALIGNERS[key]
     if worker and config.threads and "torch" in sys.modules:  # an encoder without torch does not load it
         sys.modules["torch"].set_num_threads(config.threads)
@@ -847,7 +849,7 @@ SHARD_FORMATS = ("jsonl", "parquet")
 
 def build(out_dir: str | Path, en_dir: str | Path | None = None, ar_dir: str | Path | None = None, *,
           dataset: DatasetSource | str | None = None, encoder: Any = DEFAULT_ENCODER, engine: str | None = None,
-          manifest: str | Path | None = None, pair_by: str = "auto", max_sources: int = 1, presplit: bool = False,
+          alignment: dict | None = None, manifest: str | Path | None = None, pair_by: str = "auto", max_sources: int = 1, presplit: bool = False,
           max_bytes: int | None = DEFAULT_MAX_BYTES, follow_links: bool = False, overwrite: bool = False,
           score: ScoreStage | bool = False, threads: int | None = None, shards: str | None = None,
           progress: bool = False, formats: Iterable[str] = (), split=None, license_id: str | None = None,
@@ -856,7 +858,8 @@ def build(out_dir: str | Path, en_dir: str | Path | None = None, ar_dir: str | P
     paired as ``aligner align`` pairs them (same options), or a ``dataset`` of pairs.
 
     ``encoder``: a name (each worker loads it once) or an encoder object (sent to every
-    task: keep it small). ``threads``: torch threads per worker (default: torch's own).
+    task: keep it small). ``alignment``: :class:`~aligner.alignment.AlignmentConfig`
+    settings that differ from the defaults (``{"moved_blocks": False}``). ``threads``: torch threads per worker (default: torch's own).
     ``shards``: also write the corpus sharded by align task, ``"jsonl"`` or ``"parquet"``,
     to ``OUT/shards/`` (datatrove's writers, after the align step). ``formats``, ``split``,
     ``license_id``, ``license_name``, ``tmx_source``, ``html``: what the merge also writes
@@ -871,7 +874,8 @@ def build(out_dir: str | Path, en_dir: str | Path | None = None, ar_dir: str | P
         raise ValueError(f"shards={shards!r}: use one of {', '.join(SHARD_FORMATS)}")
     config = RunConfig(out_dir=os.fspath(out_dir), en_dir=None if en_dir is None else os.fspath(en_dir),
                        ar_dir=None if ar_dir is None else os.fspath(ar_dir), dataset=dataset, encoder=encoder,
-                       engine=engine, manifest=None if manifest is None else os.fspath(manifest), pair_by=pair_by,
+                       engine=engine, alignment=dict(alignment) if alignment else None,
+                       manifest=None if manifest is None else os.fspath(manifest), pair_by=pair_by,
                        max_sources=max_sources, presplit=presplit, max_bytes=max_bytes or None,
                        follow_links=follow_links, overwrite=overwrite,
                        score=ScoreStage() if score is True else (score or None), threads=threads,

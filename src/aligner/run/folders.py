@@ -6,9 +6,10 @@
 ``corpus.jsonl``
     One JSON object per aligned (non-null) bead, documents in ``doc_id`` order and beads
     in document order, keys in this order: ``doc_id, en_file, ar_file, en_idx, ar_idx,
-    en, ar, bead_type, score``. ``en_idx`` / ``ar_idx`` are 0-based sentence indices,
+    en, ar, bead_type, score, moved``. ``en_idx`` / ``ar_idx`` are 0-based sentence indices,
     ``en`` / ``ar`` the sentences joined by a space, ``score`` the cosine similarity
-    rounded to 4 decimals. UTF-8, not ASCII-escaped.
+    rounded to 4 decimals, ``moved`` whether the bead crosses the main alignment path (a
+    passage the report moved). UTF-8, not ASCII-escaped.
 ``beads/<doc_id>.align``
     Every bead of the document, null beads included, in the Vecalign format:
     ``[0]:[0]``, ``[1, 2]:[3]``, ``[4]:[]``. A name too long for the file system is
@@ -72,6 +73,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from aligner.alignment import AlignmentConfig
 from aligner.documents import Aligner, DocumentAlignment, has_content
 from aligner.text.segmentation import Sentence
 from aligner.encoders import COMBINED_ENCODER, DEFAULT_ENCODER, E5_ENCODER, USE_ENCODER
@@ -99,7 +101,7 @@ def corpus_records(doc_id: str, en_file: str, ar_file: str, alignment: DocumentA
     :data:`RECORD_KEYS` order by :meth:`CorpusRecord.to_json_line`)."""
     return [CorpusRecord(doc_id=doc_id, en_file=en_file, ar_file=ar_file, en_idx=tuple(p.en_indices),
                          ar_idx=tuple(p.ar_indices), en=p.en_text, ar=p.ar_text, bead_type=p.bead_type,
-                         score=round(float(p.score), 4))
+                         score=round(float(p.score), 4), moved=p.moved)
             for p in alignment.pairs]
 
 
@@ -141,6 +143,9 @@ class DocumentReport:
     encoding: dict[str, str] = field(default_factory=dict)
     # Problems that did not stop the alignment (a guessed encoding, mixed languages).
     warnings: list[str] = field(default_factory=list)
+    # Pairs that cross the main alignment path: passages the report moved
+    # (AlignmentConfig.moved_blocks).
+    moved: int = 0
 
 
 @dataclass
@@ -291,7 +296,7 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                   presplit: bool = False, progress: bool = True, pair_by: str = "name",
                   max_sources: int = 1, max_bytes: int | None = DEFAULT_MAX_BYTES,
                   overwrite: bool = False, engine: str | None = None, follow_links: bool = False,
-                  score: ScoreStage | bool = False) -> FolderRun:
+                  score: ScoreStage | bool = False, alignment: dict | None = None) -> FolderRun:
     """Pair the two folders' documents by name (or as ``manifest`` says), align each
     pair and write the corpus to ``out_dir`` (created if needed; see the module
     docstring for the files).
@@ -311,6 +316,9 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     inputs (by default that is refused; the same settings and inputs resume).
     ``follow_links``: read files that links lead to outside the input folders (by
     default such links are skipped with a note, and a manifest naming one is refused).
+    ``alignment``: :class:`~aligner.alignment.AlignmentConfig` settings that differ from
+    the defaults (``{"moved_blocks": False}``: ``--no-moved``), for an aligner built here
+    (an :class:`~aligner.Aligner` passed in keeps its own).
 
     Raises :class:`~aligner.pairing.names.PairingError` (a missing folder, a broken manifest)
     or :class:`OutputExistsError` before anything is written, and
@@ -318,7 +326,8 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
     not raised."""
     prepared = prepare_run(en_dir, ar_dir, out_dir, aligner=aligner, manifest=manifest, presplit=presplit,
                            progress=progress, pair_by=pair_by, max_sources=max_sources, max_bytes=max_bytes,
-                           overwrite=overwrite, engine=engine, follow_links=follow_links, score=score)
+                           overwrite=overwrite, engine=engine, follow_links=follow_links, score=score,
+                           alignment=alignment)
     run, state = prepared.run, prepared.state
     with state.opened(prepared.mode), _progress(len(run.pairing.pairs), progress) as bar:
         work = align_pairs(run.pairing.pairs, prepared.aligner, state, prepared.reader, run, prepared.en_dir,
@@ -374,7 +383,7 @@ def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
                 presplit: bool = False, progress: bool = True, pair_by: str = "name",
                 max_sources: int = 1, max_bytes: int | None = DEFAULT_MAX_BYTES,
                 overwrite: bool = False, engine: str | None = None, follow_links: bool = False,
-                score: ScoreStage | bool = False) -> PreparedRun:
+                score: ScoreStage | bool = False, alignment: dict | None = None) -> PreparedRun:
     """Everything :func:`align_folders` does before aligning the first document (same
     arguments, same errors); writes nothing."""
     t_start = time.perf_counter()
@@ -387,7 +396,10 @@ def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
     if not overwrite:  # what is known without the encoder: refuse a foreign corpus before loading it
         _RunState(out_dir, {"inputs": inputs}).check(False, partial=True)
     if not isinstance(aligner, Aligner):
-        aligner = _build_aligner(aligner, engine)
+        aligner = _build_aligner(aligner, engine, alignment)
+    elif alignment:
+        raise ValueError("alignment settings go to an aligner built from an encoder name; "
+                         "give the Aligner its own config instead")
     stage = ScoreStage() if score is True else (score or None)
     scorer = stage.build_scorer(aligner) if stage is not None else None  # fails (e5 missing) before any work
     t_loaded = time.perf_counter()
@@ -532,8 +544,9 @@ def run_scoring(run: FolderRun, stage: ScoreStage, scorer, t_start: float, progr
     return scoring
 
 
-def _build_aligner(encoder: str | None, engine: str | None = None) -> Aligner:
-    return Aligner(DEFAULT_ENCODER if encoder is None else encoder, engine=engine)
+def _build_aligner(encoder: str | None, engine: str | None = None, alignment: dict | None = None) -> Aligner:
+    return Aligner(DEFAULT_ENCODER if encoder is None else encoder, engine=engine,
+                   config=AlignmentConfig(**alignment) if alignment else None)
 
 
 WINDOW_DOCUMENTS = 64
@@ -640,7 +653,7 @@ def _report(pair: DocumentPair, en_file: str, ar_file: str, alignment: DocumentA
     return DocumentReport(
         doc_id=pair.doc_id, en_file=en_file, ar_file=ar_file, pairing=pair.method,
         en_sentences=len(alignment.en_sentences), ar_sentences=len(alignment.ar_sentences),
-        pairs=len(records), bead_types=dict(sorted(kinds.items())),
+        pairs=len(records), bead_types=dict(sorted(kinds.items())), moved=sum(r.moved for r in records),
         unaligned_en=len(alignment.unaligned_en), unaligned_ar=len(alignment.unaligned_ar),
         mean_score=round(sum(scores) / len(scores), 4) if scores else None)
 

@@ -6,7 +6,7 @@ a plain ``en<TAB>ar`` TSV made by another tool), computes every score of
 
 ``corpus.jsonl``   the kept pairs, each record with ``quality``, ``scores`` and ``flags``
                    after the usual keys (``doc_id, en_file, ar_file, en_idx, ar_idx, en,
-                   ar, bead_type, score, quality, scores, flags``, then any other keys);
+                   ar, bead_type, score, moved, quality, scores, flags``, then any other keys);
 ``rejected.jsonl`` the pairs a filter rejected: the same record plus ``reasons`` (a list
                    such as ``["quality 0.31 < 0.5", "flag copy"]``) and ``position`` (its
                    0-based place among all the pairs), in corpus order. Scoring the
@@ -260,7 +260,8 @@ def _read_plain_tsv(path: Path) -> list[CorpusRecord]:
         doc_id = row.get("doc_id") or f"block-{number // BLOCK_LINES + 1:05d}"
         out.append(CorpusRecord(doc_id=doc_id, en_file=row.get("en_file", ""), ar_file=row.get("ar_file", ""),
                                 en_idx=(), ar_idx=(), en=row["en"], ar=row["ar"],
-                                bead_type=row.get("bead_type", "1-1"), score=_float(row.get("score"))))
+                                bead_type=row.get("bead_type", "1-1"), score=_float(row.get("score")),
+                                moved=row.get("moved") == "true"))
     return out
 
 

@@ -79,6 +79,7 @@
     parts.push(plural(doc.pairs, "pair"));
     if (doc.unEn || doc.unAr) parts.push((doc.unEn + doc.unAr) + " unaligned");
     if (doc.merged) parts.push(doc.merged + " merged");
+    if (doc.moved.length) parts.push(doc.moved.length + " moved");
     parts.push("mean " + fmt2(doc.mean));
     return parts.join(" · ");
   }
@@ -167,7 +168,12 @@
     return t + " · " + type + " · English " + r[0].join(", ") + " · Arabic " + r[1].join(", ");
   }
 
-  function makeRow(r, i) {
+  function movedFrom(doc, i) {
+    for (var k = 0; k < doc.moved.length; k++) if (doc.moved[k][0] === i) return doc.moved[k][1];
+    return null;
+  }
+
+  function makeRow(r, i, doc) {
     var type = r[0].length + "-" + r[1].length, tr = el("tr", "bead");
     tr.classList.add(isNull(r) ? "null" : band(r[4]));
     if (isNull(r)) tr.classList.add(r[0].length ? "null-en" : "null-ar");
@@ -181,6 +187,16 @@
     meta.appendChild(el("span", "num", "#" + (i + 1)));
     meta.appendChild(el("span", "type", isNull(r) ? "unaligned" : type));
     if (!isNull(r)) meta.appendChild(el("span", "score", fmt2(r[4])));
+    var after = movedFrom(doc, i);
+    if (after !== null) {
+      // A passage the report moved: say where it stands in the source's order.
+      tr.classList.add("moved");
+      var where = after < 0 ? "before English sentence 0" : "after English sentence " + after;
+      var mark = el("span", "moved", "↷ moved");
+      mark.title = "The report moved this passage: in the Arabic source it comes " + where + ".";
+      meta.appendChild(mark);
+      tr.title += " · moved (in the source " + where + ")";
+    }
     tr.appendChild(meta);
     tr.appendChild(cell("en", r[0], r[2], "ar"));
     tr.appendChild(cell("ar", r[1], r[3], "en"));
@@ -218,13 +234,14 @@
     var frag = document.createDocumentFragment();
     for (var k = start; k < end; k++) {
       var i = idx ? idx[k] : k;
-      frag.appendChild(makeRow(doc.rows[i], i));
+      frag.appendChild(makeRow(doc.rows[i], i, doc));
     }
     tbody.replaceChildren(frag);
     $("empty").hidden = n > 0;
     $("doc-title").textContent = doc.id;
     $("doc-meta").textContent = "English " + doc.enFile + " · Arabic " + doc.arFile + " · " +
       plural(doc.rows.length, "bead") + ": " + plural(doc.pairs, "pair") + ", " + doc.merged + " merged, " +
+      (doc.moved.length ? doc.moved.length + " moved, " : "") +
       doc.unEn + " English and " + doc.unAr + " Arabic unaligned · mean " + D.metric + " " + fmt4(doc.mean) +
       (idx ? " · " + n + " matching" : "");
     pager($("pager-top"), pages, n, start, end);
@@ -291,6 +308,7 @@
     var T = D.totals, parts = [plural(T.docs, "document"), plural(T.pairs, "pair"),
       T.unEn + " English and " + T.unAr + " Arabic sentences unaligned", T.merged + " merged beads",
       "mean " + D.metric + " " + fmt4(T.mean)];
+    if (T.moved) parts.splice(4, 0, T.moved + " moved");
     if (D.run) parts.push("aligner " + (D.run.version || "?") + ", encoder " + (D.run.encoder || "?"));
     $("summary").textContent = parts.join(" · ");
     $("metric-label").textContent = D.metric;

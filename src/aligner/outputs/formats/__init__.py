@@ -6,7 +6,7 @@ format     files (in the output folder)                content
 =========  ==========================================  ============================================
 ``jsonl``  ``corpus.jsonl``                            the rich record (see :mod:`aligner.run.folders`)
 ``tsv``    ``corpus.tsv``                              header, then ``en_file ar_file en ar score
-                                                       doc_id en_idx ar_idx bead_type`` [scores]
+                                                       doc_id en_idx ar_idx bead_type moved`` [scores]
 ``moses``  ``corpus.en`` + ``corpus.ar``               one pair per line, same line count
 ``tmx``    ``corpus.tmx``                              TMX 1.4b, Arabic the source (``srclang="ar"``)
 ``hf``     ``hf/`` (``README.md``, ``data/*.parquet``)  a Hugging Face dataset folder
@@ -19,8 +19,8 @@ whole corpus) and ``write(records, folder, ...)``. :func:`parse_formats` (``--fo
 
 Every per-pair field of a ``corpus.jsonl`` record is a column (TSV, Parquet) or an ``x-``
 prop (TMX): the texts, ``score``, the provenance (``doc_id``, the files, the sentence
-indices, ``bead_type``), and for a scored corpus the :data:`~aligner.io.records.SCORED_COLUMNS`
-in this order: ``quality``, ``similarity``, ``margin``, ``gap``, ``length_ratio``,
+indices, ``bead_type``), ``moved`` (in TMX a prop on a moved pair only), and for a scored
+corpus the :data:`~aligner.io.records.SCORED_COLUMNS` in this order: ``quality``, ``similarity``, ``margin``, ``gap``, ``length_ratio``,
 ``numbers``, ``language``, ``e5_similarity``, ``e5_gap`` (``scores.margin`` is the ``margin``
 column) and ``flags``. These columns are all there as soon as any record is scored, in
 that order; a missing value is null in Parquet, an empty field in TSV, no prop in TMX.

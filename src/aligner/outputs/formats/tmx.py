@@ -48,7 +48,8 @@ def write_tmx(records: Iterable[CorpusRecord], path: str | Path, *, provenance: 
     and ``x-aligner-version`` from ``provenance`` (the run's settings) when known. One
     ``<tu tuid="N">`` per record (N from 1), ``segtype="block"`` when a side has more than
     one sentence (else the header's ``sentence``), with props ``x-doc_id``, ``x-en_file``,
-    ``x-ar_file``, ``x-en_idx``, ``x-ar_idx`` (``"1,2"``), ``x-bead_type``, ``x-score``, then
+    ``x-ar_file``, ``x-en_idx``, ``x-ar_idx`` (``"1,2"``), ``x-bead_type``, ``x-score``,
+    ``x-moved`` (``true``, only on a pair the report moved), then
     ``x-quality``, ``x-similarity``, ... ``x-e5_gap`` and ``x-flags`` (comma-joined) where
     the record has them (:data:`~aligner.io.records.SCORED_COLUMNS`), then the source
     ``<tuv>`` and the target ``<tuv>`` (``xml:lang`` ``ar`` / ``en``)."""
@@ -92,6 +93,8 @@ def _tmx_unit(etree: Any, n: int, record: CorpusRecord, source_lang: str = "ar")
     props = [("x-doc_id", record.doc_id), ("x-en_file", record.en_file), ("x-ar_file", record.ar_file),
              ("x-en_idx", format_indices(record.en_idx)), ("x-ar_idx", format_indices(record.ar_idx)),
              ("x-bead_type", record.bead_type), ("x-score", format_number(record.score))]
+    if record.moved:
+        props.append(("x-moved", "true"))
     for name, value in record.scored_fields().items():
         if name == FLAGS_KEY:
             if value:
