@@ -4,7 +4,10 @@
    ``--repeats`` runs (embeddings computed once beforehand).
 2. Scaling: synthetic pairs of 1k, 5k, 20k and 50k lines per side, made by
    concatenating the folder's documents (their embeddings, cycled) — each size aligned
-   in a fresh subprocess so its peak RSS is its own.
+   in a fresh subprocess so its peak RSS is its own. The child holds the sentence
+   embeddings and pools the runs as ``Aligner`` does (``pooled_runs``: all of them in
+   memory up to ``Aligner.held_run_bytes``, a longer document's computed a block at a
+   time), so the RSS is what aligning such a document costs, not a copy of every run.
 
     python benchmarks/bench_alignment.py --data ../shared/eval/dev [--sizes 1000,5000,20000,50000]
 
@@ -29,11 +32,18 @@ import numpy as np
 def _child(npz: str, n: int) -> None:
     """Align the first n lines of the stored embeddings; print seconds and peak RSS."""
     from aligner.alignment import AlignmentConfig, align_runs
+    from aligner.documents import Aligner
+    from aligner.encoders.pooling import pooled_runs
+
+    def normalised(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        # A run's embedding: the normalised mean (= normalised sum) of its sentences'.
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return sums / np.where(norms == 0, 1, norms)
 
     z = np.load(npz)
     max_run = AlignmentConfig().max_run
-    en = [z[f"en{k}"][: n - k + 1] for k in range(1, max_run + 1)]
-    ar = [z[f"ar{k}"][: n - k + 1] for k in range(1, max_run + 1)]
+    en, ar = (pooled_runs(z[side][:n], np.ones(n, np.int64), normalised, max_run, held_bytes=Aligner.held_run_bytes)
+              for side in ("en", "ar"))
     en_len, ar_len = z["en_len"][:n], z["ar_len"][:n]
     t0 = time.perf_counter()
     beads = align_runs(en, ar, en_lengths=en_len, ar_lengths=ar_len)
@@ -88,23 +98,17 @@ def main() -> None:
     max_n = max(sizes)
     # Synthetic long pair: the dev documents' sentence embeddings concatenated (cycled),
     # run embeddings as normalised means (the search cost does not depend on how runs were pooled).
-    en_sent = np.concatenate([runs[d][0][0] for d in docs])
-    ar_sent = np.concatenate([runs[d][1][0] for d in docs])
+    en_sent = np.concatenate([np.asarray(runs[d][0][0]) for d in docs])
+    ar_sent = np.concatenate([np.asarray(runs[d][1][0]) for d in docs])
     reps_en = -(-max_n // len(en_sent))
     reps_ar = -(-max_n // len(ar_sent))
-    from aligner.alignment import run_embeddings_by_mean
-
-    max_run = al.config.max_run
-    en_long = run_embeddings_by_mean(np.tile(en_sent, (reps_en, 1))[:max_n], max_run)
-    ar_long = run_embeddings_by_mean(np.tile(ar_sent, (reps_ar, 1))[:max_n], max_run)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         npz = str(Path(tmp) / "long.npz")
         en_len = np.tile(np.concatenate([lengths[d][0] for d in docs]), reps_en)[:max_n]
         ar_len = np.tile(np.concatenate([lengths[d][1] for d in docs]), reps_ar)[:max_n]
-        np.savez(npz, **{f"en{k + 1}": r for k, r in enumerate(en_long)},
-                 **{f"ar{k + 1}": r for k, r in enumerate(ar_long)}, en_len=en_len, ar_len=ar_len)
-        del en_long, ar_long
+        np.savez(npz, en=np.tile(en_sent, (reps_en, 1))[:max_n], ar=np.tile(ar_sent, (reps_ar, 1))[:max_n],
+                 en_len=en_len, ar_len=ar_len)
         for n in sizes:
             out = subprocess.run([sys.executable, __file__, "--data", args.data, "--child", npz, str(n)],
                                  check=True, capture_output=True, text=True)
