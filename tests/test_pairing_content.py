@@ -190,14 +190,15 @@ def test_greedy_assignment_is_one_to_one_and_respects_thresholds():
     assert [(cands[k].en_path.name, cands[k].ar_path.name) for k in kept] == [("e2", "a1"), ("e3", "a3")]
 
 
-def test_candidates_are_rescored_with_the_aligners_settings_but_the_pairings_own_terms():
+def test_candidates_are_rescored_with_the_aligners_settings_but_the_pairings_own_terms_in_order():
     from aligner.alignment import AlignmentConfig
 
     mine = AlignmentConfig(threshold=-1.0, length_size_power=1.0, merge_penalty_power=0.5, knn=8)
     assert rescoring_config(mine, ContentPairingConfig()) == AlignmentConfig(
-        threshold=-1.6, length_size_power=0.0, merge_penalty_power=1.0, knn=8)
+        threshold=-1.6, length_size_power=0.0, merge_penalty_power=1.0, knn=8, moved_blocks=False)
     assert rescoring_config(mine, ContentPairingConfig(rescore_length_size_power=1.0, rescore_threshold=-1.0,
-                                                       rescore_merge_penalty_power=0.5)) == mine
+                                                       rescore_merge_penalty_power=0.5)) == \
+        AlignmentConfig(threshold=-1.0, length_size_power=1.0, merge_penalty_power=0.5, knn=8, moved_blocks=False)
 
 
 def test_config_is_checked():

@@ -495,9 +495,12 @@ def line_weights(beads: Sequence[Bead], n_en: int, n_ar: int, low: float, high: 
 
 def rescoring_config(aligner_config: AlignmentConfig, config: ContentPairingConfig) -> AlignmentConfig:
     """The alignment settings candidates are re-scored with: the aligner's, but for the
-    terms :class:`ContentPairingConfig` sets itself."""
+    terms :class:`ContentPairingConfig` sets itself, and in order only (no moved blocks:
+    the acceptance points were calibrated on in-order coverage, and a moved block found
+    between a distractor and a report would add coverage no measurement has checked)."""
     return replace(aligner_config, length_size_power=config.rescore_length_size_power,
-                   threshold=config.rescore_threshold, merge_penalty_power=config.rescore_merge_penalty_power)
+                   threshold=config.rescore_threshold, merge_penalty_power=config.rescore_merge_penalty_power,
+                   moved_blocks=False)
 
 
 def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedder, config: ContentPairingConfig,
