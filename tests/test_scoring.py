@@ -501,7 +501,7 @@ def test_align_with_min_quality_and_score_command(tmp_path, default_aligner):
     kept = [json.loads(line) for line in (out / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
     rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text(encoding="utf-8").splitlines()]
     assert kept and rejected and len(kept) + len(rejected) == 33
-    assert list(kept[0]) == ["doc_id", "en_file", "ar_file", "en_idx", "ar_idx", "en", "ar", "bead_type", "score",
+    assert list(kept[0]) == ["doc_id", "en_file", "ar_file", "en_idx", "ar_idx", "en", "ar", "bead_type", "score", "moved",
                              "quality", "scores", "flags"]
     assert list(kept[0]["scores"]) == [*SCORE_NAMES, "e5_similarity", "e5_gap"]
     assert all(r["reasons"] and all(w.startswith(("quality", "numbers")) for w in r["reasons"]) for r in rejected)
