@@ -147,6 +147,14 @@ def test_moved_pairs_say_where_the_source_has_them(tmp_path):
     assert data["totals"]["moved"] == 2
 
 
+def test_without_beads_files_moved_pairs_stay_at_their_english_place(tmp_path):
+    run = make_run(tmp_path / "run", {"doc-m": DOC_MOVED}, moved={("doc-m", 0), ("doc-m", 1)}, beads_files=False)
+    (doc,) = load_review_data(run)["docs"]
+    # The unaligned Arabic sentence 2 follows the in-order pairs, not the moved Arabic 3-4.
+    assert bead_keys(doc["rows"]) == expected_keys(DOC_MOVED)
+    assert doc["moved"] == [[0, 3], [1, 3]]
+
+
 def test_without_beads_files_null_beads_are_merged_in_by_index(tmp_path):
     run = make_run(tmp_path / "run", {"doc-a": DOC_A, "doc-b": DOC_B}, beads_files=False)
     a, b = load_review_data(run / "corpus.jsonl")["docs"]

@@ -356,15 +356,16 @@ def _document_rows(records: list[dict], unaligned: list[dict], beads, metric: st
         if ok and used_nulls == len(null_text) and not any(by_key.values()):
             return rows
 
-    # Merge: the alignment is monotonic, so an unaligned sentence goes before the first
-    # aligned bead that starts after it on its side.
+    # Merge: the alignment is monotonic (but for moved pairs, which stand at their
+    # English place), so an unaligned sentence goes before the first aligned bead that
+    # starts after it on its side.
     null_en = sorted(i for side, i in null_text if side == "en")
     null_ar = sorted(i for side, i in null_text if side == "ar")
     rows, e, a = [], 0, 0
     for r in records:
         en, ar = _indices(r.get("en_idx")), _indices(r.get("ar_idx"))
         en_start = min(en) if en else None
-        ar_start = min(ar) if ar else None
+        ar_start = min(ar) if ar and r.get("moved") is not True else None
         while e < len(null_en) and en_start is not None and null_en[e] < en_start:
             rows.append(_null_row("en", null_en[e], null_text[("en", null_en[e])], metric))
             e += 1
