@@ -407,6 +407,20 @@ def test_dev_slice_and_examples_on_two_workers(tmp_path, monkeypatch, default_al
 
 
 @pytest.mark.slow
+def test_quiet_two_workers_print_nothing_but_keep_their_logs(tmp_path):
+    """``aligner -q align --workers 2``: datatrove's per-task log (INFO to stderr in each
+    task, the run's stats) stays in the task log files; stderr is empty, as it is for one
+    process."""
+    args = ["-q", "align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "--encoder", "use", "--workers", "2",
+            "-o", str(tmp_path / "out")]
+    run = subprocess.run(console() + args, capture_output=True, text=True, env=env_with_src(), timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stderr == ""
+    logs = sorted((tmp_path / "out" / STATE_DIR / "logs" / "align" / "logs").glob("task_*.log"))
+    assert logs and all("Launching pipeline for rank=" in log.read_text(encoding="utf-8") for log in logs)
+
+
+@pytest.mark.slow
 def test_kill_9_one_worker_then_rerun(tmp_path, monkeypatch, use_aligner):
     """60 dev documents in 4 tasks on 2 worker processes: SIGKILL the worker of an
     unfinished task once it has saved a document, let the others finish, stop the run

