@@ -64,6 +64,7 @@ from typing import Any
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
+from datatrove.executor import LocalPipelineExecutor
 from datatrove.utils.logging import logger
 
 from aligner.alignment import AlignmentConfig
@@ -923,9 +924,7 @@ _NOT_OPTIONS = {"self", "pipeline", "depends", "depends_job_id", "logging_dir", 
 
 def _executor_class(kind: str, quiet: bool = False):
     if kind == "local":
-        from datatrove.executor import LocalPipelineExecutor
-
-        return __getattr__("_QuietLocalExecutor") if quiet else LocalPipelineExecutor
+        return _QuietLocalExecutor if quiet else LocalPipelineExecutor
     if kind == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
 
@@ -1079,36 +1078,22 @@ def precheck(config: RunConfig) -> None:
             _RunState(Path(config.out_dir), {"inputs": inputs}).check(False, partial=True)
 
 
-def _quiet_local_executor_class():
-    from datatrove.executor import LocalPipelineExecutor
+class _QuietLocalExecutor(LocalPipelineExecutor):
+    """``LocalPipelineExecutor`` whose tasks log to stderr at ERROR only (``aligner -q``):
+    datatrove gives a task with ``local_rank`` 0 stderr at INFO and the others ERROR, and
+    uses ``local_rank`` for nothing else. The task log files keep everything."""
 
-    class QuietLocalExecutor(LocalPipelineExecutor):
-        """``LocalPipelineExecutor`` whose tasks log to stderr at ERROR only (``aligner -q``):
-        datatrove gives a task with ``local_rank`` 0 stderr at INFO and the others ERROR,
-        and uses ``local_rank`` for nothing else. The task log files keep everything."""
-
-        def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-            try:
-                return super()._run_for_rank(rank, max(local_rank, 1), node_rank)
-            finally:
-                _errors_only_on_stderr()  # a task run in this process re-added the default handler
-
-    QuietLocalExecutor.__module__, QuietLocalExecutor.__qualname__ = __name__, "_QuietLocalExecutor"
-    return QuietLocalExecutor
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        try:
+            return super()._run_for_rank(rank, max(local_rank, 1), node_rank)
+        finally:
+            _errors_only_on_stderr()  # a task run in this process re-added the default handler
 
 
 def _errors_only_on_stderr() -> None:
     """loguru (datatrove's log) to stderr at ERROR only, in place of its handlers."""
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
-
-
-def __getattr__(name: str):
-    # Built on first use (datatrove's executors import more than the steps need); a
-    # module attribute, so that worker processes can unpickle it by name.
-    if name == "_QuietLocalExecutor":
-        return globals().setdefault(name, _quiet_local_executor_class())
-    raise AttributeError(name)
 
 
 def execute(stages: Stages, *, executor: str = "local", workers: int | None = None, options: dict | None = None,
