@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from aligner.encoders import EncoderLoadError
-from aligner.encoders.torch_tiles import (Workspace, check_engine, int8_linear, length_sorted_batches,
-                                          quantize_columns, row_tiled_matmul)
+from aligner.encoders import torch_tiles
+from aligner.encoders.torch_tiles import (Workspace, check_engine, exact_int_product, int8_linear,
+                                          length_sorted_batches, quantize_columns, row_tiled_matmul)
 
 
 @pytest.mark.parametrize("w, expected_q, expected_scale", [
@@ -46,6 +47,42 @@ def test_int8_linear_rows_do_not_depend_on_the_batch():
     for rows in (slice(0, 1), slice(17, 18), slice(5, 133), slice(299, 300)):
         assert torch.equal(int8_linear(x[rows], wq, w_scale, b), whole[rows])
     assert torch.equal(int8_linear(x.flip(0), wq, w_scale, b), whole.flip(0))
+
+
+def _large_int8_operands(k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """int8 operands whose row-by-column sums reach past 2**24 (where float32 can no
+    longer hold every integer) with odd values, so that a wrong rounding would show."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.full((24, k), 127, dtype=torch.int8)
+    x[1::2] = torch.randint(-127, 128, (12, k), generator=g, dtype=torch.int8)
+    x[::2, :: 7] = torch.randint(100, 128, x[::2, ::7].shape, generator=g, dtype=torch.int8)
+    w = torch.full((k, 16), 127, dtype=torch.int8)
+    w[:, 8:] = torch.randint(-127, 128, (k, 8), generator=g, dtype=torch.int8)
+    w[::5, :4] = -127
+    return x, w
+
+
+@pytest.mark.parametrize("k", [384, 1040, 1041, 1536, 2080, 2081, 3000])
+def test_exact_int_product_has_the_bits_of_int_mm(k):
+    # One product (k <= 1040 terms), two halves added once, or float64 parts: each the
+    # integer product rounded once to float32, as torch._int_mm's int32 converted.
+    x, w = _large_int8_operands(k, seed=k)
+    expected = torch._int_mm(x, w).float()
+    assert expected.abs().max() > 2 ** 24 or k < 1536
+    out = torch.empty(expected.shape)
+    assert torch.equal(exact_int_product(x.float(), w.float(), out), expected)
+
+
+def test_int8_linear_same_bits_with_or_without_fast_int8(monkeypatch):
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(40, 1536, generator=g) * 3
+    wq, w_scale = quantize_columns(torch.randn(1536, 32, generator=g))
+    b = torch.randn(32, generator=g)
+    monkeypatch.setattr(torch_tiles, "int_mm_is_fast", lambda: True)
+    with_int_mm = int8_linear(x, wq, w_scale, b)
+    monkeypatch.setattr(torch_tiles, "int_mm_is_fast", lambda: False)
+    assert torch.equal(int8_linear(x, wq, w_scale, b), with_int_mm)
+    assert torch.equal(int8_linear(x, wq, w_scale, b, wf=wq.float()), with_int_mm)
 
 
 def test_int8_linear_is_close_to_the_float_product():

@@ -3,8 +3,10 @@ int8), file digests."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import time
 
 import numpy as np
 import torch
@@ -70,11 +72,68 @@ class Workspace:
         return view
 
 
+# Products of int8 values summed in float32 are exact integers while every partial sum
+# stays below 2**24: at most this many terms of 127 * 127 each.
+_EXACT_TERMS = (1 << 24) // (127 * 127)
+
+
+@functools.cache
+def int_mm_is_fast() -> bool:
+    """Whether ``torch._int_mm`` beats a float32 product on this CPU.
+
+    With VNNI or AMX it is several times faster; without them (AVX2-only CPUs: many
+    cloud machines, laptops before about 2020) it falls back to a plain loop about 40x
+    slower than float32, which made the int8 engine unusable there. Both ways give the
+    same bits (``exact_int_product``), so which one runs is only a question of speed:
+    measured once per process on one layer-sized product."""
+    x = torch.ones((128, 384), dtype=torch.int8)
+    w = torch.ones((384, 384), dtype=torch.int8)
+    xf, wf = x.float(), w.float()
+
+    def seconds(fn) -> float:
+        fn()
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    return seconds(lambda: torch._int_mm(x, w)) < seconds(lambda: xf @ wf)
+
+
+def exact_int_product(xf: torch.Tensor, wf: torch.Tensor, out: torch.Tensor,
+                      work: Workspace | None = None) -> torch.Tensor:
+    """``xf @ wf`` for float32 matrices holding int8 values, rounded to float32 exactly
+    as ``torch._int_mm``'s int32 result converted to float32 would be, whatever the BLAS.
+
+    Each product of at most ``_EXACT_TERMS`` terms is an exact integer in any summation
+    order; two such halves added once are the exact sum rounded once (IEEE addition),
+    as the int32 -> float32 conversion rounds it; longer sums add their parts in
+    float64 (exact) and round once."""
+    n, k = xf.shape
+    if k <= _EXACT_TERMS:
+        return torch.mm(xf, wf, out=out)
+    parts = -(-k // _EXACT_TERMS)
+    step = -(-k // parts)
+    work = Workspace() if work is None else work
+    if parts == 2:
+        torch.mm(xf[:, :step], wf[:step], out=out)
+        return out.add_(torch.mm(xf[:, step:], wf[step:], out=work.take("int8_part", n, wf.shape[1])))
+    total = torch.zeros((n, wf.shape[1]), dtype=torch.float64)
+    for s in range(0, k, step):
+        total += torch.mm(xf[:, s:s + step], wf[s:s + step]).double()
+    return out.copy_(total)
+
+
 def int8_linear(x: torch.Tensor, wq: torch.Tensor, w_scale: torch.Tensor, bias: torch.Tensor, *,
-                out: torch.Tensor | None = None, work: Workspace | None = None) -> torch.Tensor:
+                out: torch.Tensor | None = None, work: Workspace | None = None,
+                wf: torch.Tensor | None = None) -> torch.Tensor:
     """``x @ w + bias`` with ``x`` quantised to int8 per row (its own largest magnitude
     maps to 127) and ``w`` per column (``quantize_columns``), multiplied in exact integer
-    arithmetic (VNNI/AMX on recent CPUs, several times a float32 product).
+    arithmetic: ``torch._int_mm`` where the CPU has fast int8 products (VNNI/AMX, several
+    times a float32 product), else the same integers in float32 (``exact_int_product``,
+    needs ``wf`` = ``wq`` as float32): the same bits either way.
 
     Per-row scales keep every row independent of the others, and integer sums do not
     depend on how a BLAS blocks the product: a text's embedding is the same bits in any
@@ -84,11 +143,15 @@ def int8_linear(x: torch.Tensor, wq: torch.Tensor, w_scale: torch.Tensor, bias: 
     work = Workspace() if work is None else work
     x_scale = torch.maximum(x.amax(1, keepdim=True), x.amin(1, keepdim=True).neg_()).clamp_min_(1e-30).div_(127.0)
     xf = torch.div(x, x_scale, out=work.take("int8_x", n, k)).round_()
-    xq = work.take("int8_xq", n, k, torch.int8).copy_(xf)
-    acc = torch._int_mm(xq, wq, out=work.take("int8_acc", n, wq.shape[1], torch.int32))
     y = x.new_empty((n, wq.shape[1])) if out is None else out
+    if wf is None and int_mm_is_fast():
+        xq = work.take("int8_xq", n, k, torch.int8).copy_(xf)
+        acc = torch._int_mm(xq, wq, out=work.take("int8_acc", n, wq.shape[1], torch.int32))
+        y.copy_(acc)
+    else:
+        exact_int_product(xf, wq.float() if wf is None else wf, y, work)
     # Three in-place passes (not y * x_scale on int32, which is several times slower on CPU).
-    return torch.addcmul(bias, y.copy_(acc).mul_(x_scale), w_scale, out=y)
+    return torch.addcmul(bias, y.mul_(x_scale), w_scale, out=y)
 
 
 class TiledLinear(nn.Module):
@@ -107,7 +170,9 @@ class TiledLinear(nn.Module):
 
 
 class Int8Linear(nn.Module):
-    """``x @ w + b`` as ``int8_linear`` (CPU only): int8 weights, a quarter of the memory."""
+    """``x @ w + b`` as ``int8_linear`` (CPU only): int8 weights, a quarter of the memory
+    (where the CPU lacks fast int8 products, a float32 copy of the int8 weights is kept
+    for ``exact_int_product``)."""
 
     def __init__(self, w: torch.Tensor, b: torch.Tensor):
         super().__init__()
@@ -115,9 +180,12 @@ class Int8Linear(nn.Module):
         self.register_buffer("wq", wq)
         self.register_buffer("scale", scale)
         self.register_buffer("b", b.float().contiguous())
+        self._wf: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, out: torch.Tensor | None = None, work: Workspace | None = None) -> torch.Tensor:
-        return int8_linear(x, self.wq, self.scale, self.b, out=out, work=work)
+        if self._wf is None and not int_mm_is_fast():
+            self._wf = self.wq.float()
+        return int8_linear(x, self.wq, self.scale, self.b, out=out, work=work, wf=self._wf)
 
 def check_engine(engine: str, device: torch.device) -> str:
     """The CPU engines are float32 and int8; a GPU runs bfloat16 autocast (``"bf16"``)."""
