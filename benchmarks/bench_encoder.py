@@ -51,6 +51,8 @@ def _median_seconds(fn, repeats: int) -> float:
 
 def _weights_mb(module: torch.nn.Module) -> float:
     tensors = list(module.parameters()) + list(module.buffers())
+    # The int8 engine's float32 copy of its integers, on CPUs without fast int8 products.
+    tensors += [m._wf for m in module.modules() if getattr(m, "_wf", None) is not None]
     return sum(t.numel() * t.element_size() for t in tensors) / 2 ** 20
 
 
@@ -138,8 +140,12 @@ def main() -> None:
                          "vs_reference": refs[thread_counts[-1]][0] / seconds, "min_cosine": cos_min,
                          "median_cosine": cos_median, "weights_mb": _weights_mb(model._model)})
 
+    from aligner.encoders.torch_tiles import int_mm_is_fast
+
+    int8_products = "torch._int_mm" if int_mm_is_fast() else "float32, exact (no fast int8 products on this CPU)"
     print(f"{len(texts)} sentences ({chars} characters, half English, half Arabic); medians of {args.repeats} runs; "
-          f"agreement with the reference engine at {thread_counts[-1]} thread(s)")
+          f"agreement with the reference engine at {thread_counts[-1]} thread(s); int8 products: {int8_products}; "
+          f"CPU {torch.backends.cpu.get_cpu_capability()}")
     print(f"{'encoder':<8}{'engine':<16}{'threads':>8}{'sent/s':>9}{'chars/s':>10}{'x ref':>7}"
           f"{'cos min':>9}{'cos med':>9}{'weights MB':>12}")
     for r in rows:
@@ -147,7 +153,9 @@ def main() -> None:
                  if "min_cosine" in r else f"{'-':>9}{'-':>9}{'-':>12}")
         print(f"{r['encoder']:<8}{r['engine']:<16}{str(r['threads'] or r['device']):>8}{r['sentences_per_s']:>9.1f}"
               f"{r['chars_per_s']:>10.0f}{r['vs_reference']:>7.2f}" + extra)
-    print(json.dumps({"sentences": len(texts), "characters": chars, "repeats": args.repeats, "rows": rows}))
+    print(json.dumps({"sentences": len(texts), "characters": chars, "repeats": args.repeats,
+                      "int8_products": "int_mm" if int_mm_is_fast() else "float32_exact",
+                      "cpu_capability": torch.backends.cpu.get_cpu_capability(), "rows": rows}))
 
 
 if __name__ == "__main__":
