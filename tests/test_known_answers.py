@@ -216,6 +216,9 @@ DOCS = {
     # English lines 26-27 translate Arabic 1-2 (moved back 25 lines, in a 30-line pair).
     "moved_far": (" ".join(f"x{i}" for i in [0, *range(3, 28), 1, 2, 28, 29]), " ".join(f"x{i}" for i in range(30)),
                   None),
+    # English lines 4-5 translate Arabic 1-2 (moved back past lines of the report's own);
+    # Arabic line 4 is untranslated.
+    "moved_past_own_lines": ("a d e p1 b c f g p2 h i", "a b c d q1 e f g h i", None),
 }
 
 INF = float("inf")
@@ -342,6 +345,12 @@ TERMS = [
     ("moved_window", "moved_far", {},
      500, "[0]:[0] " + " ".join(f"[{k}]:[{k + 2}]" for k in range(1, 26)) + " [26]:[1] [27]:[2] [28]:[28] [29]:[29]",
      3, "[0]:[0,1,2] " + " ".join(f"[{k}]:[{k + 2}]" for k in range(1, 26)) + " [26,27,28]:[28] [29]:[29]"),
+    # Once the block (English 4-5) is taken, the path searched again around it pairs d
+    # and e; the path as it was (with the moved lines' Arabic, its best compromise) had
+    # left them out and paired the report's own line p1 with d.
+    ("moved_repath", "moved_past_own_lines", {},
+     True, "[0]:[0] [1]:[3] []:[4] [2]:[5] [3]:[] [4]:[1] [5]:[2] [6]:[6] [7]:[7] [8]:[] [9]:[8] [10]:[9]",
+     False, "[0]:[0] [1]:[] [2]:[] [3]:[3] [4]:[1] []:[4] [5]:[2] []:[5] [6]:[6] [7]:[7] [8]:[] [9]:[8] [10]:[9]"),
     # Embedding geometry.
     ("center", "faint_split", {},
      True, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]",
