@@ -191,7 +191,7 @@ class AlignmentConfig:
     # leave instead of keeping the compromise it made with them (use+e5, session 12:
     # dev-reorder strict .843 -> .851, unaligned-line F1 .778 -> .785; dev .928 -> .929,
     # dev unaligned .808 -> .810; dev-split, dev-e2e unchanged; chosen in every
-    # leave-one-source-out fold).
+    # leave-one-source-out fold; USE alone: reorder .800 -> .809, the rest within .003).
     moved_repath: bool = True
     center: bool = True            # subtract each side's mean embedding (see center_runs)
     scale_margins: bool = True     # margins in units of the document's typical best margin
