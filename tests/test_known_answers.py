@@ -411,6 +411,8 @@ def test_bead_scores_are_the_plain_cosines():
 # Moved passages, through the pure core (``*`` marks a moved bead)
 # --------------------------------------------------------------------------- #
 
+_LONG_ORDER = [*range(5), 50, 51, 52, *range(5, 50), *range(53, 60)]
+
 MOVED = [
     ("a block moved to the front", "d e a b c f g", "a b c d e f g",
      "[0]:[3]* [1]:[4]* [2]:[0] [3]:[1] [4]:[2] [5]:[5] [6]:[6]"),
@@ -425,6 +427,11 @@ MOVED = [
     # untranslated line: the path had glued both onto the next pair, which keeps its own.
     ("a block moved among the report's own lines", "p1 d e p2 a b c f g", "a b c q1 d e f g",
      "[0]:[] [1]:[4]* [2]:[5]* [3]:[] [4]:[0] [5]:[1] [6]:[2] []:[3] [7]:[6] [8]:[7]"),
+    # Far apart in a 60-line pair: the path is searched again in two windows (around the
+    # block's English place and around its Arabic source), not as a whole.
+    ("a block moved 45 lines to the front of a long document",
+     " ".join(f"x{i}" for i in _LONG_ORDER), " ".join(f"x{i}" for i in range(60)),
+     " ".join(f"[{k}]:[{i}]" + ("*" if i in (50, 51, 52) else "") for k, i in enumerate(_LONG_ORDER))),
 ]
 
 
