@@ -681,25 +681,24 @@ class _Rectangle:
         return self.values.cosine(a, b, i + self.e0, j + self.a0)
 
 
-class _HeldOut:
-    """The bead values of a window of the document (English lines from ``e0``, Arabic
-    from ``a0``) with some lines held out of every bead (they can only be left out, which
-    costs nothing): the monotonic search around lines a moved block took."""
+class _HeldOut(_Rectangle):
+    """A window of the document as a search of its own (``_Rectangle``) by the path's own
+    standard (``threshold``), with some lines held out of every bead (they can only be
+    left out, which costs nothing): the monotonic search around lines a moved block took."""
 
     def __init__(self, values: _BeadValues, held: tuple[np.ndarray, np.ndarray], e0: int, a0: int):
-        self.values, self.types, self.e0, self.a0 = values, values.types, e0, a0
+        super().__init__(values, e0, a0)
+        self.shift = [0.0] * len(self.types)
         self.held = tuple(np.concatenate([[0], np.cumsum(h)]) for h in held)
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-        out = self.values.block(r0 + self.e0, r1 + self.e0, c0 + self.a0, c1 + self.a0)
+        out = super().block(r0, r1, c0, c1)
         he, ha = self.held
         rows, cols = np.arange(r0, r1) + self.e0, np.arange(c0, c1) + self.a0
         for t, (a, b) in enumerate(self.types):
             en_held = (he[rows] - he[np.clip(rows - a, 0, None)]) > 0
             ar_held = (ha[cols] - ha[np.clip(cols - b, 0, None)]) > 0
             out[t][en_held[:, None] | ar_held[None, :]] = _NEG
-            out[t, :max(0, a - r0)] = _NEG  # no bead starts before the window
-            out[t, :, :max(0, b - c0)] = _NEG
         return out
 
 
