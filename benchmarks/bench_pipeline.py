@@ -3,7 +3,7 @@
 revision, in one benchmark run.
 
     python benchmarks/bench_pipeline.py --data ../shared/eval/dev/docs [--baseline-rev f61a51c]
-        [--runs 3] [--no-score] [--workers N]
+        [--runs 3] [--no-score] [--encoder NAME]
 
 Each run is a fresh ``aligner align DATA/en DATA/ar -o TMP --no-progress`` process (with
 ``--score`` unless ``--no-score``: pairing by content, alignment, scoring with e5, the
@@ -38,10 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPARED = ("corpus.jsonl", "unaligned.jsonl", "rejected.jsonl", "report.md", "pairs.tsv")
 
 
-def _run(src: Path, data: Path, out: Path, score: bool) -> tuple[float, float]:
+def _run(src: Path, data: Path, out: Path, score: bool, encoder: str | None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one run."""
     cmd = [sys.executable, "-c", "from aligner.cli import main; main()", "align", str(data / "en"),
            str(data / "ar"), "-o", str(out), "--no-progress"] + (["--score"] if score else [])
+    cmd += ["--encoder", encoder] if encoder else []
     env = {**os.environ, "PYTHONPATH": str(src)}
     t0, c0 = time.perf_counter(), _child_cpu()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -88,6 +89,9 @@ def main() -> None:
                                                                "one-pass pipeline)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-score", action="store_true", help="align only (issue 14's measurement), no --score")
+    ap.add_argument("--encoder", default=None, help="--encoder for both revisions (default: each one's own "
+                                                     "default; 'use' compares the same encoder where the default "
+                                                     "changed between them)")
     args = ap.parse_args()
     score = not args.no_score
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +105,7 @@ def main() -> None:
             for k in range(args.runs):
                 for name, src in (("baseline", base / "src"), ("current", ROOT / "src")):
                     out = tmp / f"{name}-{k}"
-                    wall, used = _run(src, args.data, out, score)
+                    wall, used = _run(src, args.data, out, score, args.encoder)
                     times[name].append(wall)
                     cpu[name].append(used)
                     print(f"run {k + 1} {name:8s} {wall:7.1f} s wall {used:7.1f} s CPU", flush=True)
@@ -116,7 +120,8 @@ def main() -> None:
     encoded = run["timings"].get("encoded_texts", {})
     distinct = _distinct_sentences(args.data)
     print()
-    print(f"aligner align {'--score ' if score else ''}on {args.data} ({args.runs} runs each, medians)")
+    print(f"aligner align {'--score ' if score else ''}{f'--encoder {args.encoder} ' if args.encoder else ''}"
+          f"on {args.data} ({args.runs} runs each, medians)")
     print(f"{'':10s} {'wall s':>8s} {'CPU s':>8s}  runs (wall)")
     for name in ("baseline", "current"):
         print(f"{name:10s} {median[name]:8.1f} {median_cpu[name]:8.1f}  {', '.join(f'{t:.1f}' for t in times[name])}")
@@ -124,7 +129,7 @@ def main() -> None:
     print(f"distinct sentences in the inputs: {distinct}; texts encoded (run.json): {encoded}; "
           f"files read {run['timings'].get('files_read')} (again: {run['timings'].get('files_read_again')})")
     print(f"outputs identical to the baseline's: {same}")
-    print(json.dumps({"score": score, "baseline_rev": args.baseline_rev, "runs": args.runs,
+    print(json.dumps({"score": score, "encoder": args.encoder, "baseline_rev": args.baseline_rev, "runs": args.runs,
                       "baseline_s": round(median["baseline"], 2), "current_s": round(median["current"], 2),
                       "ratio": round(ratio, 3), "baseline_cpu_s": round(median_cpu["baseline"], 2),
                       "current_cpu_s": round(median_cpu["current"], 2), "cpu_ratio": round(cpu_ratio, 3),

@@ -120,6 +120,7 @@ class ContentPairingConfig:
     extra_min_coverage: float = 0.4  # further sources: their own lines aligned (share)
     extra_min_margin: float = 0.1  # further sources: fit this report better than any other one
     runs_cache: int = 512          # documents whose run embeddings are kept between pairs
+    residual_sources: bool = True  # further sources also paired with what earlier ones leave unexplained
     # The re-scoring alignment's AlignmentConfig.length_size_power, threshold and
     # merge_penalty_power (its other settings are the aligner's): the bead ramp, margins
     # and threshold above were calibrated on alignments made with these. With the
@@ -232,6 +233,7 @@ class _Doc:
     lengths: np.ndarray          # characters per sentence, as the encoder saw them
     stored: np.ndarray           # float16 states or sentence embeddings
     tok: np.ndarray | None       # token counts per sentence (stateful encoders)
+    weights: np.ndarray | None = None  # per sentence: length x boilerplate weight (document vectors)
 
 
 class PairingCache:
@@ -295,6 +297,7 @@ class _Side:
         self.vectors: np.ndarray | None = None
         self.half_vectors: np.ndarray | None = None
         self.half_owner: list[int] = []
+        self.center: np.ndarray | None = None   # the side's (shrunk) mean parts, (1 + J, d)
 
 
 def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, config: ContentPairingConfig,
@@ -357,7 +360,7 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
                 for a, b in ((0, mid), (mid, len(sent))):
                     half_vectors.append(document_vector(sent[a:b], weights[a:b], config.windows))
                     side.half_owner.append(len(side.docs))
-            side.docs.append(_Doc(path, lengths, stored, tok))
+            side.docs.append(_Doc(path, lengths, stored, tok, weights))
         batch.clear()
 
     pending = 0
@@ -371,18 +374,27 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
             pending = 0
     flush()
     if side.docs:
-        side.vectors = _center_and_weight(vectors[:len(side.docs)], config)
+        side.center = _side_center(vectors[:len(side.docs)], config)
+        side.vectors = _center_and_weight(vectors[:len(side.docs)], config, side.center)
     if half_vectors:
         side.half_vectors = _center_and_weight(np.stack(half_vectors), config)
     return side
 
 
-def _center_and_weight(parts: np.ndarray, config: ContentPairingConfig) -> np.ndarray:
+def _side_center(parts: np.ndarray, config: ContentPairingConfig) -> np.ndarray:
+    """The mean of (n, 1 + J, d) parts, shrunk by ``n / (n + center_shrink)``."""
+    n = len(parts)
+    return (np.asarray(parts, dtype=np.float32).mean(0) * np.float32(n / (n + config.center_shrink))).astype(np.float32)
+
+
+def _center_and_weight(parts: np.ndarray, config: ContentPairingConfig, center: np.ndarray | None = None
+                       ) -> np.ndarray:
     """(n, 1 + J, d) normalised parts -> (n, (1 + J) * d) vectors whose dot products are
-    the weighted sums of the parts' cosines after (shrunk) centring."""
+    the weighted sums of the parts' cosines after (shrunk) centring (on ``center``, by
+    default the parts' own :func:`_side_center`)."""
     n = len(parts)
     parts = np.asarray(parts, dtype=np.float32)  # modified in place (no copies of an n x (1+J) x d array)
-    parts -= parts.mean(0, keepdims=True) * np.float32(n / (n + config.center_shrink))
+    parts -= _side_center(parts, config) if center is None else center[None]
     parts /= np.maximum(np.linalg.norm(parts, axis=2, keepdims=True), 1e-12)
     J = parts.shape[1] - 1
     w = np.array([1.0 - config.window_share] + [config.window_share / J] * J if J else [1.0])
@@ -661,7 +673,8 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
         taken_ar.add(order[k].j)
 
     if max_sources > 1:
-        _further_sources(order, en, embedder, taken_en, taken_ar, already, sources_for, max_sources, config, read)
+        _further_sources(order, en, embedder, taken_en, taken_ar, already, sources_for, max_sources, config, read,
+                         ar=ar, threshold=threshold)
     result.stats = {"en_documents": len(en.docs), "ar_documents": len(ar.docs), "candidate_pairs": len(edges),
                     "threshold": round(threshold, 4), "threshold_from": threshold_from,
                     "timings": {"embed_s": round(t1 - t0, 3), "retrieve_s": round(t2 - t1, 3),
@@ -708,7 +721,8 @@ def greedy_one_to_one(candidates: Sequence[ContentPair], threshold: float, min_a
 def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
                      taken_en: dict[int, list[_Edge]], taken_ar: set[int], already: set[int],
                      sources_for: dict[Path, list[Path]], max_sources: int,
-                     config: ContentPairingConfig, read: Callable[[Path, str], list[str]]) -> None:
+                     config: ContentPairingConfig, read: Callable[[Path, str], list[str]], *,
+                     ar: _Side | None = None, threshold: float = 0.0) -> None:
     """Add sources beyond the first to ``taken_en`` (see the module docstring), largest
     gain first. Gains only shrink as an English document gains sources, so a lazy greedy
     (re-check the best candidate's gain when it comes out of the heap) is exact."""
@@ -757,3 +771,95 @@ def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
         taken_ar.add(e.j)
         n_sources[e.i] += 1
         covered[e.i] = np.maximum(covered[e.i], e.en_weights)
+    if config.residual_sources and ar is not None:
+        _residual_sources(en, ar, embedder, taken_en, taken_ar, covered, n_sources, max_sources, config, threshold,
+                          order)
+
+
+def _aligned_log_ratio(beads: Sequence[Bead], en_lengths: np.ndarray, ar_lengths: np.ndarray) -> float:
+    """log(English characters / Arabic characters) of the lines a pair's aligned beads hold."""
+    en = sum(float(en_lengths[k]) for b in beads if not b.is_null for k in b.en)
+    ar = sum(float(ar_lengths[k]) for b in beads if not b.is_null for k in b.ar)
+    return math.log((en + 1.0) / (ar + 1.0))
+
+
+def _residual_sources(en: _Side, ar: _Side, embedder: DocumentEmbedder, taken_en: dict[int, list[_Edge]],
+                      taken_ar: set[int], covered: dict[int, np.ndarray], n_sources: dict[int, int],
+                      max_sources: int, config: ContentPairingConfig, threshold: float,
+                      whole: Sequence[_Edge]) -> None:
+    """Further sources as first sources of what a report's sources leave unexplained.
+
+    A second source is a weak candidate of the whole report (it explains only part of
+    it, and the first source competes with it on the English side) but a strong one of
+    the part that was translated from it. So each English document that may take another
+    source is cut down to its *residual*, the lines no source of it aligns yet (ramp
+    weight 0; at least ``extra_min_gain`` of its lines), and the residuals are paired
+    as whole documents are: document vectors centred on the English side's mean, CSLS
+    candidates, re-scoring by alignment, and a margin against the residual's other
+    candidates and against every other report the Arabic document fits, whole or
+    residual; kept at the collection's threshold and ``min_alignment``, with the
+    source's own lines covered ``extra_min_coverage``. Two more rules, both measured on
+    the collection rather than chosen: the pair's aligned text must have the length
+    ratio of the collection's pairs (within the 5th-95th percentile of the first pairs'
+    ratios: a short residual otherwise finds a long, formulaic Arabic document whose
+    lines it can each match a few of), and an Arabic document held by a report as its
+    only source moves to the residual when the residual's score beats the holder's (a
+    merged report's part is a weaker whole-document candidate of its true source than
+    an unrelated report can be). Needs ``calibrate_min_candidates`` first pairs."""
+    ref = [_aligned_log_ratio(e.beads, en.docs[i].lengths, ar.docs[e.j].lengths)
+           for i, es in sorted(taken_en.items()) for e in es if e.beads is not None]
+    if len(ref) < config.calibrate_min_candidates:
+        return
+    low, high = np.percentile(ref, [5, 95])
+    res, owner, masks, parts = _Side("en-residual"), [], [], []
+    for i in sorted(covered):
+        doc = en.docs[i]
+        mask = covered[i] <= 0
+        if n_sources[i] >= max_sources or mask.mean() < config.extra_min_gain or doc.weights is None:
+            continue
+        tok = None if doc.tok is None else doc.tok[mask]
+        stored = doc.stored[mask]
+        parts.append(document_vector(embedder.sentences(stored, tok), doc.weights[mask], config.windows))
+        res.docs.append(_Doc(doc.path, doc.lengths[mask], stored, tok, doc.weights[mask]))
+        owner.append(i)
+        masks.append(mask)
+    if not parts:
+        return
+    res.vectors = _center_and_weight(np.stack(parts), config, en.center)
+    edges = [_Edge(r, j, s) for (r, j), s in sorted(candidate_pairs(res.vectors, ar.vectors, config).items())]
+    _rescore(edges, res, ar, embedder, config, _no_progress)
+    fits_ar: dict[int, list[tuple[int, float]]] = defaultdict(list)   # Arabic document -> (report, R + s)
+    fits_res: dict[int, list[float]] = defaultdict(list)
+    for e in whole:
+        fits_ar[e.j].append((e.i, e.alignment + e.similarity))
+    for e in edges:
+        fits_ar[e.j].append((owner[e.i], e.alignment + e.similarity))
+        fits_res[e.i].append(e.alignment + e.similarity)
+    for e in edges:
+        v = e.alignment + e.similarity
+        rest = sorted(fits_res[e.i], reverse=True)
+        rest.remove(v)
+        best_en = max(0.0, rest[0]) if rest else 0.0
+        best_ar = max([0.0] + [u for i, u in fits_ar[e.j] if i != owner[e.i]])
+        e.score = v - config.runner_up_weight * 0.5 * (best_en + best_ar)
+    holder = {e.j: (i, e) for i, es in taken_en.items() for e in es}
+    for e in sorted(edges, key=lambda e: (-e.score, str(res.docs[e.i].path), str(ar.docs[e.j].path))):
+        if e.score < threshold:
+            break
+        i = owner[e.i]
+        if (e.alignment < config.min_alignment or e.ar_share < config.extra_min_coverage or n_sources[i] >= max_sources
+                or not low <= _aligned_log_ratio(e.beads, res.docs[e.i].lengths, ar.docs[e.j].lengths) <= high):
+            continue
+        if e.j in taken_ar:
+            h, held = holder.get(e.j, (None, None))
+            if h is None or h == i or len(taken_en[h]) > 1 or held.score >= e.score:
+                continue
+            del taken_en[h], holder[e.j]
+            n_sources[h] -= 1
+        w = np.zeros(len(covered[i]), np.float32)
+        w[masks[e.i]] = e.en_weights
+        e.i, e.en_weights = i, w
+        taken_en[i].append(e)
+        taken_ar.add(e.j)
+        n_sources[i] += 1
+        covered[i] = np.maximum(covered[i], w)
