@@ -8,6 +8,8 @@ tests: every English sentence that has a source is a translation of its Arabic l
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from click.testing import CliRunner
 
 import aligner
 from aligner import Aligner
+from aligner.alignment import Bead
 from aligner.cli import main
 from aligner.run.folders import align_folders
 from aligner.pairing.content import (
@@ -640,3 +643,62 @@ def test_content_pairing_with_use_e5_reads_the_use_part(news, default_aligner, u
     assert [(p.doc_id, p.method, p.score) for p in both.pairs] == [(p.doc_id, p.method, p.score) for p in alone.pairs]
     assert both.unpaired_en == alone.unpaired_en and both.unpaired_ar == alone.unpaired_ar
     assert both.best_candidates == alone.best_candidates
+
+
+# ------------------------------------------------------------------ several sources: the residual round
+
+
+def _numbered_line(k: int) -> str:
+    return f"item {k} {k * 7 + 1} {k * 13 + 2} {k * 31 + 3} {k * 57 + 4} {k * 91 + 5} {k * 97 + 9}"
+
+
+def _loose_line(k: int) -> str:
+    """Shares four of its eight words with ``_numbered_line(k)``: a free translation of it."""
+    return f"note {k} {k * 7 + 1} {k * 13 + 2} {k * 31 + 3} {k * 1000 + 6} {k * 1001 + 7} {k * 1002 + 8}"
+
+
+@pytest.fixture
+def merged_report(tmp_path) -> tuple[Path, Path]:
+    """Ten reports with their sources (length ratios spread both ways around 1), and one
+    report made of a 12-line source translated closely and a 5-line source translated
+    loosely: the second source explains 5 x ~0.67 of the report's 17 lines, under
+    ``extra_min_gain``, but all of what the first one leaves unexplained."""
+    en, ar, k = {}, {}, 0
+    for r in range(10):
+        ks = range(k, k + 6)
+        k += 6
+        pad = " " + "w" * (4 * r + 4)
+        en[f"r{r}.txt"] = "\n".join(_numbered_line(x) + (pad if r % 2 else "") for x in ks) + "\n"
+        ar[f"s{r}.txt"] = "\n".join(_numbered_line(x) + ("" if r % 2 else pad) for x in ks) + "\n"
+    first, second = range(k, k + 12), range(k + 12, k + 17)
+    en["merged.txt"] = "\n".join([_numbered_line(x) for x in first] + [_loose_line(x) for x in second]) + "\n"
+    ar["first.txt"] = "\n".join(_numbered_line(x) for x in first) + "\n"
+    ar["second.txt"] = "\n".join(_numbered_line(x) for x in second) + "\n"
+    return write(tmp_path / "en", en), write(tmp_path / "ar", ar)
+
+
+@pytest.mark.parametrize("residual, expected", [
+    (False, {("merged.txt", "first.txt")}),                             # the gain rule alone misses it
+    (True, {("merged.txt", "first.txt"), ("merged.txt", "second.txt")}),
+])
+def test_residual_round_finds_the_source_of_what_the_first_leaves(merged_report, residual, expected):
+    en, ar = merged_report
+    result = pair_documents(en, ar, aligner=Aligner(encoder=HashedWords()), method="content", presplit=True,
+                            max_sources=2, config=replace(ContentPairingConfig(), residual_sources=residual))
+    pairs = {(p.en_path.name, p.ar_path.name) for p in result.pairs}
+    assert {x for x in pairs if x[0] == "merged.txt"} == expected
+    assert pairs - expected == {(f"r{r}.txt", f"s{r}.txt") for r in range(10)}   # the others untouched
+    assert result.settings["content"]["residual_sources"] is residual
+
+
+@pytest.mark.parametrize("beads, en_lengths, ar_lengths, expected", [
+    ([Bead((0,), (0,), 1.0)], [10], [10], 0.0),
+    ([Bead((0, 1), (0,), 1.0), Bead((), (1,))], [10, 11], [21, 500], 0.0),           # null beads count nothing
+    ([Bead((0,), (0,), 1.0), Bead((1,), ())], [21, 99], [10], math.log(2.0)),
+    ([], [5], [5], 0.0),
+])
+def test_aligned_log_ratio(beads, en_lengths, ar_lengths, expected):
+    from aligner.pairing.content import _aligned_log_ratio
+
+    got = _aligned_log_ratio(beads, np.array(en_lengths, np.float32), np.array(ar_lengths, np.float32))
+    assert got == pytest.approx(expected, abs=1e-12)
