@@ -780,6 +780,11 @@ def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
                           order)
 
 
+# The residual round's length-ratio rule: the first pairs' 5th to 95th percentiles (the
+# collection's own spread; a band of 2.5-97.5 or 10-90 gives the same dev figures).
+_RATIO_BAND = (5.0, 95.0)
+
+
 def _aligned_log_ratio(beads: Sequence[Bead], en_lengths: np.ndarray, ar_lengths: np.ndarray) -> float:
     """log(English characters / Arabic characters) of the lines a pair's aligned beads hold."""
     en = sum(float(en_lengths[k]) for b in beads if not b.is_null for k in b.en)
@@ -814,7 +819,7 @@ def _residual_sources(en: _Side, ar: _Side, embedder: DocumentEmbedder, taken_en
            for i, es in sorted(taken_en.items()) for e in es if e.beads is not None]
     if len(ref) < config.calibrate_min_candidates:
         return
-    low, high = np.percentile(ref, [5, 95])
+    low, high = np.percentile(ref, _RATIO_BAND)
     res, owner, masks, parts = _Side("en-residual"), [], [], []
     for i in sorted(covered):
         doc = en.docs[i]
