@@ -377,9 +377,10 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
             flush()
             pending = 0
     flush()
-    if side.docs:
-        side.center = _side_center(vectors[:len(side.docs)], config)
-        side.vectors = _center_and_weight(vectors[:len(side.docs)], config, side.center)
+    if side.docs and vectors is not None:
+        kept = vectors[:len(side.docs)]
+        side.center = _side_center(kept, config)
+        side.vectors = _center_and_weight(kept, config, side.center)
     if half_vectors:
         side.half_vectors = _center_and_weight(np.stack(half_vectors), config)
     return side
@@ -726,10 +727,11 @@ def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
                      taken_en: dict[int, list[_Edge]], taken_ar: set[int], already: set[int],
                      sources_for: dict[Path, list[Path]], max_sources: int,
                      config: ContentPairingConfig, read: Callable[[Path, str], list[str]], *,
-                     ar: _Side | None = None, threshold: float = 0.0) -> None:
+                     ar: _Side, threshold: float) -> None:
     """Add sources beyond the first to ``taken_en`` (see the module docstring), largest
     gain first. Gains only shrink as an English document gains sources, so a lazy greedy
-    (re-check the best candidate's gain when it comes out of the heap) is exact."""
+    (re-check the best candidate's gain when it comes out of the heap) is exact. Then the
+    residual round (:func:`_residual_sources`) at the collection's ``threshold``."""
     covered: dict[int, np.ndarray] = {i: np.max([e.en_weights for e in chosen], axis=0)
                                       for i, chosen in taken_en.items()}
     n_sources = {i: len(chosen) for i, chosen in taken_en.items()}
@@ -775,7 +777,7 @@ def _further_sources(order: list[_Edge], en: _Side, embedder: DocumentEmbedder,
         taken_ar.add(e.j)
         n_sources[e.i] += 1
         covered[e.i] = np.maximum(covered[e.i], e.en_weights)
-    if config.residual_sources and ar is not None:
+    if config.residual_sources:
         _residual_sources(en, ar, embedder, taken_en, taken_ar, covered, n_sources, max_sources, config, threshold,
                           order)
 
@@ -832,7 +834,7 @@ def _residual_sources(en: _Side, ar: _Side, embedder: DocumentEmbedder, taken_en
         res.docs.append(_Doc(doc.path, doc.lengths[mask], stored, tok, doc.weights[mask]))
         owner.append(i)
         masks.append(mask)
-    if not parts:
+    if not parts or ar.vectors is None:
         return
     res.vectors = _center_and_weight(np.stack(parts), config, en.center)
     edges = [_Edge(r, j, s) for (r, j), s in sorted(candidate_pairs(res.vectors, ar.vectors, config).items())]
@@ -857,14 +859,14 @@ def _residual_sources(en: _Side, ar: _Side, embedder: DocumentEmbedder, taken_en
             break
         i = owner[e.i]
         if (e.alignment < config.min_alignment or e.ar_share < config.extra_min_coverage or n_sources[i] >= max_sources
-                or not low <= _aligned_log_ratio(e.beads, res.docs[e.i].lengths, ar.docs[e.j].lengths) <= high):
+                or not low <= _aligned_log_ratio(e.beads or [], res.docs[e.i].lengths, ar.docs[e.j].lengths) <= high):
             continue
         if e.j in taken_ar:
-            h, held = holder.get(e.j, (None, None))
-            if h is None or h == i or len(taken_en[h]) > 1 or held.score >= e.score:
+            held = holder.get(e.j)
+            if held is None or held[0] == i or len(taken_en[held[0]]) > 1 or held[1].score >= e.score:
                 continue
-            del taken_en[h], holder[e.j]
-            n_sources[h] -= 1
+            del taken_en[held[0]], holder[e.j]
+            n_sources[held[0]] -= 1
         w = np.zeros(len(covered[i]), np.float32)
         w[masks[e.i]] = e.en_weights
         e.i, e.en_weights = i, w
