@@ -799,6 +799,8 @@ def find_moved_blocks(values: _BeadValues, beads: list[Bead], gains: Sequence[fl
     blocks: dict[tuple[int, int, int, int], tuple[float, list[tuple[Bead, float]]]] = {}
     paired: set[tuple[int, int]] = set()  # (English, Arabic) lines some block already pairs
     for i, j in seeds:
+        if path.owner_en[i] == path.owner_ar[j]:
+            continue  # the path already pairs them: a search around them finds the path again
         e0, e1 = _clip(stretch_en, i, reach)
         a0, a1 = _clip(stretch_ar, j, reach)
         if (e0, e1, a0, a1) in blocks or (i, j) in paired:
