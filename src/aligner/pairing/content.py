@@ -540,25 +540,34 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
         e.alignment = 0.5 * (float(w_en.mean()) + e.ar_share)
 
 
-def _margin_scores(edges: list[_Edge], config: ContentPairingConfig) -> None:
-    """score = R + s - w * mean(best competing R + s of each of the two documents, >= 0)."""
+def _margin_scores(edges: list[_Edge], config: ContentPairingConfig, report: Sequence[int] | None = None,
+                   rivals: Sequence[_Edge] = ()) -> None:
+    """score = R + s - w * mean(best competing R + s of each of the two documents, >= 0).
+
+    On the English side a candidate competes with the other candidates of its document;
+    on the Arabic side with every candidate of another report: ``report[e.i]`` names the
+    report an English document belongs to (default: itself; the residual round gives each
+    residual its report's index), and ``rivals`` adds candidates that compete on the
+    Arabic side only (the whole reports, against their residuals)."""
+    report = range(max((e.i for e in edges), default=-1) + 1) if report is None else report
     by_en: dict[int, list[float]] = defaultdict(list)
-    by_ar: dict[int, list[float]] = defaultdict(list)
+    by_ar: dict[int, list[tuple[int, float]]] = defaultdict(list)   # Arabic document -> (report, R + s)
+    for e in rivals:
+        by_ar[e.j].append((e.i, e.alignment + e.similarity))
     raw = [e.alignment + e.similarity for e in edges]
     for e, v in zip(edges, raw):
         by_en[e.i].append(v)
-        by_ar[e.j].append(v)
-
-    def best_other(values: list[float], v: float) -> float:
-        rest = sorted(values, reverse=True)
-        rest.remove(v)  # drop this pair's own value once
-        return max(0.0, rest[0]) if rest else 0.0
+        by_ar[e.j].append((report[e.i], v))
 
     for e, v in zip(edges, raw):
-        e.score = v - config.runner_up_weight * 0.5 * (best_other(by_en[e.i], v) + best_other(by_ar[e.j], v))
+        rest = sorted(by_en[e.i], reverse=True)
+        rest.remove(v)  # drop this pair's own value once
+        best_en = max(0.0, rest[0]) if rest else 0.0
+        best_ar = max([0.0] + [u for r, u in by_ar[e.j] if r != report[e.i]])
+        e.score = v - config.runner_up_weight * 0.5 * (best_en + best_ar)
         # A report's further source competes with the report's other sources on the English
         # side by design; what must hold is that no other report fits the source as well.
-        e.ar_margin = v - config.runner_up_weight * best_other(by_ar[e.j], v)
+        e.ar_margin = v - config.runner_up_weight * best_ar
 
 
 def otsu_threshold(scores: Sequence[float], *, floor: float = 0.0, min_count: int = 8) -> float | None:
@@ -839,20 +848,9 @@ def _residual_sources(en: _Side, ar: _Side, embedder: DocumentEmbedder, taken_en
     res.vectors = _center_and_weight(np.stack(parts), config, en.center)
     edges = [_Edge(r, j, s) for (r, j), s in sorted(candidate_pairs(res.vectors, ar.vectors, config).items())]
     _rescore(edges, res, ar, embedder, config, _no_progress)
-    fits_ar: dict[int, list[tuple[int, float]]] = defaultdict(list)   # Arabic document -> (report, R + s)
-    fits_res: dict[int, list[float]] = defaultdict(list)
-    for e in whole:
-        fits_ar[e.j].append((e.i, e.alignment + e.similarity))
-    for e in edges:
-        fits_ar[e.j].append((owner[e.i], e.alignment + e.similarity))
-        fits_res[e.i].append(e.alignment + e.similarity)
-    for e in edges:
-        v = e.alignment + e.similarity
-        rest = sorted(fits_res[e.i], reverse=True)
-        rest.remove(v)
-        best_en = max(0.0, rest[0]) if rest else 0.0
-        best_ar = max([0.0] + [u for i, u in fits_ar[e.j] if i != owner[e.i]])
-        e.score = v - config.runner_up_weight * 0.5 * (best_en + best_ar)
+    # Against every other report the Arabic document fits, whole or residual: a free
+    # source that partly fits many reports fits none of them in particular.
+    _margin_scores(edges, config, report=owner, rivals=whole)
     holder = {e.j: (i, e) for i, es in taken_en.items() for e in es}
     for e in sorted(edges, key=lambda e: (-e.score, str(res.docs[e.i].path), str(ar.docs[e.j].path))):
         if e.score < threshold:
