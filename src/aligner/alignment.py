@@ -59,6 +59,8 @@ from typing import Sequence
 import numpy as np
 
 _NEG = -1e30
+# Bead values kept between the passes of one alignment (float32 cells: 64 MB at most).
+_KEPT_BLOCK_CELLS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -338,16 +340,23 @@ class _BeadValues:
         self.ratio: float | None = None
         self.types = [t for t in bead_types(config.max_side, config.max_many_lines)
                       if t[0] <= min(n, len(en_runs)) and t[1] <= min(m, len(ar_runs))]
+        self._sizes = (np.array([a for a, _ in self.types]), np.array([b for _, b in self.types]))
+        self._kept: dict[tuple[int, int, int, int], np.ndarray] = {}
+        self._kept_cells = 0
         # All bead types' neighbour statistics advance through the document together, so
         # that run embeddings computed on demand (aligner.encoders.pooling) are read once, not once
         # per type (each value is the same as computed type by type).
-        jobs = {(a, b): _band_knn_steps(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
-                for a, b in self.types}
-        # Each line's best-match margin (its top cosine over its own kNN mean).
-        top = _band_knn_steps(en_runs[0], ar_runs[0], band, 1, 1, 1)
-        _in_step([step for _, steps in [*jobs.values(), top] for step in steps])
-        self.knn = {t: outs for t, (outs, _) in jobs.items()}
-        top_en, top_ar = top[0]
+        if _is_full(band, m):  # a short document: whole products, no windows to walk
+            self.knn = {(a, b): _full_knn(en_runs[a - 1], ar_runs[b - 1], config.knn) for a, b in self.types}
+            # Each line's best-match margin (its top cosine over its own kNN mean).
+            top_en, top_ar = _full_knn(en_runs[0], ar_runs[0], 1)
+        else:
+            jobs = {(a, b): _band_knn_steps(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
+                    for a, b in self.types}
+            top = _band_knn_steps(en_runs[0], ar_runs[0], band, 1, 1, 1)
+            _in_step([step for _, steps in [*jobs.values(), top] for step in steps])
+            self.knn = {t: outs for t, (outs, _) in jobs.items()}
+            top_en, top_ar = top[0]
         ken, kar = self.knn[(1, 1)]
         best_en, best_ar = top_en - ken, top_ar - kar
         self.scale = 1.0
@@ -384,6 +393,8 @@ class _BeadValues:
             pivot = _logit(cfg.null_pivot)
             self.null_cost = (cfg.null_weight * (_logit(en_aligned / n) - pivot),
                               cfg.null_weight * (_logit(ar_aligned / m) - pivot))
+            self._kept.clear()  # the kept blocks hold the first pass's null costs
+            self._kept_cells = 0
 
     def measure_length_ratio(self, beads: Sequence[Bead], en_lengths, ar_lengths) -> bool:
         """The document's Arabic/English character ratio over the lines ``beads`` align
@@ -402,7 +413,35 @@ class _BeadValues:
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """Values, shape (n_types, r1-r0, c1-c0), for DP rows [r0, r1) x cols [c0, c1);
-        -inf where the bead would start before the first line."""
+        -inf where the bead would start before the first line. A new array each call.
+
+        Passes differ only in the length term (and the null costs, once): the rest of a
+        block is kept between passes while the kept blocks stay under
+        ``_KEPT_BLOCK_CELLS`` values."""
+        key = (r0, r1, c0, c1)
+        base = self._kept.get(key)
+        if base is None:
+            base = self._base_block(r0, r1, c0, c1)
+            if self._kept_cells + base.size <= _KEPT_BLOCK_CELLS:
+                self._kept[key] = base
+                self._kept_cells += base.size
+        if self.lengths is None:
+            return base.copy()
+        return np.subtract(base, self._length_block(r0, r1, c0, c1), dtype=np.float32)
+
+    def _length_block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """The length term of every bead type: the squared log length ratio of its two
+        sides against the document's ratio, weighted by bead size."""
+        cfg = self.config
+        ce, ca = self.lengths
+        a, b = self._sizes
+        rows, cols = np.arange(r0, r1), np.arange(c0, c1)
+        len_en = ce[rows][None, :] - ce[np.clip(rows[None, :] - a[:, None], 0, None)] + cfg.length_smoothing
+        len_ar = ca[cols][None, :] - ca[np.clip(cols[None, :] - b[:, None], 0, None)] + cfg.length_smoothing
+        size = cfg.length_weight * ((a + b) / 2.0) ** cfg.length_size_power
+        return size[:, None, None] * np.log(len_ar[:, None, :] / len_en[:, :, None]) ** 2
+
+    def _base_block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         cfg = self.config
         out = np.full((len(self.types), r1 - r0, c1 - c0), _NEG, np.float32)
         rows = np.arange(r0, r1)
@@ -420,13 +459,6 @@ class _BeadValues:
             val = ((a + b) / 2.0) ** cfg.size_power * ((cos - norm) / self.scale - cfg.threshold)
             # Leaving a line out costs the document's null cost, so pairing it earns it.
             val += a * self.null_cost[0] + b * self.null_cost[1]
-            if self.lengths is not None:
-                # Squared log length ratio of the two sides, against the document's ratio.
-                ce, ca = self.lengths
-                len_en = ce[ri][:, None] - ce[ri - a][:, None] + cfg.length_smoothing
-                len_ar = ca[cj][None, :] - ca[cj - b][None, :] + cfg.length_smoothing
-                size = ((a + b) / 2.0) ** cfg.length_size_power
-                val -= cfg.length_weight * size * np.log(len_ar / len_en) ** 2
             if cfg.weak_line_weight:
                 val -= (self.weak_en[ri] - self.weak_en[ri - a])[:, None] + (self.weak_ar[cj] - self.weak_ar[cj - b])[None, :]
             if a + b > 2:
@@ -507,6 +539,22 @@ def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int)
     return outs
 
 
+def _is_full(band: _Band, m: int) -> bool:
+    return bool((band.lo == 0).all() and (band.hi > m).all())
+
+
+def _full_knn(x, y, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of every row of x's k highest cosines with y, and back: what
+    ``_band_knn`` gives when the band is the whole table."""
+    n, m = len(x), len(y)
+    if n == 0 or m == 0:
+        return np.zeros(n, np.float32), np.zeros(m, np.float32)
+    sims = np.asarray(x[0:n]) @ np.asarray(y[0:m]).T
+    kx, ky = min(k, m), min(k, n)
+    return ((-np.partition(-sims, kx - 1, axis=1)[:, :kx]).sum(1) / kx,
+            (-np.partition(-sims, ky - 1, axis=0)[:ky]).sum(0) / ky)
+
+
 def _band_knn_steps(x, y, band: _Band, a: int, b: int, k: int):
     """``_band_knn``'s two results (filled as the steps run) and its two computations as
     generators of steps (see ``_in_step``)."""
@@ -575,56 +623,54 @@ def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tupl
     and the value of each (0 for a null bead).
 
     Rows are stored ragged (row r holds columns lo[r]..hi[r]-1 only), so memory follows
-    the band's area, not its widest row; a bead's predecessors are a slice of an earlier
-    row, with -inf where that row's band does not reach."""
+    the band's area, not its widest row. For each block of rows, every cell's predecessor
+    under each bead type is found at once (its index in the ragged table, or a sentinel
+    cell holding -inf where the predecessor's row does not reach), so a row costs a few
+    array operations whatever the number of bead types."""
     types = values.types
     T = len(types)
-    lo, hi = band.lo, band.hi
+    lo, hi = band.lo.astype(np.int64), band.hi.astype(np.int64)
     widths = hi - lo
     start = np.concatenate([[0], np.cumsum(widths)])
-    score = np.full(int(start[-1]), _NEG)
-    back = np.full(int(start[-1]), -1, np.int8)  # 0: null English line; t+1: types[t]; T+1: null Arabic
+    total = int(start[-1])
+    score = np.full(total + 1, _NEG)  # score[total]: the sentinel
+    back = np.full(total, -1, np.int8)  # 0: null English line; t+1: types[t]; T+1: null Arabic
     NULL_AR = T + 1
-    steps = [(1, 0)] + list(types)  # candidate 0 is the null English line: from (i-1, j)
-    cand = np.empty((T + 1, int(widths.max())))
-    vals = None
-    for i in range(n + 1):
-        if i % chunk == 0:
-            r1 = min(n + 1, i + chunk)
-            c0, c1 = int(lo[i]), int(hi[r1 - 1])
-            vals = values.block(i, r1, c0, c1)
-        w = int(widths[i])
-        li = int(lo[i])
-        if i == 0:
-            best = np.full(w, _NEG)
-            best[0] = 0.0  # cell (0, 0): the empty prefix (lo[0] is always 0)
-            arg = np.full(w, -1, np.int8)
-        else:
-            c = cand[:, :w]
-            c.fill(_NEG)
-            row = vals[:, i % chunk, li - c0:li - c0 + w]
-            for t, (a, b) in enumerate(steps):
-                if a > i:
-                    continue
-                r = i - a
-                x0, x1 = max(li - b, int(lo[r])), min(li + w - b, int(hi[r]))
-                if x1 <= x0:
-                    continue
-                prev = score[start[r] + x0 - lo[r]:start[r] + x1 - lo[r]]
-                d0, d1 = x0 - (li - b), x1 - (li - b)
-                if t == 0:
-                    c[0, d0:d1] = prev
-                else:
-                    np.add(prev, row[t - 1, d0:d1], out=c[t, d0:d1])
-            arg = c.argmax(0).astype(np.int8)
-            best = c[arg, np.arange(w)]
-        # Null Arabic line: from (i, j-1) at no cost, i.e. a running maximum along the row.
-        if w > 1:
-            run = np.maximum.accumulate(best)
-            arg[1:][run[1:] > best[1:]] = NULL_AR
-            best = run
-        score[start[i]:start[i] + w] = best
-        back[start[i]:start[i] + w] = arg
+    # Step 0 is the null English line: from (i-1, j).
+    step_en = np.array([1] + [a for a, _ in types], np.int64)[:, None]
+    step_ar = np.array([0] + [b for _, b in types], np.int64)[:, None]
+    for r0 in range(0, n + 1, chunk):
+        r1 = min(n + 1, r0 + chunk)
+        c0, c1 = int(lo[r0]), int(hi[r1 - 1])
+        vals = values.block(r0, r1, c0, c1)
+        # Every cell (i, j) of rows r0..r1-1, in the order of the ragged table.
+        rows = np.repeat(np.arange(r0, r1), widths[r0:r1])
+        cols = np.arange(start[r0], start[r1]) - start[rows] + lo[rows]
+        pi, pj = rows[None, :] - step_en, cols[None, :] - step_ar
+        pc = np.clip(pi, 0, None)
+        inside = (pi >= 0) & (pj >= lo[pc]) & (pj < hi[pc])
+        pred = np.where(inside, start[pc] + pj - lo[pc], total)
+        gain = vals[:, rows - r0, cols - c0]
+        for i in range(r0, r1):
+            w = int(widths[i])
+            s0, s1 = int(start[i]), int(start[i + 1])
+            if i == 0:
+                best = np.full(w, _NEG)
+                best[0] = 0.0  # cell (0, 0): the empty prefix (lo[0] is always 0)
+                arg = np.full(w, -1, np.int8)
+            else:
+                k0, k1 = s0 - int(start[r0]), s1 - int(start[r0])
+                c = score[pred[:, k0:k1]]
+                c[1:] += gain[:, k0:k1]
+                arg = c.argmax(0).astype(np.int8)
+                best = c[arg, np.arange(w)]
+            # Null Arabic line: from (i, j-1) at no cost, i.e. a running maximum along the row.
+            if w > 1:
+                run = np.maximum.accumulate(best)
+                arg[1:][run[1:] > best[1:]] = NULL_AR
+                best = run
+            score[s0:s1] = best
+            back[s0:s1] = arg
 
     beads: list[Bead] = []
     gains: list[float] = []
