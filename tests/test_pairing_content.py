@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -702,3 +703,55 @@ def test_aligned_log_ratio(beads, en_lengths, ar_lengths, expected):
 
     got = _aligned_log_ratio(beads, np.array(en_lengths, np.float32), np.array(ar_lengths, np.float32))
     assert got == pytest.approx(expected, abs=1e-12)
+
+
+class StatefulWords:
+    """A stand-in for an encoder that pools runs from token states: hashed word counts
+    (``salt`` moves the hash, so two of them are two different encoders) and the words
+    counted as tokens."""
+
+    def __init__(self, name: str, salt: int):
+        self.name, self.salt, self.settings = name, salt, {}
+
+    def encode_states(self, texts):
+        out = np.zeros((len(texts), 64), np.float32)
+        for row, text in enumerate(texts):
+            for word in text.split():
+                out[row, (sum(map(ord, word)) + self.salt) % 64] += 1
+        return out, np.array([max(1, len(t.split())) for t in texts], np.int64)
+
+    def embed_states(self, states, lens):
+        states = np.asarray(states, np.float32) / np.asarray(lens, np.float32)[:, None]
+        return states / np.maximum(np.linalg.norm(states, axis=1, keepdims=True), 1e-9)
+
+    def encode(self, texts, *, batch_size=None):
+        return self.embed_states(*self.encode_states(texts))
+
+
+def test_two_encoders_pair_on_the_first_and_the_second_encodes_only_what_is_aligned(tmp_path):
+    """With two encoders together (use+e5) content pairing reads the first one's states
+    alone: the same pairs and scores as that encoder alone, and a document left unpaired
+    is never encoded by the second; the texts aligned next get the second's states once,
+    the same bits as encoding them whole."""
+    from aligner.encoders.combined import CombinedEncoder
+
+    lines = [f"item {k} {k * 7} {k * 13} {k * 31}" for k in range(12)]
+    en = write(tmp_path / "en", {"e1.txt": "\n".join(lines[:6]) + "\n", "e2.txt": "\n".join(lines[6:]) + "\n"})
+    ar = write(tmp_path / "ar", {"x.txt": "\n".join(lines[6:]) + "\n", "y.txt": "\n".join(lines[:6]) + "\n",
+                                 "z.txt": "one two three\nfour five six\n"})
+    both = Aligner(CombinedEncoder(StatefulWords("first", 0), StatefulWords("second", 5), 0.5))
+    result = pair_documents(en, ar, aligner=both, method="content", presplit=True)
+    alone = pair_documents(en, ar, aligner=Aligner(StatefulWords("first", 0)), method="content", presplit=True)
+    assert names(result) == names(alone) == {("e1.txt", "y.txt", "content"), ("e2.txt", "x.txt", "content")}
+    assert [p.score for p in result.pairs] == [p.score for p in alone.pairs]
+    assert result.unpaired_ar == [ar / "z.txt"]
+    assert both.encoded_by == {"first": 14}            # 12 shared lines + z's 2, nothing by "second"
+
+    for p in result.pairs:
+        both.align(p.en_path.read_text(encoding="utf-8"), p.ar_path.read_text(encoding="utf-8"), presplit=True)
+    assert both.encoded_by == {"first": 14, "second": 12}
+    assert both.encoded_since(Counter()) == {"first": 14, "second": 12}
+    whole = Aligner(CombinedEncoder(StatefulWords("first", 0), StatefulWords("second", 5), 0.5))
+    for got, expected in zip(both.encoded_states(lines), whole.encoded_states(lines)):
+        np.testing.assert_array_equal(got, expected)
+    assert both.encoded_by == {"first": 14, "second": 12}   # all from the cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -106,13 +106,26 @@ class Aligner:
         self.cache_size = cache_size
         # Run embeddings computed ahead for the next documents (encode_ahead), by text.
         self._runs_ahead: dict[tuple, list[np.ndarray] | None] = {}
-        # Texts sent to the encoder (not taken from the cache): what a run records as
-        # ``encoded_texts`` in run.json (each distinct sentence once, unless evicted).
+        # Two encoders together (use+e5): the first one's states of texts that so far only
+        # content pairing needed (it reads that part alone), completed by the second encoder
+        # when a document is aligned; a document left unpaired never goes through the second.
+        self._first_cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+        # Texts sent to the encoder (not taken from the cache), each distinct sentence once
+        # unless evicted: ``texts_encoded`` all of the aligner's encoder, ``encoded_by`` per
+        # model (the two parts of a combined encoder apart: ``encoded_texts`` in run.json).
         self.texts_encoded = 0
+        self.encoded_by: Counter[str] = Counter()
 
     def clear_cache(self) -> None:
         """Forget cached sentence encodings (e.g. between timed benchmark runs)."""
         self._cache.clear()
+        self._first_cache.clear()
+
+    def encoded_since(self, before: Counter[str]) -> dict[str, int]:
+        """Texts each model encoded since ``before`` (a copy of :attr:`encoded_by`)."""
+        enc = self.encoder
+        names = [enc.first.name, enc.second.name] if hasattr(enc, "part_embeddings") else [self.encoder_name]
+        return {name: self.encoded_by[name] - before.get(name, 0) for name in sorted({*names, *self.encoded_by})}
 
     @property
     def encoder_name(self) -> str:
@@ -141,18 +154,62 @@ class Aligner:
         into the result (no second copy of a long document's states), and the cache keeps
         copies of at most ``cache_size`` rows, so it never holds a whole long document's
         states between calls."""
+        return self._through_cache(texts, self._cache, lambda part: self._encode_new(part, pooled))
+
+    def _encode_new(self, texts: list[str], pooled: bool) -> tuple[np.ndarray, np.ndarray]:
+        self.texts_encoded += len(texts)
+        if not pooled:
+            self.encoded_by[self.encoder_name] += len(texts)
+            return np.asarray(self.encoder.encode(texts)), np.ones(len(texts), np.int64)
+        if not hasattr(self.encoder, "part_embeddings"):
+            self.encoded_by[self.encoder_name] += len(texts)
+            return self.encoder.encode_states(texts)
+        # Two encoders: the first one's states that content pairing already made are kept.
+        known = [k for k, t in enumerate(texts) if t in self._first_cache]
+        fresh = [k for k, t in enumerate(texts) if t not in self._first_cache]
+        self.encoded_by[self.encoder.first.name] += len(fresh)
+        self.encoded_by[self.encoder.second.name] += len(texts)
+        if not known:
+            return self.encoder.encode_states(texts)
+        firsts = [self._first_cache.pop(texts[k]) for k in known]
+        first = (np.stack([s for s, _ in firsts]), np.array([n for _, n in firsts], np.int64))
+        parts = [(known, self.encoder.encode_states([texts[k] for k in known], first=first))]
+        if fresh:
+            parts.append((fresh, self.encoder.encode_states([texts[k] for k in fresh])))
+        return _rows_in_order(len(texts), parts)
+
+    def first_part_states(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """With two encoders together (use+e5): per normalised text, the first encoder's
+        pooled state and token count, what content pairing reads. Only that encoder runs
+        (a text the aligner has encoded whole is taken from it); the second encodes a text
+        when its document is aligned (:meth:`encoded_states`), so a document left unpaired
+        is never encoded by it."""
+        enc = self.encoder
+
+        def encode(new: list[str]) -> tuple[np.ndarray, np.ndarray]:
+            whole = [k for k, t in enumerate(new) if t in self._cache]  # encoded whole before
+            fresh = [k for k, t in enumerate(new) if t not in self._cache]
+            self.encoded_by[enc.first.name] += len(fresh)
+            if not whole:
+                return enc.first.encode_states(new)
+            parts = [(whole, enc.first_part(*self._through_cache([new[k] for k in whole], self._cache, None)))]
+            if fresh:
+                parts.append((fresh, enc.first.encode_states([new[k] for k in fresh])))
+            return _rows_in_order(len(new), parts)
+
+        return self._through_cache(texts, self._first_cache, encode)
+
+    def _through_cache(self, texts: list[str], cache: OrderedDict, encode) -> tuple[np.ndarray, np.ndarray]:
+        """``encode(new_texts) -> (rows, counts)`` for the texts ``cache`` lacks, the rest
+        from it (see :meth:`_encode_cached`)."""
         first_row: dict[str, int] = {}
         for row, t in enumerate(texts):
             first_row.setdefault(t, row)
-        missing = [t for t in first_row if t not in self._cache]
-        self.texts_encoded += len(missing)
+        missing = [t for t in first_row if t not in cache]
         out = out_lens = None
         for c0 in range(0, len(missing), self.encode_chunk):
             part = missing[c0:c0 + self.encode_chunk]
-            if pooled:
-                states, lens = self.encoder.encode_states(part)
-            else:
-                states, lens = self.encoder.encode(part), np.ones(len(part), np.int64)
+            states, lens = encode(part)
             states = np.asarray(states)
             if out is None:
                 out = np.empty((len(texts), states.shape[1]), states.dtype)
@@ -161,12 +218,12 @@ class Aligner:
                 out[first_row[t]], out_lens[first_row[t]] = st, ln
             del states
         if not texts:
-            dim = 0 if not self._cache else len(next(iter(self._cache.values()))[0])
+            dim = 0 if not cache else len(next(iter(cache.values()))[0])
             return np.zeros((0, dim), np.float32), np.zeros(0, np.int64)
         fresh = set(missing)
         for t, row in first_row.items():
             if t not in fresh:
-                st, ln = self._cache[t]
+                st, ln = cache[t]
                 if out is None:
                     out = np.empty((len(texts), len(st)), st.dtype)
                     out_lens = np.empty(len(texts), np.int64)
@@ -180,11 +237,11 @@ class Aligner:
             keep = list(dict.fromkeys(reversed(texts)))[:self.cache_size]
             for t in reversed(keep):
                 if t in fresh:
-                    self._cache[t] = (out[first_row[t]].copy(), int(out_lens[first_row[t]]))
+                    cache[t] = (out[first_row[t]].copy(), int(out_lens[first_row[t]]))
                 else:
-                    self._cache.move_to_end(t)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+                    cache.move_to_end(t)
+            while len(cache) > self.cache_size:
+                cache.popitem(last=False)
         return out, out_lens
 
     @property
@@ -379,6 +436,15 @@ class CachedEncoder:
             return self.aligner.sentence_embeddings(list(texts))
         states, _lens = self.aligner.encoded_states(list(texts))
         return self.aligner.encoder.part_embeddings(states, self.part)
+
+
+def _rows_in_order(n: int, parts) -> tuple[np.ndarray, np.ndarray]:
+    """States and counts of ``n`` texts from ``(row indices, (states, counts))`` parts."""
+    states = np.empty((n, np.asarray(parts[0][1][0]).shape[1]), np.float32)
+    lens = np.empty(n, np.int64)
+    for rows, (s, c) in parts:
+        states[rows], lens[rows] = s, c
+    return states, lens
 
 
 def has_content(text: str) -> bool:

@@ -39,14 +39,22 @@ class CombinedEncoder:
                 self.first.name: dict(getattr(self.first, "settings", {})),
                 self.second.name: dict(getattr(self.second, "settings", {}))}
 
-    def encode_states(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def encode_states(self, texts: Sequence[str], first: tuple[np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
         """[first's state | first's count | second's state | second's count], and
-        first's counts (the aligner's token counts)."""
-        s1, n1 = self.first.encode_states(texts)
+        first's counts (the aligner's token counts). ``first``: the first encoder's
+        ``encode_states`` of the texts, already made (only the second encoder runs)."""
+        s1, n1 = self.first.encode_states(texts) if first is None else first
         s2, n2 = self.second.encode_states(texts)
         self._dims = (s1.shape[1], s2.shape[1])
         states = np.concatenate([s1, n1[:, None], s2, n2[:, None]], axis=1).astype(np.float32)
         return states, np.asarray(n1)
+
+    def first_part(self, states: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first encoder's states and counts in combined states (``lens`` are its counts)."""
+        if self._dims is None:
+            self.encode_states([])
+        return np.asarray(states, np.float32)[:, :self._dims[0]], np.asarray(lens, np.int64)
 
     def part_embeddings(self, states: np.ndarray, part: int) -> np.ndarray:
         """One part's own embeddings (``part`` 0: ``first``, 1: ``second``) from combined

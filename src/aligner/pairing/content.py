@@ -195,20 +195,23 @@ class DocumentEmbedder:
         self.stateful = hasattr(enc, "encode_states") and hasattr(enc, "embed_states")
         self.max_run = aligner.config.max_run
         self.embed_states = enc.embed_states if self.stateful else None
+        self.encode_states = aligner.encoded_states
         if hasattr(enc, "part_embeddings"):
-            # Two encoders aligning together (use+e5): pairing reads the first one's part
-            # of the shared states. Its constants (bead ramp, coverage floors) are on that
+            # Two encoders aligning together (use+e5): pairing reads the first one's states
+            # alone, and only the documents it pairs are encoded by the second (when they
+            # are aligned). Its constants (bead ramp, coverage floors) are on that
             # encoder's scale; on the combination's the dev task fell from F1 .985 with
             # 40/40 distractors unpaired to .965 with 37/40 (benchmarks/eval_pairing.py).
-            self.embed_states = lambda states, _lens: enc.part_embeddings(states, 0)
+            self.encode_states = aligner.first_part_states
+            self.embed_states = enc.first.embed_states
 
     def encode_many(self, docs: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """``(stored, token_counts)`` per document (lists of normalised sentences), through
         the aligner's cache: each distinct sentence encoded once, for pairing and then for
         aligning the pairs found."""
         texts = [t for doc in docs for t in doc]
-        states, lens = self.aligner.encoded_states(texts)
-        stored, tok = states.astype(np.float16), (np.asarray(lens) if self.stateful else None)
+        states, lens = self.encode_states(texts)
+        stored, tok = np.asarray(states).astype(np.float16), (np.asarray(lens) if self.stateful else None)
         out, start = [], 0
         for doc in docs:
             stop = start + len(doc)

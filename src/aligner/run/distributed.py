@@ -367,8 +367,7 @@ def pair_stage(config: RunConfig) -> Plan:
     run = prepared.run
     timings = {"load_encoder_s": round(load_s + prepared.t_loaded - prepared.t_start, 4),
                "pairing_s": round(prepared.t_paired - prepared.t_loaded, 4),
-               "encoded_texts": {prepared.aligner.encoder_name:
-                                 prepared.aligner.texts_encoded - prepared.encoded_before},
+               "encoded_texts": prepared.aligner.encoded_since(prepared.encoded_before),
                "files_read": prepared.reader.files_read}
     plan = Plan(run.settings, run.inputs, run.pairing, prepared.state.digest, t_wall, timings)
     with prepared.state.opened(prepared.mode):
@@ -582,7 +581,7 @@ class AlignDocuments(_RunStep):
             aligner, load_s = _aligner(config, worker=True)
             out_dir = Path(config.out_dir)
             state = _check_worker(aligner, plan, out_dir)
-            encoded_before = aligner.texts_encoded
+            encoded_before = aligner.encoded_by.copy()
             scratch = FolderRun(out_dir=out_dir, pairing=PairingResult())
             work = AlignWork()
             reads = [0, 0]
@@ -613,7 +612,7 @@ class AlignDocuments(_RunStep):
             task = {"rank": rank, "world_size": world_size, "pid": os.getpid(),
                     "documents": len(scratch.documents), "failed": len(scratch.failed),
                     "seconds": round(time.perf_counter() - t0, 4), "load_encoder_s": round(load_s, 4),
-                    **work.timings(), "encoded_texts": {aligner.encoder_name: aligner.texts_encoded - encoded_before},
+                    **work.timings(), "encoded_texts": aligner.encoded_since(encoded_before),
                     "files_read": reads[0], "files_read_again": reads[1], "per_document_s": work.doc_times,
                     "peak_rss_mb": _peak_rss_mb(), "threads": _threads()}
             path = config.pipeline_dir / "tasks" / f"{rank:05d}.json"

@@ -340,8 +340,7 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                        # distinct sentence once: pairing and alignment share the aligner's
                        # cache) and input files read (once each unless the reader's budget
                        # made it drop some between pairing and aligning).
-                       "encoded_texts": {prepared.aligner.encoder_name:
-                                         prepared.aligner.texts_encoded - prepared.encoded_before},
+                       "encoded_texts": prepared.aligner.encoded_since(prepared.encoded_before),
                        "files_read": prepared.reader.files_read, "files_read_again": prepared.reader.read_again,
                        "per_document_s": work.doc_times}
         scoring = None
@@ -375,7 +374,7 @@ class PreparedRun:
     t_start: float
     t_loaded: float
     t_paired: float
-    encoded_before: int
+    encoded_before: Counter  # the aligner's encoded_by when the run began
 
 
 def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
@@ -403,7 +402,7 @@ def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
     stage = ScoreStage() if score is True else (score or None)
     scorer = stage.build_scorer(aligner) if stage is not None else None  # fails (e5 missing) before any work
     t_loaded = time.perf_counter()
-    encoded_before = aligner.texts_encoded
+    encoded_before = aligner.encoded_by.copy()
     reader = SourceReader({"en": en_dir, "ar": ar_dir}, presplit=presplit, max_bytes=max_bytes,
                           follow_links=follow_links)
     if pair_by != "name" or max_sources != 1:

@@ -133,16 +133,16 @@ class RunScorer:
                 except EncoderLoadError as exc:
                     raise ImportError(str(exc)) from exc
         self.second = second if isinstance(second, _Counted) else None
-        self.aligner, self._before = aligner, aligner.texts_encoded
+        self.aligner, self._before = aligner, aligner.encoded_by.copy()
         self.scorer = Scorer(_Pair(first, second), e5=e5)
 
     def start(self) -> None:
         """Count from now (the aligner's own count also holds what the alignment encoded)."""
-        self._before = self.aligner.texts_encoded
+        self._before = self.aligner.encoded_by.copy()
 
     def texts_encoded(self) -> dict[str, int]:
         """Texts encoded while scoring, per encoder name."""
-        out = {self.aligner.encoder_name: self.aligner.texts_encoded - self._before}
+        out = self.aligner.encoded_since(self._before)
         if self.second is not None:
             out[self.second.name] = out.get(self.second.name, 0) + self.second.texts_encoded
         return out
