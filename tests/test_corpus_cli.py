@@ -392,6 +392,7 @@ def test_script_is_the_same_as_the_command(example_run, tmp_path, shared_aligner
     same_bytes(out, tmp_path / "s")
 
 
+@pytest.mark.slow
 def test_cli_with_a_local_transformers_encoder(tmp_path, tiny_bert_dir):
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out),
@@ -407,10 +408,13 @@ def test_cli_with_a_local_transformers_encoder(tmp_path, tiny_bert_dir):
         check_beads_cover(out / "beads" / f"{doc['doc_id']}.align", doc["en_sentences"], doc["ar_sentences"], moved)
 
 
-def test_cli_engine_is_refused_for_a_transformers_encoder(tmp_path, tiny_bert_dir):
+def test_cli_engine_is_refused_for_a_transformers_encoder(tmp_path):
+    """Refused from the name, before anything is loaded: the model folder is not even read."""
     out = tmp_path / "out"
+    model = tmp_path / "tiny-bert"
+    model.mkdir()
     result = CliRunner().invoke(main, ["align", str(EXAMPLES / "en"), str(EXAMPLES / "ar"), "-o", str(out),
-                                       "--encoder", str(tiny_bert_dir), "--engine", "fp32", "--no-progress"])
+                                       "--encoder", str(model), "--engine", "fp32", "--no-progress"])
     assert result.exit_code == 2, result.output
     assert "engines apply to the embedded encoders" in result.output
     assert not (out / "corpus.jsonl").exists()

@@ -107,6 +107,7 @@ def test_record_quality_and_unknown_keys_survive_jsonl(tmp_path):
     assert list(json.loads(record.to_json_line())) == [*RECORD_KEYS, "quality", "lang_id"]
 
 
+@pytest.mark.slow  # loads the embedded encoder
 def test_record_matches_what_align_folders_wrote(tmp_path, default_aligner):
     from aligner.run.folders import corpus_records
 

@@ -99,34 +99,40 @@ def test_short_documents_and_empty_runs(small_blocks):
             assert np.array_equal(np.asarray(z), h)
 
 
-@pytest.mark.parametrize("config", [AlignmentConfig(),
-                                    AlignmentConfig(evidence_quantile=0.05, paragraph_penalty=0.5, null_weight=0.3)])
+# Past max_full_cells at a test's size (the default, 250,000 cells, is about 500 x 500
+# lines), so that the coarse-to-fine band search runs.
+LONG = {"max_full_cells": 20_000}
+
+
+@pytest.mark.parametrize("config", [AlignmentConfig(**LONG),
+                                    AlignmentConfig(evidence_quantile=0.05, paragraph_penalty=0.5, null_weight=0.3,
+                                                    **LONG)])
 def test_long_document_aligns_the_same_on_demand(small_blocks, config):
-    """600 x 560 lines: past max_full_cells, so the coarse-to-fine band search runs; every
+    """300 x 280 lines: past max_full_cells, so the coarse-to-fine band search runs; every
     bead and score is the same with run embeddings computed on demand."""
-    en = _document(600, WORDS, 2)
-    ar = _document(560, AR_WORDS, 3)
+    en = _document(300, WORDS, 2)
+    ar = _document(280, AR_WORDS, 3)
     out = []
     for held in (True, False):
         al = _aligner(held)
         al.config = config
         out.append(al.align_sentences(en, ar).beads)
-    assert (601 * 561) > config.max_full_cells
+    assert (301 * 281) > config.max_full_cells
     assert out[0] == out[1]
-    assert sum(not b.is_null for b in out[0]) > 100
+    assert sum(not b.is_null for b in out[0]) > 50
 
 
 def test_lazy_runs_need_only_states_and_a_bounded_cache(small_blocks):
     encoder = PooledTrigrams()
     al = Aligner(encoder=encoder)
     al.held_run_bytes = 0
-    texts = _document(2000, WORDS, 4)
+    texts = _document(800, WORDS, 4)
     lazy = al.run_embeddings(texts, "en")
     table = lazy[0].table
-    assert table.states.shape == (2000, 48)
-    assert table.checkpoints.shape[0] == 2000 // 37 + 1
+    assert table.states.shape == (800, 48)
+    assert table.checkpoints.shape[0] == 800 // 37 + 1
     beads = align_runs(lazy, lazy, AlignmentConfig())
-    assert [(b.en, b.ar) for b in beads] == [((i,), (i,)) for i in range(2000)]  # itself: the diagonal
+    assert [(b.en, b.ar) for b in beads] == [((i,), (i,)) for i in range(800)]  # itself: the diagonal
     assert len(table._cache) <= 5
     # The head never sees more than one block at a time.
     assert max(encoder.head_rows) <= 37
@@ -212,9 +218,11 @@ def test_states_spilled_to_a_temporary_file_give_the_same_bits(small_blocks, mon
         assert np.array_equal(z[index], h[index]) and np.array_equal(z[-1], h[-1])
     for h, z in zip(center_runs(held), center_runs(spilled)):
         assert np.array_equal(np.asarray(z), h)
-    en, ar = _document(600, WORDS, 2), _document(560, AR_WORDS, 3)
+    en, ar = _document(300, WORDS, 2), _document(280, AR_WORDS, 3)
     beads = []
     for spill in (False, True):
         monkeypatch.setattr(runs_mod, "SPILL_BYTES", 0 if spill else 1 << 40)
-        beads.append(_aligner(False).align_sentences(en, ar).beads)
+        al = _aligner(False)
+        al.config = AlignmentConfig(**LONG)
+        beads.append(al.align_sentences(en, ar).beads)
     assert beads[0] == beads[1]

@@ -128,6 +128,7 @@ class Killed(BaseException):
     """Stands for SIGKILL: not an Exception, so no handler of the library catches it."""
 
 
+@pytest.mark.slow
 def test_crash_at_every_file_move_then_resume(tmp_path, monkeypatch):
     """Stop the run at each ``os.replace`` in turn (leaving the temporary file behind,
     as ``kill -9`` does), start it again: always the bytes of an uninterrupted run."""

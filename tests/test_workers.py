@@ -117,6 +117,7 @@ def folders_and_reference(tmp_path_factory):
 # ----------------------------------------------------------------------------- (a) same bytes
 
 
+@pytest.mark.slow
 def test_two_workers_write_the_single_process_bytes(folders_and_reference, tmp_path):
     en, ar, reference = folders_and_reference
     out = tmp_path / "out"
@@ -133,6 +134,7 @@ def test_two_workers_write_the_single_process_bytes(folders_and_reference, tmp_p
                                        f"{max(1, default_workers() // 2)} torch thread(s) each")
 
 
+@pytest.mark.slow
 def test_sharded_writers_and_a_dataset_source(folders_and_reference, tmp_path):
     """The align step's sentence pairs through datatrove's JSONL writer (one shard per
     task); and the same documents read from a JSONL dataset align to the same beads."""
@@ -172,6 +174,7 @@ def test_sharded_writers_and_a_dataset_source(folders_and_reference, tmp_path):
 # ----------------------------------------------------------------------------- (b) killed, resumed
 
 
+@pytest.mark.slow
 def test_a_task_killed_half_way_reruns_alone(folders_and_reference, tmp_path, monkeypatch):
     """Tasks in this process (workers=1, 2 tasks): the second dies after saving two of its
     documents. The same command again skips the pair stage and the first task, and the
@@ -205,6 +208,7 @@ def test_a_task_killed_half_way_reruns_alone(folders_and_reference, tmp_path, mo
     assert outputs(out) == outputs(reference)
 
 
+@pytest.mark.slow
 def test_a_finished_run_or_another_task_count_starts_over(folders_and_reference, tmp_path, monkeypatch):
     """The same command after a finished run is a new run (its documents from the state,
     as the single-process command does); a killed run continued with another task count
@@ -237,6 +241,7 @@ def test_a_finished_run_or_another_task_count_starts_over(folders_and_reference,
 # ----------------------------------------------------------------------------- the command line
 
 
+@pytest.mark.slow
 def test_command_line_workers_through_the_local_executor(folders_and_reference, tmp_path, monkeypatch):
     """``align --executor local --executor-config`` (tasks in this process, so the
     stand-in encoder can be patched in): what ``align`` writes and says without it."""
