@@ -59,8 +59,6 @@ from typing import Sequence
 import numpy as np
 
 _NEG = -1e30
-# Bead values kept between the passes of one alignment (float32 cells: 64 MB at most).
-_KEPT_BLOCK_CELLS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -341,8 +339,10 @@ class _BeadValues:
         self.types = [t for t in bead_types(config.max_side, config.max_many_lines)
                       if t[0] <= min(n, len(en_runs)) and t[1] <= min(m, len(ar_runs))]
         self._sizes = (np.array([a for a, _ in self.types]), np.array([b for _, b in self.types]))
-        self._kept: dict[tuple[int, int, int, int], np.ndarray] = {}
-        self._kept_cells = 0
+        # The main search's blocks kept between passes: on a document searched on the whole
+        # table (at most max_full_cells cells per bead type); a longer one's band computes
+        # them again each pass, so that memory stays bounded on any document length.
+        self._kept: dict[tuple[int, int, int, int], np.ndarray] | None = {} if _is_full(band, m) else None
         # All bead types' neighbour statistics advance through the document together, so
         # that run embeddings computed on demand (aligner.encoders.pooling) are read once, not once
         # per type (each value is the same as computed type by type).
@@ -393,8 +393,8 @@ class _BeadValues:
             pivot = _logit(cfg.null_pivot)
             self.null_cost = (cfg.null_weight * (_logit(en_aligned / n) - pivot),
                               cfg.null_weight * (_logit(ar_aligned / m) - pivot))
-            self._kept.clear()  # the kept blocks hold the first pass's null costs
-            self._kept_cells = 0
+            if self._kept is not None:
+                self._kept.clear()  # the kept blocks hold the first pass's null costs
 
     def measure_length_ratio(self, beads: Sequence[Bead], en_lengths, ar_lengths) -> bool:
         """The document's Arabic/English character ratio over the lines ``beads`` align
@@ -411,20 +411,19 @@ class _BeadValues:
         self.lengths = (np.concatenate([[0.0], np.cumsum(le)]) * ratio, np.concatenate([[0.0], np.cumsum(la)]))
         return moved
 
-    def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    def block(self, r0: int, r1: int, c0: int, c1: int, keep: bool = True) -> np.ndarray:
         """Values, shape (n_types, r1-r0, c1-c0), for DP rows [r0, r1) x cols [c0, c1);
         -inf where the bead would start before the first line. A new array each call.
 
-        Passes differ only in the length term (and the null costs, once): the rest of a
-        block is kept between passes while the kept blocks stay under
-        ``_KEPT_BLOCK_CELLS`` values."""
+        Passes differ only in the length term (and the null costs, once): on a document
+        searched on the whole table the rest of a block is kept between passes (``keep``:
+        the main search's blocks; the moved-block searches' rectangles are not kept)."""
         key = (r0, r1, c0, c1)
-        base = self._kept.get(key)
+        base = self._kept.get(key) if self._kept is not None else None
         if base is None:
             base = self._base_block(r0, r1, c0, c1)
-            if self._kept_cells + base.size <= _KEPT_BLOCK_CELLS:
+            if keep and self._kept is not None:
                 self._kept[key] = base
-                self._kept_cells += base.size
         if self.lengths is None:
             return base.copy()
         return np.subtract(base, self._length_block(r0, r1, c0, c1), dtype=np.float32)
@@ -711,7 +710,7 @@ class _Rectangle:
         self.costs = costs  # prefix sums of what taking each line from its bead costs
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-        out = self.values.block(r0 + self.e0, r1 + self.e0, c0 + self.a0, c1 + self.a0)
+        out = self.values.block(r0 + self.e0, r1 + self.e0, c0 + self.a0, c1 + self.a0, keep=False)
         rows, cols = np.arange(r0, r1) + self.e0, np.arange(c0, c1) + self.a0
         for t, (a, b) in enumerate(self.types):
             out[t] -= self.shift[t]
