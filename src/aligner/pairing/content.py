@@ -262,8 +262,11 @@ class PairingCache:
     def aligner_key(aligner) -> str:
         import json
 
-        return json.dumps({"encoder": aligner.encoder_name, "alignment": aligner.config.to_dict()}, sort_keys=True,
-                          default=str)
+        # "states": what a document's stored encodings are; with two encoders together
+        # only the first one's (since session 14), so a cache of both parts is not taken.
+        states = "first part" if hasattr(aligner.encoder, "part_embeddings") else "whole"
+        return json.dumps({"encoder": aligner.encoder_name, "alignment": aligner.config.to_dict(), "states": states},
+                          sort_keys=True, default=str)
 
 
 def _read_sentences(path: Path, lang: str, presplit: bool) -> list[str]:
