@@ -755,3 +755,8 @@ def test_two_encoders_pair_on_the_first_and_the_second_encodes_only_what_is_alig
     for got, expected in zip(both.encoded_states(lines), whole.encoded_states(lines)):
         np.testing.assert_array_equal(got, expected)
     assert both.encoded_by == {"first": 14, "second": 12}   # all from the cache
+    states, counts = both.first_part_states(lines)         # pairing again: the first part of the whole
+    expected_states, expected_counts = StatefulWords("first", 0).encode_states(lines)
+    np.testing.assert_array_equal(states, expected_states)
+    assert counts.tolist() == expected_counts.tolist()
+    assert both.encoded_by == {"first": 14, "second": 12}

@@ -342,11 +342,12 @@ class _BeadValues:
         # The main search's blocks kept between passes: on a document searched on the whole
         # table (at most max_full_cells cells per bead type); a longer one's band computes
         # them again each pass, so that memory stays bounded on any document length.
-        self._kept: dict[tuple[int, int, int, int], np.ndarray] | None = {} if _is_full(band, m) else None
+        full = _is_full(band, m)
+        self._kept: dict[tuple[int, int, int, int], np.ndarray] | None = {} if full else None
         # All bead types' neighbour statistics advance through the document together, so
         # that run embeddings computed on demand (aligner.encoders.pooling) are read once, not once
         # per type (each value is the same as computed type by type).
-        if _is_full(band, m):  # a short document: whole products, no windows to walk
+        if full:  # a short document: whole products, no windows to walk
             self.knn = {(a, b): _full_knn(en_runs[a - 1], ar_runs[b - 1], config.knn) for a, b in self.types}
             # Each line's best-match margin (its top cosine over its own kNN mean).
             top_en, top_ar = _full_knn(en_runs[0], ar_runs[0], 1)

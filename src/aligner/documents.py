@@ -171,8 +171,7 @@ class Aligner:
         self.encoded_by[self.encoder.second.name] += len(texts)
         if not known:
             return self.encoder.encode_states(texts)
-        firsts = [self._first_cache.pop(texts[k]) for k in known]
-        first = (np.stack([s for s, _ in firsts]), np.array([n for _, n in firsts], np.int64))
+        first = _stacked([self._first_cache.pop(texts[k]) for k in known])
         parts = [(known, self.encoder.encode_states([texts[k] for k in known], first=first))]
         if fresh:
             parts.append((fresh, self.encoder.encode_states([texts[k] for k in fresh])))
@@ -192,7 +191,7 @@ class Aligner:
             self.encoded_by[enc.first.name] += len(fresh)
             if not whole:
                 return enc.first.encode_states(new)
-            parts = [(whole, enc.first_part(*self._through_cache([new[k] for k in whole], self._cache, None)))]
+            parts = [(whole, enc.first_part(*_stacked([self._cache[new[k]] for k in whole])))]
             if fresh:
                 parts.append((fresh, enc.first.encode_states([new[k] for k in fresh])))
             return _rows_in_order(len(new), parts)
@@ -436,6 +435,11 @@ class CachedEncoder:
             return self.aligner.sentence_embeddings(list(texts))
         states, _lens = self.aligner.encoded_states(list(texts))
         return self.aligner.encoder.part_embeddings(states, self.part)
+
+
+def _stacked(entries: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Cache entries ``(state, count)`` as one array of states and one of counts."""
+    return np.stack([s for s, _ in entries]), np.array([n for _, n in entries], np.int64)
 
 
 def _rows_in_order(n: int, parts) -> tuple[np.ndarray, np.ndarray]:
