@@ -247,6 +247,34 @@ def test_english_months_and_number_abbreviations():
     assert en('The minister said No. The crowd cheered.') == ["The minister said No.", "The crowd cheered."]
 
 
+# References in reports, legal and UN texts: an abbreviation before a number (or a Roman
+# numeral after vol./chap./art./sect.) continues the sentence; without one it may end it.
+@pytest.mark.parametrize("text,expected", [
+    ("See para. 12 above. The Council agreed.", ["See para. 12 above.", "The Council agreed."]),
+    ("As noted in paras. 3-5, the rate fell. It rose.", ["As noted in paras. 3-5, the rate fell.", "It rose."]),
+    ("Under art. 5 of the Convention, States act. Art. 6 adds more.",
+     ["Under art. 5 of the Convention, States act.", "Art. 6 adds more."]),
+    ("Under s. 12 of the Act, costs follow. See also ss. 13-14.",
+     ["Under s. 12 of the Act, costs follow.", "See also ss. 13-14."]),
+    ("See p. 14 and pp. 20-22 of the report. It is long.", ["See p. 14 and pp. 20-22 of the report.", "It is long."]),
+    ("Official Records, Suppl. No. 49 (A/70/49), vol. I, resolution 70/1. It was adopted.",
+     ["Official Records, Suppl. No. 49 (A/70/49), vol. I, resolution 70/1.", "It was adopted."]),
+    ("See U.N. Doc. A/HRC/30/2, para. 5. The Council noted it.",
+     ["See U.N. Doc. A/HRC/30/2, para. 5.", "The Council noted it."]),
+    ("Chap. IV of the report deals with it. Vol. II covers the rest.",
+     ["Chap. IV of the report deals with it.", "Vol. II covers the rest."]),
+    ("The vote (G.A. Res. 217 (III)) passed. It was close.", ["The vote (G.A. Res. 217 (III)) passed.", "It was close."]),
+    ("The text (see fig. 3) shows it. Fig. 4 does not.", ["The text (see fig. 3) shows it.", "Fig. 4 does not."]),
+    ("Smith et al. (2019) found a rise. It was the work of Jones et al. The end.",
+     ["Smith et al. (2019) found a rise.", "It was the work of Jones et al.", "The end."]),
+    # Without a number after it, "No." is the word: the Roman-numeral rule is not its.
+    ("He said No. I think he meant it.", ["He said No.", "I think he meant it."]),
+    ("Read the art. It speaks.", ["Read the art.", "It speaks."]),
+])
+def test_english_reference_abbreviations(text, expected):
+    assert en(text) == expected
+
+
 def test_english_company_abbreviations():
     assert en("Shares of Acme Inc. and Delta Co. Ltd. fell sharply. Investors were calm.") == [
         "Shares of Acme Inc. and Delta Co. Ltd. fell sharply.",

@@ -43,12 +43,17 @@ Otherwise, for a single period the word before it is checked:
   sentence never split: Mr. Mrs. Ms. Messrs. Dr. Prof. Gen. Lt. Col. Maj. Capt.
   Sgt. Cpl. Pvt. Adm. Cmdr. Gov. Sen. Rep. Rev. Hon. Mt. Pres. approx. vs. v.
   e.g. i.e. cf. viz.;
-* No. Nos. Vol. do not split when a digit follows (``No. 10``) but do otherwise
-  (``He said No. The crowd cheered.``);
+* No. Nos. Vol. and the references of reports, legal and UN texts (para. paras.
+  art. arts. p. pp. s. ss. sect. ch. chap. fig. n. fn. r. reg. Res. Pt. cl. Sch.
+  ed. eds., either case where both are used) do not split when a digit follows
+  (``No. 10``, ``para. 12``, ``pp. 20-22``, ``s. 5 of the Act``) but do otherwise
+  (``He said No. The crowd cheered.``); vol. chap. ch. art. sect. Pt. Sch. not before
+  a Roman numeral either (``vol. II``, ``Chap. IV``);
+* Suppl. and Doc. never end a sentence (``Suppl. No. 49``, ``U.N. Doc. A/70/1``);
 * month abbreviations Jan. Feb. Mar. Apr. Jun. Jul. Aug. Sep. Sept. Oct. Nov. Dec.
   never split before a digit (``Sept. 14``) and otherwise follow the next rule;
 * abbreviations that often *end* a sentence as well -- etc. Inc. Ltd. Co. Corp.
-  Jr. Sr. St. Ave. Blvd. Bros., dotted acronyms (U.S. U.K. U.N. a.m. p.m. D.C.
+  Jr. Sr. St. Ave. Blvd. Bros. ibid. and the al. of et al., dotted acronyms (U.S. U.K. U.N. a.m. p.m. D.C.
   Ph.D.) and single capital initials (``George W. Bush``, ``J. R. R. Tolkien``) --
   split only when the next word is a common sentence opener (The, He, It, But,
   However, ... see ``_EN_STARTERS``).  ``moved to the U.S. He signed`` splits,
@@ -181,17 +186,25 @@ _MAX_TOKEN = 64
 # Always followed by more of the same sentence (matched case-sensitively).
 _EN_TITLES = frozenset(
     """Mr Mrs Ms Messrs Dr Prof Gen Lt Col Maj Capt Sgt Cpl Pvt Adm Cmdr Gov Sen Rep
-    Rev Hon Mt Pres approx""".split()
+    Rev Hon Mt Pres approx Suppl Doc Docs""".split()
 )
 # Month abbreviations: never split before a number ("Sept. 14", "Feb. 2024"),
 # otherwise treated like the ambiguous abbreviations below ("rose in Feb. The ...").
 _EN_MONTHS = frozenset("Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec".split())
 # Lowercase Latin abbreviations that never end a sentence (compared lowercased).
 _EN_LOWER = frozenset("vs v e.g i.e cf viz".split())
-# Only an abbreviation when a number follows ("No. 10").
-_EN_BEFORE_NUMBER = frozenset("No Nos Vol".split())
+# Only an abbreviation when a number follows ("No. 10"): the references of reports,
+# legal and UN texts ("para. 12", "pp. 20-22", "s. 5 of the Act", "G.A. Res. 217").
+_EN_BEFORE_NUMBER = frozenset(
+    """No Nos no nos Vol Vols vol vols Para Paras para paras Art Arts art arts p pp s ss
+    Sect Sec sect sec Ch Chap ch chap Fig Figs fig figs n fn r Reg reg Res Pt pt cl Sch
+    ed eds""".split()
+)
+# ... or a Roman numeral ("vol. II", "Chap. IV"); not "No." ("He said No. I think").
+_EN_BEFORE_ROMAN = frozenset("Vol Vols vol vols Art Arts art arts Sect sect Ch Chap ch chap Pt Sch".split())
+_ROMAN = re.compile(r"[IVXLC]+(?![A-Za-z])")
 # Abbreviations that may also end a sentence.
-_EN_AMBIGUOUS = frozenset("etc Inc Ltd Co Corp Jr Sr St Ave Blvd Bros".split())
+_EN_AMBIGUOUS = frozenset("etc Inc Ltd Co Corp Jr Sr St Ave Blvd Bros ibid Ibid al".split())
 # U.S / a.m / Ph.D / D.C (the token before the final period).
 _DOTTED_ACRONYM = re.compile(r"(?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2}")
 # Words that almost always open a new sentence: after an ambiguous abbreviation,
@@ -336,8 +349,12 @@ def _en_abbrev_blocks(prev: str, line: str, nxt: int) -> bool:
         return False
     if prev in _EN_TITLES or prev.lower() in _EN_LOWER:
         return True
+    if prev in _EN_BEFORE_NUMBER and line[nxt].isdigit():
+        return True
+    if prev in _EN_BEFORE_ROMAN and _ROMAN.match(line, nxt):
+        return True
     if prev in _EN_BEFORE_NUMBER:
-        return line[nxt].isdigit()
+        return False
     if prev in _EN_MONTHS and line[nxt].isdigit():
         return True
     if (
