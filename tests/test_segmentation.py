@@ -164,6 +164,18 @@ def test_enumerator_is_not_split_off():
     assert ar("أ. إصلاح الطرق المتضررة.") == ["أ. إصلاح الطرق المتضررة."]
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("II. Background\nThe Council met.", ["II. Background", "The Council met."]),
+    ("XIV. Other matters. The Board adjourned.", ["XIV. Other matters.", "The Board adjourned."]),
+    ("iv. The second reading was held.", ["iv. The second reading was held."]),
+    # Not a numeral: a word, or a numeral ending a sentence rather than starting one.
+    ("Ill. He stayed home.", ["Ill.", "He stayed home."]),
+    ("He was ranked IV. The next was V.", ["He was ranked IV.", "The next was V."]),
+])
+def test_roman_section_numbers_are_enumerators(text, expected):
+    assert en(text) == expected
+
+
 # --------------------------------------------------------------------------- #
 # English
 # --------------------------------------------------------------------------- #

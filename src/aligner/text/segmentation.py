@@ -25,8 +25,9 @@ Common rules (both languages)
 * Format marks (U+200B-U+200F, U+061C, U+202A-U+202E, U+2066-U+2069, U+FEFF) are
   skipped when looking at the characters around a candidate boundary, so they never
   block a split, and they remain in the sentence text.
-* A lone enumerator (``1.``, ``12.``, ``a.``, ``أ.``) at the start of a sentence is
-  not split off.
+* A lone enumerator (``1.``, ``12.``, ``a.``, ``أ.``, and a Roman numeral up to 89
+  such as ``II.`` or ``iv.``, as in a report's section headings ``IV. Conclusions``) at
+  the start of a sentence is not split off.
 * A piece with no letter or digit at all (say ``(...)``) is merged into its
   neighbour, so no sentence is punctuation only unless its whole line is.
 
@@ -203,6 +204,10 @@ _EN_BEFORE_NUMBER = frozenset(
 # ... or a Roman numeral ("vol. II", "Chap. IV"); not "No." ("He said No. I think").
 _EN_BEFORE_ROMAN = frozenset("Vol Vols vol vols Art Arts art arts Sect sect Ch Chap ch chap Pt Sch".split())
 _ROMAN = re.compile(r"[IVXLC]+(?![A-Za-z])")
+# A section number (I.-LXXXIX., i.-xxxix.): "IV. Conclusions" is a heading, not two
+# sentences. Well-formed numerals only, so that words made of those letters ("ill",
+# "civil", "Vic") are not taken for one.
+_ROMAN_ENUMERATOR = re.compile(r"(?:L?X{0,3}|XL)(?:IX|IV|V?I{0,3})|(?:x{0,3})(?:ix|iv|v?i{0,3})")
 # Abbreviations that may also end a sentence.
 _EN_AMBIGUOUS = frozenset("etc Inc Ltd Co Corp Jr Sr St Ave Blvd Bros ibid Ibid al".split())
 # U.S / a.m / Ph.D / D.C (the token before the final period).
@@ -304,7 +309,8 @@ def _is_enumerator(line: str, start: int, term_start: int) -> bool:
     if term_start - start > 16:
         return False
     body = "".join(c for c in line[start:term_start] if not (c.isspace() or c in _FORMAT))
-    return (body.isdigit() and len(body) <= 3) or (len(body) == 1 and body.isalpha())
+    return (body.isdigit() and len(body) <= 3) or (len(body) == 1 and body.isalpha()) \
+        or (body != "" and _ROMAN_ENUMERATOR.fullmatch(body) is not None)
 
 
 def _is_ellipsis(term: str) -> bool:
