@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 
 import pytest
 
-from aligner.text.segmentation import Sentence, segment, segment_arabic, segment_english, split_lines
+from aligner.text.segmentation import (Sentence, is_hard_wrapped, segment, segment_arabic, segment_english,
+                                       split_lines)
 
 try:
     from hypothesis import given, settings
@@ -96,12 +98,73 @@ def test_crlf_and_cr_line_ends():
     assert en("Rain fell.\r\nWind blew.") == ["Rain fell.", "Wind blew."]
 
 
-def test_line_breaks_always_end_sentences_and_lines_are_never_joined():
+def test_line_breaks_end_sentences_in_text_that_is_not_hard_wrapped():
     assert segment_english("The council met on\nTuesday evening.") == [
         Sentence("The council met on", 0, 1),
         Sentence("Tuesday evening.", 0, 2),
     ]
     assert ar("اجتمع المجلس يوم\nالثلاثاء.") == ["اجتمع المجلس يوم", "الثلاثاء."]
+
+
+# Wire copy as a wrapping tool leaves it (textwrap, 72 columns; paragraphs not separated
+# by blank lines; a headline without a full stop; "pro-" + "government" broken after
+# the hyphen).
+REPORT_PARAGRAPHS = [
+    "Floods cut the valley road",
+    "Floods hit the valley on Tuesday after three days of heavy rain, the civil defence said, and more "
+    "rain is expected in the north this week. About 1,200 people were moved to schools, and the "
+    "pro-government daily Al-Waha said the main bridge would stay closed until July 1. Officials said "
+    "repairs would cost $4 million.",
+    "Residents said they had been warned only hours before the water rose and that nobody had come to "
+    "help them move their belongings out of their flooded homes in the lower town.",
+]
+AR_PARAGRAPHS = [
+    "أعلنت وزارة الصحة يوم الثلاثاء أن عدد المصابين في المدينة ارتفع إلى أكثر من ألف شخص خلال الأسبوع "
+    "الماضي، وأضافت أن المستشفيات تعمل بكامل طاقتها وأن فرق الإسعاف تعمل على مدار الساعة. وقال المتحدث "
+    "باسم الوزارة إن الوضع تحت السيطرة رغم الضغط الكبير على الكوادر الطبية في المناطق الريفية، وطالب "
+    "السكان بالبقاء في منازلهم:",
+    "- تجنب التجمعات الكبيرة في الأسواق والمساجد والمدارس والمراكز التجارية والملاعب الرياضية كلها",
+    "- غسل اليدين",
+]
+
+
+@pytest.mark.parametrize("width", [56, 64, 72, 80])
+@pytest.mark.parametrize("paragraphs,split", [(REPORT_PARAGRAPHS, segment_english), (AR_PARAGRAPHS, segment_arabic)])
+def test_hard_wrapped_text_is_joined_where_the_wrapping_broke_it(paragraphs, split, width):
+    text = "\n".join(textwrap.fill(p, width) for p in paragraphs)
+    assert is_hard_wrapped(text)
+    assert [s.text for s in split(text)] == [s.text for s in split("\n".join(paragraphs))]
+    # Each sentence keeps the number of the line it starts on.
+    lines = text.split("\n")
+    for s in split(text):
+        assert s.text.split()[0] in lines[s.line - 1].split() or lines[s.line - 1].rstrip().endswith(
+            s.text.split()[0].split("-")[0] + "-")
+
+
+def test_hard_wrapped_line_numbers():
+    text = "\n".join(textwrap.fill(p, 72) for p in REPORT_PARAGRAPHS)
+    assert [s.line for s in segment_english(text)] == [1, 2, 4, 5, 7]
+    assert [s.paragraph for s in segment_english(text)] == [0] * 5
+
+
+@pytest.mark.parametrize("text", [
+    # Verse: one line each, no full stops, lengths far apart.
+    "So We gave him good tidings of a forbearing boy\n"
+    "And when he reached with him the age of exertion, he said, O my son, indeed I have seen in a dream\n"
+    "He said, O my father, do as you are commanded\n"
+    "You will find me, if Allah wills, of the steadfast\n"
+    "And when they had both submitted and he put him down upon his forehead, We called to him, O Abraham\n",
+    # A paragraph per line, each ending a sentence.
+    "Floods hit the valley on Tuesday after three days of heavy rain in the north.\n" * 5,
+    # Short lines.
+    "على قدر أهل العزم تأتي العزائم\nوتأتي على قدر الكرام المكارم\nوتعظم في عين الصغير صغارها\nوتصغر في عين العظيم العظائم\n",
+])
+def test_text_that_is_not_hard_wrapped_keeps_every_line_break(text):
+    assert not is_hard_wrapped(text)
+    lines = [line for line in text.splitlines() if line.strip()]
+    lang_split = segment_arabic if "ع" in text else segment_english
+    assert [s.line for s in lang_split(text)][: len(lines)] == sorted({s.line for s in lang_split(text)})[: len(lines)]
+    assert {s.line for s in lang_split(text)} == set(range(1, len(lines) + 1))
 
 
 def test_format_mark_only_line_separates_paragraphs():

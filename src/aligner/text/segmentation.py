@@ -8,8 +8,15 @@ Common rules (both languages)
 -----------------------------
 * Lines are split on ``\\r\\n``, ``\\r`` and ``\\n`` only (other Unicode separators
   such as U+2028 are treated as ordinary whitespace inside a line).  Every line
-  break ends a sentence; lines are never joined.  ``Sentence.line`` is the 1-based
-  number of the line the sentence is on.
+  break ends a sentence, except in hard-wrapped text: wire copy, e-mail and text
+  taken from PDFs break lines at a fixed width in the middle of sentences.  A text
+  whose lines inside paragraphs are nearly all about as long as its widest ones (50
+  characters or more) and mostly do not end with a terminal mark is hard-wrapped
+  (``is_hard_wrapped``); there a line break inside a paragraph is a space (none
+  after a hyphen: ``pro-`` + ``Assad``) where the wrapping made it: where the next
+  line's first word would not have fitted on the line (so a heading or a paragraph's
+  last line keeps its break), and not before a bullet or a list item.  ``Sentence.line`` is the 1-based number of the
+  line the sentence starts on.
 * A line is *blank* when it holds only whitespace and invisible format marks
   (bidi marks, zero-width characters, BOM).  Blank lines separate paragraphs;
   ``Sentence.paragraph`` counts the non-blank blocks from 0.
@@ -115,6 +122,7 @@ Deliberately unsupported
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -509,12 +517,123 @@ def _split_line(line: str, pattern: re.Pattern[str], decide) -> list[str]:
     return [p for p in pieces if p]
 
 
+# Hard-wrapped text (see the module docstring). Verse, lists and short lines are not
+# wrapped prose: most lines inside paragraphs (_WRAP_OPEN) do not end a sentence, the
+# width is at least _WRAP_MIN_WIDTH characters, and most (_WRAP_SHARE) of those open
+# lines were cut by it, as a wrapping tool leaves them: within _WRAP_BAND of the width,
+# and the next line's first word would not have fitted. Verse lines vary far more.
+_WRAP_MIN_WIDTH = 50
+_WRAP_MIN_LINES = 3
+_WRAP_BAND = 0.75
+_WRAP_SHARE = 0.7
+_WRAP_OPEN = 0.5
+_BULLET = re.compile(r"\s*[*•▪◦·]\s")
+# A list item, or a dash or number that a wrapped line happens to start with ("- that
+# is, his son -", "July" + "1. ..."): an item only after a line that ends one.
+_ITEM = re.compile(r"\s*(?:[-–—]|\(?(?:\d{1,3}|[A-Za-z]|[\u0660-\u0669]{1,3}|[\u0621-\u064a])[.)])\s")
+
+
+def _paragraph_lines(text: str) -> list[list[tuple[int, int, str]]]:
+    """The non-blank lines (number, paragraph, line) grouped by paragraph."""
+    paragraphs: list[list[tuple[int, int, str]]] = []
+    for number, paragraph, line in _iter_lines(text):
+        if paragraph == len(paragraphs):
+            paragraphs.append([])
+        paragraphs[-1].append((number, paragraph, line))
+    return paragraphs
+
+
+def _wrap_width(paragraphs: list[list[str]]) -> int | None:
+    """The width a hard-wrapped text was wrapped at, or None when it is not wrapped.
+
+    Judged on the "open" lines inside paragraphs (not ending with a terminal mark): in
+    wrapped prose nearly all were cut by the width (the next line's first word would
+    not have fitted; see ``_wrapped_here``); a line that ends a sentence may be short
+    (a paragraph's last line when paragraphs are not separated by blank lines), and a
+    heading is open and short."""
+    inner = [(p[k].rstrip(), p[k + 1]) for p in paragraphs for k in range(len(p) - 1)]
+    terminals = tuple(_EN_TERMINALS + _AR_TERMINALS)
+    open_ = [(line, nxt) for line, nxt in inner if not line.rstrip(_CLOSE_CHARS).endswith(terminals)]
+    if len(open_) < _WRAP_MIN_LINES or len(open_) < _WRAP_OPEN * len(inner):
+        return None
+    lengths = sorted(len(line) for line, _ in open_)
+    # The widest line; on long texts the 95th percentile, so that a URL or a table row
+    # does not set it.
+    width = lengths[-1] if len(lengths) < 20 else lengths[(95 * (len(lengths) - 1)) // 100]
+    if width < _WRAP_MIN_WIDTH:
+        return None
+    cut = sum(len(line) >= _WRAP_BAND * width and _wrapped_here(line, nxt, width, lists=False) for line, nxt in open_)
+    return width if cut >= _WRAP_SHARE * len(open_) else None
+
+
+def _wrapped_here(line: str, next_line: str, width: int, lists: bool = True) -> bool:
+    """Was the break after ``line`` made by the wrapping? Only if the next line's first
+    word would not have fitted on it (a wrapping tool fills each line): a heading or a
+    paragraph's last line keeps its break. Nor before a bullet, nor before a numbered
+    item after a line that ends one ("... from July" + "1. ..." is a wrapped date)."""
+    line, following = line.rstrip(), next_line.split()
+    if not following or len(line) + 1 + len(following[0]) <= width:
+        return False
+    if not lists:
+        return True
+    if _BULLET.match(next_line):
+        return False
+    return not (_ITEM.match(next_line) and line.endswith(tuple(_EN_TERMINALS + _AR_TERMINALS + ":;؛")))
+
+
+def is_hard_wrapped(text: str) -> bool:
+    """Does ``text`` break its lines at a fixed width inside sentences (see the module
+    docstring)?"""
+    return _wrap_width([[line for _, _, line in p] for p in _paragraph_lines(text)]) is not None
+
+
+def _logical_lines(text: str):
+    """(paragraph, line, starts) for every non-blank line, the lines of a hard-wrapped
+    text joined inside paragraphs; ``starts`` lists (offset in the line, input line
+    number) for each input line it holds."""
+    paragraphs = _paragraph_lines(text)
+    width = _wrap_width([[line for _, _, line in p] for p in paragraphs])
+    if width is None:
+        yield from ((paragraph, line, [(0, number)]) for p in paragraphs for number, paragraph, line in p)
+        return
+    for p in paragraphs:
+        group = [p[0]]
+        for previous, current in zip(p, p[1:]):
+            if _wrapped_here(previous[2], current[2], width):
+                group.append(current)
+            else:
+                yield _joined(group)
+                group = [current]
+        yield _joined(group)
+
+
+def _joined(group: list[tuple[int, int, str]]) -> tuple[int, str, list[tuple[int, int]]]:
+    """Input lines the wrapping cut, as one line: (paragraph, text, starts)."""
+    pieces, starts, at = [], [], 0
+    for k, (number, _, line) in enumerate(group):
+        if k:
+            line = line.lstrip()
+        separator = ""
+        if k < len(group) - 1:
+            line = line.rstrip()
+            # A wrapping tool breaks after the hyphen of "pro-Assad": no space there.
+            separator = "" if line.endswith("-") and line[-2:-1].isalpha() else " "
+        starts.append((at, number))
+        pieces.append(line + separator)
+        at += len(line) + len(separator)
+    return group[0][1], "".join(pieces), starts
+
+
 def _segment(text: str, pattern: re.Pattern[str], decide) -> list[Sentence]:
-    return [
-        Sentence(piece, paragraph, number)
-        for number, paragraph, line in _iter_lines(text)
-        for piece in _split_line(line, pattern, decide)
-    ]
+    sentences = []
+    for paragraph, line, starts in _logical_lines(text):
+        at = 0
+        for piece in _split_line(line, pattern, decide):
+            at = line.index(piece, at)
+            number = starts[bisect.bisect_right(starts, (at, float("inf"))) - 1][1]
+            sentences.append(Sentence(piece, paragraph, number))
+            at += len(piece)
+    return sentences
 
 
 def segment_english(text: str) -> list[Sentence]:
