@@ -272,3 +272,21 @@ def test_markdown_rules_in_a_document_are_left_unaligned(cli, tmp_path):
     assert records and not any(r["en"] in ("---", "***") or r["ar"] in ("---", "***") for r in records)
     unaligned = [json.loads(line) for line in (tmp_path / "out" / "unaligned.jsonl").read_text("utf-8").splitlines()]
     assert {(u["side"], u["text"]) for u in unaligned if u["doc_id"] == "rules"} >= {("en", "---"), ("ar", "***")}
+
+
+def test_hard_wrapped_files_align_as_their_unwrapped_text(cli, tmp_path):
+    """Wire copy or PDF text cut at 60 columns: the same corpus as the same text one
+    paragraph a line."""
+    import textwrap
+
+    wrapped = {side: "\n\n".join(textwrap.fill(p, 60) for p in example(STEMS[1], side).splitlines() if p.strip())
+               for side in ("en", "ar")}
+    en, ar = folders(tmp_path / "plain", {"doc.txt": example(STEMS[1], "en")}, {"doc.txt": example(STEMS[1], "ar")})
+    code, output, _ = cli(en, ar, tmp_path / "plain" / "out")
+    assert code == 0, output
+    en, ar = folders(tmp_path / "wrapped", {"doc.txt": wrapped["en"]}, {"doc.txt": wrapped["ar"]})
+    assert any(len(line) < 50 for line in wrapped["en"].splitlines()) and "\n" in wrapped["ar"]
+    code, output, _ = cli(en, ar, tmp_path / "wrapped" / "out")
+    assert code == 0, output
+    plain = corpus_lines(tmp_path / "plain" / "out", "doc")
+    assert plain and corpus_lines(tmp_path / "wrapped" / "out", "doc") == plain
