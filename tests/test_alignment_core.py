@@ -24,6 +24,7 @@ from aligner.alignment import (
     _paragraph_span,
     bead_types,
     evidence_floor,
+    _same_grain,
     paragraph_groups,
     run_embeddings_by_mean,
 )
@@ -577,3 +578,19 @@ def test_paragraphs_first_off_or_without_paragraph_runs_is_the_sentence_search()
 def test_paragraph_bead_penalty_must_not_be_negative():
     with pytest.raises(ValueError, match="paragraph_bead_penalty must be >= 0"):
         AlignmentConfig(paragraph_bead_penalty=-1.0)
+
+
+@pytest.mark.parametrize("en_paragraphs, ar_paragraphs, ratio, same", [
+    ([0, 0, 1, 1], [0, 1, 2, 3], 2.0, True),      # 2 against 4: twice as many
+    ([0, 0, 0, 0], [0, 1, 2, 3], 3.0, False),     # 1 against 4
+    ([0, 1, 2, 3, 4], [0, 0, 0, 1, 1], 2.0, False),  # 5 against 2
+    ([0, 1, 2, 3, 4], [0, 0, 0, 1, 1], 2.5, True),
+    ([], [0, 1], 4.0, True),                       # an empty side: nothing to compare
+])
+def test_paragraphs_of_one_grain(en_paragraphs, ar_paragraphs, ratio, same):
+    assert _same_grain((np.array(en_paragraphs), np.array(ar_paragraphs)), ratio) is same
+
+
+def test_paragraphs_first_max_ratio_must_be_at_least_one():
+    with pytest.raises(ValueError, match="paragraphs_first_max_ratio must be >= 1"):
+        AlignmentConfig(paragraphs_first_max_ratio=0.5)

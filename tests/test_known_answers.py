@@ -205,6 +205,8 @@ DOCS = {
     "split_across_paragraphs": ("a b+0.7c / d e f", "a b / c d e f", None),
     # English line 2 (own, paragraph 0) and Arabic line 2 (untranslated, paragraph 1).
     "pair_across_paragraphs": ("a b p / c d e", "a b / q c d e", None),
+    # The same split where English has 5 paragraphs to Arabic's 2 (ratio 2.5).
+    "split_beside_finer_paragraphs": ("a b+0.7c / d e / f / g / h", "a b / c d e f g h", None),
     # An untranslated Arabic first line and an own English last line around weak pairs.
     "own_lines_at_the_ends": ("0.5a+p1 b 0.5c+p3 0.5d+p4 p5", "q0 0.5a+q1 b 0.5c+q3 0.5d+q4", None),
     # Moved passages: English lines 0-1 translate Arabic 3-4 (the report leads with them).
@@ -319,6 +321,11 @@ TERMS = [
     ("paragraphs_first", "split_across_paragraphs", {},
      True, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      False, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
+    # Paragraphs first only where neither side has more than this many times as many
+    # paragraphs as the other: at 2, 5 against 2 are of different grains (sentences only).
+    ("paragraphs_first_max_ratio", "split_beside_finer_paragraphs", {},
+     4.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6] [6]:[7]",
+     2.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6] [6]:[7]"),
     ("paragraph_bead_penalty", "split_across_paragraphs", {},
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.5, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),

@@ -21,7 +21,8 @@ Raw text whose two sides both have paragraphs (``paragraphs_first``): the paragr
 aligned first, by the same search over runs of paragraphs (pooled like runs of
 sentences), and a sentence bead that does not lie inside one paragraph bead pays
 ``paragraph_bead_penalty``: translators keep paragraphs far more often than not, and a
-paragraph carries more evidence than any of its sentences.
+paragraph carries more evidence than any of its sentences. Not where one side's
+paragraphs are sections of the other's (``paragraphs_first_max_ratio``).
 
 The null-cost, evidence-floor and paragraph-break terms are off by default (``null_weight``, ``paragraph_penalty`` and
 ``evidence_quantile`` 0): on the dev variants none of them moved the goals' figures by
@@ -161,6 +162,15 @@ class AlignmentConfig:
     # leave-one-source-out fold; README, Accuracy).
     paragraphs_first: bool = True
     paragraph_bead_penalty: float = 1.0
+    # ... only where the two sides' paragraphs are of one grain: where one side has more
+    # than this many times as many paragraphs as the other (the other's are sections), a
+    # paragraph bead would have to hold more paragraphs than a bead can (max_side) and the
+    # sentences pay for paragraph beads that cannot be right. dev-e2e with one side's
+    # paragraphs merged into sections of 5-12: unaligned-paragraph F1 .729 / .767
+    # (Arabic / English merged) with paragraphs first, .752 / .789 without, links equal;
+    # merged in groups of 1-3 (ratios up to about 3): unchanged at 4, .757-.774 at 3;
+    # dev-e2e itself unchanged at 3 and 4, .948 / .799 at 2 (docs/accuracy.md, session 15).
+    paragraphs_first_max_ratio: float = 4.0
     # Moved passages (find_moved_blocks): after the monotonic search, the lines it left
     # free (unaligned, glued on, or paired without evidence) are searched again for blocks
     # that match free lines elsewhere, aligned where they are (beads that cross the main
@@ -213,6 +223,8 @@ class AlignmentConfig:
             raise ValueError(f"length_ratio_tolerance must be >= 0, got {self.length_ratio_tolerance}")
         if self.knn < 1 or self.coarse_block < 1 or self.band_width < 0:
             raise ValueError("knn and coarse_block must be >= 1, band_width >= 0")
+        if not self.paragraphs_first_max_ratio >= 1:
+            raise ValueError(f"paragraphs_first_max_ratio must be >= 1, got {self.paragraphs_first_max_ratio}")
         if not self.paragraph_bead_penalty >= 0:
             raise ValueError(f"paragraph_bead_penalty must be >= 0 (inf: a rule), got {self.paragraph_bead_penalty}")
         if self.moved_window < 1 or not self.moved_block_cost >= 0:
@@ -1098,10 +1110,18 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
         paragraphs = groups = None
         if en_paragraphs is not None and ar_paragraphs is not None:
             paragraphs = (np.asarray(en_paragraphs), np.asarray(ar_paragraphs))
-            if config.paragraphs_first and en_paragraph_runs is not None and ar_paragraph_runs is not None:
+            if config.paragraphs_first and en_paragraph_runs is not None and ar_paragraph_runs is not None \
+                    and _same_grain(paragraphs, config.paragraphs_first_max_ratio):
                 groups = paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs, config,
                                           en_lengths, ar_lengths)
         return _align_runs(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups)
+
+
+def _same_grain(paragraphs: tuple[np.ndarray, np.ndarray], max_ratio: float) -> bool:
+    """Are the two sides' paragraphs of one grain (neither side more than ``max_ratio``
+    times as many as the other)? See ``AlignmentConfig.paragraphs_first_max_ratio``."""
+    counts = sorted(len(paragraph_starts(p)) if len(p) else 0 for p in paragraphs)
+    return counts[1] <= max_ratio * max(counts[0], 1)
 
 
 def paragraph_starts(paragraph: np.ndarray) -> np.ndarray:
