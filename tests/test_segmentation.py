@@ -345,6 +345,7 @@ def test_english_months_and_number_abbreviations():
     # Without a number after it, "No." is the word: the Roman-numeral rule is not its.
     ("He said No. I think he meant it.", ["He said No.", "I think he meant it."]),
     ("Read the art. It speaks.", ["Read the art.", "It speaks."]),
+    ("He said no. 5 people came later.", ["He said no.", "5 people came later."]),
 ])
 def test_english_reference_abbreviations(text, expected):
     assert en(text) == expected

@@ -205,7 +205,7 @@ _EN_LOWER = frozenset("vs v e.g i.e cf viz".split())
 # Only an abbreviation when a number follows ("No. 10"): the references of reports,
 # legal and UN texts ("para. 12", "pp. 20-22", "s. 5 of the Act", "G.A. Res. 217").
 _EN_BEFORE_NUMBER = frozenset(
-    """No Nos no nos Vol Vols vol vols Para Paras para paras Art Arts art arts p pp s ss
+    """No Nos Vol Vols vol vols Para Paras para paras Art Arts art arts p pp s ss
     Sect Sec sect sec Ch Chap ch chap Fig Figs fig figs n fn r Reg reg Res Pt pt cl Sch
     ed eds""".split()
 )
