@@ -10,13 +10,14 @@ Common rules (both languages)
   such as U+2028 are treated as ordinary whitespace inside a line).  Every line
   break ends a sentence, except in hard-wrapped text: wire copy, e-mail and text
   taken from PDFs break lines at a fixed width in the middle of sentences.  A text
-  whose lines inside paragraphs are nearly all about as long as its widest ones (50
-  characters or more) and mostly do not end with a terminal mark is hard-wrapped
-  (``is_hard_wrapped``); there a line break inside a paragraph is a space (none
-  after a hyphen: ``pro-`` + ``Assad``) where the wrapping made it: where the next
-  line's first word would not have fitted on the line (so a heading or a paragraph's
-  last line keeps its break), and not before a bullet or a list item.  ``Sentence.line`` is the 1-based number of the
-  line the sentence starts on.
+  is hard-wrapped (``is_hard_wrapped``) when most of its lines inside paragraphs end
+  no sentence and most of those were cut by one width of 50 characters or more (each
+  within 75% of it, and the next line's first word would not have fitted on it: a
+  wrapping tool fills each line).  There a line break is a space (none after a
+  hyphen: ``pro-`` + ``Assad``) where the wrapping made it; a heading or a
+  paragraph's last line (the next word would have fitted) keeps its break, and so
+  does a line before a bullet, or before a numbered or dashed item when it ends one.
+  ``Sentence.line`` is the 1-based number of the line the sentence starts on.
 * A line is *blank* when it holds only whitespace and invisible format marks
   (bidi marks, zero-width characters, BOM).  Blank lines separate paragraphs;
   ``Sentence.paragraph`` counts the non-blank blocks from 0.
@@ -570,7 +571,8 @@ def _wrapped_here(line: str, next_line: str, width: int, lists: bool = True) -> 
     """Was the break after ``line`` made by the wrapping? Only if the next line's first
     word would not have fitted on it (a wrapping tool fills each line): a heading or a
     paragraph's last line keeps its break. Nor before a bullet, nor before a numbered
-    item after a line that ends one ("... from July" + "1. ..." is a wrapped date)."""
+    or dashed item after a line that ends one ("... from July" + "1. ..." is a wrapped
+    date). ``lists=False``: the width test alone (used to judge a whole text)."""
     line, following = line.rstrip(), next_line.split()
     if not following or len(line) + 1 + len(following[0]) <= width:
         return False
