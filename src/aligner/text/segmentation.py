@@ -544,15 +544,15 @@ def _paragraph_lines(text: str) -> list[list[tuple[int, int, str]]]:
     return paragraphs
 
 
-def _wrap_width(paragraphs: list[list[str]]) -> int | None:
+def _wrap_width(paragraphs: list[list[tuple[int, int, str]]]) -> int | None:
     """The width a hard-wrapped text was wrapped at, or None when it is not wrapped.
 
     Judged on the "open" lines inside paragraphs (not ending with a terminal mark): in
     wrapped prose nearly all were cut by the width (the next line's first word would
-    not have fitted; see ``_wrapped_here``); a line that ends a sentence may be short
+    not have fitted; see ``_cut_by_width``); a line that ends a sentence may be short
     (a paragraph's last line when paragraphs are not separated by blank lines), and a
     heading is open and short."""
-    inner = [(p[k].rstrip(), p[k + 1]) for p in paragraphs for k in range(len(p) - 1)]
+    inner = [(p[k][2].rstrip(), p[k + 1][2]) for p in paragraphs for k in range(len(p) - 1)]
     terminals = tuple(_EN_TERMINALS + _AR_TERMINALS)
     open_ = [(line, nxt) for line, nxt in inner if not line.rstrip(_CLOSE_CHARS).endswith(terminals)]
     if len(open_) < _WRAP_MIN_LINES or len(open_) < _WRAP_OPEN * len(inner):
@@ -563,30 +563,31 @@ def _wrap_width(paragraphs: list[list[str]]) -> int | None:
     width = lengths[-1] if len(lengths) < 20 else lengths[(95 * (len(lengths) - 1)) // 100]
     if width < _WRAP_MIN_WIDTH:
         return None
-    cut = sum(len(line) >= _WRAP_BAND * width and _wrapped_here(line, nxt, width, lists=False) for line, nxt in open_)
+    cut = sum(len(line) >= _WRAP_BAND * width and _cut_by_width(line, nxt, width) for line, nxt in open_)
     return width if cut >= _WRAP_SHARE * len(open_) else None
 
 
-def _wrapped_here(line: str, next_line: str, width: int, lists: bool = True) -> bool:
-    """Was the break after ``line`` made by the wrapping? Only if the next line's first
-    word would not have fitted on it (a wrapping tool fills each line): a heading or a
-    paragraph's last line keeps its break. Nor before a bullet, nor before a numbered
-    or dashed item after a line that ends one ("... from July" + "1. ..." is a wrapped
-    date). ``lists=False``: the width test alone (used to judge a whole text)."""
-    line, following = line.rstrip(), next_line.split()
-    if not following or len(line) + 1 + len(following[0]) <= width:
+def _cut_by_width(line: str, next_line: str, width: int) -> bool:
+    """Would the next line's first word not have fitted on ``line``? A wrapping tool
+    fills each line, so only then can the break be one it made."""
+    following = next_line.split()
+    return bool(following) and len(line.rstrip()) + 1 + len(following[0]) > width
+
+
+def _wrapped_here(line: str, next_line: str, width: int) -> bool:
+    """Was the break after ``line`` made by the wrapping? Only where the line was cut
+    by the width (a heading or a paragraph's last line keeps its break), and not before
+    a bullet, nor before a numbered or dashed item after a line that ends one ("... from
+    July" + "1. ..." is a wrapped date)."""
+    if not _cut_by_width(line, next_line, width) or _BULLET.match(next_line):
         return False
-    if not lists:
-        return True
-    if _BULLET.match(next_line):
-        return False
-    return not (_ITEM.match(next_line) and line.endswith(tuple(_EN_TERMINALS + _AR_TERMINALS + ":;؛")))
+    return not (_ITEM.match(next_line) and line.rstrip().endswith(tuple(_EN_TERMINALS + _AR_TERMINALS + ":;؛")))
 
 
 def is_hard_wrapped(text: str) -> bool:
     """Does ``text`` break its lines at a fixed width inside sentences (see the module
     docstring)?"""
-    return _wrap_width([[line for _, _, line in p] for p in _paragraph_lines(text)]) is not None
+    return _wrap_width(_paragraph_lines(text)) is not None
 
 
 def _logical_lines(text: str):
@@ -594,7 +595,7 @@ def _logical_lines(text: str):
     text joined inside paragraphs; ``starts`` lists (offset in the line, input line
     number) for each input line it holds."""
     paragraphs = _paragraph_lines(text)
-    width = _wrap_width([[line for _, _, line in p] for p in paragraphs])
+    width = _wrap_width(paragraphs)
     if width is None:
         yield from ((paragraph, line, [(0, number)]) for p in paragraphs for number, paragraph, line in p)
         return
@@ -629,11 +630,13 @@ def _joined(group: list[tuple[int, int, str]]) -> tuple[int, str, list[tuple[int
 def _segment(text: str, pattern: re.Pattern[str], decide) -> list[Sentence]:
     sentences = []
     for paragraph, line, starts in _logical_lines(text):
+        if len(starts) == 1:  # one input line (any text that is not hard-wrapped)
+            sentences += [Sentence(piece, paragraph, starts[0][1]) for piece in _split_line(line, pattern, decide)]
+            continue
         at = 0
         for piece in _split_line(line, pattern, decide):
-            at = line.index(piece, at)
-            number = starts[bisect.bisect_right(starts, (at, float("inf"))) - 1][1]
-            sentences.append(Sentence(piece, paragraph, number))
+            at = line.index(piece, at)  # the input line it starts on
+            sentences.append(Sentence(piece, paragraph, starts[bisect.bisect_right(starts, (at, float("inf"))) - 1][1]))
             at += len(piece)
     return sentences
 
