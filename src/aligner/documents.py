@@ -27,9 +27,13 @@ class SentencePair:
     ar_indices: tuple[int, ...]
     en_text: str
     ar_text: str
-    bead_type: str
     score: float
     moved: bool = False  # a passage the report moved: the bead crosses the main path (Bead.moved)
+
+    @property
+    def bead_type(self) -> str:
+        """``"<English lines>-<Arabic lines>"``, e.g. ``"2-1"`` (as :attr:`Bead.kind`)."""
+        return f"{len(self.en_indices)}-{len(self.ar_indices)}"
 
 
 @dataclass
@@ -66,7 +70,7 @@ class DocumentAlignment:
     def pairs(self) -> list[SentencePair]:
         """Aligned beads with their texts, in document order."""
         return [SentencePair(b.en, b.ar, " ".join(self.en_sentences[i].text for i in b.en),
-                             " ".join(self.ar_sentences[j].text for j in b.ar), b.kind, float(b.score), b.moved)
+                             " ".join(self.ar_sentences[j].text for j in b.ar), float(b.score), b.moved)
                 for b in self.beads if not b.is_null]
 
     @property

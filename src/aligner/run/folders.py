@@ -62,6 +62,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import inspect
 import json
 import logging
 import platform
@@ -377,15 +378,15 @@ class PreparedRun:
     encoded_before: Counter  # the aligner's encoded_by when the run began
 
 
-def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
-                aligner: Aligner | str | None = None, manifest: str | Path | None = None,
-                presplit: bool = False, progress: bool = True, pair_by: str = "name",
-                max_sources: int = 1, max_bytes: int | None = DEFAULT_MAX_BYTES,
-                overwrite: bool = False, engine: str | None = None, follow_links: bool = False,
-                score: ScoreStage | bool = False, alignment: dict | None = None) -> PreparedRun:
-    """Everything :func:`align_folders` does before aligning the first document (same
-    arguments, same errors); writes nothing."""
+def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, **options: Any) -> PreparedRun:
+    """Everything :func:`align_folders` does before aligning the first document (its
+    keyword arguments, with its defaults; the same errors); writes nothing."""
     t_start = time.perf_counter()
+    opts = _folder_options(options)
+    aligner, manifest, presplit, progress = opts["aligner"], opts["manifest"], opts["presplit"], opts["progress"]
+    pair_by, max_sources, max_bytes = opts["pair_by"], opts["max_sources"], opts["max_bytes"]
+    overwrite, engine, follow_links = opts["overwrite"], opts["engine"], opts["follow_links"]
+    score, alignment = opts["score"], opts["alignment"]
     en_dir, ar_dir, out_dir = Path(en_dir), Path(ar_dir), Path(out_dir)
     # a broken manifest fails before any loading
     pairing = pair_by_name(en_dir, ar_dir, manifest=manifest, follow_links=follow_links)
@@ -423,6 +424,16 @@ def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *,
         log.info("%s the corpus in %s", "Resuming" if mode == "resume" else "Replacing", escape_name(out_dir))
     return PreparedRun(run, state, mode, aligner, reader, en_dir, ar_dir, stage, scorer, t_start, t_loaded,
                        t_paired, encoded_before)
+
+
+def _folder_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` over :func:`align_folders`' keyword defaults (one signature for both)."""
+    defaults = {name: p.default for name, p in inspect.signature(align_folders).parameters.items()
+                if p.kind is p.KEYWORD_ONLY}
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise TypeError(f"prepare_run() got unexpected keyword argument(s): {', '.join(unknown)}")
+    return {**defaults, **options}
 
 
 def run_inputs(en_dir: Path, ar_dir: Path, *, manifest: str | Path | None, presplit: bool, pair_by: str,

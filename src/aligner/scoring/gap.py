@@ -32,6 +32,9 @@ def rival_gap(own: np.ndarray, row: np.ndarray, col: np.ndarray, x_in_pool: np.n
 
 @register
 class Gap(Metric):
+    """Accepts (at its default threshold 0) a pair whose sides are each other's best match in
+    the document."""
+
     name = "gap"
     description = "centred cosine minus that of the strongest rival of either side in the document"
     value_range = "[-2, 2]; > 0 = mutual best match"

@@ -59,6 +59,9 @@ def language_confidence(texts: Sequence[str], lang: str) -> np.ndarray:
 
 @register
 class LanguageMatch(Metric):
+    """Accepts (at 0.5) a pair whose weaker side is more likely than not in its claimed
+    language; a side of under 12 letters is judged by its script instead."""
+
     name = "language"
     description = "language identifier's confidence that each side is the language it claims (the lower)"
     value_range = "[0, 1]"

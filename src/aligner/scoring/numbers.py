@@ -99,6 +99,9 @@ def numbers_agreement(en: str, ar: str) -> float | None:
 
 @register
 class Numbers(Metric):
+    """Accepts (at 0.5) a pair whose digits the other side has at least half of; a pair
+    without digits passes (no evidence either way)."""
+
     name = "numbers"
     description = "share of the numerals in digits (either side) that the other side also has"
     value_range = "[0, 1]; null when neither side has a digit"
