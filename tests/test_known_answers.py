@@ -227,6 +227,10 @@ DOCS = {
     # Arabic line 4 is untranslated; the report's own line 3 carries a trace of d (0.3 d),
     # so that no two paths tie (with orthogonal lines only, pairings of unrelated lines
     # were worth exactly the same and the float rounding of the CPU chose among them).
+    # A faithful translation of 20 lines whose line 10 is a hard pair: a trace (0.3 k) under
+    # much of its own on both sides, all lengths equal.
+    "faithful_hard_pair": ("a b c d e f g h i j 0.3k+p l m n o q r s t u",
+                           "a b c d e f g h i j 0.3k+w l m n o q r s t u", ([40] * 20, [40] * 20)),
     "moved_past_own_lines": ("a d e 0.3d+p1 b c f g p2 h i", "a b c d q1 e f g h i", None),
 }
 
@@ -308,6 +312,13 @@ TERMS = [
     ("weak_line_margin", "weak_pair", {},
      0.5, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
      1.5, "[0]:[0] [1]:[1] [2]:[2] []:[3] [3]:[] [4]:[4] [5]:[5]"),
+    # The weak-line cost fitted to the document: a faithful translation leaves 1 line of 20
+    # out on each side with the cost in full (5%, half of 0.1), so the cost is charged at
+    # half strength and the hard pair is made; charged in full (0), it stays out.
+    ("weak_line_full_at", "faithful_hard_pair", {"weak_line_margin": 1.0},
+     0.1, " ".join(f"[{i}]:[{i}]" for i in range(20)),
+     0.0, " ".join(f"[{i}]:[{i}]" for i in range(10)) + " []:[10] [10]:[] "
+     + " ".join(f"[{i}]:[{i}]" for i in range(11, 20))),
     # The document's null cost: the first pass aligns 5 of 6 English lines, so pairing an
     # English line earns null_weight * (logit(5/6) - logit(pivot)): +1.61 at a 0.5 pivot
     # (the own line is glued on), -0.59 at 0.9.
