@@ -223,14 +223,14 @@ DOCS = {
     # English lines 26-27 translate Arabic 1-2 (moved back 25 lines, in a 30-line pair).
     "moved_far": (" ".join(f"x{i}" for i in [0, *range(3, 28), 1, 2, 28, 29]), " ".join(f"x{i}" for i in range(30)),
                   None),
-    # English lines 4-5 translate Arabic 1-2 (moved back past lines of the report's own);
-    # Arabic line 4 is untranslated; the report's own line 3 carries a trace of d (0.3 d),
-    # so that no two paths tie (with orthogonal lines only, pairings of unrelated lines
-    # were worth exactly the same and the float rounding of the CPU chose among them).
     # A faithful translation of 20 lines whose line 10 is a hard pair: a trace (0.3 k) under
     # much of its own on both sides, all lengths equal.
     "faithful_hard_pair": ("a b c d e f g h i j 0.3k+p l m n o q r s t u",
                            "a b c d e f g h i j 0.3k+w l m n o q r s t u", ([40] * 20, [40] * 20)),
+    # English lines 4-5 translate Arabic 1-2 (moved back past lines of the report's own);
+    # Arabic line 4 is untranslated; the report's own line 3 carries a trace of d (0.3 d),
+    # so that no two paths tie (with orthogonal lines only, pairings of unrelated lines
+    # were worth exactly the same and the float rounding of the CPU chose among them).
     "moved_past_own_lines": ("a d e 0.3d+p1 b c f g p2 h i", "a b c d q1 e f g h i", None),
 }
 
