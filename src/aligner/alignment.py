@@ -408,8 +408,7 @@ class _BeadValues:
         # it costs extra (prefix sums, for any run of lines).
         weak = lambda best: config.weak_line_weight * np.maximum(0.0, config.weak_line_margin - best / self.scale)  # noqa: E731
         self._weak_lines = (weak(best_en), weak(best_ar))
-        self.weak_en = np.concatenate([[0.0], np.cumsum(self._weak_lines[0])])
-        self.weak_ar = np.concatenate([[0.0], np.cumsum(self._weak_lines[1])])
+        self._charge_weak_lines(1.0, 1.0)
         self.floor = (evidence_floor(en_runs[0], ar_runs[0], config.evidence_quantile)
                       if config.evidence_quantile > 0 else None)
         # Paragraph beads (paragraphs_first): a bead must lie inside one of them.
@@ -447,11 +446,15 @@ class _BeadValues:
         strength = [min(1.0, (1.0 - a / total) / cfg.weak_line_full_at) for a, total in zip(aligned, (n, m))]
         if min(strength) >= 1.0:
             return False
-        self.weak_en = np.concatenate([[0.0], np.cumsum(self._weak_lines[0] * strength[0])])
-        self.weak_ar = np.concatenate([[0.0], np.cumsum(self._weak_lines[1] * strength[1])])
+        self._charge_weak_lines(*strength)
         if self._kept is not None:
             self._kept.clear()  # the kept blocks hold the full weak-line costs
         return True
+
+    def _charge_weak_lines(self, en_strength: float, ar_strength: float) -> None:
+        """Prefix sums of the weak-line costs at these strengths (any run's cost at once)."""
+        self.weak_en = np.concatenate([[0.0], np.cumsum(self._weak_lines[0] * en_strength)])
+        self.weak_ar = np.concatenate([[0.0], np.cumsum(self._weak_lines[1] * ar_strength)])
 
     def measure_length_ratio(self, beads: Sequence[Bead], en_lengths, ar_lengths) -> bool:
         """The document's Arabic/English character ratio over the lines ``beads`` align

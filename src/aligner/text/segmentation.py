@@ -528,6 +528,7 @@ _WRAP_MIN_LINES = 3
 _WRAP_BAND = 0.75
 _WRAP_SHARE = 0.7
 _WRAP_OPEN = 0.5
+_TERMINALS = tuple(_EN_TERMINALS + _AR_TERMINALS)
 _BULLET = re.compile(r"\s*[*•▪◦·]\s")
 # A list item, or a dash or number that a wrapped line happens to start with ("- that
 # is, his son -", "July" + "1. ..."): an item only after a line that ends one.
@@ -553,8 +554,7 @@ def _wrap_width(paragraphs: list[list[tuple[int, int, str]]]) -> int | None:
     (a paragraph's last line when paragraphs are not separated by blank lines), and a
     heading is open and short."""
     inner = [(p[k][2].rstrip(), p[k + 1][2]) for p in paragraphs for k in range(len(p) - 1)]
-    terminals = tuple(_EN_TERMINALS + _AR_TERMINALS)
-    open_ = [(line, nxt) for line, nxt in inner if not line.rstrip(_CLOSE_CHARS).endswith(terminals)]
+    open_ = [(line, nxt) for line, nxt in inner if not line.rstrip(_CLOSE_CHARS).endswith(_TERMINALS)]
     if len(open_) < _WRAP_MIN_LINES or len(open_) < _WRAP_OPEN * len(inner):
         return None
     lengths = sorted(len(line) for line, _ in open_)
@@ -581,7 +581,7 @@ def _wrapped_here(line: str, next_line: str, width: int) -> bool:
     July" + "1. ..." is a wrapped date)."""
     if not _cut_by_width(line, next_line, width) or _BULLET.match(next_line):
         return False
-    return not (_ITEM.match(next_line) and line.rstrip().endswith(tuple(_EN_TERMINALS + _AR_TERMINALS + ":;؛")))
+    return not (_ITEM.match(next_line) and line.rstrip().endswith(_TERMINALS + (":", ";", "؛")))
 
 
 def is_hard_wrapped(text: str) -> bool:
