@@ -594,3 +594,9 @@ def test_paragraphs_of_one_grain(en_paragraphs, ar_paragraphs, ratio, same):
 def test_paragraphs_first_max_ratio_must_be_at_least_one():
     with pytest.raises(ValueError, match="paragraphs_first_max_ratio must be >= 1"):
         AlignmentConfig(paragraphs_first_max_ratio=0.5)
+
+
+def test_weak_line_full_at_must_not_be_negative():
+    with pytest.raises(ValueError, match="weak_line_full_at must be >= 0"):
+        AlignmentConfig(weak_line_full_at=-0.1)
+    assert AlignmentConfig(weak_line_full_at=0.0).weak_line_full_at == 0.0  # 0: the cost always in full
