@@ -3,7 +3,7 @@
 
     python benchmarks/tune_alignment.py --eval-root ../shared/eval \\
         [--grid threshold=-1.2,-1.6 --grid null_weight=0,0.5] [--config KEY=VALUE ...] \\
-        [--workers 2] [--cache /tmp/tune.pkl]
+        [--workers 2] [--cache /tmp/tune.pkl] [--long]
 
 Each document of ``dev``, ``dev-split``, ``dev-reorder`` and ``dev-e2e`` is encoded once
 (``--cache`` keeps the encodings between runs); then every combination of the ``--grid``
@@ -13,6 +13,12 @@ dev-split strict / lax, dev-e2e link / unaligned, dev-reorder strict) and their 
 objective); then, for each source (abudawud, nasai, quran_si), the setting chosen on the
 other two sources and its figures on the held-out one next to the in-sample setting's.
 The last line is one JSON object (the rows and the leave-one-source-out table).
+
+``--long`` adds long documents: each sentence set's (dev, dev-split, dev-reorder)
+documents of one source concatenated into one pair (370-1,725 lines a side), nearly all
+past ``max_full_cells``, so that the coarse-to-fine band search is measured too. Their strict
+and unaligned-line F1 (all nine pairs together) are the columns ``long`` and
+``long_un``, outside the objective (the goals name the dev documents).
 
 This is how the constants in ``AlignmentConfig`` were chosen; the README's Accuracy
 section records the sweep.
@@ -53,6 +59,8 @@ FIGURES = [
     ("reorder", "dev-reorder", None, "strict_f1"),
 ]
 OBJECTIVE = ["dev", "dev_un", "split", "split_lax", "e2e", "e2e_un", "reorder"]
+LONG_FIGURES = [("long", "long", None, "strict_f1"), ("long_un", "long", None, "null_f1")]
+LONG_SETS = ["dev", "dev-split", "dev-reorder"]
 
 
 def parse_value(key: str, text: str):
@@ -85,6 +93,34 @@ def encode_all(al: Aligner, docs: list[EvalDoc]) -> list[tuple]:
     return [(al.encode(d.en, "en"), al.encode(d.ar, "ar")) for d in docs]
 
 
+def long_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
+    """One long pair per sentence set and source: its documents concatenated in id order
+    (the gold beads shifted to match), set name ``long``, variant the set's name."""
+    groups: dict[tuple[str, str], list[EvalDoc]] = {}
+    for d in docs:
+        if d.set_name in LONG_SETS and not d.raw:
+            groups.setdefault((d.set_name, d.source), []).append(d)
+    out = []
+    for (set_name, source), members in sorted(groups.items()):
+        en, ar, gold = [], [], []
+        for d in sorted(members, key=lambda d: d.doc_id):
+            e0, a0 = len(en), len(ar)
+            en += d.en
+            ar += d.ar
+            gold += [(tuple(i + e0 for i in e), tuple(j + a0 for j in a)) for e, a in d.gold]
+        out.append(EvalDoc("long", f"{set_name}-{source}", set_name, source, en, ar, gold))
+    return out
+
+
+def cached_encodings(al: Aligner, docs: list[EvalDoc], cache: Path | None) -> list[tuple]:
+    if cache and cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    encoded = encode_all(al, docs)
+    if cache:
+        cache.write_bytes(pickle.dumps(encoded))
+    return encoded
+
+
 _STATE: dict = {}
 
 
@@ -105,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", default=None)
     ap.add_argument("--workers", type=int, default=1, help="settings aligned in parallel (processes)")
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the encodings, reused when present")
+    ap.add_argument("--long", action="store_true",
+                    help="also align each set's documents of one source concatenated (columns long, long_un)")
     args = ap.parse_args(argv)
 
     base = replace(AlignmentConfig(), **parse_assignments(args.config))
@@ -127,12 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     al = Aligner(**({"encoder": args.encoder} if args.encoder else {}), cache_size=10**7)
     al.config = replace(al.config, max_side=max(s.max_side for s in settings))
-    if args.cache and args.cache.is_file():
-        encoded = pickle.loads(args.cache.read_bytes())
-    else:
-        encoded = encode_all(al, docs)
-        if args.cache:
-            args.cache.write_bytes(pickle.dumps(encoded))
+    encoded = cached_encodings(al, docs, args.cache)
+    figures = FIGURES
+    if args.long:
+        long_docs = long_documents(docs)
+        # Their own cache: runs cross the joined documents' boundaries, so they are pooled anew.
+        encoded += cached_encodings(al, long_docs, args.cache.with_name(args.cache.stem + "-long.pkl")
+                                    if args.cache else None)
+        docs += long_docs
+        figures = FIGURES + LONG_FIGURES
     encode_s = time.perf_counter() - t0
     _STATE.update(al=al, docs=docs, encoded=encoded)
 
@@ -148,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for cfg, counts in zip(settings, all_counts):
-        rows.append({"setting": {k: getattr(cfg, k) for k in grid}, "figures": _figures_by_set(docs, counts)})
+        rows.append({"setting": {k: getattr(cfg, k) for k in grid}, "figures": _figures_by_set(docs, counts, figures=figures)})
 
-    labels = [f[0] for f in FIGURES] + ["objective"]
+    labels = [f[0] for f in figures] + ["objective"]
     print(f"documents: {len(docs)} ({', '.join(args.sets)}); encoded in {encode_s:.1f}s; "
           f"{len(settings)} settings aligned in {align_s:.1f}s")
     print(f"base: {json.dumps({k: v for k, v in base.to_dict().items() if k not in grid})}")
@@ -169,10 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\nleave one source out (setting chosen on the other sources; figures on the held-out one)")
         print(f"{'held out':<10} {'which':<10} " + " ".join(f"{lab:>9}" for lab in labels) + "  setting")
         for s in sources:
-            others = [_figures_by_set(docs, c, lambda d, s=s: d.source != s)["objective"] or 0 for c in all_counts]
+            others = [_figures_by_set(docs, c, lambda d, s=s: d.source != s, figures)["objective"] or 0
+                      for c in all_counts]
             pick = max(range(len(rows)), key=lambda k: others[k])
-            held = _figures_by_set(docs, all_counts[pick], lambda d, s=s: d.source == s)
-            insample = _figures_by_set(docs, all_counts[best_all], lambda d, s=s: d.source == s)
+            held = _figures_by_set(docs, all_counts[pick], lambda d, s=s: d.source == s, figures)
+            insample = _figures_by_set(docs, all_counts[best_all], lambda d, s=s: d.source == s, figures)
             loso[s] = {"setting": rows[pick]["setting"], "held_out": held, "in_sample": insample}
             print(f"{s:<10} {'held out':<10} " + " ".join(_fmt(held[lab]) for lab in labels) + f"  {rows[pick]['setting']}")
             print(f"{'':<10} {'in-sample':<10} " + " ".join(_fmt(insample[lab]) for lab in labels))
@@ -181,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _figures_by_set(docs: list[EvalDoc], counts: dict, keep=lambda d: True) -> dict:
+def _figures_by_set(docs: list[EvalDoc], counts: dict, keep=lambda d: True, figures=FIGURES) -> dict:
     out = {}
-    for label, set_name, variant, key in FIGURES:
+    for label, set_name, variant, key in figures:
         members = [d for d in docs if d.set_name == set_name and (variant is None or d.variant == variant) and keep(d)]
         out[label] = summary(members, {d.doc_id: counts[(d.set_name, d.doc_id)] for d in members}).get(key) \
             if members else None

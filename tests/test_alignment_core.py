@@ -362,7 +362,9 @@ def test_coarse_to_fine_equals_full_search(seed, coarse_spy):
     assert (n, m) == (304, 306)
     full = align_embeddings(en, ar)
     assert coarse_spy == []  # 305 * 307 cells < 250_000: full table
-    cfg = AlignmentConfig(max_full_cells=2000)
+    # The band, its margins' neighbours looked for in the whole document as the full
+    # search does (a window past both ends): the same beads and scores.
+    cfg = AlignmentConfig(max_full_cells=2000, knn_window=1000)
     banded = align_embeddings(en, ar, cfg)
     assert len(coarse_spy) == 1, "the banded search did not run"
     band = coarse_spy[0][2]
@@ -372,6 +374,11 @@ def test_coarse_to_fine_equals_full_search(seed, coarse_spy):
     assert shape(full) == expected(spec)
     assert shape(banded) == expected(spec)
     assert banded == full  # including scores
+    # The band with its margins measured within the default knn_window (50 lines) of it:
+    # the same beads.
+    windowed = align_embeddings(en, ar, AlignmentConfig(max_full_cells=2000))
+    assert len(coarse_spy) == 2
+    assert shape(windowed) == expected(spec)
 
 
 @pytest.mark.parametrize("gap_side", [(0, 1), (1, 0)])
@@ -594,6 +601,12 @@ def test_paragraphs_of_one_grain(en_paragraphs, ar_paragraphs, ratio, same):
 def test_paragraphs_first_max_ratio_must_be_at_least_one():
     with pytest.raises(ValueError, match="paragraphs_first_max_ratio must be >= 1"):
         AlignmentConfig(paragraphs_first_max_ratio=0.5)
+
+
+def test_knn_window_must_not_be_negative():
+    with pytest.raises(ValueError, match="knn_window >= 0"):
+        AlignmentConfig(knn_window=-1)
+    assert AlignmentConfig(knn_window=0).knn_window == 0  # 0: the band's own neighbours
 
 
 def test_weak_line_full_at_must_not_be_negative():

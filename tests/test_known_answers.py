@@ -384,16 +384,22 @@ TERMS = [
      True, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]",
      False, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]"),
     # Coarse-to-fine: a 5 x 5 document searched in a band of zero width around blocks of
-    # 2 lines (the kNN margins then see only the band's neighbours), or not.
-    ("max_full_cells", "own_lines_at_the_ends", {"band_width": 0, "coarse_block": 2},
+    # 2 lines, its kNN margins measured on the band's neighbours only (knn_window 0), or
+    # the whole table searched.
+    ("max_full_cells", "own_lines_at_the_ends", {"band_width": 0, "coarse_block": 2, "knn_window": 0},
      250_000, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      4, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("band_width", "own_lines_at_the_ends", {"max_full_cells": 4, "coarse_block": 2},
+    ("band_width", "own_lines_at_the_ends", {"max_full_cells": 4, "coarse_block": 2, "knn_window": 0},
      12, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      0, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("coarse_block", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0},
+    ("coarse_block", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0, "knn_window": 0},
      8, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      2, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
+    # ... the same band with its margins measured on neighbours up to 50 lines beyond it
+    # (here: the whole document) gives the whole table's beads again.
+    ("knn_window", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0, "coarse_block": 2},
+     50, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
+     0, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
 ]
 
 

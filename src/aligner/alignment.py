@@ -52,9 +52,11 @@ permissive threshold keeps the path on track through them; the length term and t
 merge penalties stop unrelated lines from being glued onto true pairs. All constants
 were tuned on the dev variants together (``benchmarks/tune_alignment.py``).
 
-Cost. Long documents are aligned coarse-to-fine: sentence embeddings are averaged into
-blocks, the blocks are aligned, and the fine search runs in a band around the coarse
-path. Time and memory grow linearly with document length (band width is constant).
+Cost. Long documents (over ``max_full_cells`` cells) are aligned coarse-to-fine: sentence
+embeddings are averaged into blocks, the blocks are aligned, and the fine search
+runs in a band around the coarse path, its margins measured against neighbours within
+``knn_window`` lines of the band. Time and memory grow linearly with document length
+(band and window widths are constant).
 """
 
 from __future__ import annotations
@@ -230,6 +232,21 @@ class AlignmentConfig:
     max_full_cells: int = 250_000  # above this, search coarse-to-fine in a band
     band_width: int = 12          # lines each side of the projected coarse path
     coarse_block: int = 8         # lines averaged into one coarse unit
+    # In the band, a margin's k nearest neighbours are looked for among the runs within
+    # this many lines beyond it (the band itself is band_width + coarse_block lines each
+    # side of the path): about 140 lines, the size of a dev document (23-263 lines a
+    # side), where the constants were tuned with the whole document as neighbourhood.
+    # With the band alone (0, before) a margin compared 16 of about 40 lines. Long
+    # documents (tune_alignment.py --long: each source's dev, dev-split and dev-reorder
+    # documents concatenated, nine pairs of 370-1,725 lines a side; use+e5), strict /
+    # unaligned-line F1: 0 .863 / .784, 25 .860 / .788, 50 .862 / .801, 100 .859 / .801
+    # (the whole table searched, neighbours from the whole document: .837 / .772);
+    # unaligned F1 per source at 0 -> 50: abudawud .787 -> .815, nasai .723 -> .725,
+    # quran_si .835 -> .853. The dev documents are searched on the whole table (no
+    # figure moves); forced into the band (max_full_cells=2000), their objective is .868
+    # at 0, .873 at 50, .875 (the whole table's) from 100. Costs 14% more search time on
+    # a 20,000-line pair (benchmarks/bench_alignment.py: 95.7 -> 109.2 s, still linear).
+    knn_window: int = 50
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_side <= 8:
@@ -243,8 +260,8 @@ class AlignmentConfig:
             raise ValueError(f"length_passes must be at least 1, got {self.length_passes}")
         if not self.length_ratio_tolerance >= 0:
             raise ValueError(f"length_ratio_tolerance must be >= 0, got {self.length_ratio_tolerance}")
-        if self.knn < 1 or self.coarse_block < 1 or self.band_width < 0:
-            raise ValueError("knn and coarse_block must be >= 1, band_width >= 0")
+        if self.knn < 1 or self.coarse_block < 1 or self.band_width < 0 or self.knn_window < 0:
+            raise ValueError("knn and coarse_block must be >= 1, band_width and knn_window >= 0")
         if not self.paragraphs_first_max_ratio >= 1:
             raise ValueError(f"paragraphs_first_max_ratio must be >= 1, got {self.paragraphs_first_max_ratio}")
         if not self.paragraph_bead_penalty >= 0:
@@ -381,6 +398,10 @@ class _BeadValues:
         # them again each pass, so that memory stays bounded on any document length.
         full = _is_full(band, m)
         self._kept: dict[tuple[int, int, int, int], np.ndarray] | None = {} if full else None
+        # The neighbourhood of the margins' kNN: the band widened by knn_window lines.
+        if not full and config.knn_window:
+            band = _Band(np.maximum(band.lo - config.knn_window, 0), np.minimum(band.hi + config.knn_window, m + 1))
+            full = _is_full(band, m)
         # All bead types' neighbour statistics advance through the document together, so
         # that run embeddings computed on demand (aligner.encoders.pooling) are read once, not once
         # per type (each value is the same as computed type by type).
