@@ -14,11 +14,12 @@ objective); then, for each source (abudawud, nasai, quran_si), the setting chose
 other two sources and its figures on the held-out one next to the in-sample setting's.
 The last line is one JSON object (the rows and the leave-one-source-out table).
 
-``--long`` adds long documents: each sentence set's (dev, dev-split, dev-reorder)
-documents of one source concatenated into one pair (370-1,725 lines a side), nearly all
-past ``max_full_cells``, so that the coarse-to-fine band search is measured too. Their strict
-and unaligned-line F1 (all nine pairs together) are the columns ``long`` and
-``long_un``, outside the objective (the goals name the dev documents).
+``--long`` adds long documents: each set's documents of one source concatenated into one
+pair (370-1,725 lines a side), nearly all past ``max_full_cells``, so that the
+coarse-to-fine band search is measured too. The strict and unaligned-line F1 of the
+sentence sets' nine pairs together are the columns ``long`` and ``long_un``, dev-e2e's
+three (raw text, paragraphs numbered on) ``long_e2e`` and ``long_e2e_un``; all outside
+the objective (the goals name the dev documents).
 
 This is how the constants in ``AlignmentConfig`` were chosen; the README's Accuracy
 section records the sweep.
@@ -44,6 +45,7 @@ except ImportError:  # a checkout without `pip install -e .`
 
 from aligner import Aligner  # noqa: E402
 from aligner.alignment import AlignmentConfig  # noqa: E402
+from aligner.text.segmentation import Sentence  # noqa: E402
 from evalsets import EvalDoc, doc_counts, load_set, summary  # noqa: E402
 
 SETS = ["dev", "dev-split", "dev-e2e", "dev-reorder"]
@@ -59,8 +61,9 @@ FIGURES = [
     ("reorder", "dev-reorder", None, "strict_f1"),
 ]
 OBJECTIVE = ["dev", "dev_un", "split", "split_lax", "e2e", "e2e_un", "reorder"]
-LONG_FIGURES = [("long", "long", None, "strict_f1"), ("long_un", "long", None, "null_f1")]
-LONG_SETS = ["dev", "dev-split", "dev-reorder"]
+LONG_FIGURES = [("long", "long", None, "strict_f1"), ("long_un", "long", None, "null_f1"),
+                ("long_e2e", "long-e2e", None, "link_f1"), ("long_e2e_un", "long-e2e", None, "unaligned_f1")]
+LONG_SETS = ["dev", "dev-split", "dev-reorder", "dev-e2e"]
 
 
 def parse_value(key: str, text: str):
@@ -94,27 +97,35 @@ def encode_all(al: Aligner, docs: list[EvalDoc]) -> list[tuple]:
 
 
 def long_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
-    """One long pair per sentence set and source: its documents concatenated in id order
-    (the gold beads shifted to match), set name ``long``, variant the set's name."""
+    """One long pair per set and source: its documents concatenated in id order (the gold
+    beads shifted to match; raw text's paragraphs numbered on), set name ``long`` (or
+    ``long-e2e`` for raw text), variant the set's name."""
     groups: dict[tuple[str, str], list[EvalDoc]] = {}
     for d in docs:
-        if d.set_name in LONG_SETS and not d.raw:
+        if d.set_name in LONG_SETS:
             groups.setdefault((d.set_name, d.source), []).append(d)
     out = []
     for (set_name, source), members in sorted(groups.items()):
-        en, ar, gold = [], [], []
+        en, ar, gold, pe, pa = [], [], [], 0, 0
         for d in sorted(members, key=lambda d: d.doc_id):
-            e0, a0 = len(en), len(ar)
-            en += d.en
-            ar += d.ar
+            # Gold units: sentences, or paragraphs for raw text.
+            e0, a0 = (pe, pa) if d.raw else (len(en), len(ar))
+            en += [Sentence(s.text, s.paragraph + pe, s.line) for s in d.en]
+            ar += [Sentence(s.text, s.paragraph + pa, s.line) for s in d.ar]
             gold += [(tuple(i + e0 for i in e), tuple(j + a0 for j in a)) for e, a in d.gold]
-        out.append(EvalDoc("long", f"{set_name}-{source}", set_name, source, en, ar, gold))
+            pe, pa = pe + d.n_en_par, pa + d.n_ar_par
+        raw = members[0].raw
+        out.append(EvalDoc("long-e2e" if raw else "long", f"{set_name}-{source}", set_name, source, en, ar, gold,
+                           raw=raw, n_en_par=pe, n_ar_par=pa))
     return out
 
 
 def cached_encodings(al: Aligner, docs: list[EvalDoc], cache: Path | None) -> list[tuple]:
     if cache and cache.is_file():
-        return pickle.loads(cache.read_bytes())
+        encoded = pickle.loads(cache.read_bytes())
+        if len(encoded) == len(docs):
+            return encoded
+        print(f"{cache}: {len(encoded)} documents encoded, {len(docs)} wanted: encoding again", file=sys.stderr)
     encoded = encode_all(al, docs)
     if cache:
         cache.write_bytes(pickle.dumps(encoded))

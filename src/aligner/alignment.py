@@ -242,7 +242,9 @@ class AlignmentConfig:
     # unaligned-line F1: 0 .863 / .784, 25 .860 / .788, 50 .862 / .801, 100 .859 / .801
     # (the whole table searched, neighbours from the whole document: .837 / .772);
     # unaligned F1 per source at 0 -> 50: abudawud .787 -> .815, nasai .723 -> .725,
-    # quran_si .835 -> .853. The dev documents are searched on the whole table (no
+    # quran_si .835 -> .853. Raw text (dev-e2e's documents of one source concatenated,
+    # paragraphs first), link / unaligned-paragraph F1: .947 / .785 at 0, .955 / .825
+    # at 50, .953 / .821 at 100. The dev documents are searched on the whole table (no
     # figure moves); forced into the band (max_full_cells=2000), their objective is .868
     # at 0, .873 at 50, .875 (the whole table's) from 100. Costs 14% more search time on
     # a 20,000-line pair (benchmarks/bench_alignment.py: 95.7 -> 109.2 s, still linear).
