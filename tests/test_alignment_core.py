@@ -364,7 +364,7 @@ def test_coarse_to_fine_equals_full_search(seed, coarse_spy):
     assert coarse_spy == []  # 305 * 307 cells < 250_000: full table
     # The band, its margins' neighbours looked for in the whole document as the full
     # search does (a window past both ends): the same beads and scores.
-    cfg = AlignmentConfig(max_full_cells=2000, knn_window=1000)
+    cfg = AlignmentConfig(max_full_cells=2000, knn_window=1000, best_match_window=1000)
     banded = align_embeddings(en, ar, cfg)
     assert len(coarse_spy) == 1, "the banded search did not run"
     band = coarse_spy[0][2]
@@ -374,7 +374,7 @@ def test_coarse_to_fine_equals_full_search(seed, coarse_spy):
     assert shape(full) == expected(spec)
     assert shape(banded) == expected(spec)
     assert banded == full  # including scores
-    # The band with its margins measured within the default knn_window (50 lines) of it:
+    # The band with its statistics from the default windows (knn_window, best_match_window):
     # the same beads.
     windowed = align_embeddings(en, ar, AlignmentConfig(max_full_cells=2000))
     assert len(coarse_spy) == 2
@@ -603,10 +603,11 @@ def test_paragraphs_first_max_ratio_must_be_at_least_one():
         AlignmentConfig(paragraphs_first_max_ratio=0.5)
 
 
-def test_knn_window_must_not_be_negative():
-    with pytest.raises(ValueError, match="knn_window >= 0"):
-        AlignmentConfig(knn_window=-1)
-    assert AlignmentConfig(knn_window=0).knn_window == 0  # 0: the band's own neighbours
+@pytest.mark.parametrize("field", ["knn_window", "best_match_window", "band_width"])
+def test_windows_must_not_be_negative(field):
+    with pytest.raises(ValueError, match=f"{field}.* >= 0"):
+        AlignmentConfig(**{field: -1})
+    assert getattr(AlignmentConfig(**{field: 0}), field) == 0  # 0: the band alone
 
 
 def test_weak_line_full_at_must_not_be_negative():

@@ -386,20 +386,26 @@ TERMS = [
     # Coarse-to-fine: a 5 x 5 document searched in a band of zero width around blocks of
     # 2 lines, its kNN margins measured on the band's neighbours only (knn_window 0), or
     # the whole table searched.
-    ("max_full_cells", "own_lines_at_the_ends", {"band_width": 0, "coarse_block": 2, "knn_window": 0},
+    ("max_full_cells", "own_lines_at_the_ends", {"band_width": 0, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
      250_000, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      4, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("band_width", "own_lines_at_the_ends", {"max_full_cells": 4, "coarse_block": 2, "knn_window": 0},
+    ("band_width", "own_lines_at_the_ends", {"max_full_cells": 4, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
      12, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      0, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("coarse_block", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0, "knn_window": 0},
+    ("coarse_block", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0, "knn_window": 0, "best_match_window": 0},
      8, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      2, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    # ... the same band with its margins measured on neighbours up to 50 lines beyond it
-    # (here: the whole document) gives the whole table's beads again.
+    # ... the same band with its margins' neighbours looked for up to 50 lines beyond it
+    # (here: the whole document) gives the whole table's beads again; with the band's
+    # neighbours alone, the last line (the report's own) is glued onto the pair before.
     ("knn_window", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0, "coarse_block": 2},
      50, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
-     0, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
+     0, "[0]:[0,1] [1]:[2] [2]:[3] [3,4]:[4]"),
+    # A line's best match looked for only in the band: the moved block's counterparts, 25
+    # lines away, are out of sight, so its lines look like the report's own and stay out.
+    ("best_match_window", "moved_far", {"max_full_cells": 4, "band_width": 0, "coarse_block": 2},
+     500, "[0]:[0] " + " ".join(f"[{k}]:[{k + 2}]" for k in range(1, 26)) + " [26]:[1] [27]:[2] [28]:[28] [29]:[29]",
+     0, "[0]:[0] []:[1] []:[2] " + " ".join(f"[{k}]:[{k + 2}]" for k in range(1, 26)) + " [26]:[] [27]:[] [28]:[28] [29]:[29]"),
 ]
 
 

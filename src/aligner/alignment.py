@@ -235,20 +235,27 @@ class AlignmentConfig:
     # In the band, a margin's k nearest neighbours are looked for among the runs within
     # this many lines beyond it (the band itself is band_width + coarse_block lines each
     # side of the path): about 140 lines, the size of a dev document (23-263 lines a
-    # side), where the constants were tuned with the whole document as neighbourhood.
-    # With the band alone (0, before) a margin compared 16 of about 40 lines. Long
-    # documents (tune_alignment.py --long: each source's dev, dev-split and dev-reorder
-    # documents concatenated, nine pairs of 370-1,725 lines a side; use+e5), strict /
-    # unaligned-line F1: 0 .863 / .784, 25 .860 / .788, 50 .862 / .801, 100 .859 / .801
-    # (the whole table searched, neighbours from the whole document: .837 / .772);
-    # unaligned F1 per source at 0 -> 50: abudawud .787 -> .815, nasai .723 -> .725,
-    # quran_si .835 -> .853. Raw text (dev-e2e's documents of one source concatenated,
-    # paragraphs first), link / unaligned-paragraph F1: .947 / .785 at 0, .955 / .825
-    # at 50, .953 / .821 at 100. The dev documents are searched on the whole table (no
-    # figure moves); forced into the band (max_full_cells=2000), their objective is .868
-    # at 0, .873 at 50, .875 (the whole table's) from 100. Costs 14% more search time on
-    # a 20,000-line pair (benchmarks/bench_alignment.py: 95.7 -> 109.2 s, still linear).
+    # side), where the constants were tuned with the whole document as neighbourhood ...
     knn_window: int = 50
+    # ... and a line's best match (its weak-line cost, the document's evidence scale)
+    # within this many: "anywhere", bounded so that the cost stays linear. Before, both
+    # came from the band alone (0): a margin compared 16 of about 40 lines, and a moved
+    # line's counterpart was out of sight. Long documents (tune_alignment.py --long: each
+    # source's dev, dev-split and dev-reorder documents concatenated, nine pairs of
+    # 370-1,725 lines a side, and dev-e2e's, three raw-text pairs), strict / unaligned-line
+    # F1, raw text link / unaligned-paragraph F1, at (knn_window, best_match_window):
+    #   use+e5    (0, 0) .863 / .784, .947 / .785 -> (50, 500) .865 / .803, .949 / .810
+    #   USE alone (0, 0) .789 / .669, .912 / .703 -> (50, 500) .799 / .704, .923 / .735
+    #   e5 alone  (0, 0) .818 / .722, .938 / .769 -> (50, 500) .826 / .747, .945 / .794
+    # every figure up with every encoder; (50, 50) is best with use+e5 (.862 / .803, .955 /
+    # .825) but loses with USE alone (.772 / .670, .910 / .702), (25, 500) within .003 of
+    # (50, 500). Whole-document neighbourhoods (the whole table searched, use+e5) .837 /
+    # .772: near-duplicate passages far away crowd the nearest neighbours. The dev
+    # documents are searched on the whole table (no figure moves); forced into the band
+    # (max_full_cells=2000) their objective is .868 at (0, 0), .873 at (50, 500) and the
+    # whole table's .875 at (100, 500). Search time on a 20,000-line pair 95.7 -> 110.5 s
+    # (benchmarks/bench_alignment.py), still linear (docs/accuracy.md, session 17).
+    best_match_window: int = 500
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_side <= 8:
@@ -262,8 +269,8 @@ class AlignmentConfig:
             raise ValueError(f"length_passes must be at least 1, got {self.length_passes}")
         if not self.length_ratio_tolerance >= 0:
             raise ValueError(f"length_ratio_tolerance must be >= 0, got {self.length_ratio_tolerance}")
-        if self.knn < 1 or self.coarse_block < 1 or self.band_width < 0 or self.knn_window < 0:
-            raise ValueError("knn and coarse_block must be >= 1, band_width and knn_window >= 0")
+        if self.knn < 1 or self.coarse_block < 1 or min(self.band_width, self.knn_window, self.best_match_window) < 0:
+            raise ValueError("knn and coarse_block must be >= 1, band_width, knn_window and best_match_window >= 0")
         if not self.paragraphs_first_max_ratio >= 1:
             raise ValueError(f"paragraphs_first_max_ratio must be >= 1, got {self.paragraphs_first_max_ratio}")
         if not self.paragraph_bead_penalty >= 0:
@@ -400,24 +407,29 @@ class _BeadValues:
         # them again each pass, so that memory stays bounded on any document length.
         full = _is_full(band, m)
         self._kept: dict[tuple[int, int, int, int], np.ndarray] | None = {} if full else None
-        # The neighbourhood of the margins' kNN: the band widened by knn_window lines.
-        if not full and config.knn_window:
-            band = _Band(np.maximum(band.lo - config.knn_window, 0), np.minimum(band.hi + config.knn_window, m + 1))
-            full = _is_full(band, m)
-        # All bead types' neighbour statistics advance through the document together, so
+        # Where the statistics look (see AlignmentConfig.knn_window, best_match_window):
+        # a band widened by so many lines, or the whole document.
+        knn_band = top_band = _full_band(n, m)
+        if not full:
+            knn_band, top_band = _widened(band, config.knn_window, m), _widened(band, config.best_match_window, m)
+        # Neighbour statistics that walk windows advance through the document together, so
         # that run embeddings computed on demand (aligner.encoders.pooling) are read once, not once
         # per type (each value is the same as computed type by type).
-        if full:  # a short document: whole products, no windows to walk
+        steps = []
+        if _is_full(knn_band, m):  # whole products, no windows to walk
             self.knn = {(a, b): _full_knn(en_runs[a - 1], ar_runs[b - 1], config.knn) for a, b in self.types}
-            # Each line's best-match margin (its top cosine over its own kNN mean).
+        else:
+            jobs = {(a, b): _band_knn_steps(en_runs[a - 1], ar_runs[b - 1], knn_band, a, b, config.knn)
+                    for a, b in self.types}
+            self.knn = {t: outs for t, (outs, _) in jobs.items()}
+            steps += [step for _, job_steps in jobs.values() for step in job_steps]
+        # Each line's best-match margin (its top cosine over its own kNN mean).
+        if _is_full(top_band, m):
             top_en, top_ar = _full_knn(en_runs[0], ar_runs[0], 1)
         else:
-            jobs = {(a, b): _band_knn_steps(en_runs[a - 1], ar_runs[b - 1], band, a, b, config.knn)
-                    for a, b in self.types}
-            top = _band_knn_steps(en_runs[0], ar_runs[0], band, 1, 1, 1)
-            _in_step([step for _, steps in [*jobs.values(), top] for step in steps])
-            self.knn = {t: outs for t, (outs, _) in jobs.items()}
-            top_en, top_ar = top[0]
+            (top_en, top_ar), top_steps = _band_knn_steps(en_runs[0], ar_runs[0], top_band, 1, 1, 1)
+            steps += top_steps
+        _in_step(steps)
         ken, kar = self.knn[(1, 1)]
         best_en, best_ar = top_en - ken, top_ar - kar
         self.scale = 1.0
@@ -623,6 +635,11 @@ def _band_knn(x: np.ndarray, y: np.ndarray, band: _Band, a: int, b: int, k: int)
 
 def _is_full(band: _Band, m: int) -> bool:
     return bool((band.lo == 0).all() and (band.hi > m).all())
+
+
+def _widened(band: _Band, lines: int, m: int) -> _Band:
+    """The band with ``lines`` more columns on each side of every row."""
+    return _Band(np.maximum(band.lo - lines, 0), np.minimum(band.hi + lines, m + 1))
 
 
 def _full_knn(x, y, k: int) -> tuple[np.ndarray, np.ndarray]:
