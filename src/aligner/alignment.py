@@ -407,29 +407,24 @@ class _BeadValues:
         # them again each pass, so that memory stays bounded on any document length.
         full = _is_full(band, m)
         self._kept: dict[tuple[int, int, int, int], np.ndarray] | None = {} if full else None
-        # Where the statistics look (see AlignmentConfig.knn_window, best_match_window):
-        # a band widened by so many lines, or the whole document.
-        knn_band = top_band = _full_band(n, m)
-        if not full:
-            knn_band, top_band = _widened(band, config.knn_window, m), _widened(band, config.best_match_window, m)
-        # Neighbour statistics that walk windows advance through the document together, so
+        # All bead types' neighbour statistics advance through the document together, so
         # that run embeddings computed on demand (aligner.encoders.pooling) are read once, not once
         # per type (each value is the same as computed type by type).
-        steps = []
-        if _is_full(knn_band, m):  # whole products, no windows to walk
+        if full:  # a short document: whole products, no windows to walk
             self.knn = {(a, b): _full_knn(en_runs[a - 1], ar_runs[b - 1], config.knn) for a, b in self.types}
-        else:
-            jobs = {(a, b): _band_knn_steps(en_runs[a - 1], ar_runs[b - 1], knn_band, a, b, config.knn)
-                    for a, b in self.types}
-            self.knn = {t: outs for t, (outs, _) in jobs.items()}
-            steps += [step for _, job_steps in jobs.values() for step in job_steps]
-        # Each line's best-match margin (its top cosine over its own kNN mean).
-        if _is_full(top_band, m):
+            # Each line's best-match margin (its top cosine over its own kNN mean).
             top_en, top_ar = _full_knn(en_runs[0], ar_runs[0], 1)
         else:
-            (top_en, top_ar), top_steps = _band_knn_steps(en_runs[0], ar_runs[0], top_band, 1, 1, 1)
-            steps += top_steps
-        _in_step(steps)
+            # Windows beyond the band (AlignmentConfig.knn_window, best_match_window), walked
+            # a block of rows at a time even where they span the whole width: memory stays
+            # bounded however long the other side is.
+            knn_band, top_band = _widened(band, config.knn_window, m), _widened(band, config.best_match_window, m)
+            jobs = {(a, b): _band_knn_steps(en_runs[a - 1], ar_runs[b - 1], knn_band, a, b, config.knn)
+                    for a, b in self.types}
+            top = _band_knn_steps(en_runs[0], ar_runs[0], top_band, 1, 1, 1)
+            _in_step([step for _, steps in [*jobs.values(), top] for step in steps])
+            self.knn = {t: outs for t, (outs, _) in jobs.items()}
+            top_en, top_ar = top[0]
         ken, kar = self.knn[(1, 1)]
         best_en, best_ar = top_en - ken, top_ar - kar
         self.scale = 1.0
