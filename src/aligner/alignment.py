@@ -253,8 +253,8 @@ class AlignmentConfig:
     # .772: near-duplicate passages far away crowd the nearest neighbours. The dev
     # documents are searched on the whole table (no figure moves); forced into the band
     # (max_full_cells=2000) their objective is .868 at (0, 0), .873 at (50, 500) and the
-    # whole table's .875 at (100, 500). Search time on a 20,000-line pair 95.7 -> 110.5 s
-    # (benchmarks/bench_alignment.py), still linear (docs/accuracy.md, session 17).
+    # whole table's .875 at (100, 500). Search time on a 20,000-line pair 95.7 -> 98.4-110.5
+    # s (benchmarks/bench_alignment.py, two runs), still linear (docs/accuracy.md, session 17).
     best_match_window: int = 500
 
     def __post_init__(self) -> None:
