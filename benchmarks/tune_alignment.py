@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="settings aligned in parallel (processes)")
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the encodings, reused when present")
     ap.add_argument("--long", action="store_true",
-                    help="also align each set's documents of one source concatenated (columns long, long_un)")
+                    help="also align each set's documents of one source concatenated (columns long, long_un, "
+                         "long_e2e, long_e2e_un)")
     args = ap.parse_args(argv)
 
     base = replace(AlignmentConfig(), **parse_assignments(args.config))
