@@ -55,8 +55,9 @@ were tuned on the dev variants together (``benchmarks/tune_alignment.py``).
 Cost. Long documents (over ``max_full_cells`` cells) are aligned coarse-to-fine: sentence
 embeddings are averaged into blocks, the blocks are aligned, and the fine search
 runs in a band around the coarse path, its margins measured against neighbours within
-``knn_window`` lines of the band. Time and memory grow linearly with document length
-(band and window widths are constant).
+``knn_window`` lines of the band and each line's best match looked for within
+``best_match_window``. Time and memory grow linearly with document length (band and
+window widths are constant).
 """
 
 from __future__ import annotations
