@@ -8,6 +8,8 @@ the other side's base vectors. So the correct beads are known exactly.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -530,11 +532,56 @@ def test_paragraph_penalty_changes_nothing_without_paragraph_breaks():
     assert flat == align_runs(runs_en, runs_ar, cfg)
 
 
-def test_null_costs_follow_the_first_pass_share():
-    # A fully aligned first pass makes leaving a line out cost more than the pivot share.
+def test_logit_is_clipped_so_that_a_fully_aligned_side_costs_a_finite_amount():
     assert _logit(1.0) == pytest.approx(np.log(0.98 / 0.02))
     assert _logit(0.9) == pytest.approx(np.log(9.0))
     assert _logit(0.0) == pytest.approx(-np.log(0.98 / 0.02))
+
+
+@pytest.mark.parametrize("aligned_en, aligned_ar, cost", [
+    (20, 19, 0.5 * (np.log(0.95 / 0.05) - np.log(9.0))),  # the less aligned side (19 of 20) decides
+    (20, 20, 0.5 * (np.log(0.98 / 0.02) - np.log(9.0))),  # all aligned: the clipped logit
+    (20, 18, 0.0),  # at the pivot (0.9): nothing
+    (20, 10, 0.0),  # below it: nothing (a report with lines of its own is searched as before)
+])
+def test_null_cost_follows_the_less_aligned_sides_share(aligned_en, aligned_ar, cost):
+    u = np.eye(20, dtype=np.float32)
+    runs = run_embeddings_by_mean(u, 8)
+    values = alignment_mod._BeadValues(runs, runs, alignment_mod._full_band(20, 20), AlignmentConfig())
+    beads = [Bead((k,), (k,)) for k in range(min(aligned_en, aligned_ar))]
+    beads += [Bead((k,), (k,) if k < aligned_ar else ()) for k in range(len(beads), aligned_en)]
+    beads += [Bead((), (k,)) for k in range(aligned_ar, 20)] + [Bead((k,), ()) for k in range(aligned_en, 20)]
+    assert values.fit_null_costs(beads) == (cost > 0)
+    assert values.null_cost == pytest.approx(cost)
+
+
+def _faithful_with_line_10(line: str) -> tuple[np.ndarray, np.ndarray]:
+    """20 lines translated one to one, and an English line 10 (a sum of the named
+    directions: ``"j"`` is the Arabic line 9's, ``"p"`` a direction of its own) between."""
+    basis = np.eye(21, dtype=np.float32)
+    extra = np.zeros(21, np.float32)
+    for term in line.split("+"):
+        weight, name = (term[:-1] or "1"), term[-1]
+        extra += float(weight) * basis[9 if name == "j" else 20]
+    en = np.vstack([basis[:10, :], extra / np.linalg.norm(extra), basis[10:20, :]])
+    return en, basis[:20, :]
+
+
+@pytest.mark.parametrize("line, margin, beads_9_10", [
+    # A faint piece of Arabic 9 joins its bead.
+    ("0.3j+p", 0.5, [((9, 10), (9,))]),
+    # A line that matches nothing better than the bulk earns nothing and stays out, even at
+    # a null weight of 4 ...
+    ("p", 0.5, [((9,), (9,)), ((10,), ())]),
+])
+def test_null_cost_is_earned_in_proportion_to_a_lines_evidence(line, margin, beads_9_10):
+    en, ar = _faithful_with_line_10(line)
+    cfg = AlignmentConfig(null_weight=4.0, weak_line_weight=0.0, weak_line_margin=margin)
+    beads = align_embeddings(en, ar, cfg)
+    assert [(b.en, b.ar) for b in beads if 9 in b.en or 10 in b.en] == beads_9_10
+    # ... where earned in full by every line (weak_line_margin 0), it is glued on.
+    beads = align_embeddings(en, ar, dataclasses.replace(cfg, weak_line_margin=0.0))
+    assert all(not b.is_null for b in beads if 10 in b.en)
 
 
 # ----------------------------------------------------------------------------- paragraphs first

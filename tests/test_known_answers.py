@@ -227,6 +227,11 @@ DOCS = {
     # much of its own on both sides, all lengths equal.
     "faithful_hard_pair": ("a b c d e f g h i j 0.3k+p l m n o q r s t u",
                            "a b c d e f g h i j 0.3k+w l m n o q r s t u", ([40] * 20, [40] * 20)),
+    # A faithful translation of 20 lines whose English line 10 is a faint piece (0.3 j
+    # under much of its own) of Arabic line 9 (a line of the report's own in its place:
+    # tests/test_alignment_core.py, test_null_cost_is_earned_in_proportion_to_a_lines_evidence).
+    "faithful_faint_piece": ("a b c d e f g h i j 0.3j+p k l m n o q r s t", "a b c d e f g h i j k l m n o q r s t",
+                             None),
     # English lines 4-5 translate Arabic 1-2 (moved back past lines of the report's own);
     # Arabic line 4 is untranslated; the report's own line 3 carries a trace of d (0.3 d),
     # so that no two paths tie (with orthogonal lines only, pairings of unrelated lines
@@ -314,20 +319,22 @@ TERMS = [
      1.5, "[0]:[0] [1]:[1] [2]:[2] []:[3] [3]:[] [4]:[4] [5]:[5]"),
     # The weak-line cost fitted to the document: a faithful translation leaves 1 line of 20
     # out on each side with the cost in full (5%, half of 0.1), so the cost is charged at
-    # half strength and the hard pair is made; charged in full (0), it stays out.
-    ("weak_line_full_at", "faithful_hard_pair", {"weak_line_margin": 1.0},
+    # half strength and the hard pair is made; charged in full (0), it stays out (without
+    # the null cost, which would make it too).
+    ("weak_line_full_at", "faithful_hard_pair", {"weak_line_margin": 1.0, "null_weight": 0.0},
      0.1, " ".join(f"[{i}]:[{i}]" for i in range(20)),
      0.0, " ".join(f"[{i}]:[{i}]" for i in range(10)) + " []:[10] [10]:[] "
      + " ".join(f"[{i}]:[{i}]" for i in range(11, 20))),
-    # The document's null cost: the first pass aligns 5 of 6 English lines, so pairing an
-    # English line earns null_weight * (logit(5/6) - logit(pivot)): +1.61 at a 0.5 pivot
-    # (the own line is glued on), -0.59 at 0.9.
-    ("null_weight", "own_line", {"null_pivot": 0.5},
-     0.0, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
-     1.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
-    ("null_pivot", "own_line", {"null_weight": 1.0},
-     0.9, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
-     0.5, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
+    # The document's null cost: the search aligns 20 of 21 English lines (and every Arabic
+    # one), so leaving a line out costs null_weight * (logit(20/21) - logit(pivot)) per unit
+    # of its evidence, 0.40 at the defaults: the faint piece joins its bead. Nothing at 0,
+    # nor at a pivot above the document's share.
+    ("null_weight", "faithful_faint_piece", {},
+     0.5, " ".join(f"[{i}]:[{i}]" for i in range(9)) + " [9,10]:[9] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19)),
+     0.0, " ".join(f"[{i}]:[{i}]" for i in range(10)) + " [10]:[] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19))),
+    ("null_pivot", "faithful_faint_piece", {},
+     0.9, " ".join(f"[{i}]:[{i}]" for i in range(9)) + " [9,10]:[9] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19)),
+     0.97, " ".join(f"[{i}]:[{i}]" for i in range(10)) + " [10]:[] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19))),
     # Below the floor of the document's unrelated pairs, a bead is never made.
     ("evidence_quantile", "no_evidence", {},
      0.0, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
