@@ -14,6 +14,13 @@ objective); then, for each source (abudawud, nasai, quran_si), the setting chose
 other two sources and its figures on the held-out one next to the in-sample setting's.
 The last line is one JSON object (the rows and the leave-one-source-out table).
 
+``--own-lines`` adds faithful translations with lines of their own: each ``clean``
+document of dev and dev-split with 1 or 3 English lines of another document of its
+source inserted at random places (seeds 0 and 1: 80 pairs), columns ``own`` / ``own_un``
+(strict / unaligned-line F1), outside the objective. The dev set has no such document,
+and what a faithful translation's null model does to them is a risk no other column
+shows.
+
 ``--long`` adds long documents: each set's documents of one source concatenated into one
 pair (370-1,725 lines a side), nearly all past ``max_full_cells``, so that the
 coarse-to-fine band search is measured too. The strict and unaligned-line F1 of the
@@ -28,6 +35,7 @@ section records the sweep.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import pickle
@@ -35,6 +43,8 @@ import sys
 import time
 from dataclasses import fields, replace
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -64,6 +74,7 @@ OBJECTIVE = ["dev", "dev_un", "split", "split_lax", "e2e", "e2e_un", "reorder"]
 LONG_FIGURES = [("long", "long", None, "strict_f1"), ("long_un", "long", None, "null_f1"),
                 ("long_e2e", "long-e2e", None, "link_f1"), ("long_e2e_un", "long-e2e", None, "unaligned_f1")]
 LONG_SETS = ["dev", "dev-split", "dev-reorder", "dev-e2e"]
+OWN_FIGURES = [("own", "own-lines", None, "strict_f1"), ("own_un", "own-lines", None, "null_f1")]
 
 
 def parse_value(key: str, text: str):
@@ -120,15 +131,66 @@ def long_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
     return out
 
 
+def own_line_documents(docs: list[EvalDoc], seeds=(0, 1), counts=(1, 3)) -> list[EvalDoc]:
+    """Faithful translations with English lines of their own: each ``clean`` document of
+    dev and dev-split, for every seed and count k, with k English lines of another document
+    of its source (the seed's random choice) inserted before k distinct random gold beads
+    (not the first: a report's line of its own goes between translated units, not inside
+    one), gold null; set name ``own-lines``, id ``<set>/<id>+<k>@<seed>``."""
+    out = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        for set_name in ("dev", "dev-split"):
+            pool = sorted((d for d in docs if d.set_name == set_name), key=lambda d: d.doc_id)
+            for d in pool:
+                if d.variant != "clean":
+                    continue
+                others = [o for o in pool if o.source == d.source and o.doc_id != d.doc_id]
+                for k in counts:
+                    starts = sorted(e[0] for e, _ in d.gold if e and e[0] > 0)
+                    if not others or len(starts) < k:
+                        continue
+                    donor = others[rng.integers(len(others))]
+                    texts = [donor.en[i].text for i in rng.choice(len(donor.en), k, replace=False)]
+                    at = sorted(int(x) for x in rng.choice(starts, k, replace=False))
+                    en, new_index, own = [], {}, []
+                    for i, sentence in enumerate(d.en):
+                        while at and at[0] == i:
+                            at.pop(0)
+                            own.append(len(en))
+                            en.append(Sentence(texts[len(own) - 1], sentence.paragraph, sentence.line))
+                        new_index[i] = len(en)
+                        en.append(sentence)
+                    gold = [(tuple(new_index[i] for i in e), tuple(a)) for e, a in d.gold] + [((x,), ()) for x in own]
+                    out.append(EvalDoc("own-lines", f"{set_name}/{d.doc_id}+{k}@{seed}", set_name, d.source, en, d.ar,
+                                       gold))
+    return out
+
+
+def documents_key(al: Aligner, docs: list[EvalDoc]) -> str:
+    """What a cache of encodings must have been made from: the encoder, the longest run
+    pooled, and every sentence of every document, in order."""
+    h = hashlib.sha256(f"{al.encoder_name}\0{al.config.max_run}".encode())
+    for d in docs:
+        for side in (d.en, d.ar):
+            h.update(b"\0" + str(len(side)).encode())
+            for s in side:
+                h.update(b"\1" + s.text.encode())
+    return h.hexdigest()
+
+
 def cached_encodings(al: Aligner, docs: list[EvalDoc], cache: Path | None) -> list[tuple]:
+    """The documents' encodings, from ``cache`` when it was made from these documents with
+    this encoder (else encoded, and the cache written)."""
+    key = documents_key(al, docs)
     if cache and cache.is_file():
-        encoded = pickle.loads(cache.read_bytes())
-        if len(encoded) == len(docs):
-            return encoded
-        print(f"{cache}: {len(encoded)} documents encoded, {len(docs)} wanted: encoding again", file=sys.stderr)
+        stored = pickle.loads(cache.read_bytes())
+        if isinstance(stored, dict) and stored.get("key") == key:
+            return stored["encoded"]
+        print(f"{cache}: made from other documents or another encoder: encoding again", file=sys.stderr)
     encoded = encode_all(al, docs)
     if cache:
-        cache.write_bytes(pickle.dumps(encoded))
+        cache.write_bytes(pickle.dumps({"key": key, "encoded": encoded}))
     return encoded
 
 
@@ -152,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", default=None)
     ap.add_argument("--workers", type=int, default=1, help="settings aligned in parallel (processes)")
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the encodings, reused when present")
+    ap.add_argument("--own-lines", action="store_true",
+                    help="also align the clean documents with 1 or 3 English lines of their own inserted (columns own, "
+                         "own_un)")
     ap.add_argument("--long", action="store_true",
                     help="also align each set's documents of one source concatenated (columns long, long_un, "
                          "long_e2e, long_e2e_un)")
@@ -179,13 +244,19 @@ def main(argv: list[str] | None = None) -> int:
     al.config = replace(al.config, max_side=max(s.max_side for s in settings))
     encoded = cached_encodings(al, docs, args.cache)
     figures = FIGURES
+    if args.own_lines:
+        own_docs = own_line_documents(docs)
+        encoded += cached_encodings(al, own_docs, args.cache.with_name(args.cache.stem + "-own.pkl")
+                                    if args.cache else None)
+        docs += own_docs
+        figures = figures + OWN_FIGURES
     if args.long:
         long_docs = long_documents(docs)
         # Their own cache: runs cross the joined documents' boundaries, so they are pooled anew.
         encoded += cached_encodings(al, long_docs, args.cache.with_name(args.cache.stem + "-long.pkl")
                                     if args.cache else None)
         docs += long_docs
-        figures = FIGURES + LONG_FIGURES
+        figures = figures + LONG_FIGURES
     encode_s = time.perf_counter() - t0
     _STATE.update(al=al, docs=docs, encoded=encoded)
 

@@ -1,9 +1,12 @@
-"""The tuning sweep's long documents (benchmarks/tune_alignment.py --long): each set's
-documents of one source joined into one pair, the gold shifted to match."""
+"""The tuning sweep's derived documents (benchmarks/tune_alignment.py): long documents
+(--long: each set's documents of one source joined into one pair, the gold shifted to
+match), faithful translations with lines of their own (--own-lines), and the encoding
+cache they are read from."""
 
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,3 +49,52 @@ def test_raw_documents_have_their_paragraphs_numbered_on():
     assert [s.paragraph for s in joined.en] == [0, 1, 1, 2] and [s.paragraph for s in joined.ar] == [0, 1, 2]
     # Raw gold is in paragraphs: the second document's starts at paragraph 2 on each side.
     assert joined.gold == [((0,), (0,)), ((1,), (1,)), ((2,), (2,))]
+
+
+def test_own_line_documents_insert_lines_of_another_document_of_the_source_as_gold_nulls():
+    a = EvalDoc("dev", "dev_001", "clean", "nasai", sentences(["e0", "e1", "e2", "e3"], [0, 0, 0, 0]),
+                sentences(["a0", "a1", "a2"], [0, 0, 0]), [((0, 1), (0,)), ((2,), (1,)), ((3,), (2,))])
+    donor = EvalDoc("dev", "dev_002", "hard", "nasai", sentences(["d0", "d1", "d2"], [0, 0, 0]),
+                    sentences(["b0"], [0]), [((0,), (0,))])
+    other_source = EvalDoc("dev", "dev_003", "clean", "quran_si", sentences(["q0"], [0]), sentences(["c0"], [0]),
+                           [((0,), (0,))])
+    made = tune_alignment.own_line_documents([a, donor, other_source], seeds=(0,), counts=(1, 2))
+    # Only the clean document with a donor of its source; one pair per count.
+    assert [(d.set_name, d.doc_id, d.variant, d.source) for d in made] == [
+        ("own-lines", "dev/dev_001+1@0", "dev", "nasai"), ("own-lines", "dev/dev_001+2@0", "dev", "nasai")]
+    for d, k in zip(made, (1, 2)):
+        assert len(d.en) == 4 + k and d.ar == a.ar
+        own = [i for i, s in enumerate(d.en) if s.text.startswith("d")]
+        # Before gold beads other than the first: never inside the 2-1 bead of e0 and e1.
+        assert len(own) == k and [d.en[i + 1].text for i in own] == (["e2", "e3"] if k == 2 else [d.en[own[0] + 1].text])
+        assert d.en[own[0] + 1].text in {"e2", "e3"}
+        # The document's own lines keep their order and their gold, shifted past the insertions.
+        assert [s.text for s in d.en if s.text.startswith("e")] == ["e0", "e1", "e2", "e3"]
+        index = {s.text: i for i, s in enumerate(d.en)}
+        assert d.gold == [((index["e0"], index["e1"]), (0,)), ((index["e2"],), (1,)), ((index["e3"],), (2,))] + [
+            ((i,), ()) for i in own]
+    # The same seed gives the same documents.
+    again = tune_alignment.own_line_documents([a, donor, other_source], seeds=(0,), counts=(1, 2))
+    assert [[s.text for s in d.en] for d in again] == [[s.text for s in d.en] for d in made]
+
+
+def test_cached_encodings_are_reused_only_for_the_same_documents_and_encoder(tmp_path, monkeypatch):
+    calls = []
+
+    def encode_all(al, docs):
+        calls.append(al.encoder_name)
+        return [(al.encoder_name, len(d.en)) for d in docs]
+
+    monkeypatch.setattr(tune_alignment, "encode_all", encode_all)
+    use, e5 = (SimpleNamespace(encoder_name=name, config=SimpleNamespace(max_run=8)) for name in ("use", "e5"))
+    docs = [EvalDoc("dev", "dev_001", "clean", "nasai", sentences(["e0", "e1"], [0, 0]), sentences(["a0"], [0]),
+                    [((0, 1), (0,))])]
+    cache = tmp_path / "enc.pkl"
+    assert tune_alignment.cached_encodings(use, docs, cache) == [("use", 2)]
+    assert tune_alignment.cached_encodings(use, docs, cache) == [("use", 2)]
+    assert calls == ["use"]  # the second call read the cache
+    # Another encoder, or a sentence changed (same number of documents): encoded again.
+    assert tune_alignment.cached_encodings(e5, docs, cache) == [("e5", 2)]
+    docs[0].en[1] = Sentence("e1 changed", 0, 2)
+    tune_alignment.cached_encodings(e5, docs, cache)
+    assert calls == ["use", "e5", "e5"]
