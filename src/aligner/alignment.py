@@ -171,9 +171,13 @@ class AlignmentConfig:
     # (abudawud .882 -> .888, nasai .835 -> .846, quran_si .902 -> .904), leave-one-source-out
     # chooses 0.5 or 1 in every fold; USE alone .826 -> .835, e5 alone .849 -> .857; long
     # documents .865 / .803 -> .866 / .804, raw .949 / .810 -> .949 / .806 (at 1: .800 and
-    # .795, hence 0.5). Charged on both sides (the old two-sided logit, which also made
-    # leaving lines out cheaper below the pivot) it cost dev unaligned F1 .02-.08; measured
-    # on the first pass, .03 (docs/accuracy.md, session 18).
+    # .795, hence 0.5); faithful translations with 1 or 3 English lines of their own
+    # (tune_alignment.py --own-lines) strict / unaligned-line F1 .924 / .558 -> .945 /
+    # .704 (.943 / .598 at 1). A line earns the cost in proportion to its evidence (its
+    # best margin, up to weak_line_margin), so one that matches nothing better than the
+    # bulk stays out. The old form (each side's share on the first pass, a signed logit
+    # that also made leaving lines out cheaper below the pivot): objective .825-.874, dev
+    # unaligned F1 .814 -> .660-.806 (docs/accuracy.md, session 18).
     null_weight: float = 0.5
     null_pivot: float = 0.9
     # ... and the weak-line cost fits the document: measured on the alignment with the
