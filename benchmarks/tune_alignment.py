@@ -244,19 +244,17 @@ def main(argv: list[str] | None = None) -> int:
     al.config = replace(al.config, max_side=max(s.max_side for s in settings))
     encoded = cached_encodings(al, docs, args.cache)
     figures = FIGURES
-    if args.own_lines:
-        own_docs = own_line_documents(docs)
-        encoded += cached_encodings(al, own_docs, args.cache.with_name(args.cache.stem + "-own.pkl")
+    derived = [("own", own_line_documents, OWN_FIGURES)] if args.own_lines else []
+    derived += [("long", long_documents, LONG_FIGURES)] if args.long else []
+    dev_docs = list(docs)
+    for suffix, make, extra_figures in derived:
+        made = make(dev_docs)
+        # Each in a cache of its own (long documents' runs cross the joined documents'
+        # boundaries, so they are pooled anew).
+        encoded += cached_encodings(al, made, args.cache.with_name(f"{args.cache.stem}-{suffix}.pkl")
                                     if args.cache else None)
-        docs += own_docs
-        figures = figures + OWN_FIGURES
-    if args.long:
-        long_docs = long_documents(docs)
-        # Their own cache: runs cross the joined documents' boundaries, so they are pooled anew.
-        encoded += cached_encodings(al, long_docs, args.cache.with_name(args.cache.stem + "-long.pkl")
-                                    if args.cache else None)
-        docs += long_docs
-        figures = figures + LONG_FIGURES
+        docs += made
+        figures = figures + extra_figures
     encode_s = time.perf_counter() - t0
     _STATE.update(al=al, docs=docs, encoded=encoded)
 
