@@ -538,19 +538,21 @@ def test_logit_is_clipped_so_that_a_fully_aligned_side_costs_a_finite_amount():
     assert _logit(0.0) == pytest.approx(-np.log(0.98 / 0.02))
 
 
-@pytest.mark.parametrize("aligned_en, aligned_ar, cost", [
-    (20, 19, 0.5 * (np.log(0.95 / 0.05) - np.log(9.0))),  # the less aligned side (19 of 20) decides
-    (20, 20, 0.5 * (np.log(0.98 / 0.02) - np.log(9.0))),  # all aligned: the clipped logit
-    (20, 18, 0.0),  # at the pivot (0.9): nothing
-    (20, 10, 0.0),  # below it: nothing (a report with lines of its own is searched as before)
+@pytest.mark.parametrize("aligned_ar, cost", [
+    (19, 0.5 * (np.log(0.95 / 0.05) - np.log(9.0))),  # the less aligned side (Arabic, 19 of 20) decides
+    (20, 0.5 * (np.log(0.98 / 0.02) - np.log(9.0))),  # all aligned: the clipped logit
+    (18, 0.0),  # at the pivot (0.9): nothing
+    (10, 0.0),  # below it: nothing (a report with lines of its own is searched as before)
 ])
-def test_null_cost_follows_the_less_aligned_sides_share(aligned_en, aligned_ar, cost):
+def test_null_cost_follows_the_less_aligned_sides_share(aligned_ar, cost):
     u = np.eye(20, dtype=np.float32)
     runs = run_embeddings_by_mean(u, 8)
     values = alignment_mod._BeadValues(runs, runs, alignment_mod._full_band(20, 20), AlignmentConfig())
-    beads = [Bead((k,), (k,)) for k in range(min(aligned_en, aligned_ar))]
-    beads += [Bead((k,), (k,) if k < aligned_ar else ()) for k in range(len(beads), aligned_en)]
-    beads += [Bead((), (k,)) for k in range(aligned_ar, 20)] + [Bead((k,), ()) for k in range(aligned_en, 20)]
+    # Every English line aligned: the first aligned_ar - 1 one to one, the rest with the
+    # last aligned Arabic line; the other Arabic lines left out.
+    last = aligned_ar - 1
+    beads = [Bead((k,), (k,)) for k in range(last)] + [Bead(tuple(range(last, 20)), (last,))]
+    beads += [Bead((), (k,)) for k in range(aligned_ar, 20)]
     assert values.fit_null_costs(beads) == (cost > 0)
     assert values.null_cost == pytest.approx(cost)
 
@@ -567,16 +569,16 @@ def _faithful_with_line_10(line: str) -> tuple[np.ndarray, np.ndarray]:
     return en, basis[:20, :]
 
 
-@pytest.mark.parametrize("line, margin, beads_9_10", [
+@pytest.mark.parametrize("line, beads_9_10", [
     # A faint piece of Arabic 9 joins its bead.
-    ("0.3j+p", 0.5, [((9, 10), (9,))]),
+    ("0.3j+p", [((9, 10), (9,))]),
     # A line that matches nothing better than the bulk earns nothing and stays out, even at
     # a null weight of 4 ...
-    ("p", 0.5, [((9,), (9,)), ((10,), ())]),
+    ("p", [((9,), (9,)), ((10,), ())]),
 ])
-def test_null_cost_is_earned_in_proportion_to_a_lines_evidence(line, margin, beads_9_10):
+def test_null_cost_is_earned_in_proportion_to_a_lines_evidence(line, beads_9_10):
     en, ar = _faithful_with_line_10(line)
-    cfg = AlignmentConfig(null_weight=4.0, weak_line_weight=0.0, weak_line_margin=margin)
+    cfg = AlignmentConfig(null_weight=4.0, weak_line_weight=0.0)
     beads = align_embeddings(en, ar, cfg)
     assert [(b.en, b.ar) for b in beads if 9 in b.en or 10 in b.en] == beads_9_10
     # ... where earned in full by every line (weak_line_margin 0), it is glued on.
