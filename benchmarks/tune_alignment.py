@@ -3,7 +3,7 @@
 
     python benchmarks/tune_alignment.py --eval-root ../shared/eval \\
         [--grid threshold=-1.2,-1.6 --grid null_weight=0,0.5] [--config KEY=VALUE ...] \\
-        [--workers 2] [--cache /tmp/tune.pkl] [--long]
+        [--workers 2] [--cache /tmp/tune.pkl] [--own-lines] [--long]
 
 Each document of ``dev``, ``dev-split``, ``dev-reorder`` and ``dev-e2e`` is encoded once
 (``--cache`` keeps the encodings between runs); then every combination of the ``--grid``
@@ -16,7 +16,7 @@ The last line is one JSON object (the rows and the leave-one-source-out table).
 
 ``--own-lines`` adds faithful translations with lines of their own: each ``clean``
 document of dev and dev-split with 1 or 3 English lines of another document of its
-source inserted at random places (seeds 0 and 1: 80 pairs), columns ``own`` / ``own_un``
+source inserted between random gold beads (seeds 0 and 1: 80 pairs), columns ``own`` / ``own_un``
 (strict / unaligned-line F1), outside the objective. The dev set has no such document,
 and what a faithful translation's null model does to them is a risk no other column
 shows.
@@ -146,8 +146,8 @@ def own_line_documents(docs: list[EvalDoc], seeds=(0, 1), counts=(1, 3)) -> list
                 if d.variant != "clean":
                     continue
                 others = [o for o in pool if o.source == d.source and o.doc_id != d.doc_id]
+                starts = sorted(e[0] for e, _ in d.gold if e and e[0] > 0)
                 for k in counts:
-                    starts = sorted(e[0] for e, _ in d.gold if e and e[0] > 0)
                     if not others or len(starts) < k:
                         continue
                     donor = others[rng.integers(len(others))]

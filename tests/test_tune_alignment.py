@@ -66,8 +66,8 @@ def test_own_line_documents_insert_lines_of_another_document_of_the_source_as_go
         assert len(d.en) == 4 + k and d.ar == a.ar
         own = [i for i, s in enumerate(d.en) if s.text.startswith("d")]
         # Before gold beads other than the first: never inside the 2-1 bead of e0 and e1.
-        assert len(own) == k and [d.en[i + 1].text for i in own] == (["e2", "e3"] if k == 2 else [d.en[own[0] + 1].text])
-        assert d.en[own[0] + 1].text in {"e2", "e3"}
+        followers = [d.en[i + 1].text for i in own]
+        assert len(own) == k and len(set(followers)) == k and set(followers) <= {"e2", "e3"}
         # The document's own lines keep their order and their gold, shifted past the insertions.
         assert [s.text for s in d.en if s.text.startswith("e")] == ["e0", "e1", "e2", "e3"]
         index = {s.text: i for i, s in enumerate(d.en)}

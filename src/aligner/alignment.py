@@ -467,9 +467,9 @@ class _BeadValues:
         # What leaving a line out costs, in a faithful translation (fit_null_costs): in
         # proportion to the line's evidence, its best margin up to weak_line_margin, so a
         # line that matches nothing better than the bulk is not glued on for it.
-        full = lambda best: np.clip(best / self.scale / config.weak_line_margin, 0.0, 1.0) \
+        evidence = lambda best: np.clip(best / self.scale / config.weak_line_margin, 0.0, 1.0) \
             if config.weak_line_margin > 0 else np.ones_like(best)  # noqa: E731
-        self._null_lines = tuple(np.concatenate([[0.0], np.cumsum(full(best))]) for best in (best_en, best_ar))
+        self._null_lines = tuple(np.concatenate([[0.0], np.cumsum(evidence(best))]) for best in (best_en, best_ar))
         self.floor = (evidence_floor(en_runs[0], ar_runs[0], config.evidence_quantile)
                       if config.evidence_quantile > 0 else None)
         # Paragraph beads (paragraphs_first): a bead must lie inside one of them.
@@ -478,6 +478,11 @@ class _BeadValues:
         if paragraphs is not None:
             self.paragraphs = (_paragraph_breaks(paragraphs[0]), _paragraph_breaks(paragraphs[1]))
 
+    def aligned_shares(self, beads: Sequence[Bead]) -> tuple[float, float]:
+        """The share of each side's lines (English, Arabic) that ``beads`` align."""
+        pairs = [b for b in beads if not b.is_null]
+        return (sum(len(b.en) for b in pairs) / len(self.en_runs[0]), sum(len(b.ar) for b in pairs) / len(self.ar_runs[0]))
+
     def fit_null_costs(self, beads: Sequence[Bead]) -> bool:
         """The cost of leaving a line out, from the share of the less aligned side that
         ``beads`` align (see AlignmentConfig.null_weight); whether it is now charged (the
@@ -485,9 +490,7 @@ class _BeadValues:
         cfg = self.config
         if not cfg.null_weight:
             return False
-        n, m = len(self.en_runs[0]), len(self.ar_runs[0])
-        share = min(sum(len(b.en) for b in beads if not b.is_null) / n,
-                    sum(len(b.ar) for b in beads if not b.is_null) / m)
+        share = min(self.aligned_shares(beads))
         self.null_cost = cfg.null_weight * max(0.0, _logit(share) - _logit(cfg.null_pivot))
         return bool(self.null_cost)
 
@@ -498,9 +501,7 @@ class _BeadValues:
         cfg = self.config
         if not (cfg.weak_line_full_at and cfg.weak_line_weight):
             return False
-        n, m = len(self.en_runs[0]), len(self.ar_runs[0])
-        aligned = (sum(len(b.en) for b in beads if not b.is_null), sum(len(b.ar) for b in beads if not b.is_null))
-        strength = [min(1.0, (1.0 - a / total) / cfg.weak_line_full_at) for a, total in zip(aligned, (n, m))]
+        strength = [min(1.0, (1.0 - share) / cfg.weak_line_full_at) for share in self.aligned_shares(beads)]
         if min(strength) >= 1.0:
             return False
         self._charge_weak_lines(*strength)
