@@ -13,6 +13,7 @@ the aligned beads' values (null beads add zero):
     - merge_penalty * (a + b - 2) ** merge_penalty_power - many_many_penalty * [a > 1 and b > 1]
     - length_weight * ((a + b) / 2) ** q * log(len_ar / (ratio * len_en)) ** 2
     - sum over the bead's lines of weak(line)        (lines whose best match is weak)
+    + anchor_weight * min(anchors, anchor_cap)      (shared rare names and numbers)
     + (a + b) * null_cost                           (the document's null cost)
     - paragraph_penalty * [crosses a paragraph break on one side only]
     - paragraph_bead_penalty * [not inside one paragraph bead]    (raw text, see below)
@@ -49,6 +50,10 @@ more than .01 either way (``benchmarks/tune_alignment.py``, README "Accuracy").
   term on aligns nearly all of both sides (a faithful translation), where leaving a line
   out then costs more the more of the document is aligned (``null_weight``,
   ``null_pivot``).
+* ``anchors`` is what the bead's two sides share of the keys the caller gives each line
+  (``aligner.text.anchors``: transliterated names, numbers), each line pair sharing a key
+  counted ``1 / max(lines with it on either side)``: a name on one line of each side is
+  strong evidence, one on every other line none.
 
 A line stays unaligned when no pairing beats the threshold. The threshold is negative:
 true pairs often score below their neighbours' average with a weak encoder, and a
@@ -196,6 +201,15 @@ class AlignmentConfig:
     # compromised around a moved block looked faithful and paired lines of its own
     # (docs/accuracy.md, session 16).
     weak_line_full_at: float = 0.1
+    # Anchors (``align_runs(..., en_anchors=, ar_anchors=)``; ``aligner.text.anchors``): a
+    # bead whose sides share rare transliterated names or numbers earns anchor_weight per
+    # unit of shared rarity (a key on one line of each side is 1), counted up to
+    # anchor_cap; keys on more than anchor_max_lines lines of either side are left out
+    # (their pairs would grow with the square of the document, for at most 1/16 each).
+    # SWEEP-ANCHORS
+    anchor_weight: float = 2.0
+    anchor_cap: float = 1.0
+    anchor_max_lines: int = 16
     # A bead whose centred cosine is below this quantile of the document's unrelated
     # pairs (all sentence pairs of the document, nearly all unrelated) has no evidence
     # and is never made, even between two anchors. 0 switches the rule off.
@@ -305,6 +319,9 @@ class AlignmentConfig:
                              f"{self.moved_block_cost}")
         if not self.weak_line_full_at >= 0:
             raise ValueError(f"weak_line_full_at must be >= 0, got {self.weak_line_full_at}")
+        if not (self.anchor_weight >= 0 and self.anchor_cap >= 0 and self.anchor_max_lines >= 1):
+            raise ValueError(f"anchor_weight and anchor_cap must be >= 0 and anchor_max_lines >= 1, got "
+                             f"{self.anchor_weight}, {self.anchor_cap}, {self.anchor_max_lines}")
         if not 0.0 <= self.evidence_quantile < 1.0:
             raise ValueError(f"evidence_quantile must be in [0, 1), got {self.evidence_quantile}")
 
@@ -409,6 +426,47 @@ def _band_around(points: Sequence[tuple[int, int]], n: int, m: int, width: int) 
     return _Band(lo, hi)
 
 
+class _Anchors:
+    """The line pairs that share anchor keys, each weighted by the keys' rarity: a key on
+    ``d_en`` English and ``d_ar`` Arabic lines gives each of those line pairs
+    ``1 / max(d_en, d_ar)``; keys on more than ``max_lines`` lines of either side are left
+    out, so the pairs stay linear in number. Stored sparse (row-sorted), summed over any
+    rectangle of runs through local prefix sums."""
+
+    def __init__(self, en_ids: Sequence[Sequence[int]], ar_ids: Sequence[Sequence[int]], max_lines: int):
+        lines: dict[int, tuple[list[int], list[int]]] = {}
+        for side, ids in ((0, en_ids), (1, ar_ids)):
+            for line, keys in enumerate(ids):
+                for key in keys:
+                    lines.setdefault(int(key), ([], []))[side].append(line)
+        pairs: dict[tuple[int, int], float] = {}
+        for key in sorted(lines):
+            en, ar = lines[key]
+            if not en or not ar or max(len(en), len(ar)) > max_lines:
+                continue
+            w = 1.0 / max(len(en), len(ar))
+            for i in en:
+                for j in ar:
+                    pairs[(i, j)] = pairs.get((i, j), 0.0) + w
+        cells = sorted(pairs)
+        self.rows = np.array([i for i, _ in cells], np.int64)
+        self.cols = np.array([j for _, j in cells], np.int64)
+        self.vals = np.array([pairs[c] for c in cells], np.float64)
+
+    def __bool__(self) -> bool:
+        return len(self.vals) > 0
+
+    def prefix(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """2-D prefix sums of the pair weights over lines [r0, r1) x [c0, c1): element
+        [i, j] sums lines r0..r0+i-1 by c0..c0+j-1."""
+        out = np.zeros((r1 - r0 + 1, c1 - c0 + 1))
+        a, b = np.searchsorted(self.rows, [r0, r1])
+        rows, cols, vals = self.rows[a:b], self.cols[a:b], self.vals[a:b]
+        keep = (cols >= c0) & (cols < c1)
+        np.add.at(out, (rows[keep] - r0 + 1, cols[keep] - c0 + 1), vals[keep])
+        return out.cumsum(0).cumsum(1)
+
+
 class _BeadValues:
     """Value of every bead type ending at each DP cell of a block of rows (the scoring
     half of the search, kept apart from the DP itself; the formula is in the module
@@ -418,8 +476,9 @@ class _BeadValues:
 
     def __init__(self, en_runs, ar_runs, band: _Band, config: AlignmentConfig,
                  paragraphs: tuple[np.ndarray, np.ndarray] | None = None,
-                 groups: tuple[np.ndarray, np.ndarray] | None = None):
+                 groups: tuple[np.ndarray, np.ndarray] | None = None, anchors: _Anchors | None = None):
         self.en_runs, self.ar_runs, self.band, self.config = en_runs, ar_runs, band, config
+        self.anchors = anchors if anchors and config.anchor_weight > 0 else None
         n, m = len(en_runs[0]), len(ar_runs[0])
         self.lengths: tuple[np.ndarray, np.ndarray] | None = None
         self.null_cost = 0.0  # what pairing a line earns: leaving it out costs this (fit_null_costs)
@@ -583,6 +642,9 @@ class _BeadValues:
         out = np.full((len(self.types), r1 - r0, c1 - c0), _NEG, np.float32)
         rows = np.arange(r0, r1)
         cols = np.arange(c0, c1)
+        if self.anchors is not None:  # every type's runs lie within max_side lines before the block
+            e0, a0 = max(0, r0 - cfg.max_side), max(0, c0 - cfg.max_side)
+            shared = self.anchors.prefix(e0, max(r1 - 1, e0), a0, max(c1 - 1, a0))
         for t, (a, b) in enumerate(self.types):
             ri = rows[rows >= a]
             cj = cols[cols >= b]
@@ -596,6 +658,11 @@ class _BeadValues:
             val = ((a + b) / 2.0) ** cfg.size_power * ((cos - norm) / self.scale - cfg.threshold)
             if cfg.weak_line_weight:
                 val -= (self.weak_en[ri] - self.weak_en[ri - a])[:, None] + (self.weak_ar[cj] - self.weak_ar[cj - b])[None, :]
+            if self.anchors is not None:
+                # Lines ri-a .. ri-1 by cj-b .. cj-1, from the prefix sums (offsets e0, a0).
+                hi_r, lo_r, hi_c, lo_c = ri - e0, ri - a - e0, cj - a0, cj - b - a0
+                s = (shared[hi_r][:, hi_c] - shared[lo_r][:, hi_c] - shared[hi_r][:, lo_c] + shared[lo_r][:, lo_c])
+                val += cfg.anchor_weight * np.minimum(s, cfg.anchor_cap)
             if a + b > 2:
                 val -= cfg.merge_penalty * (a + b - 2) ** cfg.merge_penalty_power + (cfg.many_many_penalty if min(a, b) > 1 else 0.0)
             if self.paragraphs is not None and cfg.paragraph_penalty:
@@ -1226,7 +1293,9 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
                config: AlignmentConfig | None = None, *, en_lengths: Sequence[float] | None = None,
                ar_lengths: Sequence[float] | None = None, en_paragraphs: Sequence[int] | None = None,
                ar_paragraphs: Sequence[int] | None = None, en_paragraph_runs: Sequence[np.ndarray] | None = None,
-               ar_paragraph_runs: Sequence[np.ndarray] | None = None) -> list[Bead]:
+               ar_paragraph_runs: Sequence[np.ndarray] | None = None,
+               en_anchors: Sequence[Sequence[int]] | None = None,
+               ar_anchors: Sequence[Sequence[int]] | None = None) -> list[Bead]:
     """Align two documents given run embeddings of each side.
 
     ``en_runs[k-1]`` is an (n-k+1, d) matrix of L2-normalised embeddings of the English
@@ -1236,19 +1305,37 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
     ``ar_paragraphs`` (the paragraph index of each sentence, raw text) add paragraph
     evidence. ``en_paragraph_runs`` / ``ar_paragraph_runs`` (the same kind of runs, of
     consecutive paragraphs) let the paragraphs be aligned first (``paragraphs_first``):
-    each sentence bead then lies inside one paragraph bead. Returns the beads in document
-    order; every line of both sides appears in exactly one bead.
+    each sentence bead then lies inside one paragraph bead. ``en_anchors`` /
+    ``ar_anchors`` (each sentence's anchor keys as integers, the same integer for the same
+    key on both sides: ``aligner.text.anchors.shared_anchor_ids``) add the evidence of
+    shared names and numbers. Returns the beads in document order; every line of both
+    sides appears in exactly one bead.
     """
     config = config or AlignmentConfig()
+    have_anchors = en_anchors is not None and ar_anchors is not None
     with _one_blas_thread():
         paragraphs = groups = None
         if en_paragraphs is not None and ar_paragraphs is not None:
             paragraphs = (np.asarray(en_paragraphs), np.asarray(ar_paragraphs))
             if config.paragraphs_first and en_paragraph_runs is not None and ar_paragraph_runs is not None \
                     and _same_grain(paragraphs, config.paragraphs_first_max_ratio):
+                # A paragraph's anchors are its sentences'.
+                paragraph_anchors = [_paragraph_keys(keys, p) for keys, p in zip((en_anchors, ar_anchors), paragraphs)] \
+                    if have_anchors else None
                 groups = paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs, config,
-                                          en_lengths, ar_lengths)
-        return _align_runs(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups)
+                                          en_lengths, ar_lengths, paragraph_anchors)
+        anchors = _Anchors(en_anchors, ar_anchors, config.anchor_max_lines) if have_anchors else None
+        return _align_runs(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups, anchors)
+
+
+def _paragraph_keys(keys: Sequence[Sequence[int]], paragraph: np.ndarray) -> list[list[int]]:
+    """Each paragraph's anchor keys: the union of its sentences' (paragraphs contiguous)."""
+    out: list[set[int]] = []
+    for k, (sentence_keys, p) in enumerate(zip(keys, paragraph)):
+        if k == 0 or p != paragraph[k - 1]:
+            out.append(set())
+        out[-1].update(int(x) for x in sentence_keys)
+    return [sorted(x) for x in out]
 
 
 def _same_grain(paragraphs: tuple[np.ndarray, np.ndarray], max_ratio: float) -> bool:
@@ -1265,14 +1352,18 @@ def paragraph_starts(paragraph: np.ndarray) -> np.ndarray:
 
 
 def paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs: tuple[np.ndarray, np.ndarray],
-                     config: AlignmentConfig, en_lengths=None, ar_lengths=None) -> tuple[np.ndarray, np.ndarray]:
+                     config: AlignmentConfig, en_lengths=None, ar_lengths=None,
+                     anchors: tuple[Sequence[Sequence[int]], Sequence[Sequence[int]]] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Align the paragraphs (the same search, on paragraph runs) and give each sentence
-    the number of its paragraph bead (``-1``: a paragraph left unaligned)."""
+    the number of its paragraph bead (``-1``: a paragraph left unaligned). ``anchors``:
+    each paragraph's anchor keys (see ``align_runs``)."""
     starts = [paragraph_starts(p) for p in paragraphs]
     sizes = [np.diff(np.concatenate([st, [len(p)]])) for st, p in zip(starts, paragraphs)]
     lengths = [None if lens is None else np.add.reduceat(np.asarray(lens, np.float64), st)
                for lens, st in zip((en_lengths, ar_lengths), starts)]
-    beads = _align_runs(en_paragraph_runs, ar_paragraph_runs, config, lengths[0], lengths[1])
+    beads = _align_runs(en_paragraph_runs, ar_paragraph_runs, config, lengths[0], lengths[1],
+                        anchors=_Anchors(*anchors, config.anchor_max_lines) if anchors is not None else None)
     groups = [np.repeat(np.full(len(sz), -1, np.int64), sz) for sz in sizes]
     for k, b in enumerate(beads):
         if b.is_null:
@@ -1284,7 +1375,7 @@ def paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs: tuple[np.
 
 
 def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths, paragraphs=None,
-                groups=None) -> list[Bead]:
+                groups=None, anchors: _Anchors | None = None) -> list[Bead]:
     n, m = len(en_runs[0]), len(ar_runs[0])
     if n == 0 or m == 0:
         return [Bead((i,), ()) for i in range(n)] + [Bead((), (j,)) for j in range(m)]
@@ -1297,7 +1388,7 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
         band = _coarse_band(en_runs[0], ar_runs[0], config)
     # First pass on embeddings alone; the second adds the length term, which needs the
     # document's length ratio measured on a first alignment.
-    values = _BeadValues(en_runs, ar_runs, band, config, paragraphs, groups)
+    values = _BeadValues(en_runs, ar_runs, band, config, paragraphs, groups, anchors)
     beads, gains = _search_scored(values, n, m, band)
     have_lengths = en_lengths is not None and ar_lengths is not None and config.length_weight > 0
     if have_lengths:

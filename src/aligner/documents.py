@@ -13,6 +13,7 @@ import numpy as np
 from aligner.version import __version__
 from aligner.alignment import AlignmentConfig, Bead, align_runs, paragraph_starts, run_embeddings_by_mean
 from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, SentenceTransformerModel, is_sentence_transformer, load_encoder
+from aligner.text.anchors import shared_anchor_ids, side_anchors
 from aligner.text.normalization import normalize_for_encoding
 from aligner.encoders.pooling import embed_in_blocks, pooled_runs, run_sums, split_runs
 from aligner.text.segmentation import Sentence, segment, split_lines
@@ -55,6 +56,18 @@ class EncodedSide:
     # with paragraphs: pooled from the same sentence states), for aligning paragraphs
     # first; ``None`` when the side has one paragraph or one sentence per paragraph.
     paragraph_runs: list[np.ndarray] | None = None
+    # Each encoded sentence's anchor keys (``aligner.text.anchors``: names, numbers);
+    # ``None``: taken from the sentences when the side is aligned.
+    anchors: list[frozenset[str]] | None = None
+
+
+def side_keys(side: EncodedSide, lang: str) -> list[frozenset[str]]:
+    """The anchor keys of each encoded sentence of ``side``."""
+    keys = getattr(side, "anchors", None)  # sides pickled before anchors existed have none
+    if keys is None:
+        used = side.sentences if side.kept is None else [side.sentences[k] for k in side.kept]
+        keys = side_anchors([normalize_for_encoding(s.text, lang) for s in used], lang)
+    return keys
 
 
 @dataclass
@@ -397,16 +410,19 @@ class Aligner:
         runs, paragraph_runs = self._side_runs(texts, paragraphs if self.config.paragraphs_first else None)
         return EncodedSide(sentences, runs,
                            # Lengths in characters as the encoder saw them (no diacritics or marks).
-                           np.array([len(t) for t in texts], np.float64), paragraphs, kept, paragraph_runs)
+                           np.array([len(t) for t in texts], np.float64), paragraphs, kept, paragraph_runs,
+                           side_anchors(texts, lang))
 
     def align_encoded(self, en: EncodedSide, ar: EncodedSide, config: AlignmentConfig | None = None) -> DocumentAlignment:
         """Align two encoded sides (``config`` overrides the aligner's own settings; it
         may not need longer runs than the aligner encoded)."""
         config = config or self.config
         t0 = time.perf_counter()
+        en_anchors, ar_anchors = shared_anchor_ids(side_keys(en, "en"), side_keys(ar, "ar"))
         beads = align_runs(en.runs, ar.runs, config, en_lengths=en.lengths, ar_lengths=ar.lengths,
                            en_paragraphs=en.paragraphs, ar_paragraphs=ar.paragraphs,
-                           en_paragraph_runs=en.paragraph_runs, ar_paragraph_runs=ar.paragraph_runs)
+                           en_paragraph_runs=en.paragraph_runs, ar_paragraph_runs=ar.paragraph_runs,
+                           en_anchors=en_anchors, ar_anchors=ar_anchors)
         if en.kept is not None or ar.kept is not None:
             beads = _with_unencoded_sentences(beads, en, ar)
         return DocumentAlignment(en.sentences, ar.sentences, beads, {"align": time.perf_counter() - t0})
