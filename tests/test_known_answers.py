@@ -119,7 +119,8 @@ def test_example_beads_differ_from_the_gold_only_where_marked():
 # own, orthogonal to all others, shared by both sides: a name in both documents is a
 # translation, "p..." and "q..." (English and Arabic only) are text of one side's own.
 # " / " separates paragraphs. So every cosine is known exactly; e.g. "b+0.8c" against
-# the run of Arabic "b" and "c" has cosine 1.8 / sqrt(1.64 * 2) = 0.993884.
+# the run of Arabic "b" and "c" has cosine 1.8 / sqrt(1.64 * 2) = 0.993884. "#k" after a
+# sentence gives it anchor key k (a name or number both sides write: aligner.text.anchors).
 
 DIM = 64
 _TERM = re.compile(r"(\d*\.?\d*)([a-z]\w*)")
@@ -127,19 +128,27 @@ _TERM = re.compile(r"(\d*\.?\d*)([a-z]\w*)")
 
 def sentence_vectors(en: str, ar: str) -> list[tuple[np.ndarray, list[int]]]:
     """Each side's sentence embeddings (float32, unit rows) and paragraph indices."""
+    return [(rows, paragraphs) for rows, paragraphs, _ in sentence_vectors_and_anchors(en, ar)]
+
+
+def sentence_vectors_and_anchors(en: str, ar: str) -> list[tuple[np.ndarray, list[int], list[list[int]]]]:
+    """Each side's sentence embeddings (float32, unit rows), paragraph indices and
+    anchor keys."""
     basis: dict[str, int] = {}
     sides = []
     for text in (en, ar):
-        rows, paragraphs = [], []
+        rows, paragraphs, anchors = [], [], []
         for k, paragraph in enumerate(text.split("/")):
             for sentence in paragraph.split():
+                sentence, *keys = sentence.split("#")
+                anchors.append([int(key) for key in keys])
                 row = np.zeros(DIM)
                 for term in sentence.split("+"):
                     weight, name = _TERM.fullmatch(term).groups()
                     row[basis.setdefault(name, len(basis))] += float(weight or 1)
                 rows.append(row / np.linalg.norm(row))
                 paragraphs.append(k)
-        sides.append((np.array(rows, np.float32), paragraphs))
+        sides.append((np.array(rows, np.float32), paragraphs, anchors))
     return sides
 
 
@@ -160,12 +169,14 @@ def align_document(doc: tuple[str, str, tuple | None], settings: dict, noise_see
     ``noise_seed``: first add noise of 1e-4 to every coordinate (see test_term_has_no_tie)."""
     en, ar, lengths = doc
     config = AlignmentConfig(**settings)
-    (e, en_paragraphs), (a, ar_paragraphs) = sentence_vectors(en, ar)
+    (e, en_paragraphs, en_anchors), (a, ar_paragraphs, ar_anchors) = sentence_vectors_and_anchors(en, ar)
     if noise_seed is not None:
         rng = np.random.default_rng(noise_seed)
         e, a = ((x + 1e-4 * rng.standard_normal(x.shape)).astype(np.float32) for x in (e, a))
         e, a = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (e, a))
     extra: dict = {}
+    if "#" in en and "#" in ar:
+        extra.update(en_anchors=en_anchors, ar_anchors=ar_anchors)
     if lengths:
         extra.update(en_lengths=lengths[0], ar_lengths=lengths[1])
     if "/" in en and "/" in ar:

@@ -206,8 +206,17 @@ class AlignmentConfig:
     # unit of shared rarity (a key on one line of each side is 1), counted up to
     # anchor_cap; keys on more than anchor_max_lines lines of either side are left out
     # (their pairs would grow with the square of the document, for at most 1/16 each).
-    # SWEEP-ANCHORS
-    anchor_weight: float = 2.0
+    # A name on one line of each side is then worth one typical best-match margin. Sweep
+    # (use+e5, objective; tune_alignment.py): .881 at 0 -> .894 / .895 / .896 at 1 / 2 / 3,
+    # at 1 dev .933 -> .942, dev unaligned .821 -> .835, dev-split .832 -> .844, lax .964
+    # -> .971, dev-e2e .953 / .818 -> .959 / .831, dev-reorder .849 -> .874; long
+    # documents .866 / .804 -> .872 / .808, raw .949 / .806 -> .952 / .808; USE alone .835
+    # -> .853, e5 alone .857 -> .871. 1 rather than 2 or 3: faithful translations with
+    # lines of their own (--own-lines, which share the source's names) keep their
+    # unaligned-line F1 at 1 (.704 -> .708; .699 at 2, .686 at 3; e5 alone .545 -> .584 at
+    # 1, .565 at 2). anchor_cap 0.5 / 1 within .001; Qur'an documents (few names) do not
+    # move; leave-one-source-out chooses 2 in every fold (within .002 of 1).
+    anchor_weight: float = 1.0
     anchor_cap: float = 1.0
     anchor_max_lines: int = 16
     # A bead whose centred cosine is below this quantile of the document's unrelated
