@@ -248,6 +248,11 @@ DOCS = {
     # so that no two paths tie (with orthogonal lines only, pairings of unrelated lines
     # were worth exactly the same and the float rounding of the CPU chose among them).
     "moved_past_own_lines": ("a d e 0.3d+p1 b c f g p2 h i", "a b c d q1 e f g h i", None),
+    # English line 2 is a faint piece (0.2 c under much of its own) of Arabic line 2, and
+    # the two share a name (anchor key 1) no other line has ...
+    "named_piece": ("a b 0.2c+p#1 c d e", "a b c#1 d e", None),
+    # ... and English line 4 names it too (two English lines: each pair counts 1/2).
+    "named_twice": ("a b 0.2c+p#1 c d#1 e", "a b c#1 d e", None),
 }
 
 INF = float("inf")
@@ -346,6 +351,19 @@ TERMS = [
     ("null_pivot", "faithful_faint_piece", {},
      0.9, " ".join(f"[{i}]:[{i}]" for i in range(9)) + " [9,10]:[9] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19)),
      0.97, " ".join(f"[{i}]:[{i}]" for i in range(10)) + " [10]:[] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19))),
+    # Anchors: the shared name is the evidence that glues the faint piece on; without it
+    # (or counted up to 0.25 only) the piece stays out.
+    ("anchor_weight", "named_piece", {},
+     1.0, "[0]:[0] [1]:[1] [2,3]:[2] [4]:[3] [5]:[4]",
+     0.0, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]"),
+    ("anchor_cap", "named_piece", {},
+     1.0, "[0]:[0] [1]:[1] [2,3]:[2] [4]:[3] [5]:[4]",
+     0.25, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]"),
+    # A name on 2 English lines still counts (1/2 per pair), not where keys on more than
+    # 1 line are left out.
+    ("anchor_max_lines", "named_twice", {},
+     16, "[0]:[0] [1]:[1] [2,3]:[2] [4]:[3] [5]:[4]",
+     1, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]"),
     # Below the floor of the document's unrelated pairs, a bead is never made.
     ("evidence_quantile", "no_evidence", {},
      0.0, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
