@@ -148,6 +148,15 @@ def test_verbose_logs_failures_as_they_happen(tmp_path):
     assert "Failed documents (1):" in result.stderr  # and in the summary
 
 
+def test_no_moved_and_no_anchors_reach_the_alignment_settings(tmp_path, monkeypatch, fake_aligner):
+    seen = []
+    monkeypatch.setattr(corpus_mod, "_build_aligner",
+                        lambda encoder, engine=None, alignment=None: seen.append(alignment) or fake_aligner)
+    for k, options in enumerate([(), ("--no-moved",), ("--no-anchors",), ("--no-moved", "--no-anchors")]):
+        assert align(tmp_path / str(k), *options).exit_code == 0
+    assert seen == [None, {"moved_blocks": False}, {"anchor_weight": 0.0}, {"moved_blocks": False, "anchor_weight": 0.0}]
+
+
 def test_quiet_and_verbose_together_is_a_usage_error(tmp_path):
     result = align(tmp_path, group=("-q", "-v"))
     assert result.exit_code == 2 and "cannot be used together" in result.stderr

@@ -396,6 +396,9 @@ main.command_class = _Command  # every command: --no-progress silences every bar
 @click.option("--no-moved", is_flag=True,
               help="Align in order only: do not look for passages the report moved (pairs that cross the "
                    "main alignment, marked moved: true).")
+@click.option("--no-anchors", is_flag=True,
+              help="Align on the encoder's evidence alone: do not count the names and numbers a pair's two "
+                   "sides share (transliterated names, digits of any kind) as evidence.")
 @click.option("--max-bytes", default="5M", show_default=True, metavar="SIZE", callback=_size_callback,
               help="Refuse (unread) input files larger than this: bytes or K/M/G, 0 for no limit.")
 @click.option("--overwrite", is_flag=True,
@@ -424,7 +427,8 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
                   split: tuple[float, float, float] | None, license_id: str | None, license_name: str | None,
                   tmx_source: str, encoder: str, engine: str | None,
                   manifest: Path | None,
-                  pair_by: str, max_sources: int, presplit: bool, no_moved: bool, max_bytes: int | None,
+                  pair_by: str, max_sources: int, presplit: bool, no_moved: bool, no_anchors: bool,
+                  max_bytes: int | None,
                   overwrite: bool,
                   no_progress: bool, html: bool, follow_links: bool, workers: int, executor: str | None,
                   executor_config: Path | None, **scoring) -> None:
@@ -437,7 +441,8 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
-    alignment = {"moved_blocks": False} if no_moved else None
+    alignment = {**({"moved_blocks": False} if no_moved else {}), **({"anchor_weight": 0.0} if no_anchors else {})} \
+        or None
     stage = None
     if scoring["score"] or scoring["min_quality"] is not None or scoring["min_score"] or scoring["reject_flags"] \
             or scoring["e5"]:
