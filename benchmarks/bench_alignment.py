@@ -9,6 +9,9 @@
    memory up to ``Aligner.held_run_bytes``, a longer document's computed a block at a
    time), so the RSS is what aligning such a document costs, not a copy of every run.
 
+Both align with the anchors of the sentences' texts (names and numbers, as ``Aligner``
+passes them; cycled with the embeddings in the synthetic pairs).
+
     python benchmarks/bench_alignment.py --data ../shared/eval/dev [--sizes 1000,5000,20000,50000]
 
 Prints a table; the last line is one JSON object.
@@ -58,8 +61,9 @@ def _child(npz: str, n: int) -> None:
     en, ar = (pooled_runs(z[side][:n], np.ones(n, np.int64), normalised, max_run, held_bytes=Aligner.held_run_bytes)
               for side in ("en", "ar"))
     en_len, ar_len = z["en_len"][:n], z["ar_len"][:n]
+    anchors = {side: np.split(z[f"{side}_ids"], z[f"{side}_ends"][:n])[:n] for side in ("en", "ar")}
     t0 = time.perf_counter()
-    beads = align_runs(en, ar, en_lengths=en_len, ar_lengths=ar_len)
+    beads = align_runs(en, ar, en_lengths=en_len, ar_lengths=ar_len, en_anchors=anchors["en"], ar_anchors=anchors["ar"])
     seconds = time.perf_counter() - t0
     rss_mb = _peak_rss_mb()
     print(json.dumps({"lines": n, "seconds": seconds, "peak_rss_mb": rss_mb, "beads": len(beads)}))
@@ -87,21 +91,26 @@ def main() -> None:
     docs = sorted(p.stem for p in sent.glob("*.en"))
     if not docs:
         sys.exit(f"{sent}: no *.en files")
+    from aligner.text.anchors import shared_anchor_ids, side_anchors
     from aligner.text.normalization import normalize_for_encoding
 
-    runs, lengths = {}, {}
+    runs, lengths, keys = {}, {}, {}
     for d in docs:
         en, ar = read_units(sent / f"{d}.en"), read_units(sent / f"{d}.ar")
         runs[d] = (al.run_embeddings(en, "en"), al.run_embeddings(ar, "ar"))
         lengths[d] = (np.array([len(normalize_for_encoding(t, "en")) for t in en], np.float64),
                       np.array([len(normalize_for_encoding(t, "ar")) for t in ar], np.float64))
+        keys[d] = (side_anchors([normalize_for_encoding(t, "en") for t in en], "en"),
+                   side_anchors([normalize_for_encoding(t, "ar") for t in ar], "ar"))
 
     longest = max(docs, key=lambda d: len(runs[d][0][0]) * len(runs[d][1][0]))
     en_runs, ar_runs = runs[longest]
+    longest_anchors = shared_anchor_ids(*keys[longest])
     times = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        align_runs(en_runs, ar_runs, al.config, en_lengths=lengths[longest][0], ar_lengths=lengths[longest][1])
+        align_runs(en_runs, ar_runs, al.config, en_lengths=lengths[longest][0], ar_lengths=lengths[longest][1],
+                   en_anchors=longest_anchors[0], ar_anchors=longest_anchors[1])
         times.append(time.perf_counter() - t0)
     longest_s = statistics.median(times)
     print(f"longest pair {longest}: {len(en_runs[0])} x {len(ar_runs[0])} lines, "
@@ -120,8 +129,14 @@ def main() -> None:
         npz = str(Path(tmp) / "long.npz")
         en_len = np.tile(np.concatenate([lengths[d][0] for d in docs]), reps_en)[:max_n]
         ar_len = np.tile(np.concatenate([lengths[d][1] for d in docs]), reps_ar)[:max_n]
+        en_keys = ([k for d in docs for k in keys[d][0]] * reps_en)[:max_n]
+        ar_keys = ([k for d in docs for k in keys[d][1]] * reps_ar)[:max_n]
+        # Each side's anchor ids flat, with each line's end (a line's ids: ids[ends[i-1]:ends[i]]).
+        flat = {side: (np.array([i for line in ids for i in line], np.int64), np.cumsum([len(line) for line in ids]))
+                for side, ids in zip(("en", "ar"), shared_anchor_ids(en_keys, ar_keys))}
         np.savez(npz, en=np.tile(en_sent, (reps_en, 1))[:max_n], ar=np.tile(ar_sent, (reps_ar, 1))[:max_n],
-                 en_len=en_len, ar_len=ar_len)
+                 en_len=en_len, ar_len=ar_len, en_ids=flat["en"][0], en_ends=flat["en"][1],
+                 ar_ids=flat["ar"][0], ar_ends=flat["ar"][1])
         for n in sizes:
             out = subprocess.run([sys.executable, __file__, "--data", args.data, "--child", npz, str(n)],
                                  check=True, capture_output=True, text=True)
