@@ -108,3 +108,19 @@ def test_anchors_count_the_same_in_the_band_as_on_the_whole_table():
     assert [(b.en, b.ar) for b in band] == [(b.en, b.ar) for b in whole]
     pieces = [b for b in whole if len(b.en) == 2]
     assert [(b.en, b.ar) for b in pieces] == [((i + i // 10, i + i // 10 + 1), (i,)) for i in range(5, n, 10)]
+
+
+def test_aligner_encodes_each_sentences_anchors_once_and_aligns_with_them():
+    from aligner import Aligner, segment
+    from test_bad_inputs import BagOfTrigrams
+
+    al = Aligner(encoder=BagOfTrigrams())
+    en = al.encode(segment("Troops reached Qamishli. Then 4,000 more came.", "en"), "en")
+    ar = al.encode(segment("وصلت القوات إلى القامشلي. ثم جاء ٤٠٠٠ آخرون.", "ar"), "ar")
+    assert en.anchors == [frozenset({"trbs", "kmsl"}), frozenset({"#4000"})]
+    assert {"kmsl", "lkmsl"} <= ar.anchors[0] and "#4000" in ar.anchors[1]
+    # The same beads as aligning the two sides' ids through the core directly.
+    en_ids, ar_ids = shared_anchor_ids(en.anchors, ar.anchors)
+    core = align_runs(en.runs, ar.runs, al.config, en_lengths=en.lengths, ar_lengths=ar.lengths,
+                      en_anchors=en_ids, ar_anchors=ar_ids)
+    assert al.align_encoded(en, ar).beads == core

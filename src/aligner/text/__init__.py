@@ -1,1 +1,2 @@
-"""Text: Unicode normalisation and sentence segmentation (English and Arabic)."""
+"""Text: Unicode normalisation, sentence segmentation (English and Arabic) and anchors
+(names and numbers both scripts share)."""
