@@ -214,8 +214,9 @@ class AlignmentConfig:
     # -> .853, e5 alone .857 -> .871. 1 rather than 2 or 3: faithful translations with
     # lines of their own (--own-lines, which share the source's names) keep their
     # unaligned-line F1 at 1 (.704 -> .708; .699 at 2, .686 at 3; e5 alone .545 -> .584 at
-    # 1, .565 at 2). anchor_cap 0.5 / 1 within .001; Qur'an documents (few names) do not
-    # move; leave-one-source-out chooses 2 in every fold (within .002 of 1).
+    # 1, .565 at 2). anchor_cap 0.5 / 1 within .001; per source abudawud .888 -> .900,
+    # nasai .846 -> .874, quran_si (few names) .904 -> .903; leave-one-source-out chooses
+    # 2 in every fold (within .002 of 1; docs/accuracy.md, session 19).
     anchor_weight: float = 1.0
     anchor_cap: float = 1.0
     anchor_max_lines: int = 16
