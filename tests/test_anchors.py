@@ -42,6 +42,9 @@ def test_arabic_anchors_key_every_word_and_digits_of_any_kind():
         frozenset({"hrr"}),  # diacritics removed; عن, أبي, قال too short
         frozenset({"#2012"}),
     ]
+    # Latin words an Arabic text quotes as they are: keyed as English names.
+    assert arabic_anchors(["قالت وكالة Reuters إن"]) == [frozenset({"klt", "rtrs"})]
+    assert english_anchors(["The agency Reuters said"]) == [frozenset({"rtrs"})]
 
 
 def test_shared_anchor_ids_number_the_keys_both_sides_have():

@@ -10,7 +10,8 @@ A name's key is its consonant skeleton in a small alphabet both scripts map onto
 (``kh`` and خ are ``k``, ``sh`` and ش are ``s``, vowels, ``w``/``y`` and their Arabic
 letters dropped): English names are the capitalised words (less those whose skeleton is
 also a lowercase word of the same side: "The", "Narrated"), Arabic words are keyed with
-and without each proclitic (و, ف, ب, ل, ك, ال), since any word may be a name. Skeletons
+and without each proclitic (و, ف, ب, ل, ك, ال), since any word may be a name, and so are
+the capitalised Latin words an Arabic text quotes as they are (Reuters, BBC). Skeletons
 shorter than three consonants are too common to be evidence and are not keys. A number's
 key is ``#`` and its digits (thousands separators removed). Pure functions of the text.
 """
@@ -80,13 +81,16 @@ def english_anchors(texts: Sequence[str]) -> list[frozenset[str]]:
 
 
 def arabic_anchors(texts: Sequence[str]) -> list[frozenset[str]]:
-    """Each Arabic sentence's anchor keys: every word's skeletons and its numbers (in any
+    """Each Arabic sentence's anchor keys: every word's skeletons, the skeletons of the
+    capitalised Latin words it quotes as they are (BBC, Reuters), and its numbers (in any
     digits)."""
     out = []
     for text in texts:
         text = normalize_arabic_for_encoding(text)
         names = {s for w in _AR_WORD_RE.findall(text) for s in arabic_skeletons(w) if len(s) >= MIN_SKELETON}
-        out.append(frozenset(names | _numbers(text)))
+        latin = {s for w in _EN_WORD_RE.findall(_AR_WORD_RE.sub(" ", text)) if w[0].isupper()
+                 for s in [english_skeleton(w)] if len(s) >= MIN_SKELETON}
+        out.append(frozenset(names | latin | _numbers(text)))
     return out
 
 
