@@ -11,7 +11,7 @@ A name's key is its consonant skeleton in a small alphabet both scripts map onto
 letters dropped): English names are the capitalised words (less those whose skeleton is
 also a lowercase word of the same side: "The", "Narrated"), Arabic words are keyed with
 and without each proclitic (و, ف, ب, ل, ك, ال), since any word may be a name, and so are
-the capitalised Latin words an Arabic text quotes as they are (Reuters, BBC). Skeletons
+the capitalised Latin words an Arabic text quotes as they are (Reuters, UNICEF). Skeletons
 shorter than three consonants are too common to be evidence and are not keys. A number's
 key is ``#`` and its digits (thousands separators removed). Pure functions of the text.
 """
@@ -82,7 +82,7 @@ def english_anchors(texts: Sequence[str]) -> list[frozenset[str]]:
 
 def arabic_anchors(texts: Sequence[str]) -> list[frozenset[str]]:
     """Each Arabic sentence's anchor keys: every word's skeletons, the skeletons of the
-    capitalised Latin words it quotes as they are (BBC, Reuters), and its numbers (in any
+    capitalised Latin words it quotes as they are (Reuters, UNICEF), and its numbers (in any
     digits)."""
     out = []
     for text in texts:
