@@ -663,3 +663,20 @@ def test_weak_line_full_at_must_not_be_negative():
     with pytest.raises(ValueError, match="weak_line_full_at must be >= 0"):
         AlignmentConfig(weak_line_full_at=-0.1)
     assert AlignmentConfig(weak_line_full_at=0.0).weak_line_full_at == 0.0  # 0: the cost always in full
+
+
+def test_a_moved_block_can_take_a_line_an_earlier_block_freed():
+    """The path paired English 3 with Arabic 3, which a first moved block (English 0 <->
+    Arabic 3) takes; English 3 is then free, and a second block (English 3 <-> Arabic 0)
+    takes it. A line a moved bead holds is not offered again."""
+    Bead = alignment_mod.Bead
+    path = alignment_mod._PathIndex([Bead((0,), ()), Bead((), (0,)), Bead((1,), (1,), 0.9), Bead((2,), (2,), 0.9),
+                                     Bead((3,), (3,), 0.1), Bead((4,), (4,), 0.9)])
+    first, second = Bead((0,), (3,), 0.8, True), Bead((3,), (0,), 0.8, True)
+    assert path.take([(first, 2.0)], None, 1.25)
+    assert path.take([(second, 2.0)], None, 1.25)
+    # Arabic 3 is held by the first moved bead, which sits with English 0's bead, not with
+    # the bead Arabic 3 came from: still not offered again.
+    assert not path.take([(Bead((4,), (3,), 0.8, True), 2.0)], None, 1.25)
+    assert [(b.en, b.ar, b.moved) for b in path.beads()] == [
+        ((0,), (3,), True), ((1,), (1,), False), ((2,), (2,), False), ((3,), (0,), True), ((4,), (4,), False)]

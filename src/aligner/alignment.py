@@ -1133,18 +1133,24 @@ class _PathIndex:
             if b.ar:
                 j = b.ar[-1] + 1
         self.placed: dict[int, list[Bead]] = {}  # path index -> what takes its place
+        self.taken: tuple[set[int], set[int]] = (set(), set())  # lines moved beads hold (English, Arabic)
 
     def take(self, block: list[tuple[Bead, float]], values: _BeadValues, cost: float) -> bool:
         """Take the beads of a block (each with its value) that cross the path as it
-        stands once their lines are taken, when none of their lines is taken yet and
-        together they earn more than ``cost``; whether they were taken."""
+        stands once their lines are taken, when no moved bead holds any of their lines
+        yet and together they earn more than ``cost``; whether they were taken. A line an
+        earlier block freed (the rest of a bead that gave it up) can still be taken."""
         while True:
             lines_en = {i for b, _ in block for i in b.en}
             lines_ar = {j for b, _ in block for j in b.ar}
             hit = sorted({int(self.owner_en[i]) for i in lines_en} | {int(self.owner_ar[j]) for j in lines_ar})
-            if not block or any(self.path[k] is None for k in hit):
+            if not block or lines_en & self.taken[0] or lines_ar & self.taken[1]:
                 return False
-            rest = {k: _rest(self.path[k], lines_en, lines_ar, values) for k in hit}
+            current = {k: self.placed[k] if self.path[k] is None else [self.path[k]] for k in hit}
+            rest = {k: [piece for x in current[k] for piece in
+                        (_rest(x, lines_en, lines_ar, values) if not x.moved and (lines_en.intersection(x.en)
+                                                                                or lines_ar.intersection(x.ar)) else [x])]
+                    for k in hit}
             crossing = [(b, g) for b, g in block if self._crosses(b, rest)]
             if len(crossing) == len(block):
                 break
@@ -1156,6 +1162,8 @@ class _PathIndex:
             self.placed[k] = rest[k]
         for b, _ in block:
             self.placed.setdefault(int(self.owner_en[b.en[0]]), []).append(b)
+            self.taken[0].update(b.en)
+            self.taken[1].update(b.ar)
         return True
 
     def _crosses(self, b: Bead, rest: dict[int, list[Bead]]) -> bool:
