@@ -256,6 +256,9 @@ DOCS = {
 }
 
 INF = float("inf")
+# The threshold these documents were built around (session 18's default): the rows that
+# need it name it; since the anchors the default is -1.3 (AlignmentConfig.threshold).
+SESSION_18_THRESHOLD = -1.45
 
 # (field, document, other settings, value A, beads A, value B, beads B)
 TERMS = [
@@ -275,10 +278,10 @@ TERMS = [
      0.0, "[0]:[0] [1]:[1] [2,3]:[2,3] [4]:[4] [5]:[5]"),
     # The margin a pairing must beat.
     ("threshold", "weak_pair", {},
-     -1.45, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
+     -1.3, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
      0.0, "[0]:[0] [1]:[1] [2]:[2] []:[3] [3]:[] [4]:[4] [5]:[5]"),
     ("threshold", "own_line", {},
-     -1.45, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
+     -1.3, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      -4.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
     # k = 1: every margin is measured against the line's own best match (which then
     # scores 0), and the merge no longer pays for its penalty.
@@ -301,7 +304,7 @@ TERMS = [
      0.25, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]"),
     # Equal lengths: the 1-2 bead is twice as long on the Arabic side.
-    ("length_weight", "faint_split_lengths", {},
+    ("length_weight", "faint_split_lengths", {"threshold": SESSION_18_THRESHOLD},
      1.5, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # The length term counts per line of the bead: the 1-2 bead's 1.5 lines per side make
@@ -320,14 +323,14 @@ TERMS = [
     ("length_ratio_tolerance", "free_splits", {},
      0.003, "[0]:[0] [1,2]:[1] [3,4]:[2] [5]:[3] [6,7]:[4]",
      0.5, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[] [5]:[3] [6,7]:[4]"),
-    ("length_smoothing", "faint_split_lengths", {},
+    ("length_smoothing", "faint_split_lengths", {"threshold": SESSION_18_THRESHOLD},
      10.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      1000.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # A line whose best match anywhere is weak costs extra to pair.
-    ("weak_line_weight", "own_line", {},
+    ("weak_line_weight", "own_line", {"threshold": SESSION_18_THRESHOLD},
      1.0, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      0.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
-    ("weak_line_margin", "own_line", {},
+    ("weak_line_margin", "own_line", {"threshold": SESSION_18_THRESHOLD},
      0.5, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      0.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
     ("weak_line_margin", "weak_pair", {},
@@ -380,7 +383,7 @@ TERMS = [
     ("paragraphs_first_max_ratio", "split_beside_finer_paragraphs", {},
      4.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6] [6]:[7]",
      2.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6] [6]:[7]"),
-    ("paragraph_bead_penalty", "split_across_paragraphs", {},
+    ("paragraph_bead_penalty", "split_across_paragraphs", {"threshold": SESSION_18_THRESHOLD},
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.5, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # inf: a rule; the pair outside one paragraph bead is not made.
@@ -413,7 +416,7 @@ TERMS = [
      True, "[0]:[0] [1]:[3] []:[4] [2]:[5] [3]:[] [4]:[1] [5]:[2] [6]:[6] [7]:[7] [8]:[] [9]:[8] [10]:[9]",
      False, "[0]:[0] [1]:[] [2]:[] [3]:[3] [4]:[1] []:[4] [5]:[2] []:[5] [6]:[6] [7]:[7] [8]:[] [9]:[8] [10]:[9]"),
     # Embedding geometry.
-    ("center", "faint_split", {},
+    ("center", "faint_split", {"threshold": SESSION_18_THRESHOLD},
      True, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]",
      False, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]"),
     ("scale_margins", "weak_encoder_split", {},
@@ -422,19 +425,19 @@ TERMS = [
     # Coarse-to-fine: a 5 x 5 document searched in a band of zero width around blocks of
     # 2 lines, its kNN margins measured on the band's neighbours only (knn_window 0), or
     # the whole table searched.
-    ("max_full_cells", "own_lines_at_the_ends", {"band_width": 0, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
+    ("max_full_cells", "own_lines_at_the_ends", {"threshold": SESSION_18_THRESHOLD, "band_width": 0, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
      250_000, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      4, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("band_width", "own_lines_at_the_ends", {"max_full_cells": 4, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
+    ("band_width", "own_lines_at_the_ends", {"threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
      12, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      0, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("coarse_block", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0, "knn_window": 0, "best_match_window": 0},
+    ("coarse_block", "own_lines_at_the_ends", {"threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "band_width": 0, "knn_window": 0, "best_match_window": 0},
      8, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      2, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
     # ... the same band with its margins' neighbours looked for up to 50 lines beyond it
     # (here: the whole document) gives the whole table's beads again; with the band's
     # neighbours alone, the last line (the report's own) is glued onto the pair before.
-    ("knn_window", "own_lines_at_the_ends", {"max_full_cells": 4, "band_width": 0, "coarse_block": 2},
+    ("knn_window", "own_lines_at_the_ends", {"threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "band_width": 0, "coarse_block": 2},
      50, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      0, "[0]:[0,1] [1]:[2] [2]:[3] [3,4]:[4]"),
     # A line's best match looked for only in the band: the moved block's counterparts, 25
