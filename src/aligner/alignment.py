@@ -262,7 +262,7 @@ class AlignmentConfig:
     # moved bead on the dev clean and merges documents (docs/accuracy.md).
     moved_blocks: bool = True
     # A moved block has no path around it to vouch for it: each of its beads must beat
-    # its own neighbours' mean (margin 0, where threshold lets the path take -1.45), and
+    # its own neighbours' mean (margin 0, where threshold lets the path take -1.3), and
     # the block must earn more than 1.25 scale units (a scale unit is a line's typical
     # best-match margin: two typical lines make a block, one line needs a strong match).
     # Sweep (use+e5, objective / reorder): threshold -0.25 / 0 / 0.25 / 0.5 at cost 1:
