@@ -680,3 +680,42 @@ def test_a_moved_block_can_take_a_line_an_earlier_block_freed():
     assert not path.take([(Bead((4,), (3,), 0.8, True), 2.0)], None, 1.25)
     assert [(b.en, b.ar, b.moved) for b in path.beads()] == [
         ((0,), (3,), True), ((1,), (1,), False), ((2,), (2,), False), ((3,), (0,), True), ((4,), (4,), False)]
+
+
+def _moved_case_beads(en: str, ar: str, seed: int | None) -> list[tuple[tuple[int, ...], tuple[int, ...], bool]]:
+    from test_known_answers import sentence_vectors
+
+    (e, _), (a, _) = sentence_vectors(en, ar)
+    if seed is not None:  # about 1e-4 on every coordinate: the answer is no tie
+        rng = np.random.default_rng(seed)
+        e, a = ((x + 1e-4 * rng.standard_normal(x.shape)).astype(np.float32) for x in (e, a))
+        e, a = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (e, a))
+    beads = align_runs(run_embeddings_by_mean(e, 8), run_embeddings_by_mean(a, 8), AlignmentConfig())
+    return [(b.en, b.ar, b.moved) for b in beads]
+
+
+# Hand-built documents (tests/test_known_answers.py's notation: each letter a direction of
+# its own, shared by both sides; p.. is English of the report's own) and their exact beads,
+# "m" marking a moved bead.
+MOVED_CASES = [
+    ("block moved to the front", "d e a b c f g h", "a b c d e f g h",
+     "[0]:[3]m [1]:[4]m [2]:[0] [3]:[1] [4]:[2] [5]:[5] [6]:[6] [7]:[7]"),
+    ("block moved back", "a b e f g h c d i j", "a b c d e f g h i j",
+     "[0]:[0] [1]:[1] [2]:[4] [3]:[5] [4]:[6] [5]:[7] [6]:[2]m [7]:[3]m [8]:[8] [9]:[9]"),
+    # The longer block stays on the path; the shorter is the moved one.
+    ("two blocks swapped", "a b f g c d e h i", "a b c d e f g h i",
+     "[0]:[0] [1]:[1] [2]:[5]m [3]:[6]m [4]:[2] [5]:[3] [6]:[4] [7]:[7] [8]:[8]"),
+    ("block with no counterpart anywhere", "a b p1 p2 c d e", "a b c d e",
+     "[0]:[0] [1]:[1] [2]:[] [3]:[] [4]:[2] [5]:[3] [6]:[4]"),
+]
+
+
+@pytest.mark.parametrize("name, en, ar, expected", MOVED_CASES, ids=[c[0] for c in MOVED_CASES])
+@pytest.mark.parametrize("seed", [None, 0, 1, 2])
+def test_moved_blocks_on_hand_built_documents(name, en, ar, expected, seed):
+    want = []
+    for item in expected.split():
+        moved = item.endswith("m")
+        sides = [tuple(int(x) for x in side.strip("[]").split(",") if x) for side in item.rstrip("m").split(":")]
+        want.append((sides[0], sides[1], moved))
+    assert _moved_case_beads(en, ar, seed) == want
