@@ -441,8 +441,10 @@ def align_command(en_dir: Path, ar_dir: Path, out_dir: Path, formats: tuple[str,
 
     if pair_by == "name" and max_sources > 1:
         raise click.BadParameter("needs --pair-by auto or content", param_hint="'--max-sources'")
-    alignment = {**({"moved_blocks": False} if no_moved else {}), **({"anchor_weight": 0.0} if no_anchors else {})} \
-        or None
+    off = {"moved_blocks": False} if no_moved else {}
+    if no_anchors:
+        off["anchor_weight"] = 0.0
+    alignment = off or None
     stage = None
     if scoring["score"] or scoring["min_quality"] is not None or scoring["min_score"] or scoring["reject_flags"] \
             or scoring["e5"]:
