@@ -684,13 +684,11 @@ def test_a_moved_block_can_take_a_line_an_earlier_block_freed():
 
 
 def _moved_case_beads(en: str, ar: str, seed: int | None) -> list[tuple[tuple[int, ...], tuple[int, ...], bool]]:
-    from test_known_answers import sentence_vectors
+    from test_known_answers import perturbed, sentence_vectors
 
     (e, _), (a, _) = sentence_vectors(en, ar)
-    if seed is not None:  # about 1e-4 on every coordinate: the answer is no tie
-        rng = np.random.default_rng(seed)
-        e, a = ((x + 1e-4 * rng.standard_normal(x.shape)).astype(np.float32) for x in (e, a))
-        e, a = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (e, a))
+    if seed is not None:  # the answer is no tie
+        e, a = perturbed(e, a, seed)
     beads = align_runs(run_embeddings_by_mean(e, 8), run_embeddings_by_mean(a, 8), AlignmentConfig())
     return [(b.en, b.ar, b.moved) for b in beads]
 

@@ -162,6 +162,13 @@ def paragraph_runs(sentences: np.ndarray, paragraphs: list[int], max_run: int) -
     return run_embeddings_by_mean(sums / np.linalg.norm(sums, axis=1, keepdims=True), max_run)
 
 
+def perturbed(e: np.ndarray, a: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides with noise of about 1e-4 on every coordinate, rows normalised again."""
+    rng = np.random.default_rng(seed)
+    e, a = ((x + 1e-4 * rng.standard_normal(x.shape)).astype(np.float32) for x in (e, a))
+    return e / np.linalg.norm(e, axis=1, keepdims=True), a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
 def align_document(doc: tuple[str, str, tuple | None], settings: dict, noise_seed: int | None = None) -> Beads:
     """Beads of ``doc`` (English, Arabic, optional (English lengths, Arabic lengths)) under
     ``AlignmentConfig(**settings)``: sentence runs, lengths when given, and paragraphs
@@ -171,9 +178,7 @@ def align_document(doc: tuple[str, str, tuple | None], settings: dict, noise_see
     config = AlignmentConfig(**settings)
     (e, en_paragraphs, en_anchors), (a, ar_paragraphs, ar_anchors) = sentence_vectors_and_anchors(en, ar)
     if noise_seed is not None:
-        rng = np.random.default_rng(noise_seed)
-        e, a = ((x + 1e-4 * rng.standard_normal(x.shape)).astype(np.float32) for x in (e, a))
-        e, a = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (e, a))
+        e, a = perturbed(e, a, noise_seed)
     extra: dict = {}
     if "#" in en and "#" in ar:
         extra.update(en_anchors=en_anchors, ar_anchors=ar_anchors)
