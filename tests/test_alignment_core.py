@@ -587,6 +587,37 @@ def test_null_cost_is_earned_in_proportion_to_a_lines_evidence(line, beads_9_10)
     assert all(not b.is_null for b in beads if 10 in b.en)
 
 
+B = Bead  # the tables below: (English lines, Arabic lines)
+
+
+@pytest.mark.parametrize("window, beads, en_shares, ar_shares", [
+    # Window 1: each bead's shares over itself and its neighbours. Bead 1 (English 1 left
+    # out) sees 2 of 3 English lines aligned, bead 3 both of its window's.
+    (1, [B((0,), (0,)), B((1,), ()), B((2,), (1,)), B((3,), (2,))],
+     [(1 / 2, 1), (2 / 3, 1), (2 / 3, 1), (1, 1)], [(1 / 2, 1), (2 / 3, 1), (1, 1)]),
+    # Window 0: the whole document's shares for every line.
+    (0, [B((0,), (0,)), B((1,), ()), B((2,), (1,)), B((3,), (2,))],
+     [(3 / 4, 1)] * 4, [(3 / 4, 1)] * 3),
+    # A window of 1 over 3 beads (2 x 1 + 1) is the whole document.
+    (1, [B((0,), (0,)), B((1,), ()), B((2,), (1,))], [(2 / 3, 1)] * 3, [(2 / 3, 1)] * 2),
+    # Bead 0's window has no Arabic line: it takes the document's Arabic share (1 of 2).
+    (1, [B((0,), ()), B((1,), ()), B((2,), (0,)), B((), (1,)), B((3,), ())],
+     [(0, 1 / 2), (1 / 3, 1), (1 / 2, 1 / 2), (0, 0)], [(1 / 2, 1 / 2), (1 / 2, 1 / 2)]),
+])
+def test_local_shares_count_the_beads_near_each_line(window, beads, en_shares, ar_shares):
+    n, m = 1 + max(i for b in beads for i in b.en), 1 + max(j for b in beads for j in b.ar)
+    runs = [run_embeddings_by_mean(_orthonormal(k), 2) for k in (n, m)]
+    values = alignment_mod._BeadValues(*runs, alignment_mod._full_band(n, m), AlignmentConfig(null_window=window))
+    en, ar = values.local_shares(beads)
+    np.testing.assert_allclose(en, en_shares, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ar, ar_shares, rtol=0, atol=1e-12)
+
+
+def test_null_window_must_not_be_negative():
+    with pytest.raises(ValueError, match="null_window must be >= 0"):
+        AlignmentConfig(null_window=-1)
+
+
 # ----------------------------------------------------------------------------- paragraphs first
 
 

@@ -122,7 +122,7 @@ def test_example_beads_differ_from_the_gold_only_where_marked():
 # the run of Arabic "b" and "c" has cosine 1.8 / sqrt(1.64 * 2) = 0.993884. "#k" after a
 # sentence gives it anchor key k (a name or number both sides write: aligner.text.anchors).
 
-DIM = 64
+DIM = 192  # distinct names a document may use (the longest, faithful_passage_then_own_lines, has 161)
 _TERM = re.compile(r"(\d*\.?\d*)([a-z]\w*)")
 
 
@@ -258,6 +258,13 @@ DOCS = {
     "named_piece": ("a b 0.2c+p#1 c d e", "a b c#1 d e", None),
     # ... and English line 4 names it too (two English lines: each pair counts 1/2).
     "named_twice": ("a b 0.2c+p#1 c d#1 e", "a b c#1 d e", None),
+    # A faithful passage of 100 pairs with a faint piece (0.3 x49 under much of its own)
+    # after English line 49, then a passage where every other English line is the report's
+    # own (30 pairs, 30 own lines): 130 of 161 English lines aligned in all (0.81).
+    "faithful_passage_then_own_lines": (
+        " ".join(f"x{k}" for k in range(50)) + " 0.3x49+p " + " ".join(f"x{k}" for k in range(50, 100)) + " "
+        + " ".join(f"y{k} p{k}" for k in range(30)),
+        " ".join(f"x{k}" for k in range(100)) + " " + " ".join(f"y{k}" for k in range(30)), None),
 }
 
 INF = float("inf")
@@ -359,6 +366,15 @@ TERMS = [
     ("null_pivot", "faithful_faint_piece", {},
      0.9, " ".join(f"[{i}]:[{i}]" for i in range(9)) + " [9,10]:[9] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19)),
      0.97, " ".join(f"[{i}]:[{i}]" for i in range(10)) + " [10]:[] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19))),
+    # The null cost counted near each line: within 50 beads of the faint piece the path
+    # aligns 100 of 101 English lines, so leaving it out costs the most (0.85 per unit of
+    # evidence) and it joins its bead; counted over the whole document (0), 130 of 161
+    # (below the pivot) charge nothing and it stays out.
+    ("null_window", "faithful_passage_then_own_lines", {},
+     50, " ".join(f"[{k}]:[{k}]" for k in range(49)) + " [49,50]:[49] " + " ".join(f"[{k + 1}]:[{k}]" for k in range(50, 100))
+     + " " + " ".join(f"[{101 + 2 * k}]:[{100 + k}] [{102 + 2 * k}]:[]" for k in range(30)),
+     0, " ".join(f"[{k}]:[{k}]" for k in range(50)) + " [50]:[] " + " ".join(f"[{k + 1}]:[{k}]" for k in range(50, 100))
+     + " " + " ".join(f"[{101 + 2 * k}]:[{100 + k}] [{102 + 2 * k}]:[]" for k in range(30))),
     # Anchors: the shared name is the evidence that glues the faint piece on; without it
     # (or counted up to 0.25 only) the piece stays out.
     ("anchor_weight", "named_piece", {},
