@@ -21,6 +21,7 @@ from aligner.alignment import (
     Bead,
     align_embeddings,
     align_runs,
+    center_runs,
     _logit,
     _paragraph_breaks,
     _paragraph_span,
@@ -585,6 +586,21 @@ def test_null_cost_is_earned_in_proportion_to_a_lines_evidence(line, beads_9_10)
     # ... where earned in full by every line (weak_line_margin 0), it is glued on.
     beads = align_embeddings(en, ar, dataclasses.replace(cfg, weak_line_margin=0.0))
     assert all(not b.is_null for b in beads if 10 in b.en)
+
+
+@pytest.mark.parametrize("window, means_over", [
+    # 7 rows: the whole document's mean for every row ...
+    (0, [range(7)] * 7),
+    (3, [range(7)] * 7),  # ... also where there are no more than 3 segments (7 <= 3 x 3)
+    # Segments of 2 rows (0-1, 2-3, 4-5, 6): each row's mean is over its own segment and
+    # the one on either side.
+    (2, [range(4), range(4), range(6), range(6), range(2, 7), range(2, 7), range(4, 7)]),
+])
+def test_center_runs_subtracts_the_mean_near_each_row(window, means_over):
+    rows = np.eye(7, 8, dtype=np.float32) + np.float32(0.5) * np.eye(7, 8, k=1, dtype=np.float32)
+    expected = [rows[i] - rows[list(over)].mean(0) for i, over in enumerate(means_over)]
+    expected = np.array([e / np.linalg.norm(e) for e in expected])
+    np.testing.assert_allclose(center_runs([rows], window)[0], expected, rtol=0, atol=1e-6)
 
 
 B = Bead  # the tables below: (English lines, Arabic lines)

@@ -258,6 +258,12 @@ DOCS = {
     "named_piece": ("a b 0.2c+p#1 c d e", "a b c#1 d e", None),
     # ... and English line 4 names it too (two English lines: each pair counts 1/2).
     "named_twice": ("a b 0.2c+p#1 c d#1 e", "a b c#1 d e", None),
+    # Two sections, each with its topic (s, u) in every line of both sides; English line 3
+    # is the report's own (p) on the first section's topic, with a trace of x2.
+    "own_line_in_a_topic": (
+        " ".join(f"x{k}+s" for k in range(3)) + " 0.1x2+p+s " + " ".join(f"x{k}+s" for k in range(3, 6)) + " "
+        + " ".join(f"y{k}+u" for k in range(6)),
+        " ".join(f"x{k}+s" for k in range(6)) + " " + " ".join(f"y{k}+u" for k in range(6)), None),
     # A faithful passage of 100 pairs with a faint piece (0.3 x49 under much of its own)
     # after English line 49, then a passage where every other English line is the report's
     # own (30 pairs, 30 own lines): 130 of 161 English lines aligned in all (0.81).
@@ -366,6 +372,13 @@ TERMS = [
     ("null_pivot", "faithful_faint_piece", {},
      0.9, " ".join(f"[{i}]:[{i}]" for i in range(9)) + " [9,10]:[9] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19)),
      0.97, " ".join(f"[{i}]:[{i}]" for i in range(10)) + " [10]:[] " + " ".join(f"[{i + 1}]:[{i}]" for i in range(10, 19))),
+    # Centred on the whole document's mean (13 lines: within 3 x 100), each line keeps half
+    # its section's topic, so the own line looks like its neighbours and is glued on;
+    # centred on the mean of its segment of 2 lines and the one on either side (its
+    # section's topic), it stays out.
+    ("center_window", "own_line_in_a_topic", {},
+     100, "[0]:[0] [1]:[1] [2,3]:[2] " + " ".join(f"[{k + 1}]:[{k}]" for k in range(3, 12)),
+     2, "[0]:[0] [1]:[1] [2]:[2] [3]:[] " + " ".join(f"[{k + 1}]:[{k}]" for k in range(3, 12))),
     # The null cost counted near each line: within 50 beads of the faint piece the path
     # aligns 100 of 101 English lines, so leaving it out costs the most (0.85 per unit of
     # evidence) and it joins its bead; counted over the whole document (0), 130 of 161

@@ -81,9 +81,14 @@ def test_lazy_runs_are_the_same_bits_as_held_runs(small_blocks):
         assert np.array_equal(z[30:200], h[30:200]) and np.array_equal(z[::7], h[::7])
         index = np.array([0, 36, 37, 38, 400, 3, len(h) - 1])
         assert np.array_equal(z[index], h[index])
-    for h, z in zip(center_runs(held), center_runs(lazy)):
-        assert np.array_equal(np.asarray(z), h)
-        assert np.array_equal(z[np.arange(40, 120)], h[40:120]) and np.array_equal(z[[5, 2, 90]], h[[5, 2, 90]])
+    # Whole-document means, and local ones (segments of 50 rows crossing the blocks of 37).
+    for window in (0, 50, 100):
+        for h, z in zip(center_runs(held, window), center_runs(lazy, window)):
+            assert np.array_equal(np.asarray(z), h)
+            assert np.array_equal(z[np.arange(40, 120)], h[40:120]) and np.array_equal(z[[5, 2, 90]], h[[5, 2, 90]])
+            assert np.array_equal(z[[-1, 650]], h[[-1, 650]])
+    # The local means differ from the whole document's (the rows are not centred alike).
+    assert not np.array_equal(center_runs(held[:1], 50)[0], center_runs(held[:1])[0])
     ce, ch = center_runs(lazy[:1])[0], center_runs(held[:1])[0]
     assert evidence_floor(ce, ce, 0.1) == evidence_floor(ch, ch, 0.1)
 

@@ -78,6 +78,8 @@ from typing import Sequence
 
 import numpy as np
 
+from aligner.encoders.pooling import center_rows, segment_means
+
 _NEG = -1e30
 
 
@@ -220,10 +222,11 @@ class AlignmentConfig:
     # whole-document shares. Sweep 0 / 15 / 30 / 50 / 100 (use+e5; tune_alignment.py
     # --long): long documents strict / unaligned-line F1 .867 / .807 -> .877 / .820, .879
     # / .825, .875 / .822, .875 / .817, their raw text .953 / .819 -> .955 / .826, .956 /
-    # .829, .956 / .828, .955 / .822; the dev sets' figures equal from 50 up (at 30 dev-e2e
-    # unaligned .828 -> .825 and faithful translations with lines of their own, --own-lines,
-    # .707 -> .688; at 15 dev .947 -> .943); USE alone at 50: long .804 / .716 -> .811 /
-    # .723, raw .929 / .736 -> .930 / .743, dev-split lax .930 -> .928, the rest equal.
+    # .829, .956 / .828, .955 / .822; the dev sets' figures equal from 50 up (at 30
+    # dev-e2e unaligned .828 -> .825 and faithful translations with lines of their own,
+    # --own-lines, .707 -> .677; .704 at 50; at 15 dev .947 -> .943); USE alone at 50:
+    # long .804 / .716 -> .811 / .723, raw .929 / .736 -> .930 / .743, dev-split .767 ->
+    # .769 (lax .930 -> .929), the rest equal.
     null_window: int = 50
     # Anchors (``align_runs(..., en_anchors=, ar_anchors=)``; ``aligner.text.anchors``): a
     # bead whose sides share rare transliterated names or numbers earns anchor_weight per
@@ -301,6 +304,16 @@ class AlignmentConfig:
     # leave-one-source-out fold; USE alone: reorder .800 -> .809, the rest within .003).
     moved_repath: bool = True
     center: bool = True            # subtract each side's mean embedding (see center_runs)
+    # ... the mean near each run in a long document: over more than 3 x center_window runs,
+    # a run's own segment of center_window runs and the one on either side (a window of
+    # 300 lines). A long document's topic drifts (a report's sections, a collection's
+    # chapters), and a whole-document mean leaves each section's topic in its sentences,
+    # so that they all look alike. Sweep 0 / 33 / 50 / 67 / 100 (use+e5; tune_alignment.py
+    # --long): long documents strict / unaligned-line F1 .875 / .822 -> .878 / .830, .878
+    # / .831, .880 / .833, .880 / .832; their raw text .956 / .828 -> .957 / .834, .955 /
+    # .830, .956 / .831, .957 / .838; dev figures equal at 67 and 100 (at 33 dev .947 ->
+    # .942, at 50 dev-split .844 -> .840).
+    center_window: int = 100
     scale_margins: bool = True     # margins in units of the document's typical best margin
     max_full_cells: int = 250_000  # above this, search coarse-to-fine in a band
     band_width: int = 12          # lines each side of the projected coarse path
@@ -353,6 +366,8 @@ class AlignmentConfig:
                              f"{self.moved_block_cost}")
         if not self.weak_line_full_at >= 0:
             raise ValueError(f"weak_line_full_at must be >= 0, got {self.weak_line_full_at}")
+        if self.center_window < 0:
+            raise ValueError(f"center_window must be >= 0 (0: the whole document), got {self.center_window}")
         if self.null_window < 0:
             raise ValueError(f"null_window must be >= 0 (0: the whole document), got {self.null_window}")
         if not (self.anchor_weight >= 0 and self.anchor_cap >= 0 and self.anchor_max_lines >= 1):
@@ -397,25 +412,30 @@ def run_embeddings_by_mean(sentences: np.ndarray, max_run: int) -> list[np.ndarr
     return runs
 
 
-def center_runs(runs: Sequence[np.ndarray]) -> list[np.ndarray]:
+def center_runs(runs: Sequence[np.ndarray], window: int = 0) -> list[np.ndarray]:
     """Subtract each run length's mean embedding, then re-normalise.
 
     Sentences of one document share its topic, so all their cosines with the other side
     sit high and close together; removing the shared (mean) direction leaves what is
     specific to each sentence. On the dev set this raises the share of English sentences
-    whose nearest Arabic sentence is the right one from 49% to 65%."""
+    whose nearest Arabic sentence is the right one from 49% to 65%.
+
+    ``window`` (0: the whole document): a long document's topic drifts, so where there
+    are more than three segments of ``window`` runs, each run loses the mean of its own
+    segment and the one on either side (see AlignmentConfig.center_window)."""
     out = []
     for r in runs:
         if len(r) == 0:
             out.append(r)
-            continue
-        if hasattr(r, "centered"):  # computed on demand (aligner.encoders.pooling.LazyRuns): the same rows
-            out.append(r.centered())
-            continue
-        c = r - r.mean(0, dtype=np.float64).astype(np.float32)
-        norms = np.linalg.norm(c, axis=1, keepdims=True)
-        norms[norms == 0] = 1
-        out.append((c / norms).astype(np.float32))
+        elif hasattr(r, "centered"):  # computed on demand (aligner.encoders.pooling.LazyRuns): the same rows
+            out.append(r.centered(window))
+        elif window and len(r) > 3 * window:
+            starts = range(0, len(r), window)
+            sums = np.stack([r[a:a + window].sum(0, dtype=np.float64) for a in starts])
+            counts = np.array([min(window, len(r) - a) for a in starts])
+            out.append(center_rows(r, np.repeat(segment_means(sums, counts), counts, axis=0)))
+        else:
+            out.append(center_rows(r, r.mean(0, dtype=np.float64).astype(np.float32)))
     return out
 
 
@@ -1455,7 +1475,7 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
         return [Bead((i,), ()) for i in range(n)] + [Bead((), (j,)) for j in range(m)]
     raw_en, raw_ar = en_runs, ar_runs
     if config.center:
-        en_runs, ar_runs = center_runs(en_runs), center_runs(ar_runs)
+        en_runs, ar_runs = center_runs(en_runs, config.center_window), center_runs(ar_runs, config.center_window)
     if (n + 1) * (m + 1) <= config.max_full_cells:
         band = _full_band(n, m)
     else:

@@ -251,24 +251,28 @@ class LazyRuns:
             acc = np.add.reduce(np.concatenate([acc, rows.astype(np.float64)]), 0, keepdims=True)
         return acc[0] / len(self)
 
-    def centered(self) -> CenteredRuns:
-        """``alignment.center_runs`` of this matrix, on demand."""
-        return CenteredRuns(self, self.mean_f64().astype(np.float32))
+    def centered(self, window: int = 0) -> CenteredRuns:
+        """``alignment.center_runs`` of this matrix, on demand: less the mean row, or with
+        ``window`` (over three segments of that many rows) less each segment's local
+        mean (:func:`segment_means`)."""
+        n = len(self)
+        if window and n > 3 * window:
+            sums = np.stack([self.rows(a, min(n, a + window)).sum(0, dtype=np.float64) for a in range(0, n, window)])
+            counts = np.array([min(window, n - a) for a in range(0, n, window)])
+            return CenteredRuns(self, segment_means(sums, counts), window)
+        return CenteredRuns(self, self.mean_f64().astype(np.float32)[None, :], max(n, 1))
 
 
 class CenteredRuns(LazyRuns):
-    """Rows of a :class:`LazyRuns` less its mean row, re-normalised (as
-    ``alignment.center_runs`` computes them, row by row)."""
+    """Rows of a :class:`LazyRuns` less their mean (row ``i``: ``means[i // segment]``),
+    re-normalised (as ``alignment.center_runs`` computes them, row by row)."""
 
-    def __init__(self, raw: LazyRuns, mean: np.ndarray):
+    def __init__(self, raw: LazyRuns, means: np.ndarray, segment: int):
         super().__init__(raw.table, raw.k)
-        self.raw, self.mean = raw, mean
+        self.raw, self.means, self.segment = raw, means, segment
 
     def rows(self, r0: int, r1: int) -> np.ndarray:
-        c = self.raw.rows(r0, r1) - self.mean
-        norms = np.linalg.norm(c, axis=1, keepdims=True)
-        norms[norms == 0] = 1
-        return (c / norms).astype(np.float32)
+        return center_rows(self.raw.rows(r0, r1), self.means[np.arange(r0, max(r0, r1)) // self.segment])
 
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)) or isinstance(key, slice):
@@ -279,11 +283,8 @@ class CenteredRuns(LazyRuns):
         index = index.astype(np.int64, copy=False)
         if len(index) == 0:
             return np.zeros((0, self.table.embedding_dim()), np.float32)
-        raw = self.raw[index]
-        c = raw - self.mean
-        norms = np.linalg.norm(c, axis=1, keepdims=True)
-        norms[norms == 0] = 1
-        return (c / norms).astype(np.float32)
+        index = np.where(index < 0, index + len(self), index)
+        return center_rows(self.raw[index], self.means[index // self.segment])
 
     def __array__(self, dtype=None, copy=None):
         out = np.concatenate([self.rows(r0, min(len(self), r0 + self.table.block))
@@ -291,8 +292,25 @@ class CenteredRuns(LazyRuns):
                              [np.zeros((0, self.table.embedding_dim()), np.float32)])
         return out if dtype is None else out.astype(dtype)
 
-    def centered(self) -> CenteredRuns:
+    def centered(self, window: int = 0) -> CenteredRuns:
         raise TypeError("already centred")
+
+
+def segment_means(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each segment's local mean (float32): the rows of the segment and of the one on
+    either side of it (``sums``: each segment's float64 row sum; ``counts``: its rows)."""
+    zeros = np.zeros((1, sums.shape[1]))
+    padded, sizes = np.vstack([zeros, sums, zeros]), np.concatenate([[0], counts, [0]])
+    local = padded[:-2] + padded[1:-1] + padded[2:]
+    return (local / (sizes[:-2] + sizes[1:-1] + sizes[2:])[:, None]).astype(np.float32)
+
+
+def center_rows(rows: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """``rows`` less ``means`` (one row, or one per row), each re-normalised (float32)."""
+    c = rows - means
+    norms = np.linalg.norm(c, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    return (c / norms).astype(np.float32)
 
 
 def pooled_runs(states: np.ndarray, lens: np.ndarray, embed: Callable[[np.ndarray, np.ndarray], np.ndarray],
