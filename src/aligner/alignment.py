@@ -49,8 +49,9 @@ more than .01 either way (``benchmarks/tune_alignment.py``, README "Accuracy").
 * ``null(line)`` is the document's own null model: 0 unless the alignment with the length
   term on aligns nearly all of both sides (a faithful translation), where leaving a line
   out then costs more the more of the document is aligned (``null_weight``,
-  ``null_pivot``), in proportion to the line's evidence. Both fits count the shares near each line (``null_window`` beads
-  either side): a long document's faithful passage is not judged by its loose ones.
+  ``null_pivot``), in proportion to the line's evidence. Both fits count the shares
+  near each line (``null_window`` beads either side): a long document's faithful passage
+  is not judged by its loose ones.
 * ``anchors`` is what the bead's two sides share of the keys the caller gives each line
   (``aligner.text.anchors``: transliterated names, numbers), each line pair sharing a key
   counted ``1 / max(lines with it on either side)``: a name on one line of each side is
@@ -430,10 +431,8 @@ def center_runs(runs: Sequence[np.ndarray], window: int = 0) -> list[np.ndarray]
         elif hasattr(r, "centered"):  # computed on demand (aligner.encoders.pooling.LazyRuns): the same rows
             out.append(r.centered(window))
         elif window and len(r) > 3 * window:
-            starts = range(0, len(r), window)
-            sums = np.stack([r[a:a + window].sum(0, dtype=np.float64) for a in starts])
-            counts = np.array([min(window, len(r) - a) for a in starts])
-            out.append(center_rows(r, np.repeat(segment_means(sums, counts), counts, axis=0)))
+            means = segment_means(len(r), window, lambda a, b, r=r: r[a:b])
+            out.append(center_rows(r, means[np.arange(len(r)) // window]))
         else:
             out.append(center_rows(r, r.mean(0, dtype=np.float64).astype(np.float32)))
     return out
@@ -537,7 +536,7 @@ class _BeadValues:
         self.anchors = anchors if anchors and config.anchor_weight > 0 else None
         n, m = len(en_runs[0]), len(ar_runs[0])
         self.lengths: tuple[np.ndarray, np.ndarray] | None = None
-        self.null_cost = 0.0  # the most a line's null cost is (fit_null_costs): 0, none charged
+        self.null_cost = 0.0  # the largest line's null cost (fit_null_costs); 0: none charged
         self.ratio: float | None = None
         self.types = [t for t in bead_types(config.max_side, config.max_many_lines)
                       if t[0] <= min(n, len(en_runs)) and t[1] <= min(m, len(ar_runs))]

@@ -257,9 +257,7 @@ class LazyRuns:
         mean (:func:`segment_means`)."""
         n = len(self)
         if window and n > 3 * window:
-            sums = np.stack([self.rows(a, min(n, a + window)).sum(0, dtype=np.float64) for a in range(0, n, window)])
-            counts = np.array([min(window, n - a) for a in range(0, n, window)])
-            return CenteredRuns(self, segment_means(sums, counts), window)
+            return CenteredRuns(self, segment_means(n, window, self.rows), window)
         return CenteredRuns(self, self.mean_f64().astype(np.float32)[None, :], max(n, 1))
 
 
@@ -296,9 +294,14 @@ class CenteredRuns(LazyRuns):
         raise TypeError("already centred")
 
 
-def segment_means(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Each segment's local mean (float32): the rows of the segment and of the one on
-    either side of it (``sums``: each segment's float64 row sum; ``counts``: its rows)."""
+def segment_means(n: int, window: int, rows_of: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """The local means (float32) of ``n`` rows cut into segments of ``window``: each
+    segment's is the mean of its own rows and those of the segment on either side.
+    ``rows_of(a, b)``: rows ``a`` to ``b - 1`` (read once, a segment at a time, so rows
+    computed on demand give the same bits as held ones)."""
+    starts = range(0, n, window)
+    sums = np.stack([rows_of(a, min(n, a + window)).sum(0, dtype=np.float64) for a in starts])
+    counts = np.array([min(window, n - a) for a in starts])
     zeros = np.zeros((1, sums.shape[1]))
     padded, sizes = np.vstack([zeros, sums, zeros]), np.concatenate([[0], counts, [0]])
     local = padded[:-2] + padded[1:-1] + padded[2:]
