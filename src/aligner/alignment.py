@@ -431,7 +431,7 @@ def center_runs(runs: Sequence[np.ndarray], window: int = 0) -> list[np.ndarray]
         elif hasattr(r, "centered"):  # computed on demand (aligner.encoders.pooling.LazyRuns): the same rows
             out.append(r.centered(window))
         elif window and len(r) > 3 * window:
-            means = segment_means(len(r), window, lambda a, b, r=r: r[a:b])
+            means = segment_means(len(r), window, lambda a, b: r[a:b])  # noqa: B023 (used at once)
             out.append(center_rows(r, means[np.arange(len(r)) // window]))
         else:
             out.append(center_rows(r, r.mean(0, dtype=np.float64).astype(np.float32)))
@@ -626,8 +626,8 @@ class _BeadValues:
             return False
         pivot = _logit(cfg.null_pivot)
         costs = [cfg.null_weight * np.maximum(0.0, _logits(shares.min(1)) - pivot) for shares in self.local_shares(beads)]
-        self._null_lines = tuple(np.concatenate([[0.0], np.cumsum(evidence * cost)])
-                                 for evidence, cost in zip(self._null_evidence, costs))
+        en, ar = (np.concatenate([[0.0], np.cumsum(evidence * cost)]) for evidence, cost in zip(self._null_evidence, costs))
+        self._null_lines = (en, ar)
         self.null_cost = float(max(cost.max(initial=0.0) for cost in costs))
         return bool(self.null_cost)
 
@@ -694,12 +694,14 @@ class _BeadValues:
         """What pairing ``bead``'s lines earns in the search (the null costs they would pay)."""
         if not self.null_cost or bead.is_null:
             return 0.0
+        assert self._null_lines is not None  # fitted whenever null_cost is set
         (ne, na), (e, a) = self._null_lines, (bead.en, bead.ar)
         return float(ne[e[-1] + 1] - ne[e[0]] + na[a[-1] + 1] - na[a[0]])
 
     def _null_block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """What pairing the lines of every bead type earns: the null cost its lines would
         pay left out."""
+        assert self._null_lines is not None  # fitted whenever null_cost is set
         (ne, na), (a, b) = self._null_lines, self._sizes
         rows, cols = np.arange(r0, r1), np.arange(c0, c1)
         en = ne[rows][None, :] - ne[np.clip(rows[None, :] - a[:, None], 0, None)]
