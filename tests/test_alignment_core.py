@@ -629,9 +629,11 @@ def test_local_shares_count_the_beads_near_each_line(window, beads, en_shares, a
     np.testing.assert_allclose(ar, ar_shares, rtol=0, atol=1e-12)
 
 
-def test_null_window_must_not_be_negative():
-    with pytest.raises(ValueError, match="null_window must be >= 0"):
-        AlignmentConfig(null_window=-1)
+@pytest.mark.parametrize("field", ["null_window", "center_window"])
+def test_windows_must_not_be_negative(field):
+    with pytest.raises(ValueError, match=f"{field} must be >= 0"):
+        AlignmentConfig(**{field: -1})
+    assert getattr(AlignmentConfig(**{field: 0}), field) == 0  # 0: the whole document
 
 
 # ----------------------------------------------------------------------------- paragraphs first
