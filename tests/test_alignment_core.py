@@ -630,7 +630,7 @@ def test_local_shares_count_the_beads_near_each_line(window, beads, en_shares, a
 
 
 @pytest.mark.parametrize("field", ["null_window", "center_window"])
-def test_windows_must_not_be_negative(field):
+def test_local_fit_windows_must_not_be_negative(field):
     with pytest.raises(ValueError, match=f"{field} must be >= 0"):
         AlignmentConfig(**{field: -1})
     assert getattr(AlignmentConfig(**{field: 0}), field) == 0  # 0: the whole document
