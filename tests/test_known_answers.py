@@ -278,6 +278,11 @@ INF = float("inf")
 # need it name it; since the anchors the default is -1.3 (AlignmentConfig.threshold).
 SESSION_18_THRESHOLD = -1.45
 
+# faithful_passage_then_own_lines' beads after the faint piece (either way): the rest of
+# the faithful passage, then each pair followed by the report's own line.
+_AFTER_THE_FAINT_PIECE = (" ".join(f"[{k + 1}]:[{k}]" for k in range(50, 100)) + " "
+                          + " ".join(f"[{101 + 2 * k}]:[{100 + k}] [{102 + 2 * k}]:[]" for k in range(30)))
+
 # (field, document, other settings, value A, beads A, value B, beads B)
 TERMS = [
     # Bead shapes.
@@ -384,10 +389,8 @@ TERMS = [
     # evidence) and it joins its bead; counted over the whole document (0), 130 of 161
     # (below the pivot) charge nothing and it stays out.
     ("null_window", "faithful_passage_then_own_lines", {},
-     50, " ".join(f"[{k}]:[{k}]" for k in range(49)) + " [49,50]:[49] " + " ".join(f"[{k + 1}]:[{k}]" for k in range(50, 100))
-     + " " + " ".join(f"[{101 + 2 * k}]:[{100 + k}] [{102 + 2 * k}]:[]" for k in range(30)),
-     0, " ".join(f"[{k}]:[{k}]" for k in range(50)) + " [50]:[] " + " ".join(f"[{k + 1}]:[{k}]" for k in range(50, 100))
-     + " " + " ".join(f"[{101 + 2 * k}]:[{100 + k}] [{102 + 2 * k}]:[]" for k in range(30))),
+     50, " ".join(f"[{k}]:[{k}]" for k in range(49)) + " [49,50]:[49] " + _AFTER_THE_FAINT_PIECE,
+     0, " ".join(f"[{k}]:[{k}]" for k in range(50)) + " [50]:[] " + _AFTER_THE_FAINT_PIECE),
     # Anchors: the shared name is the evidence that glues the faint piece on; without it
     # (or counted up to 0.25 only) the piece stays out.
     ("anchor_weight", "named_piece", {},

@@ -79,7 +79,7 @@ from typing import Sequence
 
 import numpy as np
 
-from aligner.encoders.pooling import center_rows, segment_means
+from aligner.encoders.pooling import center_rows, centres_locally, segment_means
 
 _NEG = -1e30
 
@@ -430,7 +430,7 @@ def center_runs(runs: Sequence[np.ndarray], window: int = 0) -> list[np.ndarray]
             out.append(r)
         elif hasattr(r, "centered"):  # computed on demand (aligner.encoders.pooling.LazyRuns): the same rows
             out.append(r.centered(window))
-        elif window and len(r) > 3 * window:
+        elif centres_locally(len(r), window):
             means = segment_means(len(r), window, lambda a, b: r[a:b])  # noqa: B023 (used at once)
             out.append(center_rows(r, means[np.arange(len(r)) // window]))
         else:
@@ -598,24 +598,26 @@ class _BeadValues:
         line: over the beads within ``null_window`` of the line's own bead (``beads`` in
         path order; all of them at 0). Arrays of shape (English lines, 2) and (Arabic
         lines, 2)."""
-        sizes = np.array([(len(b.en), len(b.ar)) for b in beads], np.float64).reshape(-1, 2)
-        aligned = sizes * np.array([not b.is_null for b in beads], np.float64)[:, None]
+        sizes = np.array([(len(b.en), len(b.ar)) for b in beads], np.int64).reshape(-1, 2)
+        aligned = sizes * np.array([not b.is_null for b in beads], np.int64)[:, None]
+        whole = aligned.sum(0) / np.maximum(sizes.sum(0), 1)
         count, window = len(beads), self.config.null_window
         if not window or 2 * window + 1 >= count:
-            shares = np.broadcast_to(aligned.sum(0) / np.maximum(sizes.sum(0), 1.0), (count, 2))
+            shares = np.broadcast_to(whole, (count, 2))
         else:
-            total, made = (np.vstack([np.zeros((1, 2)), np.cumsum(x, 0)]) for x in (sizes, aligned))
+            total, made = (np.vstack([np.zeros((1, 2), np.int64), np.cumsum(x, 0)]) for x in (sizes, aligned))
             lo, hi = np.clip(np.arange(count) - window, 0, None), np.clip(np.arange(count) + window + 1, None, count)
             # A window without lines of one side (a long run of the other's own) takes the
             # document's share of that side.
             lines = total[hi] - total[lo]
-            whole = aligned.sum(0) / np.maximum(sizes.sum(0), 1.0)
-            shares = np.where(lines > 0, (made[hi] - made[lo]) / np.maximum(lines, 1.0), whole)
-        out = (np.ones((len(self.en_runs[0]), 2)), np.ones((len(self.ar_runs[0]), 2)))
-        for bead, share in zip(beads, shares):
-            out[0][list(bead.en)] = share
-            out[1][list(bead.ar)] = share
-        return out
+            shares = np.where(lines > 0, (made[hi] - made[lo]) / np.maximum(lines, 1), whole)
+        out = []
+        for side, n in ((0, len(self.en_runs[0])), (1, len(self.ar_runs[0]))):
+            side_shares = np.ones((n, 2))
+            lines_of = np.fromiter((k for b in beads for k in (b.ar if side else b.en)), np.int64)
+            side_shares[lines_of] = np.repeat(shares, sizes[:, side], axis=0)
+            out.append(side_shares)
+        return out[0], out[1]
 
     def fit_null_costs(self, beads: Sequence[Bead]) -> bool:
         """The cost of leaving each line out, from the share of the less aligned side that

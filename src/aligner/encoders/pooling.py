@@ -256,7 +256,7 @@ class LazyRuns:
         ``window`` (over three segments of that many rows) less each segment's local
         mean (:func:`segment_means`)."""
         n = len(self)
-        if window and n > 3 * window:
+        if centres_locally(n, window):
             return CenteredRuns(self, segment_means(n, window, self.rows), window)
         return CenteredRuns(self, self.mean_f64().astype(np.float32)[None, :], max(n, 1))
 
@@ -292,6 +292,12 @@ class CenteredRuns(LazyRuns):
 
     def centered(self, window: int = 0) -> CenteredRuns:
         raise TypeError("already centred")
+
+
+def centres_locally(n: int, window: int) -> bool:
+    """Whether ``n`` rows are centred on local means (:func:`segment_means`): more than
+    three segments of ``window``; otherwise on their whole mean."""
+    return bool(window) and n > 3 * window
 
 
 def segment_means(n: int, window: int, rows_of: Callable[[int, int], np.ndarray]) -> np.ndarray:
