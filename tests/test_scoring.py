@@ -284,7 +284,7 @@ SIGNATURES = [
     ("numbers", {}, "numbers|digits:ascii+arabic-indic+eastern|sep:\u066b\u066c|words:match-only|v1"),
     ("language", {}, f"language|lid:lingua-{LINGUA}-low|langs:9|min_letters:12|v1"),
     ("e5_similarity", {"engine": "int8"},
-     "e5_similarity|encoder:multilingual-e5-small-q4|engine:torch-int8|prefix:passage|v1"),
+     "e5_similarity|encoder:multilingual-e5-small-q4|engine:torch-int8|prefix:query|v1"),
     ("e5_gap", {"engine": "int8"},
      "e5_gap|encoder:multilingual-e5-small-q4|engine:torch-int8|centred:doc|rival:max(row,col)|v1"),
 ]

