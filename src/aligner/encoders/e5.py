@@ -15,7 +15,7 @@ with the piece scores, unknown characters scored ``min - 10``); the Viterbi sear
 ``tokenizers`` library's Unigram model.
 
 Texts get e5's ``"query: "`` prefix, the one its authors give for symmetric tasks such
-as bitext mining (one prefix on both sides). With ``"passage: "`` (sessions 13-20) every
+as bitext mining (one prefix on both sides). With ``"passage: "`` (before session 21) every
 dev variant aligned worse: e5 alone objective .871 -> .882 with ``"query: "``, dev-split
 .808 -> .820, dev-reorder .827 -> .850 (``benchmarks/tune_alignment.py``; docs/accuracy.md,
 session 21). A text longer than the model's 512 positions is cut into windows

@@ -3,7 +3,7 @@
 
 With both embedded encoders aligning (``use+e5``, the default), ``similarity`` is USE's
 cosine (the quality model was fitted on it; e5's is ``e5_similarity``) and the record's
-``score`` the combination's, ``0.2 x similarity + 0.8 x e5_similarity`` on a 1-1 pair.
+``score`` the combination's, ``0.1 x similarity + 0.9 x e5_similarity`` on a 1-1 pair.
 
 How it differs from the record's ``score`` with one encoder: both are cosines by the same
 encoder, and for a 1-1 pair they are the same number (the embedding of one sentence; a run scores
