@@ -36,13 +36,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import E5_PREFIX
 from .base import EncoderLoadError
 from .torch_tiles import (DEFAULT_ENGINE, Workspace, check_engine, file_sha256, length_sorted_batches,
                           make_linear)
 
 NAME = "multilingual-e5-small"
 
-PREFIX = "query: "
+PREFIX = E5_PREFIX
 _QK = 32                 # weights per Q4_0 block
 _TOKEN_TILE = 128        # CPU row tile of the token-wise matmuls (see row_tiled_matmul)
 _LENGTH_BUCKET = 16      # attention is computed per bucket of this many positions

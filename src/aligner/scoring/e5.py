@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from aligner.encoders import E5_PREFIX
 from aligner.scoring.base import E5_GAP, E5_SCORE, Metric, register
 from aligner.scoring.batch import E5_EXTRA, PairBatch
 from aligner.scoring.gap import Gap
@@ -32,8 +33,7 @@ class E5Similarity(Metric):
         self.engine = engine
 
     def settings(self) -> dict[str, Any]:
-        # aligner.encoders.e5.PREFIX, named here without loading the encoder's module.
-        return {**e5_settings(self.engine), "prefix": "query"}
+        return {**e5_settings(self.engine), "prefix": E5_PREFIX.rstrip(": ")}
 
     def score(self, batch: PairBatch) -> np.ndarray:
         return pair_cosines(batch.extra[E5_EXTRA])
