@@ -76,3 +76,24 @@ def test_runs_computed_ahead_are_the_same_bits(default_aligner):
     assert not default_aligner._runs_ahead  # each taken once
     for a, b in zip(one_by_one, ahead):
         assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.slow
+def test_paragraph_runs_computed_ahead_are_the_same_bits(use_aligner):
+    """Raw text with paragraphs: the paragraphs' runs (aligned first) are computed ahead
+    in the same head call as the sentences', the same bits as side by side; a side of one
+    paragraph gets none."""
+    sides = [(segment(f"{EN[0]} {EN[1]}\n\n{EN[2]}", "en"), "en"), (segment(f"{AR[0]}\n\n{AR[1]} {AR[2]}", "ar"), "ar"),
+             (segment(" ".join(EN[1:]), "en"), "en")]
+    use_aligner.clear_cache()
+    one_by_one = [use_aligner.encode(sentences, lang) for sentences, lang in sides]
+    use_aligner.encode_ahead(sides)
+    assert len(use_aligner._runs_ahead) == 3 and len(use_aligner._paragraph_runs_ahead) == 2
+    ahead = [use_aligner.encode(sentences, lang) for sentences, lang in sides]
+    assert not use_aligner._runs_ahead and not use_aligner._paragraph_runs_ahead  # each taken once
+    assert one_by_one[2].paragraph_runs is None and ahead[2].paragraph_runs is None
+    for a, b in zip(one_by_one, ahead):
+        assert all(np.array_equal(x, y) for x, y in zip(a.runs, b.runs))
+        if a.paragraph_runs is not None:
+            assert len(a.paragraph_runs) == len(b.paragraph_runs) == use_aligner.config.max_run
+            assert all(np.array_equal(x, y) for x, y in zip(a.paragraph_runs, b.paragraph_runs))

@@ -760,3 +760,87 @@ def test_two_encoders_pair_on_the_first_and_the_second_encodes_only_what_is_alig
     np.testing.assert_array_equal(states, expected_states)
     assert counts.tolist() == expected_counts.tolist()
     assert both.encoded_by == {"first": 14, "second": 12}
+
+
+class CountingWords(StatefulWords):
+    """StatefulWords counting the rows its head embeds."""
+
+    def __init__(self, name: str = "words", salt: int = 0):
+        super().__init__(name, salt)
+        self.head_rows = self.head_calls = 0
+
+    def embed_states(self, states, lens):
+        self.head_rows += len(states)
+        self.head_calls += 1
+        return super().embed_states(states, lens)
+
+
+def _twelve_lines(tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    lines = [f"item {k} {k * 7} {k * 13} {k * 31}" for k in range(12)]
+    en = write(tmp_path / "en", {"e1.txt": "\n".join(lines[:6]) + "\n", "e2.txt": "\n".join(lines[6:]) + "\n"})
+    ar = write(tmp_path / "ar", {"x.txt": "\n".join(lines[6:]) + "\n", "y.txt": "\n".join(lines[:6]) + "\n",
+                                 "z.txt": "one two three\nfour five six\n"})
+    return en, ar, lines
+
+
+def test_content_pairing_hands_the_chosen_pairs_runs_to_the_aligner(tmp_path):
+    """Re-scoring's run embeddings of the documents paired are handed to the aligner
+    (those of the distractor are not) and taken when the pairs are aligned: the same bits
+    and beads as an aligner that computes them itself, and no row through the head."""
+    en, ar, lines = _twelve_lines(tmp_path)
+    encoder = CountingWords()
+    paired = Aligner(encoder)
+    result = pair_documents(en, ar, aligner=paired, method="content", presplit=True)
+    assert names(result) == {("e1.txt", "y.txt", "content"), ("e2.txt", "x.txt", "content")}
+    # Each English text is its Arabic source's here: one entry each, taken twice.
+    assert {k: n for k, (_, n) in paired._runs_held.items()} == {paired.runs_key(lines[:6]): 2,
+                                                                 paired.runs_key(lines[6:]): 2}
+
+    alone = Aligner(CountingWords())
+    rows_after_pairing = encoder.head_rows
+    for p in result.pairs:
+        en_text, ar_text = p.en_path.read_text(encoding="utf-8"), p.ar_path.read_text(encoding="utf-8")
+        held = paired._runs_held[paired.runs_key(en_text.split("\n")[:-1])][0]
+        got = paired.align(en_text, ar_text, presplit=True)
+        expected = alone.align(en_text, ar_text, presplit=True)
+        assert got.beads == expected.beads
+        computed = alone.encode([s for s in got.en_sentences], "en").runs
+        assert len(held) == len(computed) and all(np.array_equal(a, b) for a, b in zip(held, computed))
+    assert paired._runs_held == {} and paired._runs_held_bytes == 0
+    assert encoder.head_rows == rows_after_pairing     # nothing pooled again
+
+
+def test_runs_are_handed_over_only_from_float32_encodings(tmp_path):
+    """Pairing keeps float32 encodings for the first ``cache_size`` sentences of a
+    collection, float16 beyond; only runs pooled from float32 ones are the aligner's own."""
+    from aligner.pairing.content import DocumentEmbedder
+
+    en, ar, lines = _twelve_lines(tmp_path)
+    embedder = DocumentEmbedder(Aligner(StatefulWords("words", 0), cache_size=7))
+    first, second = embedder.encode_many([lines[:6], lines[6:]])
+    assert first[0].dtype == np.float32 and second[0].dtype == np.float16
+    assert first[0].shape == second[0].shape == (6, 64)
+
+    small = Aligner(StatefulWords("words", 0), cache_size=7)
+    result = pair_documents(en, ar, aligner=small, method="content", presplit=True)
+    assert names(result) == {("e1.txt", "y.txt", "content"), ("e2.txt", "x.txt", "content")}
+    assert set(small._runs_held) == {small.runs_key(lines[:6])}    # e1 alone was kept in float32
+
+
+def test_runs_of_several_documents_in_one_head_call_are_the_same_bits():
+    """Re-scoring pools the runs of many short documents in one head call (a long one
+    alone): the same bits as one document at a time."""
+    from aligner.pairing.content import DocumentEmbedder, _Doc
+
+    encoder = CountingWords()
+    embedder = DocumentEmbedder(Aligner(encoder))
+    docs = [[f"w{k} x{k % 3} y{k * j}" for j in range(n)] for k, n in enumerate((1, 3, 9, 300))]
+    items = [_Doc(Path(f"{k}.txt"), np.ones(len(d), np.float32), stored, tok)
+             for k, (d, (stored, tok)) in enumerate(zip(docs, embedder.encode_many(docs)))]
+    encoder.head_calls = 0
+    together = embedder.runs_many(items)
+    assert encoder.head_calls == 2      # the three short documents together, the 300-sentence one alone
+    for item, runs in zip(items, together):
+        alone = embedder.runs(item.stored, item.tok)
+        assert len(runs) == len(alone) == 8
+        assert all(np.array_equal(a, b) for a, b in zip(runs, alone))

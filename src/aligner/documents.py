@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections import Counter, OrderedDict
@@ -123,6 +124,12 @@ class Aligner:
         self.cache_size = cache_size
         # Run embeddings computed ahead for the next documents (encode_ahead), by text.
         self._runs_ahead: dict[tuple, list[np.ndarray] | None] = {}
+        self._paragraph_runs_ahead: dict[tuple, list[np.ndarray] | None] = {}
+        # Run embeddings content pairing computed from these same encodings (its re-scoring
+        # alignments), by runs_key, handed over for the pairs it chose (hold_runs) and
+        # taken when those documents are aligned: each run goes through the head once.
+        self._runs_held: dict[bytes, list] = {}  # key -> [runs, times still to be taken]
+        self._runs_held_bytes = 0
         # Two encoders together (use+e5): the first one's states of texts that so far only
         # content pairing needed (it reads that part alone), completed by the second encoder
         # when a document is aligned; a document left unpaired never goes through the second.
@@ -137,6 +144,10 @@ class Aligner:
         """Forget cached sentence encodings (e.g. between timed benchmark runs)."""
         self._cache.clear()
         self._first_cache.clear()
+        self._runs_ahead.clear()
+        self._paragraph_runs_ahead.clear()
+        self._runs_held.clear()
+        self._runs_held_bytes = 0
 
     def encoded_since(self, before: Counter[str]) -> dict[str, int]:
         """Texts each model encoded since ``before`` (a copy of :attr:`encoded_by`)."""
@@ -302,6 +313,48 @@ class Aligner:
     # (aligner.encoders.pooling), so that memory stays bounded on any document length.
     held_run_bytes = 128 << 20
 
+    # Run embeddings held for documents still to be aligned (hold_runs), at most this many
+    # bytes in all; beyond it a document's runs are computed again when it is aligned.
+    held_runs_budget = 256 << 20
+
+    def runs_key(self, texts: Sequence[str]) -> bytes:
+        """A digest naming the run embeddings of one side: ``config.max_run`` and the
+        side's normalised texts (the encoded ones, in order)."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(str(self.config.max_run).encode())
+        for t in texts:
+            b = t.encode("utf-8", "surrogatepass")
+            h.update(len(b).to_bytes(8, "little"))
+            h.update(b)
+        return h.digest()
+
+    def hold_runs(self, key: bytes, runs: Sequence[np.ndarray]) -> bool:
+        """Keep run embeddings computed elsewhere from this aligner's own encodings (with
+        the same pooling and head: the same bits) until the side named ``key``
+        (:meth:`runs_key`) is encoded. False (not kept) beyond ``held_runs_budget``."""
+        if key in self._runs_held:  # the same texts again (both sides, or two pairs): taken as often
+            self._runs_held[key][1] += 1
+            return True
+        size = sum(r.nbytes for r in runs)
+        if self._runs_held_bytes + size > self.held_runs_budget:
+            return False
+        self._runs_held[key] = [list(runs), 1]
+        self._runs_held_bytes += size
+        return True
+
+    def _take_held_runs(self, texts: Sequence[str]) -> list[np.ndarray] | None:
+        if not self._runs_held:
+            return None
+        key = self.runs_key(texts)
+        entry = self._runs_held.get(key)
+        if entry is None:
+            return None
+        entry[1] -= 1
+        if entry[1] == 0:
+            del self._runs_held[key]
+            self._runs_held_bytes -= sum(r.nbytes for r in entry[0])
+        return entry[0]
+
     def _runs_of_normalized(self, texts: list[str]) -> list[np.ndarray]:
         return self._side_runs(texts)[0]
 
@@ -315,12 +368,14 @@ class Aligner:
             return run_embeddings_by_mean(self.encoder.encode([]), max_run), None
         starts = None
         if paragraphs is not None and len(paragraphs) == len(texts):
-            starts = paragraph_starts(paragraphs)
-            if not 1 < len(starts) < len(texts):  # 2+ paragraphs, not one sentence each
-                starts = None
+            starts = _paragraph_starts_to_align(paragraphs)
         ahead = self._runs_ahead.pop((max_run, *texts), None)
-        if ahead is not None and starts is None:
-            return ahead, None
+        paragraphs_ahead = None if starts is None else \
+            self._paragraph_runs_ahead.pop((max_run, tuple(starts.tolist()), *texts), None)
+        if ahead is None and pooled:
+            ahead = self._take_held_runs(texts)
+        if ahead is not None and (starts is None or paragraphs_ahead is not None):
+            return ahead, (None if starts is None else paragraphs_ahead)
         states, lens = self._encode_cached(texts, pooled)  # from the cache when encoded ahead
         if ahead is not None:
             runs = ahead
@@ -332,10 +387,7 @@ class Aligner:
             runs = pooled_runs(states, lens, self.encoder.embed_states, max_run, held_bytes=self.held_run_bytes)
         if starts is None:
             return runs, None
-        # A paragraph's state is the sum of its sentences' states, as a run's is (float32:
-        # no second document-sized copy in float64).
-        par_states = np.add.reduceat(np.asarray(states, np.float32), starts, axis=0)
-        par_lens = np.add.reduceat(np.asarray(lens, np.int64), starts)
+        par_states, par_lens = _paragraph_sums(states, lens, starts)
         if not pooled:
             norms = np.linalg.norm(par_states, axis=1, keepdims=True)
             norms[norms == 0] = 1
@@ -368,32 +420,49 @@ class Aligner:
         the per-document encode would refuse (a lone surrogate) are left to it."""
         pooled = self.pools_runs
         self._runs_ahead.clear()  # those of documents that then failed
-        side_texts = [[normalize_for_encoding(s.text, lang) for s in sentences if has_content(s.text)]
-                      for sentences, lang in sides if not any(_SURROGATE.search(s.text) for s in sentences)]
-        texts = [t for side in side_texts for t in side]
+        self._paragraph_runs_ahead.clear()
+        kept_sides = [[s for s in sentences if has_content(s.text)] for sentences, lang in sides]
+        side_texts = [([normalize_for_encoding(s.text, lang) for s in kept], [s.paragraph for s in kept])
+                      for kept, (sentences, lang) in zip(kept_sides, sides)
+                      if not any(_SURROGATE.search(s.text) for s in sentences)]
+        texts = [t for side, _ in side_texts for t in side]
         if not texts or len(set(texts)) > self.cache_size:
             return
         self._encode_cached(texts, pooled)
         if not pooled:
             return
-        # The run embeddings of every side through the encoder's head in one call too
-        # (its rows do not depend on the batch), taken by encode() as it aligns them.
+        # The run embeddings of every side (and of its paragraphs, when they are aligned
+        # first) through the encoder's head in one call too (its rows do not depend on the
+        # batch), taken by encode() as it aligns them.
         max_run = self.config.max_run
         sums, counts, sizes = [], [], []
-        for side in side_texts:
-            if 0 < len(side) <= self.ahead_max_sentences and (max_run, *side) not in self._runs_ahead:
-                states, lens = self._encode_cached(side, pooled)
-                s_, c_ = run_sums(np.ascontiguousarray(states, np.float32), lens, max_run)
-                sums.append(s_)
-                counts.append(c_)
-                sizes.append((side, len(s_)))
-                self._runs_ahead[(max_run, *side)] = None
+        for side, paragraphs in side_texts:
+            if not 0 < len(side) <= self.ahead_max_sentences:
+                continue
+            states, lens = self._encode_cached(side, pooled)
+            states = np.ascontiguousarray(states, np.float32)
+            key = (max_run, *side)
+            if key not in self._runs_ahead and (not self._runs_held or self.runs_key(side) not in self._runs_held):
+                sums_, counts_ = run_sums(states, lens, max_run)
+                sums.append(sums_)
+                counts.append(counts_)
+                sizes.append((self._runs_ahead, key, len(side), len(sums_)))
+                self._runs_ahead[key] = None
+            starts = _paragraph_starts_to_align(np.array(paragraphs, np.int64)) if self.config.paragraphs_first \
+                else None
+            paragraph_key = None if starts is None else (max_run, tuple(starts.tolist()), *side)
+            if paragraph_key is not None and paragraph_key not in self._paragraph_runs_ahead:
+                sums_, counts_ = run_sums(*_paragraph_sums(states, lens, starts), max_run)
+                sums.append(sums_)
+                counts.append(counts_)
+                sizes.append((self._paragraph_runs_ahead, paragraph_key, len(starts), len(sums_)))
+                self._paragraph_runs_ahead[paragraph_key] = None
         if not sums:
             return
         embedded = embed_in_blocks(np.concatenate(sums), np.concatenate(counts), self.encoder.embed_states)
         start = 0
-        for side, size in sizes:
-            self._runs_ahead[(max_run, *side)] = split_runs(embedded[start:start + size], len(side), max_run)
+        for store, key, n, size in sizes:
+            store[key] = split_runs(embedded[start:start + size], n, max_run)
             start += size
 
     def encode(self, sentences: Sequence[Sentence], lang: str) -> EncodedSide:
@@ -469,6 +538,20 @@ def _rows_in_order(n: int, parts) -> tuple[np.ndarray, np.ndarray]:
     for rows, (s, c) in parts:
         states[rows], lens[rows] = s, c
     return states, lens
+
+
+def _paragraph_starts_to_align(paragraphs: np.ndarray) -> np.ndarray | None:
+    """The first sentence of each paragraph, when the side's paragraphs are worth aligning
+    first: 2 or more, not one sentence each."""
+    starts = paragraph_starts(paragraphs)
+    return starts if 1 < len(starts) < len(paragraphs) else None
+
+
+def _paragraph_sums(states: np.ndarray, lens: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A paragraph's state is the sum of its sentences' states, as a run's is (float32:
+    no second document-sized copy in float64); its token count theirs."""
+    return (np.add.reduceat(np.asarray(states, np.float32), starts, axis=0),
+            np.add.reduceat(np.asarray(lens, np.int64), starts))
 
 
 def has_content(text: str) -> bool:

@@ -5,8 +5,12 @@ four steps, none of which aligns all N x M document pairs:
 
 1. **Embed every document once.** Each document is read, segmented and encoded once; what
    the sentence aligner needs later (token-pooled states of the embedded encoder, or the
-   sentence embeddings of any other encoder) is kept in float16, with the sentences'
-   lengths, so re-scoring a candidate never encodes text again.
+   sentence embeddings of any other encoder) is kept, with the sentences' lengths, so
+   re-scoring a candidate never encodes text again: in float32 for a collection's first
+   ``Aligner.cache_size`` sentences (20,000), in float16 beyond (half the memory on a large
+   archive). The run embeddings re-scoring computes from float32 encodings are the
+   aligner's own, bit for bit: those of the pairs chosen are handed to it
+   (``Aligner.hold_runs``), so aligning them computes no run again.
 2. **Document vectors with sentence order** (after Thompson & Koehn 2020, "Exploiting
    sentence order in document alignment"; this is our own variant). A document vector is
    the concatenation of ``1 + windows`` weighted sums of its sentence embeddings: one over
@@ -93,7 +97,7 @@ import numpy as np
 
 from aligner.encoders.base import l2_normalize
 from aligner.io.progress import bar
-from aligner.encoders.pooling import pooled_runs
+from aligner.encoders.pooling import embed_in_blocks, pooled_runs, run_sums, split_runs
 from aligner.alignment import AlignmentConfig, Bead, align_runs, run_embeddings_by_mean
 from aligner.text.normalization import normalize_for_encoding
 from aligner.text.segmentation import segment, split_lines
@@ -187,7 +191,8 @@ class DocumentEmbedder:
     With an encoder that pools runs from token states (the embedded default), the
     sentences' pooled states are kept, so that run embeddings for re-scoring are exactly
     those :class:`~aligner.Aligner` uses; with any other encoder the sentence embeddings
-    are kept and runs are their normalised means. Stored as float16."""
+    are kept and runs are their normalised means. Stored as float32 for the first
+    ``exact_rows`` sentences (the aligner's cache size), float16 beyond."""
 
     def __init__(self, aligner):
         self.aligner = aligner
@@ -196,6 +201,11 @@ class DocumentEmbedder:
         self.max_run = aligner.config.max_run
         self.embed_states = enc.embed_states if self.stateful else None
         self.encode_states = aligner.encoded_states
+        # Runs pooled from float32 states are exactly those the aligner pools for the same
+        # texts (hands_runs): they can be handed over for the pairs chosen.
+        self.hands_runs = self.stateful
+        self.exact_rows = getattr(aligner, "cache_size", 0)
+        self._stored_rows = 0
         if hasattr(enc, "part_embeddings"):
             # Two encoders aligning together (use+e5): pairing reads the first one's states
             # alone, and only the documents it pairs are encoded by the second (when they
@@ -204,6 +214,7 @@ class DocumentEmbedder:
             # 40/40 distractors unpaired to .965 with 37/40 (benchmarks/eval_pairing.py).
             self.encode_states = aligner.first_part_states
             self.embed_states = enc.first.embed_states
+            self.hands_runs = False
 
     def encode_many(self, docs: Sequence[list[str]]) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """``(stored, token_counts)`` per document (lists of normalised sentences), through
@@ -211,11 +222,15 @@ class DocumentEmbedder:
         aligning the pairs found."""
         texts = [t for doc in docs for t in doc]
         states, lens = self.encode_states(texts)
-        stored, tok = np.asarray(states).astype(np.float16), (np.asarray(lens) if self.stateful else None)
+        states, tok = np.asarray(states, np.float32), (np.asarray(lens) if self.stateful else None)
         out, start = [], 0
         for doc in docs:
             stop = start + len(doc)
-            out.append((stored[start:stop], None if tok is None else tok[start:stop]))
+            self._stored_rows += len(doc)
+            stored = states[start:stop]
+            if self._stored_rows > self.exact_rows:
+                stored = stored.astype(np.float16)
+            out.append((stored, None if tok is None else tok[start:stop]))
             start = stop
         return out
 
@@ -224,6 +239,24 @@ class DocumentEmbedder:
         if self.stateful:
             return self.embed_states(stored.astype(np.float32), tok)
         return l2_normalize(stored.astype(np.float32))
+
+    def runs_many(self, docs: Sequence["_Doc"]) -> list[list[np.ndarray]]:
+        """:meth:`runs` of several documents; those of up to ``batch_sentences`` sentences
+        through the encoder's head in one call (the same bits)."""
+        short = [d for d in docs if self.stateful and 0 < len(d.stored) <= self.batch_sentences]
+        out: dict[int, list[np.ndarray]] = {}
+        if short:
+            sums, counts = zip(*(run_sums(d.stored.astype(np.float32), d.tok, self.max_run) for d in short))
+            embedded = embed_in_blocks(np.concatenate(sums), np.concatenate(counts), self.embed_states)
+            start = 0
+            for d, s_ in zip(short, sums):
+                out[id(d)] = split_runs(embedded[start:start + len(s_)], len(d.stored), self.max_run)
+                start += len(s_)
+        return [out[id(d)] if id(d) in out else self.runs(d.stored, d.tok) for d in docs]
+
+    # runs_many: documents up to this many sentences share head calls (as
+    # Aligner.encode_ahead's); a longer one is pooled alone.
+    batch_sentences = 256
 
     def runs(self, stored: np.ndarray, tok: np.ndarray | None) -> list[np.ndarray]:
         """Embeddings of every run of up to ``config.max_run`` sentences (index 0 =
@@ -241,6 +274,7 @@ class _Doc:
     stored: np.ndarray           # float16 states or sentence embeddings
     tok: np.ndarray | None       # token counts per sentence (stateful encoders)
     weights: np.ndarray | None = None  # per sentence: length x boilerplate weight (document vectors)
+    runs_key: bytes | None = None      # Aligner.runs_key of its sentences when its runs are the aligner's
 
 
 class PairingCache:
@@ -370,7 +404,9 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
                 for a, b in ((0, mid), (mid, len(sent))):
                     half_vectors.append(document_vector(sent[a:b], weights[a:b], config.windows))
                     side.half_owner.append(len(side.docs))
-            side.docs.append(_Doc(path, lengths, stored, tok, weights))
+            runs_key = embedder.aligner.runs_key(sentences) \
+                if embedder.hands_runs and stored.dtype == np.float32 else None
+            side.docs.append(_Doc(path, lengths, stored, tok, weights, runs_key))
         batch.clear()
 
     pending = 0
@@ -482,11 +518,33 @@ class _RunsCache:
             self.items.move_to_end(key)
             return self.items[key]
         doc = side.docs[k]
-        runs = self.embedder.runs(doc.stored, doc.tok)
+        return self._put(key, self.embedder.runs(doc.stored, doc.tok))
+
+    def _put(self, key: tuple[str, int], runs: list[np.ndarray]) -> list[np.ndarray]:
         self.items[key] = runs
         if len(self.items) > self.size:
             self.items.popitem(last=False)
         return runs
+
+    def peek(self, side: _Side, k: int) -> list[np.ndarray] | None:
+        """The document's runs if they are still held (nothing computed)."""
+        return self.items.get((side.lang, k))
+
+    def prefetch(self, wanted: Sequence[tuple[_Side, int]]) -> None:
+        """Compute the runs of the short documents among ``wanted`` not held yet with one
+        head call for all of them (a call has a fixed cost; the rows are the same bits as
+        one document at a time); at most as many as the cache holds."""
+        todo, seen = [], set()
+        for side, k in wanted:
+            key = (side.lang, k)
+            if key in self.items or key in seen or len(todo) >= self.size:
+                continue
+            seen.add(key)
+            todo.append((side, k))
+        if len(todo) < 2:
+            return
+        for (side, k), runs in zip(todo, self.embedder.runs_many([side.docs[k] for side, k in todo])):
+            self._put((side.lang, k), runs)
 
 
 @dataclass
@@ -527,10 +585,19 @@ def rescoring_config(aligner_config: AlignmentConfig, config: ContentPairingConf
 
 
 def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedder, config: ContentPairingConfig,
-             progress, store: PairingCache | None = None, presplit: bool = False) -> None:
-    cache = _RunsCache(embedder, config.runs_cache)
+             progress, store: PairingCache | None = None, presplit: bool = False,
+             cache: _RunsCache | None = None) -> None:
+    cache = cache or _RunsCache(embedder, config.runs_cache)
     al_config = rescoring_config(embedder.aligner.config, config)
-    for e in progress(edges, "Re-scoring", len(edges)):
+    # The runs of the next edges' documents are computed together (one head call for
+    # many short documents), a quarter of the cache at a time so that none is evicted
+    # before its edges are re-scored.
+    ahead = max(1, config.runs_cache // 8)
+    for n, e in enumerate(progress(edges, "Re-scoring", len(edges))):
+        if n % ahead == 0:
+            cache.prefetch([(side, k) for f in edges[n:n + ahead] for side, k in ((en, f.i), (ar, f.j))
+                            if store is None or (str(en.docs[f.i].path), str(ar.docs[f.j].path), presplit,
+                                                 al_config) not in store.beads])
         de, da = en.docs[e.i], ar.docs[e.j]
         key = (str(de.path), str(da.path), presplit, al_config)
         beads = store.beads.get(key) if store is not None else None
@@ -659,6 +726,7 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
     ar = _embed_side(ar_paths, "ar", embedder, config, presplit, result.problems, show, cache=cache, read=read)
     t1 = time.perf_counter()
     edges: list[_Edge] = []
+    runs = _RunsCache(embedder, config.runs_cache)
     t2 = t1
     if en.docs and ar.docs:
         cands = candidate_pairs(en.vectors, ar.vectors, config)
@@ -668,7 +736,7 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
                 cands.setdefault((en.half_owner[h], j), s)
         edges = [_Edge(i, j, s) for (i, j), s in sorted(cands.items())]
         t2 = time.perf_counter()
-        _rescore(edges, en, ar, embedder, config, show, cache, presplit)
+        _rescore(edges, en, ar, embedder, config, show, cache, presplit, runs)
         _margin_scores(edges, config)
     t3 = time.perf_counter()
 
@@ -706,6 +774,7 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
             result.pairs.append(ContentPair(en.docs[i].path, ar.docs[e.j].path, round(e.score, 4),
                                             round(e.alignment, 4), round(e.similarity, 4), rank))
     result.pairs.sort(key=lambda p: (str(p.en_path), p.rank, str(p.ar_path)))
+    _hand_runs_over(taken_en, en, ar, runs, embedder, sources_for)
 
     paired_en = {p.en_path for p in result.pairs} | set(sources_for)
     paired_ar = {p.ar_path for p in result.pairs}
@@ -718,6 +787,20 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
         best.setdefault(pa, (pe, round(e.score, 4)))
     result.best_candidates = {p: best.get(p) for p in result.unpaired_en + result.unpaired_ar}
     return result
+
+
+def _hand_runs_over(taken_en: dict[int, list[_Edge]], en: _Side, ar: _Side, runs: _RunsCache,
+                    embedder: DocumentEmbedder, sources_for: dict[Path, list[Path]]) -> None:
+    """Give the aligner the run embeddings re-scoring computed for the documents of the
+    pairs chosen, where they are its own (float32 encodings of the aligner's encoder) and
+    still held: aligning those pairs then pools no run again. A report with several
+    sources is aligned against their joined text, whose runs are new: only its own go."""
+    for i, chosen in sorted(taken_en.items()):
+        single = len(chosen) == 1 and en.docs[i].path not in sources_for
+        for side, k in [(en, i)] + ([(ar, chosen[0].j)] if single else []):
+            held = runs.peek(side, k)
+            if side.docs[k].runs_key is not None and isinstance(held, list):
+                embedder.aligner.hold_runs(side.docs[k].runs_key, held)
 
 
 def greedy_one_to_one(candidates: Sequence[ContentPair], threshold: float, min_alignment: float, *,
