@@ -507,10 +507,21 @@ def candidate_pairs(x: np.ndarray, y: np.ndarray, config: ContentPairingConfig) 
 # ----------------------------------------------------------------------------- re-scoring
 
 
+def _runs_bytes(runs: Sequence) -> int:
+    """Bytes held by one document's runs (those computed on demand hold only its states)."""
+    return sum(r.nbytes for r in runs if isinstance(r, np.ndarray))
+
+
 class _RunsCache:
+    """Documents' run embeddings, least recently used out beyond ``size`` documents or
+    ``max_bytes`` (long documents: 512 documents of 1,000 sentences would be 8 GB)."""
+
+    max_bytes = 512 << 20
+
     def __init__(self, embedder: DocumentEmbedder, size: int):
         self.embedder, self.size = embedder, size
         self.items: OrderedDict[tuple[str, int], list[np.ndarray]] = OrderedDict()
+        self.bytes = 0
 
     def get(self, side: _Side, k: int) -> list[np.ndarray]:
         key = (side.lang, k)
@@ -522,8 +533,9 @@ class _RunsCache:
 
     def _put(self, key: tuple[str, int], runs: list[np.ndarray]) -> list[np.ndarray]:
         self.items[key] = runs
-        if len(self.items) > self.size:
-            self.items.popitem(last=False)
+        self.bytes += _runs_bytes(runs)
+        while len(self.items) > 1 and (len(self.items) > self.size or self.bytes > self.max_bytes):
+            self.bytes -= _runs_bytes(self.items.popitem(last=False)[1])
         return runs
 
     def peek(self, side: _Side, k: int) -> list[np.ndarray] | None:
