@@ -844,3 +844,27 @@ def test_runs_of_several_documents_in_one_head_call_are_the_same_bits():
         alone = embedder.runs(item.stored, item.tok)
         assert len(runs) == len(alone) == 8
         assert all(np.array_equal(a, b) for a, b in zip(runs, alone))
+
+
+def test_runs_cache_keeps_at_most_its_documents_and_bytes(monkeypatch):
+    """Re-scoring's runs cache: least recently used out beyond its size in documents or
+    in bytes (the last one put always stays)."""
+    from aligner.pairing.content import DocumentEmbedder, _RunsCache, _Side, _Doc
+
+    embedder = DocumentEmbedder(Aligner(StatefulWords("words", 0)))
+    side = _Side("en")
+    for k, n in enumerate((3, 3, 3, 3)):
+        stored, tok = embedder.encode_many([[f"w{k} v{j}" for j in range(n)]])[0]
+        side.docs.append(_Doc(Path(f"{k}.txt"), np.ones(n, np.float32), stored, tok))
+    one = 6 * 64 * 4                            # runs of 3 sentences: 3 + 2 + 1 rows of 64 float32
+    cache = _RunsCache(embedder, size=3)
+    for k in range(4):
+        cache.get(side, k)
+    assert [k for _, k in cache.items] == [1, 2, 3] and cache.bytes == 3 * one
+    monkeypatch.setattr(_RunsCache, "max_bytes", 2 * one)
+    cache.get(side, 1)                          # used again: the most recent
+    cache.get(side, 0)
+    assert [k for _, k in cache.items] == [1, 0] and cache.bytes == 2 * one
+    monkeypatch.setattr(_RunsCache, "max_bytes", 1)
+    cache.get(side, 2)
+    assert [k for _, k in cache.items] == [2] and cache.bytes == one
