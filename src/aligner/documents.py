@@ -146,6 +146,11 @@ class Aligner:
         self._first_cache.clear()
         self._runs_ahead.clear()
         self._paragraph_runs_ahead.clear()
+        self.drop_held_runs()
+
+    def drop_held_runs(self) -> None:
+        """Forget the run embeddings content pairing handed over (:meth:`hold_runs`), e.g.
+        when another process aligns the pairs."""
         self._runs_held.clear()
         self._runs_held_bytes = 0
 

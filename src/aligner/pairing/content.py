@@ -204,7 +204,7 @@ class DocumentEmbedder:
         # Runs pooled from float32 states are exactly those the aligner pools for the same
         # texts (hands_runs): they can be handed over for the pairs chosen.
         self.hands_runs = self.stateful
-        self.exact_rows = getattr(aligner, "cache_size", 0)
+        self.exact_rows = aligner.cache_size
         self._stored_rows = 0
         if hasattr(enc, "part_embeddings"):
             # Two encoders aligning together (use+e5): pairing reads the first one's states
@@ -271,7 +271,7 @@ class DocumentEmbedder:
 class _Doc:
     path: Path
     lengths: np.ndarray          # characters per sentence, as the encoder saw them
-    stored: np.ndarray           # float16 states or sentence embeddings
+    stored: np.ndarray           # states or sentence embeddings, float32 (or float16 beyond exact_rows)
     tok: np.ndarray | None       # token counts per sentence (stateful encoders)
     weights: np.ndarray | None = None  # per sentence: length x boilerplate weight (document vectors)
     runs_key: bytes | None = None      # Aligner.runs_key of its sentences when its runs are the aligner's

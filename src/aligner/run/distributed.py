@@ -364,6 +364,7 @@ def pair_stage(config: RunConfig) -> Plan:
                            pair_by=config.pair_by, max_sources=config.max_sources, max_bytes=config.max_bytes,
                            overwrite=config.overwrite, engine=None, follow_links=config.follow_links,
                            score=config.score or False)
+    prepared.aligner.drop_held_runs()  # the align tasks' own aligners pool their runs
     run = prepared.run
     timings = {"load_encoder_s": round(load_s + prepared.t_loaded - prepared.t_start, 4),
                "pairing_s": round(prepared.t_paired - prepared.t_loaded, 4),
