@@ -868,3 +868,39 @@ def test_runs_cache_keeps_at_most_its_documents_and_bytes(monkeypatch):
     monkeypatch.setattr(_RunsCache, "max_bytes", 1)
     cache.get(side, 2)
     assert [k for _, k in cache.items] == [2] and cache.bytes == one
+
+
+@pytest.mark.slow
+def test_the_embedded_encoders_runs_handed_over_are_the_aligners_own(news, use_encoder, tmp_path):
+    """With USE (its pooled states, its head): the runs content pairing hands over are
+    bit for bit those a fresh aligner pools for the same sides, and a run over the
+    folders by content writes the same corpus as one given the same pairs by manifest."""
+    from aligner.text.normalization import normalize_for_encoding
+    from aligner.text.segmentation import segment
+
+    en, ar = news
+    paired = Aligner(use_encoder)
+    result = pair_documents(en, ar, aligner=paired, method="content")
+    assert len(result.pairs) == 3 and len(paired._runs_held) == 6
+    fresh = Aligner(use_encoder)
+    for p in result.pairs:
+        for path, lang in ((p.en_path, "en"), (p.ar_path, "ar")):
+            sentences = segment(path.read_text(encoding="utf-8"), lang)
+            runs, count = paired._runs_held[paired.runs_key([normalize_for_encoding(s.text, lang) for s in sentences])]
+            own = fresh.encode(sentences, lang).runs
+            assert count == 1 and len(runs) == len(own) == 8
+            assert all(np.array_equal(a, b) for a, b in zip(runs, own))
+
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text("en_file\tar_file\n" + "".join(f"{p.en_path.name}\t{p.ar_path.name}\n" for p in result.pairs),
+                        encoding="utf-8")
+    by_content = align_folders(en, ar, tmp_path / "content", aligner=Aligner(use_encoder), pair_by="content",
+                               progress=False)
+    by_manifest = align_folders(en, ar, tmp_path / "manifest", aligner=Aligner(use_encoder), manifest=manifest,
+                                progress=False)
+    assert len(by_content.documents) == len(by_manifest.documents) == 3
+    for name in ("corpus.jsonl", "unaligned.jsonl"):  # the same records but for the documents' ids
+        records = [[{k: v for k, v in json.loads(line).items() if k != "doc_id"}
+                    for line in (tmp_path / run / name).read_text(encoding="utf-8").splitlines()]
+                   for run in ("content", "manifest")]
+        assert records[0] == records[1] and records[0]
