@@ -16,7 +16,7 @@ from aligner.alignment import AlignmentConfig, Bead, align_runs, paragraph_start
 from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, SentenceTransformerModel, is_sentence_transformer, load_encoder
 from aligner.text.anchors import shared_anchor_ids, side_anchors
 from aligner.text.normalization import normalize_for_encoding
-from aligner.encoders.pooling import embed_in_blocks, pooled_runs, run_sums, split_runs
+from aligner.encoders.pooling import pooled_runs, runs_in_one_call
 from aligner.text.segmentation import Sentence, segment, split_lines
 
 
@@ -440,35 +440,24 @@ class Aligner:
         # first) through the encoder's head in one call too (its rows do not depend on the
         # batch), taken by encode() as it aligns them.
         max_run = self.config.max_run
-        sums, counts, sizes = [], [], []
+        todo: list[tuple[dict, tuple, tuple[np.ndarray, np.ndarray]]] = []  # (store, key, (states, lens))
         for side, paragraphs in side_texts:
             if not 0 < len(side) <= self.ahead_max_sentences:
                 continue
             states, lens = self._encode_cached(side, pooled)
-            states = np.ascontiguousarray(states, np.float32)
             key = (max_run, *side)
             if key not in self._runs_ahead and (not self._runs_held or self.runs_key(side) not in self._runs_held):
-                sums_, counts_ = run_sums(states, lens, max_run)
-                sums.append(sums_)
-                counts.append(counts_)
-                sizes.append((self._runs_ahead, key, len(side), len(sums_)))
+                todo.append((self._runs_ahead, key, (states, lens)))
                 self._runs_ahead[key] = None
             starts = _paragraph_starts_to_align(np.array(paragraphs, np.int64)) if self.config.paragraphs_first \
                 else None
             paragraph_key = None if starts is None else (max_run, tuple(starts.tolist()), *side)
             if paragraph_key is not None and paragraph_key not in self._paragraph_runs_ahead:
-                sums_, counts_ = run_sums(*_paragraph_sums(states, lens, starts), max_run)
-                sums.append(sums_)
-                counts.append(counts_)
-                sizes.append((self._paragraph_runs_ahead, paragraph_key, len(starts), len(sums_)))
+                todo.append((self._paragraph_runs_ahead, paragraph_key, _paragraph_sums(states, lens, starts)))
                 self._paragraph_runs_ahead[paragraph_key] = None
-        if not sums:
-            return
-        embedded = embed_in_blocks(np.concatenate(sums), np.concatenate(counts), self.encoder.embed_states)
-        start = 0
-        for store, key, n, size in sizes:
-            store[key] = split_runs(embedded[start:start + size], n, max_run)
-            start += size
+        for (store, key, _), runs in zip(todo, runs_in_one_call([t[2] for t in todo], self.encoder.embed_states,
+                                                                 max_run)):
+            store[key] = runs
 
     def encode(self, sentences: Sequence[Sentence], lang: str) -> EncodedSide:
         """One side of a document, encoded once: run embeddings, lengths, paragraphs.

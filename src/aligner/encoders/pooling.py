@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import OrderedDict
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -333,11 +333,28 @@ def pooled_runs(states: np.ndarray, lens: np.ndarray, embed: Callable[[np.ndarra
     if rows <= BLOCK * max_run:
         # A short document: one head call for every run length (a call has a fixed cost
         # that dominates on short documents), as many rows as max_run blocks.
-        return split_runs(embed_in_blocks(*run_sums(states, lens, max_run), embed), len(states), max_run)
+        return runs_in_one_call([(states, lens)], embed, max_run)[0]
     table = RunTable(states, lens, embed, max_run)
     if rows * table.embedding_dim() * 4 <= held_bytes:
         return [table.materialize(k) for k in range(1, max_run + 1)]
     return table.lazy()
+
+
+def runs_in_one_call(sides: Sequence[tuple[np.ndarray, np.ndarray]],
+                     embed: Callable[[np.ndarray, np.ndarray], np.ndarray], max_run: int) -> list[list[np.ndarray]]:
+    """The runs of several short sides (``(states, token_counts)`` each) through the head
+    together (a call has a fixed cost that dominates on short documents): per side, one
+    array per run length, the same bits as one side at a time (the head's rows do not
+    depend on the batch)."""
+    if not sides:
+        return []
+    sums, counts = zip(*(run_sums(np.ascontiguousarray(states, np.float32), lens, max_run) for states, lens in sides))
+    embedded = embed_in_blocks(np.concatenate(sums), np.concatenate(counts), embed)
+    out, start = [], 0
+    for (states, _), part in zip(sides, sums):
+        out.append(split_runs(embedded[start:start + len(part)], len(states), max_run))
+        start += len(part)
+    return out
 
 
 def embed_in_blocks(sums: np.ndarray, counts: np.ndarray, embed: Callable[[np.ndarray, np.ndarray], np.ndarray],

@@ -97,7 +97,7 @@ import numpy as np
 
 from aligner.encoders.base import l2_normalize
 from aligner.io.progress import bar
-from aligner.encoders.pooling import embed_in_blocks, pooled_runs, run_sums, split_runs
+from aligner.encoders.pooling import pooled_runs, runs_in_one_call
 from aligner.alignment import AlignmentConfig, Bead, align_runs, run_embeddings_by_mean
 from aligner.text.normalization import normalize_for_encoding
 from aligner.text.segmentation import segment, split_lines
@@ -244,14 +244,8 @@ class DocumentEmbedder:
         """:meth:`runs` of several documents; those of up to ``batch_sentences`` sentences
         through the encoder's head in one call (the same bits)."""
         short = [d for d in docs if self.stateful and 0 < len(d.stored) <= self.batch_sentences]
-        out: dict[int, list[np.ndarray]] = {}
-        if short:
-            sums, counts = zip(*(run_sums(d.stored.astype(np.float32), d.tok, self.max_run) for d in short))
-            embedded = embed_in_blocks(np.concatenate(sums), np.concatenate(counts), self.embed_states)
-            start = 0
-            for d, s_ in zip(short, sums):
-                out[id(d)] = split_runs(embedded[start:start + len(s_)], len(d.stored), self.max_run)
-                start += len(s_)
+        together = runs_in_one_call([(d.stored, d.tok) for d in short], self.embed_states, self.max_run)
+        out = {id(d): runs for d, runs in zip(short, together)}
         return [out[id(d)] if id(d) in out else self.runs(d.stored, d.tok) for d in docs]
 
     # runs_many: documents up to this many sentences share head calls (as
@@ -605,13 +599,16 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
     # many short documents), a quarter of the cache at a time so that none is evicted
     # before its edges are re-scored.
     ahead = max(1, config.runs_cache // 8)
+
+    def beads_key(e: _Edge) -> tuple:  # a pair's beads in the PairingCache
+        return str(en.docs[e.i].path), str(ar.docs[e.j].path), presplit, al_config
+
     for n, e in enumerate(progress(edges, "Re-scoring", len(edges))):
         if n % ahead == 0:
             cache.prefetch([(side, k) for f in edges[n:n + ahead] for side, k in ((en, f.i), (ar, f.j))
-                            if store is None or (str(en.docs[f.i].path), str(ar.docs[f.j].path), presplit,
-                                                 al_config) not in store.beads])
+                            if store is None or beads_key(f) not in store.beads])
         de, da = en.docs[e.i], ar.docs[e.j]
-        key = (str(de.path), str(da.path), presplit, al_config)
+        key = beads_key(e)
         beads = store.beads.get(key) if store is not None else None
         if beads is None:
             beads = align_runs(cache.get(en, e.i), cache.get(ar, e.j), al_config,
