@@ -521,8 +521,76 @@ def test_evidence_floor_is_the_quantile_of_the_documents_unrelated_pairs():
 def test_paragraph_span(paragraphs, k, crosses, whole):
     breaks = _paragraph_breaks(np.array(paragraphs))
     ends = np.arange(k, len(paragraphs) + 1)
-    c, w = _paragraph_span(breaks, ends, k)
+    c, w = _paragraph_span(breaks, ends - k, ends)
     assert c.tolist() == crosses and w.tolist() == whole
+
+
+def _values_type_by_type(values, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """The bead values of a block computed one bead type at a time, term by term as the
+    module docstring writes them: the reference for the all-types-at-once computation."""
+    cfg = values.config
+    out = np.full((len(values.types), r1 - r0, c1 - c0), alignment_mod._NEG, np.float32)
+    rows, cols = np.arange(r0, r1), np.arange(c0, c1)
+    if values.anchors is not None:
+        e0, a0 = max(0, r0 - cfg.max_side), max(0, c0 - cfg.max_side)
+        shared = values.anchors.prefix(e0, max(r1 - 1, e0), a0, max(c1 - 1, a0))
+    for t, (a, b) in enumerate(values.types):
+        ri, cj = rows[rows >= a], cols[cols >= b]
+        if len(ri) == 0 or len(cj) == 0:
+            continue
+        cos = values.en_runs[a - 1][ri - a] @ values.ar_runs[b - 1][cj - b].T
+        ken, kar = values.knn[(a, b)]
+        norm = 0.5 * (ken[ri - a][:, None] + kar[cj - b][None, :])
+        val = ((a + b) / 2.0) ** cfg.size_power * ((cos - norm) / values.scale - cfg.threshold)
+        val -= (values.weak_en[ri] - values.weak_en[ri - a])[:, None] + (values.weak_ar[cj] - values.weak_ar[cj - b])[None, :]
+        if values.anchors is not None:
+            hi_r, lo_r, hi_c, lo_c = ri - e0, ri - a - e0, cj - a0, cj - b - a0
+            s = shared[hi_r][:, hi_c] - shared[lo_r][:, hi_c] - shared[hi_r][:, lo_c] + shared[lo_r][:, lo_c]
+            val += cfg.anchor_weight * np.minimum(s, cfg.anchor_cap)
+        if a + b > 2:
+            val -= cfg.merge_penalty * (a + b - 2) ** cfg.merge_penalty_power + (cfg.many_many_penalty if min(a, b) > 1 else 0.0)
+        if values.paragraphs is not None and cfg.paragraph_penalty:
+            cross_en, whole_en = _paragraph_span(values.paragraphs[0], ri - a, ri)
+            cross_ar, whole_ar = _paragraph_span(values.paragraphs[1], cj - b, cj)
+            val -= cfg.paragraph_penalty * ((cross_en[:, None] != cross_ar[None, :]) & ~(whole_en[:, None] & whole_ar[None, :]))
+        if values.floor is not None:
+            val[cos < values.floor] = alignment_mod._NEG
+        if values.groups is not None:
+            ge, ga = (np.where(g[f] == g[e - 1], g[f], -1) for g, f, e in ((values.groups[0], ri - a, ri), (values.groups[1], cj - b, cj)))
+            outside = (ge[:, None] != ga[None, :]) | (ge[:, None] < 0)
+            if np.isfinite(cfg.paragraph_bead_penalty):
+                val -= cfg.paragraph_bead_penalty * outside
+            else:
+                val[outside] = alignment_mod._NEG
+        out[t, ri[0] - r0:, cj[0] - c0:] = val
+    return out
+
+
+@pytest.mark.parametrize("n, m, setting", [
+    (23, 19, {}),
+    (40, 44, {"paragraph_penalty": 0.7, "evidence_quantile": 0.9}),
+    (31, 30, {"paragraph_bead_penalty": float("inf")}),
+    (150, 140, {"max_full_cells": 400}),  # a band: several blocks, windows for the kNN
+    (5, 30, {}),  # fewer English lines than the longest run: some types left out
+])
+def test_every_bead_type_at_once_is_each_type_alone_bit_for_bit(n, m, setting):
+    rng = np.random.default_rng(n * 1000 + m)
+    cfg = AlignmentConfig(**setting)
+    en, ar = (center_runs(run_embeddings_by_mean(rng.standard_normal((k, 32)).astype(np.float32), 8), 100)
+              for k in (n, m))
+    band = alignment_mod._full_band(n, m) if (n + 1) * (m + 1) <= cfg.max_full_cells else \
+        alignment_mod._coarse_band(en[0], ar[0], cfg)
+    paragraphs = (np.sort(rng.integers(0, n // 3 + 1, n)), np.sort(rng.integers(0, m // 3 + 1, m)))
+    anchors = alignment_mod._Anchors([list(rng.integers(0, 30, rng.integers(0, 3))) for _ in range(n)],
+                                     [list(rng.integers(0, 30, rng.integers(0, 3))) for _ in range(m)], 16)
+    values = alignment_mod._BeadValues(en, ar, band, cfg, paragraphs, paragraphs, anchors)
+    assert values.anchors is not None and values.groups is not None
+    for r0 in range(0, n + 1, 64):
+        r1 = min(n + 1, r0 + 64)
+        c0, c1 = int(band.lo[r0]), int(band.hi[r1 - 1])
+        expected = _values_type_by_type(values, r0, r1, c0, c1)
+        got = values._base_block(r0, r1, c0, c1)
+        assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()
 
 
 def test_paragraph_penalty_changes_nothing_without_paragraph_breaks():

@@ -550,13 +550,19 @@ class _BeadValues:
         # them again each pass, so that memory stays bounded on any document length.
         full = _is_full(band, m)
         self._kept: dict[tuple[int, int, int, int], np.ndarray] | None = {} if full else None
+        # A short document's whole products, kept: its blocks read them again.
+        self._sims: dict[tuple[int, int], np.ndarray] | None = None
+        # The search's predecessor tables of each block of a short document (they depend
+        # on the band only, the same in every pass).
+        self.predecessors: dict[tuple, tuple[np.ndarray, ...]] | None = {} if full else None
         # All bead types' neighbour statistics advance through the document together, so
         # that run embeddings computed on demand (aligner.encoders.pooling) are read once, not once
         # per type (each value is the same as computed type by type).
         if full:  # a short document: whole products, no windows to walk
-            self.knn = {(a, b): _full_knn(en_runs[a - 1], ar_runs[b - 1], config.knn) for a, b in self.types}
+            self._sims = {(a, b): _full_sims(en_runs[a - 1], ar_runs[b - 1]) for a, b in self.types}
+            self.knn = {t: _knn_means(sims, config.knn) for t, sims in self._sims.items()}
             # Each line's best-match margin (its top cosine over its own kNN mean).
-            top_en, top_ar = _full_knn(en_runs[0], ar_runs[0], 1)
+            top_en, top_ar = _knn_means(self._sims[(1, 1)], 1)
         else:
             # Windows beyond the band (AlignmentConfig.knn_window, best_match_window), walked
             # a block of rows at a time even where they span the whole width: memory stays
@@ -568,6 +574,15 @@ class _BeadValues:
             _in_step([step for _, steps in [*jobs.values(), top] for step in steps])
             self.knn = {t: outs for t, (outs, _) in jobs.items()}
             top_en, top_ar = top[0]
+        # The kNN means of all types end to end, and each type's factors: _base_block
+        # reads every type's at once.
+        self._knn_flat = tuple(np.concatenate([self.knn[t][side] for t in self.types]) for side in (0, 1))
+        self._knn_offsets = tuple(np.cumsum([0] + [len(self.knn[t][side]) for t in self.types[:-1]])
+                                  for side in (0, 1))
+        self._size_factor = np.array([((a + b) / 2.0) ** config.size_power for a, b in self.types], np.float32)
+        self._merge_cost = np.array([config.merge_penalty * (a + b - 2) ** config.merge_penalty_power
+                                     + (config.many_many_penalty if min(a, b) > 1 else 0.0) if a + b > 2 else 0.0
+                                     for a, b in self.types], np.float32)
         ken, kar = self.knn[(1, 1)]
         best_en, best_ar = top_en - ken, top_ar - kar
         self.scale = 1.0
@@ -710,8 +725,8 @@ class _BeadValues:
         assert self._null_lines is not None  # fitted whenever null_cost is set
         (ne, na), (a, b) = self._null_lines, self._sizes
         rows, cols = np.arange(r0, r1), np.arange(c0, c1)
-        en = ne[rows][None, :] - ne[np.clip(rows[None, :] - a[:, None], 0, None)]
-        ar = na[cols][None, :] - na[np.clip(cols[None, :] - b[:, None], 0, None)]
+        en = ne[rows][None, :] - ne[np.maximum(rows[None, :] - a[:, None], 0)]
+        ar = na[cols][None, :] - na[np.maximum(cols[None, :] - b[:, None], 0)]
         return (en[:, :, None] + ar[:, None, :]).astype(np.float32)
 
     def _length_block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
@@ -721,64 +736,72 @@ class _BeadValues:
         ce, ca = self.lengths
         a, b = self._sizes
         rows, cols = np.arange(r0, r1), np.arange(c0, c1)
-        len_en = ce[rows][None, :] - ce[np.clip(rows[None, :] - a[:, None], 0, None)] + cfg.length_smoothing
-        len_ar = ca[cols][None, :] - ca[np.clip(cols[None, :] - b[:, None], 0, None)] + cfg.length_smoothing
+        len_en = ce[rows][None, :] - ce[np.maximum(rows[None, :] - a[:, None], 0)] + cfg.length_smoothing
+        len_ar = ca[cols][None, :] - ca[np.maximum(cols[None, :] - b[:, None], 0)] + cfg.length_smoothing
         size = cfg.length_weight * ((a + b) / 2.0) ** cfg.length_size_power
         return size[:, None, None] * np.log(len_ar[:, None, :] / len_en[:, :, None]) ** 2
 
     def _base_block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """Every bead type's value at once: one product per type, then each term over the
+        (types, rows, cols) stack, element by element the same arithmetic as type by type
+        (a short document's search is dominated by the number of array operations, not
+        their size). Cells where a type's runs would start before the first line are
+        computed on clipped indices and set to -inf at the end."""
         cfg = self.config
-        out = np.full((len(self.types), r1 - r0, c1 - c0), _NEG, np.float32)
-        rows = np.arange(r0, r1)
-        cols = np.arange(c0, c1)
+        a, b = self._sizes
+        rows, cols = np.arange(r0, r1), np.arange(c0, c1)
+        first_en, first_ar = rows[None, :] - a[:, None], cols[None, :] - b[:, None]  # (types, rows), (types, cols)
+        inside = (first_en >= 0)[:, :, None] & (first_ar >= 0)[:, None, :]
+        fe, fa = np.maximum(first_en, 0), np.maximum(first_ar, 0)
+        cos = np.zeros((len(self.types), r1 - r0, c1 - c0), np.float32)
+        for t, (ta, tb) in enumerate(self.types):
+            i0, j0 = max(0, ta - r0), max(0, tb - c0)
+            if i0 >= r1 - r0 or j0 >= c1 - c0:
+                continue
+            if self._sims is not None:
+                cos[t, i0:, j0:] = self._sims[(ta, tb)][fe[t, i0]:fe[t, -1] + 1, fa[t, j0]:fa[t, -1] + 1]
+            else:
+                cos[t, i0:, j0:] = self.en_runs[ta - 1][fe[t, i0:]] @ self.ar_runs[tb - 1][fa[t, j0:]].T
+        ken, kar = self._knn_flat
+        norm = 0.5 * (ken[fe + self._knn_offsets[0][:, None]][:, :, None] + kar[fa + self._knn_offsets[1][:, None]][:, None, :])
+        val = self._size_factor[:, None, None] * ((cos - norm) / self.scale - cfg.threshold)
+        if cfg.weak_line_weight:
+            val -= (self.weak_en[rows][None, :] - self.weak_en[fe])[:, :, None] + \
+                (self.weak_ar[cols][None, :] - self.weak_ar[fa])[:, None, :]
         if self.anchors is not None:  # every type's runs lie within max_side lines before the block
             e0, a0 = max(0, r0 - cfg.max_side), max(0, c0 - cfg.max_side)
             shared = self.anchors.prefix(e0, max(r1 - 1, e0), a0, max(c1 - 1, a0))
-        for t, (a, b) in enumerate(self.types):
-            ri = rows[rows >= a]
-            cj = cols[cols >= b]
-            if len(ri) == 0 or len(cj) == 0:
-                continue
-            x = self.en_runs[a - 1][ri - a]
-            y = self.ar_runs[b - 1][cj - b]
-            cos = x @ y.T
-            ken, kar = self.knn[(a, b)]
-            norm = 0.5 * (ken[ri - a][:, None] + kar[cj - b][None, :])
-            val = ((a + b) / 2.0) ** cfg.size_power * ((cos - norm) / self.scale - cfg.threshold)
-            if cfg.weak_line_weight:
-                val -= (self.weak_en[ri] - self.weak_en[ri - a])[:, None] + (self.weak_ar[cj] - self.weak_ar[cj - b])[None, :]
-            if self.anchors is not None:
-                # Lines ri-a .. ri-1 by cj-b .. cj-1, from the prefix sums (offsets e0, a0).
-                hi_r, lo_r, hi_c, lo_c = ri - e0, ri - a - e0, cj - a0, cj - b - a0
-                s = (shared[hi_r][:, hi_c] - shared[lo_r][:, hi_c] - shared[hi_r][:, lo_c] + shared[lo_r][:, lo_c])
-                val += cfg.anchor_weight * np.minimum(s, cfg.anchor_cap)
-            if a + b > 2:
-                val -= cfg.merge_penalty * (a + b - 2) ** cfg.merge_penalty_power + (cfg.many_many_penalty if min(a, b) > 1 else 0.0)
-            if self.paragraphs is not None and cfg.paragraph_penalty:
-                cross_en, whole_en = _paragraph_span(self.paragraphs[0], ri, a)
-                cross_ar, whole_ar = _paragraph_span(self.paragraphs[1], cj, b)
-                mismatch = (cross_en[:, None] != cross_ar[None, :]) & ~(whole_en[:, None] & whole_ar[None, :])
-                val -= cfg.paragraph_penalty * mismatch
-            if self.floor is not None:
-                val[cos < self.floor] = _NEG
-            if self.groups is not None:
-                ge, ga = _run_group(self.groups[0], ri - a, a), _run_group(self.groups[1], cj - b, b)
-                outside = (ge[:, None] != ga[None, :]) | (ge[:, None] < 0)
-                if np.isfinite(cfg.paragraph_bead_penalty):
-                    val -= cfg.paragraph_bead_penalty * outside
-                else:
-                    val[outside] = _NEG
-            out[t, ri[0] - r0:, cj[0] - c0:] = val
-        return out
+            # Lines first..row-1 by first..col-1, from the prefix sums (offsets e0, a0).
+            hi_r, lo_r = (rows - e0)[None, :, None], np.maximum(fe - e0, 0)[:, :, None]
+            hi_c, lo_c = (cols - a0)[None, None, :], np.maximum(fa - a0, 0)[:, None, :]
+            s = shared[hi_r, hi_c] - shared[lo_r, hi_c] - shared[hi_r, lo_c] + shared[lo_r, lo_c]
+            val += cfg.anchor_weight * np.minimum(s, cfg.anchor_cap)
+        val -= self._merge_cost[:, None, None]
+        if self.paragraphs is not None and cfg.paragraph_penalty:
+            cross_en, whole_en = _paragraph_span(self.paragraphs[0], fe, rows[None, :])
+            cross_ar, whole_ar = _paragraph_span(self.paragraphs[1], fa, cols[None, :])
+            mismatch = (cross_en[:, :, None] != cross_ar[:, None, :]) & ~(whole_en[:, :, None] & whole_ar[:, None, :])
+            val -= cfg.paragraph_penalty * mismatch
+        if self.floor is not None:
+            val[cos < self.floor] = _NEG
+        if self.groups is not None:
+            ge, ga = _run_group(self.groups[0], fe, rows[None, :]), _run_group(self.groups[1], fa, cols[None, :])
+            outside = (ge[:, :, None] != ga[:, None, :]) | (ge[:, :, None] < 0)
+            if np.isfinite(cfg.paragraph_bead_penalty):
+                val -= cfg.paragraph_bead_penalty * outside
+            else:
+                val[outside] = _NEG
+        val[~inside] = _NEG
+        return val
 
     def cosine(self, a: int, b: int, i: int, j: int) -> float:
         return float(self.en_runs[a - 1][i] @ self.ar_runs[b - 1][j])
 
 
-def _run_group(groups: np.ndarray, first: np.ndarray, k: int) -> np.ndarray:
-    """The paragraph bead of each run of ``k`` lines starting at ``first``, or -1 when
-    its lines are not all in one (paragraph beads are contiguous and numbered in order)."""
-    g0, g1 = groups[first], groups[first + k - 1]
+def _run_group(groups: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The paragraph bead of each run of lines ``first`` .. ``end - 1``, or -1 when its
+    lines are not all in one (paragraph beads are contiguous and numbered in order)."""
+    g0, g1 = groups[first], groups[end - 1]
     return np.where(g0 == g1, g0, -1)
 
 
@@ -816,11 +839,10 @@ def _paragraph_breaks(paragraph: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.concatenate([[0], np.cumsum(starts[:len(p)])])
 
 
-def _paragraph_span(breaks, ends: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """For runs of k lines ending before ``ends``: whether they cross a paragraph break,
+def _paragraph_span(breaks, first: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs of lines ``first`` .. ``ends - 1``: whether they cross a paragraph break,
     and whether they cover whole paragraphs."""
     starts, csum = breaks
-    first = ends - k
     crosses = (csum[ends] - csum[first + 1]) > 0
     return crosses, starts[first] & starts[ends]
 
@@ -843,13 +865,17 @@ def _widened(band: _Band, lines: int, m: int) -> _Band:
     return _Band(np.maximum(band.lo - lines, 0), np.minimum(band.hi + lines, m + 1))
 
 
-def _full_knn(x, y, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The mean of every row of x's k highest cosines with y, and back: what
+def _full_sims(x, y) -> np.ndarray:
+    """Every cosine of x's rows with y's."""
+    return np.asarray(x[0:len(x)]) @ np.asarray(y[0:len(y)]).T
+
+
+def _knn_means(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of every row's k highest cosines, and every column's: what
     ``_band_knn`` gives when the band is the whole table."""
-    n, m = len(x), len(y)
+    n, m = sims.shape
     if n == 0 or m == 0:
         return np.zeros(n, np.float32), np.zeros(m, np.float32)
-    sims = np.asarray(x[0:n]) @ np.asarray(y[0:m]).T
     kx, ky = min(k, m), min(k, n)
     return ((-np.partition(-sims, kx - 1, axis=1)[:, :kx]).sum(1) / kx,
             (-np.partition(-sims, ky - 1, axis=0)[:ky]).sum(0) / ky)
@@ -943,34 +969,39 @@ def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tupl
         r1 = min(n + 1, r0 + chunk)
         c0, c1 = int(lo[r0]), int(hi[r1 - 1])
         vals = values.block(r0, r1, c0, c1)
-        # Every cell (i, j) of rows r0..r1-1, in the order of the ragged table.
-        rows = np.repeat(np.arange(r0, r1), widths[r0:r1])
-        cols = np.arange(start[r0], start[r1]) - start[rows] + lo[rows]
-        pi, pj = rows[None, :] - step_en, cols[None, :] - step_ar
-        pc = np.clip(pi, 0, None)
-        inside = (pi >= 0) & (pj >= lo[pc]) & (pj < hi[pc])
-        pred = np.where(inside, start[pc] + pj - lo[pc], total)
-        gain = vals[:, rows - r0, cols - c0]
+        kept = values.predecessors
+        tables = kept.get((r0, r1, T)) if kept is not None else None
+        if tables is None:
+            # Every cell (i, j) of rows r0..r1-1, in the order of the ragged table.
+            rows = np.repeat(np.arange(r0, r1), widths[r0:r1])
+            cols = np.arange(start[r0], start[r1]) - start[rows] + lo[rows]
+            pi, pj = rows[None, :] - step_en, cols[None, :] - step_ar
+            pc = np.maximum(pi, 0)
+            inside = (pi >= 0) & (pj >= lo[pc]) & (pj < hi[pc])
+            tables = (np.where(inside, start[pc] + pj - lo[pc], total).astype(np.int32), rows - r0, cols - c0)
+            if kept is not None:
+                kept[(r0, r1, T)] = tables
+        pred, block_rows, block_cols = tables
+        # Row 0 of the gains: the null English line, which earns nothing.
+        gain = np.zeros((T + 1, len(block_rows)), np.float32)
+        gain[1:] = vals[:, block_rows, block_cols]
+        # One row is a handful of array operations: a short document's search is
+        # dominated by their number, not their size.
         for i in range(r0, r1):
-            w = int(widths[i])
             s0, s1 = int(start[i]), int(start[i + 1])
             if i == 0:
-                best = np.full(w, _NEG)
+                best = np.full(s1 - s0, _NEG)
                 best[0] = 0.0  # cell (0, 0): the empty prefix (lo[0] is always 0)
-                arg = np.full(w, -1, np.int8)
+                back[s0:s1] = -1
             else:
                 k0, k1 = s0 - int(start[r0]), s1 - int(start[r0])
-                c = score[pred[:, k0:k1]]
-                c[1:] += gain[:, k0:k1]
-                arg = c.argmax(0).astype(np.int8)
-                best = c[arg, np.arange(w)]
+                c = score[pred[:, k0:k1]] + gain[:, k0:k1]
+                back[s0:s1] = c.argmax(0)
+                best = c.max(0)
             # Null Arabic line: from (i, j-1) at no cost, i.e. a running maximum along the row.
-            if w > 1:
-                run = np.maximum.accumulate(best)
-                arg[1:][run[1:] > best[1:]] = NULL_AR
-                best = run
-            score[s0:s1] = best
-            back[s0:s1] = arg
+            run = np.maximum.accumulate(best)
+            back[s0:s1][run > best] = NULL_AR
+            score[s0:s1] = run
 
     beads: list[Bead] = []
     gains: list[float] = []
@@ -1007,24 +1038,28 @@ class _Rectangle:
     translation's lines across it (dev .933 -> .927, dev-split .832 -> .822 with them)."""
 
     null = False
+    predecessors = None  # each rectangle is searched once
 
     def __init__(self, values: _BeadValues, e0: int, a0: int, costs: tuple[np.ndarray, np.ndarray] | None = None):
         self.values, self.e0, self.a0, self.types = values, e0, a0, values.types
         cfg = values.config
-        self.shift = [((a + b) / 2.0) ** cfg.size_power * (cfg.moved_threshold - cfg.threshold) for a, b in self.types]
+        self.shift: np.ndarray | None = np.array(
+            [((a + b) / 2.0) ** cfg.size_power * (cfg.moved_threshold - cfg.threshold) for a, b in self.types],
+            np.float32)
         self.costs = costs  # prefix sums of what taking each line from its bead costs
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         out = self.values.block(r0 + self.e0, r1 + self.e0, c0 + self.a0, c1 + self.a0, keep=False, null=self.null)
-        rows, cols = np.arange(r0, r1) + self.e0, np.arange(c0, c1) + self.a0
-        for t, (a, b) in enumerate(self.types):
-            out[t] -= self.shift[t]
-            if self.costs is not None:
-                ce, ca = self.costs
-                ri, cj = np.clip(rows - a, 0, None), np.clip(cols - b, 0, None)
-                out[t] -= ((ce[rows] - ce[ri])[:, None] + (ca[cols] - ca[cj])[None, :]).astype(np.float32)
-            out[t, :max(0, a - r0)] = _NEG
-            out[t, :, :max(0, b - c0)] = _NEG
+        a, b = self.values._sizes
+        if self.shift is not None:
+            out -= self.shift[:, None, None]
+        if self.costs is not None:
+            ce, ca = self.costs
+            rows, cols = np.arange(r0, r1) + self.e0, np.arange(c0, c1) + self.a0
+            ri, cj = np.maximum(rows[None, :] - a[:, None], 0), np.maximum(cols[None, :] - b[:, None], 0)
+            out -= ((ce[rows][None, :] - ce[ri])[:, :, None] + (ca[cols][None, :] - ca[cj])[:, None, :]).astype(np.float32)
+        # No bead starts before the rectangle's first lines.
+        out[(np.arange(r0, r1)[None, :] < a[:, None])[:, :, None] | (np.arange(c0, c1)[None, :] < b[:, None])[:, None, :]] = _NEG
         return out
 
     def cosine(self, a: int, b: int, i: int, j: int) -> float:
@@ -1040,17 +1075,16 @@ class _HeldOut(_Rectangle):
 
     def __init__(self, values: _BeadValues, held: tuple[np.ndarray, np.ndarray], e0: int, a0: int):
         super().__init__(values, e0, a0)
-        self.shift = [0.0] * len(self.types)
+        self.shift = None  # the path's own standard
         self.held = tuple(np.concatenate([[0], np.cumsum(h)]) for h in held)
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         out = super().block(r0, r1, c0, c1)
-        he, ha = self.held
+        (he, ha), (a, b) = self.held, self.values._sizes
         rows, cols = np.arange(r0, r1) + self.e0, np.arange(c0, c1) + self.a0
-        for t, (a, b) in enumerate(self.types):
-            en_held = (he[rows] - he[np.clip(rows - a, 0, None)]) > 0
-            ar_held = (ha[cols] - ha[np.clip(cols - b, 0, None)]) > 0
-            out[t][en_held[:, None] | ar_held[None, :]] = _NEG
+        en_held = (he[rows][None, :] - he[np.maximum(rows[None, :] - a[:, None], 0)]) > 0
+        ar_held = (ha[cols][None, :] - ha[np.maximum(cols[None, :] - b[:, None], 0)]) > 0
+        out[en_held[:, :, None] | ar_held[:, None, :]] = _NEG
         return out
 
 
