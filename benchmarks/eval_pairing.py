@@ -133,9 +133,10 @@ def merge_check(data: Path, gold: set[tuple[str, str]], n: int, al: Aligner, con
 
 # ------------------------------------------------------------------ leave one source out
 
-# The settings chosen on the training sources, from this grid (the ramp on the default
-# encoder's cosine scale; thresholds every 0.01, the one-to-one assignment re-run on the
-# same scored candidates).
+# The settings chosen on the training sources, from this grid (the ramp on the reference
+# cosine scale, ContentPairingConfig.ramp_reference_*: with calibrate_ramp each collection
+# paired moves it onto its own scale; thresholds every 0.01, the one-to-one assignment
+# re-run on the same scored candidates).
 LOO_BEAD_LOW = (0.2, 0.25, 0.3, 0.35, 0.4)
 LOO_BEAD_HIGH = (0.5, 0.55, 0.6, 0.65, 0.7)
 LOO_RUNNER_UP = (0.25, 0.5, 0.75)
@@ -346,11 +347,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"distractors left unpaired: {own['distractors_left_unpaired']} of {own['n_distractors']} "
           f"({own['distractors_unpaired_rate']:.1%})")
     print(f"threshold applied: {out_threshold(result, config)}")
+    content = result.settings.get("content", {})
+    if "bead_ramp_used" in content:
+        print(f"bead ramp applied: {content['bead_ramp_used']} ({content['bead_ramp_from']}; unrelated sentence "
+              f"pairs' cosine median and spread {content['cosine_scale']})")
     print(f"time: load encoder {t1 - t0:.1f} s, pairing {t2 - t1:.1f} s")
     out = {"data": str(data), "method": args.method, "max_sources": args.max_sources, "encoder": al.encoder_name,
            "threshold": config.threshold, "min_alignment": config.min_alignment,
            "threshold_used": result.settings.get("content", {}).get("threshold_used", config.threshold),
-           "threshold_from": result.settings.get("content", {}).get("threshold_from", "fixed"), **own,
+           "threshold_from": result.settings.get("content", {}).get("threshold_from", "fixed"),
+           "bead_ramp_used": content.get("bead_ramp_used"), "bead_ramp_from": content.get("bead_ramp_from"),
+           "cosine_scale": content.get("cosine_scale"), **own,
            "candidate_pairs": len(candidates), "pairing_s": round(t2 - t1, 2), "load_encoder_s": round(t1 - t0, 2)}
 
     scorer = args.scorer or data.resolve().parent.parent / "score.py"

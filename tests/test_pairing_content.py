@@ -584,6 +584,94 @@ def test_calibrated_threshold_is_recorded_with_the_settings(tmp_path):
     assert content["threshold_from"].startswith("fixed (too few candidates")
 
 
+# ------------------------------------------------------------------ calibrated bead ramp (issue 14)
+
+
+def _unit_rows(cosines: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """English rows e_1..e_n (basis vectors) and Arabic unit rows whose cosine with e_i is
+    ``cosines[i][j]`` (the rest of each Arabic row's norm in one more dimension)."""
+    c = np.array(cosines, np.float64)
+    n, m = c.shape
+    en = np.eye(n, n + 1, dtype=np.float64)
+    ar = np.zeros((m, n + 1))
+    ar[:, :n] = c.T
+    rest = 1.0 - (c.T ** 2).sum(1)
+    assert (rest >= 0).all(), "cosines that no unit vectors have"
+    ar[:, n] = np.sqrt(rest)
+    return en, ar
+
+
+@pytest.mark.parametrize("cosines, min_pairs, expected", [
+    # Each sentence's best match on either side is left out ((0,0), (1,1), (1,2)): the
+    # pool is .1, .2, .3: median .2, spread (.28 - .12) / 2.563.
+    ([[0.9, 0.1, 0.2], [0.3, 0.8, 0.4]], 3, (0.2, 0.16 / 2.563)),
+    ([[0.9, 0.1, 0.2], [0.3, 0.8, 0.4]], 4, None),                       # too few pairs left
+    ([[0.6, 0.3, 0.3], [0.3, 0.6, 0.3], [0.3, 0.3, 0.6]], 3, None),      # all unrelated pairs alike: no spread
+])
+def test_cosine_scale_of_unrelated_pairs(cosines, min_pairs, expected):
+    from aligner.pairing.content import cosine_scale
+
+    got = cosine_scale(*_unit_rows(cosines), min_pairs=min_pairs)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("scale, expected", [
+    ((0.186, 0.161), (0.3, 0.6)),                  # the reference scale itself: the ramp as chosen
+    ((0.286, 0.161), (0.4, 0.7)),                  # shifted: the ramp moves with it
+    ((0.186, 0.322), (0.414, 1.014)),              # twice as spread: twice as far from the median
+    ((0.846, 0.0322), (0.8688, 0.9288)),           # e5-like: unrelated pairs at .85 +- .03
+])
+def test_calibrated_ramp_moves_the_ramp_onto_the_collections_scale(scale, expected):
+    from aligner.pairing.content import calibrated_ramp
+
+    assert calibrated_ramp(ContentPairingConfig(), *scale) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("scale, off", [
+    ((0.186, 0.161), False),   # the reference itself
+    ((0.233, 0.177), False),   # nasai's documents alone with USE (0.3 spreads away)
+    ((0.500, 0.161), False),   # 1.95 spreads away
+    ((0.510, 0.161), True),    # 2.01 spreads away
+    ((0.037, 0.069), False),   # news reports on unrelated events with USE: a collection effect
+    ((0.186, 0.330), False),   # the spread alone does not move it
+    ((-0.200, 0.161), True),   # 2.4 spreads below
+    ((0.846, 0.032), True),    # e5's
+])
+def test_ramp_is_moved_only_off_the_reference_scale(scale, off):
+    from aligner.pairing.content import off_reference_scale
+
+    assert off_reference_scale(ContentPairingConfig(), *scale) is off
+
+
+def test_calibrated_ramp_is_recorded_with_the_settings(tmp_path):
+    """The ramp applied, where it came from and the measured scale are written with the
+    pairing settings: moved off the reference scale, kept within it, fixed when off."""
+    from aligner.pairing.content import calibrated_ramp
+
+    lines = [f"item {k} {k * 7} {k * 13} {k * 31}" for k in range(24)]
+    en = write(tmp_path / "en", {"e1.txt": "\n".join(lines[:12]) + "\n", "e2.txt": "\n".join(lines[12:]) + "\n"})
+    ar = write(tmp_path / "ar", {"x.txt": "\n".join(lines[12:]) + "\n", "y.txt": "\n".join(lines[:12]) + "\n"})
+    al = Aligner(encoder=HashedWords())
+
+    def settings(**kw):
+        return pair_documents(en, ar, aligner=al, method="content", presplit=True,
+                              config=ContentPairingConfig(**kw)).settings["content"]
+
+    far = settings(ramp_reference_median=5.0)  # a reference no collection of cosines is near
+    assert far["bead_ramp_from"] == "calibrated" and far["calibrate_ramp"] is True
+    config = ContentPairingConfig(ramp_reference_median=5.0)
+    assert far["bead_ramp_used"] == pytest.approx(calibrated_ramp(config, *far["cosine_scale"]), abs=1e-3)
+    median, spread = far["cosine_scale"]
+    near = settings(ramp_reference_median=median, ramp_reference_spread=spread)
+    assert near["bead_ramp_from"] == "fixed (cosine scale within the reference range)"
+    assert near["bead_ramp_used"] == [0.3, 0.6] and near["cosine_scale"] == [median, spread]
+    off = settings(calibrate_ramp=False)
+    assert off["bead_ramp_from"] == "fixed" and off["bead_ramp_used"] == [0.3, 0.6] and off["cosine_scale"] is None
+
+
 def test_eval_pairing_loo_sources_on_a_tiny_folder(tmp_path, monkeypatch, capsys):
     """`benchmarks/eval_pairing.py --loo-sources` with a stand-in encoder: one fold per
     source, a table, and a ``loo`` key in the last JSON line."""

@@ -78,9 +78,12 @@ source).
 
 The remaining constants were chosen on the dev set (``benchmarks/eval_pairing.py``);
 ``bead_low`` and ``bead_high`` are on the cosine scale of the default encoder (USE
-multilingual v3) and need re-tuning for an encoder whose similarities sit elsewhere (not
-yet calibrated on the collection; the leave-one-source-out choice of the ramp on dev
-moved it by at most 0.05).
+multilingual v3) on that set (the leave-one-source-out choice of the ramp on dev moved it
+by at most 0.1). The collection's own scale is measured (:func:`cosine_scale`: the median
+and spread of unrelated sentence pairs' cosines, a few sentences of every document), and
+where its median is far from that reference (``ramp_tolerance``: an encoder whose
+similarities sit elsewhere, such as e5's at 0.85 +- 0.03) the ramp is moved onto it
+(:func:`calibrated_ramp`); the ramp applied is recorded with the settings.
 """
 
 from __future__ import annotations
@@ -103,6 +106,11 @@ from aligner.text.normalization import normalize_for_encoding
 from aligner.text.segmentation import segment, split_lines
 
 
+# cosine_scale of the dev document task with USE (benchmarks/eval_pairing.py), where
+# bead_low and bead_high were chosen: (median, spread) of unrelated sentence pairs.
+RAMP_REFERENCE = (0.186, 0.161)
+
+
 @dataclass(frozen=True)
 class ContentPairingConfig:
     """Settings of content pairing (recorded with every result). Defaults chosen on the
@@ -118,6 +126,21 @@ class ContentPairingConfig:
     block: int = 1024              # rows per block of the similarity product
     bead_low: float = 0.3          # bead cosine that counts for nothing ...
     bead_high: float = 0.6         # ... and for a whole line (linear in between)
+    # The ramp above is on the scale of the collection it was chosen on (USE on the dev
+    # document task): there, unrelated sentence pairs' cosines have median
+    # ramp_reference_median and spread ramp_reference_spread (cosine_scale). With
+    # calibrate_ramp the collection's own scale is measured the same way, and where its
+    # median is more than ramp_tolerance reference spreads away the ramp is moved onto it:
+    # an encoder whose similarities sit elsewhere (e5's unrelated pairs: 0.85 +- 0.03, 4
+    # spreads away) then gets a ramp where its related and unrelated pairs are. Nearer, the
+    # ramp stays as chosen: how alike a collection's documents are moves the scale too (the
+    # dev sources alone sit 0.1-0.3 spreads above the reference, news reports on unrelated
+    # events 0.9 below with half the spread), and following that cost nasai held out F1
+    # 1.000 -> .955 and paired two unrelated news reports (docs/pairing.md).
+    calibrate_ramp: bool = True
+    ramp_reference_median: float = RAMP_REFERENCE[0]
+    ramp_reference_spread: float = RAMP_REFERENCE[1]
+    ramp_tolerance: float = 2.0
     runner_up_weight: float = 0.5  # weight of the competitors' mean best score
     threshold: float = 0.22        # a pair needs at least this score (fixed; or see calibrate_threshold) ...
     calibrate_threshold: bool = True   # threshold from the collection's own candidate scores (otsu_threshold)
@@ -146,6 +169,8 @@ class ContentPairingConfig:
             raise ValueError("retrieve_k must be at least top_k and csls_k")
         if not self.bead_high > self.bead_low:
             raise ValueError("bead_high must be above bead_low")
+        if not self.ramp_reference_spread > 0 or not self.ramp_tolerance > 1:
+            raise ValueError("ramp_reference_spread must be above 0 and ramp_tolerance above 1")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -336,6 +361,7 @@ class _Side:
         self.half_vectors: np.ndarray | None = None
         self.half_owner: list[int] = []
         self.center: np.ndarray | None = None   # the side's (shrunk) mean parts, (1 + J, d)
+        self.sample: list[np.ndarray] = []      # a few sentence embeddings per document (cosine_scale)
 
 
 def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, config: ContentPairingConfig,
@@ -369,6 +395,10 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
     log_n = math.log(n_docs + 1)
 
     vectors: np.ndarray | None = None  # (documents, 1 + J, d), filled as they are encoded
+    # Sentences kept for measuring the side's cosine scale: evenly spaced in each document,
+    # about SCALE_SAMPLE in all (every stride-th document beyond that many documents).
+    per_doc = max(1, min(32, SCALE_SAMPLE // max(n_docs, 1)))
+    stride = max(1, -(-n_docs // SCALE_SAMPLE))
     half_vectors: list[np.ndarray] = []
     batch: list[tuple[Path, list[str]]] = []
 
@@ -392,6 +422,8 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
                 weights = weights * np.maximum(idf, 1e-3)
             if vectors is None:
                 vectors = np.empty((len(readable), 1 + config.windows, sent.shape[1]), np.float32)
+            if len(side.docs) % stride == 0:
+                side.sample.append(sent[np.unique(np.linspace(0, len(sent) - 1, min(per_doc, len(sent))).round().astype(int))])
             vectors[len(side.docs)] = document_vector(sent, weights, config.windows)
             if halves and len(sent) >= 4:
                 mid = len(sent) // 2
@@ -420,6 +452,41 @@ def _embed_side(paths: Sequence[Path], lang: str, embedder: DocumentEmbedder, co
     if half_vectors:
         side.half_vectors = _center_and_weight(np.stack(half_vectors), config)
     return side
+
+
+SCALE_SAMPLE = 1024  # sentences per side kept for cosine_scale
+
+
+def cosine_scale(en: np.ndarray, ar: np.ndarray, min_pairs: int = 64) -> tuple[float, float] | None:
+    """The median and spread of unrelated sentence pairs' cosines: every pair of the two
+    samples (L2-normalised rows) but each sentence's best match on either side, so that
+    translations among them do not count; the spread is (q90 - q10) / 2.563 (a normal
+    distribution's standard deviation). None with fewer than ``min_pairs`` pairs."""
+    if len(en) == 0 or len(ar) == 0:
+        return None
+    sims = en @ ar.T
+    unrelated = np.ones(sims.shape, bool)
+    unrelated[np.arange(len(en)), sims.argmax(1)] = False
+    unrelated[sims.argmax(0), np.arange(len(ar))] = False
+    pool = sims[unrelated]
+    if len(pool) < min_pairs:
+        return None
+    q10, median, q90 = np.quantile(pool.astype(np.float64), [0.1, 0.5, 0.9])
+    spread = (q90 - q10) / 2.563
+    return (float(median), float(spread)) if spread > 1e-6 else None
+
+
+def off_reference_scale(config: ContentPairingConfig, median: float, spread: float) -> bool:
+    """Whether a collection's cosine scale is outside the range the ramp holds in (see
+    ``ramp_tolerance``)."""
+    return abs(median - config.ramp_reference_median) > config.ramp_tolerance * config.ramp_reference_spread
+
+
+def calibrated_ramp(config: ContentPairingConfig, median: float, spread: float) -> tuple[float, float]:
+    """``bead_low`` and ``bead_high`` moved from the reference scale onto (median, spread)."""
+    k = spread / config.ramp_reference_spread
+    return (median + (config.bead_low - config.ramp_reference_median) * k,
+            median + (config.bead_high - config.ramp_reference_median) * k)
 
 
 def _side_center(parts: np.ndarray, config: ContentPairingConfig) -> np.ndarray:
@@ -734,6 +801,18 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
                      cache=cache, read=read)
     ar = _embed_side(ar_paths, "ar", embedder, config, presplit, result.problems, show, cache=cache, read=read)
     t1 = time.perf_counter()
+    ramp_from, scale = "fixed", None
+    if config.calibrate_ramp:
+        scale = cosine_scale(*(np.concatenate(side.sample) if side.sample else np.zeros((0, 1), np.float32)
+                               for side in (en, ar)))
+        if scale is None:
+            ramp_from = "fixed (too few sentences to calibrate)"
+        elif not off_reference_scale(config, *scale):
+            ramp_from = "fixed (cosine scale within the reference range)"
+        else:
+            low, high = calibrated_ramp(config, *scale)
+            config = replace(config, bead_low=low, bead_high=high)
+            ramp_from = "calibrated"
     edges: list[_Edge] = []
     runs = _RunsCache(embedder, config.runs_cache)
     t2 = t1
@@ -774,6 +853,8 @@ def pair_by_content(en_paths: Sequence[Path], ar_paths: Sequence[Path], aligner,
                          ar=ar, threshold=threshold)
     result.stats = {"en_documents": len(en.docs), "ar_documents": len(ar.docs), "candidate_pairs": len(edges),
                     "threshold": round(threshold, 4), "threshold_from": threshold_from,
+                    "bead_ramp": [round(config.bead_low, 4), round(config.bead_high, 4)], "bead_ramp_from": ramp_from,
+                    "cosine_scale": None if scale is None else [round(scale[0], 4), round(scale[1], 4)],
                     "timings": {"embed_s": round(t1 - t0, 3), "retrieve_s": round(t2 - t1, 3),
                                 "rescore_s": round(t3 - t2, 3), "assign_s": round(time.perf_counter() - t3, 3)}}
 

@@ -511,7 +511,10 @@ def pair_documents(en_dir: str | Path, ar_dir: str | Path, *, aligner=None, meth
         candidates_out.extend(found.candidates)
     if "threshold" in found.stats:  # the threshold applied (calibrated on this collection, or the fixed one)
         settings["content"] = {**settings["content"], "threshold_used": found.stats["threshold"],
-                               "threshold_from": found.stats["threshold_from"]}
+                               "threshold_from": found.stats["threshold_from"],
+                               # the bead ramp applied (on this collection's cosine scale, or the fixed one)
+                               "bead_ramp_used": found.stats["bead_ramp"], "bead_ramp_from": found.stats["bead_ramp_from"],
+                               "cosine_scale": found.stats["cosine_scale"]}
     used_ids = {p.doc_id.casefold() for p in base.pairs}
     pairs = []
     for cp in found.pairs:
