@@ -68,7 +68,10 @@ embeddings are averaged into blocks, the blocks are aligned, and the fine search
 runs in a band around the coarse path, its margins measured against neighbours within
 ``knn_window`` lines of the band and each line's best match looked for within
 ``best_match_window``. Time and memory grow linearly with document length (band and
-window widths are constant).
+window widths are constant). A document searched on the whole table keeps, between the
+passes of its search, each bead type's products, block values and the search's
+predecessor tables: at most about 15 bytes per cell per bead type (55 MB for 18 types at
+``max_full_cells``), so that each pass costs a few array operations per row.
 """
 
 from __future__ import annotations
