@@ -973,7 +973,7 @@ def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tupl
         c0, c1 = int(lo[r0]), int(hi[r1 - 1])
         vals = values.block(r0, r1, c0, c1)
         kept = values.predecessors
-        tables = kept.get((r0, r1, T)) if kept is not None else None
+        tables = kept.get((r0, r1)) if kept is not None else None
         if tables is None:
             # Every cell (i, j) of rows r0..r1-1, in the order of the ragged table.
             rows = np.repeat(np.arange(r0, r1), widths[r0:r1])
@@ -983,7 +983,7 @@ def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tupl
             inside = (pi >= 0) & (pj >= lo[pc]) & (pj < hi[pc])
             tables = (np.where(inside, start[pc] + pj - lo[pc], total).astype(np.int32), rows - r0, cols - c0)
             if kept is not None:
-                kept[(r0, r1, T)] = tables
+                kept[(r0, r1)] = tables
         pred, block_rows, block_cols = tables
         # Row 0 of the gains: the null English line, which earns nothing.
         gain = np.zeros((T + 1, len(block_rows)), np.float32)
