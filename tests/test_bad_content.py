@@ -19,8 +19,8 @@ from test_bad_inputs import AR, EN, check_refused, cli, corpus_lines, fake_align
 from aligner.alignment import Bead
 from aligner.documents import DocumentAlignment, EncodedSide, _with_unencoded_sentences
 from aligner.run.folders import align_folders, unrelated_warnings
-from aligner.io.inputs import (LANGUAGE_PIECE_CHARS, LANGUAGE_SAMPLE_PIECES, _language_sample, check_language,
-                            language_shares)
+from aligner.io.inputs import (LANGUAGE_PIECE_CHARS, LANGUAGE_SAMPLE_PIECES, _language_sample, _without_marks,
+                            check_language, language_shares, language_shares_many)
 from aligner.text.segmentation import Sentence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +119,29 @@ def test_examples_have_no_language_warning():
         assert check_language(f"en/{stem}", example(stem, "en"), f"ar/{stem}", example(stem, "ar")) == []
         assert language_shares(example(stem, "en"), "en")[1] == {"English": 1.0}
         assert language_shares(example(stem, "ar"), "ar")[1] == {"Arabic": 1.0}
+
+
+def test_languages_of_many_texts_in_one_call_are_each_text_alone():
+    """One lingua call for a window of documents gives each one what it gets alone,
+    including one with nothing to judge and one in another language of its script."""
+    texts = {"en": [example(s, "en") for s in STEMS] + ["", FRENCH, "12 34"],
+             "ar": [example(s, "ar") for s in STEMS] + [PERSIAN, "", URDU]}
+    for side, side_texts in texts.items():
+        assert language_shares_many(side_texts, side) == [language_shares(t, side) for t in side_texts]
+    assert language_shares_many([], "en") == []
+    assert language_shares("12 34", "en") == (0, {})
+
+
+@pytest.mark.parametrize("piece, kept", [
+    ("plain ascii", "plain ascii"),
+    ("بِسْمِ اللَّهِ", "بسم الله"),
+    ("كــتاب", "كتاب"),      # tatweel
+    ("café naı̈ve", "cafe naıve"),                         # Latin combining marks
+    ("x𝅧yّz", "xyz"),                                             # a mark beyond the BMP
+    ("😀 بَ", "😀 ب"),                           # other astral characters stay
+])
+def test_combining_marks_and_tatweel_are_removed_before_language_detection(piece, kept):
+    assert _without_marks(piece) == kept
 
 
 def test_language_check_is_cheap_on_a_5_mb_document():

@@ -79,6 +79,7 @@ from aligner.documents import Aligner, DocumentAlignment, has_content
 from aligner.text.segmentation import Sentence
 from aligner.encoders import COMBINED_ENCODER, DEFAULT_ENCODER, E5_ENCODER, USE_ENCODER
 from aligner.io.inputs import DEFAULT_MAX_BYTES, DocumentError, check_language, decode_bytes, file_bytes, read_input  # noqa: F401
+from aligner.io.inputs import language_shares_many
 from aligner.io.inputs import escape_name
 from aligner.pairing.names import DocumentPair, PairingResult, pair_by_name, pair_documents, write_pairs
 from aligner.io.files import (
@@ -473,7 +474,7 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
     for window in _windows(pairs):
         # Read, decode and segment the window's documents, encode all their sentences
         # in one call, then align them one by one (from the aligner's cache).
-        ready = []
+        read = []
         for pair in window:
             en_file = _relative(pair.en_path, en_dir)
             ar_file = _relative(pair.ar_path, ar_dir)
@@ -483,14 +484,6 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
                 key = {"doc_id": pair.doc_id, "en_file": en_file, "ar_file": ar_file,
                        "en_sha256": en_doc.sha256, "ar_sha256": ar_doc.sha256}
                 done = state.finished(key)
-                if done is not None:  # aligned by an earlier, interrupted run
-                    run.documents.append(done[0])
-                    work.doc_times[pair.doc_id] = done[1]
-                    work.resumed += 1
-                    log.debug("%s: aligned by an earlier run", escape_name(pair.doc_id))
-                    _advance(bar)
-                    continue
-                segments = _checked_pair(en_doc, ar_doc)
             except Exception as exc:  # one bad document must not stop the others
                 _failed(run, pair, en_file, ar_file, exc, on_failure, "read")
                 _advance(bar)
@@ -498,7 +491,30 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
             finally:
                 reader.release(pair.en_path, "en")
                 reader.release(pair.ar_path, "ar")
-            ready.append((pair, en_file, ar_file, key, segments, time.perf_counter() - t0))
+            if done is not None:  # aligned by an earlier, interrupted run
+                run.documents.append(done[0])
+                work.doc_times[pair.doc_id] = done[1]
+                work.resumed += 1
+                log.debug("%s: aligned by an earlier run", escape_name(pair.doc_id))
+                _advance(bar)
+                continue
+            read.append((pair, en_file, ar_file, key, en_doc, ar_doc, time.perf_counter() - t0))
+        # The window's languages measured in one call per side (each call has a fixed cost).
+        t0 = time.perf_counter()
+        en_languages = language_shares_many([en_doc.text for *_, en_doc, _, _ in read], "en")
+        ar_languages = language_shares_many([ar_doc.text for *_, ar_doc, _ in read], "ar")
+        measure_s = (time.perf_counter() - t0) / max(len(read), 1)
+        ready = []
+        for (pair, en_file, ar_file, key, en_doc, ar_doc, read_s), en_lang, ar_lang in zip(read, en_languages,
+                                                                                          ar_languages):
+            t0 = time.perf_counter()
+            try:
+                segments = _checked_pair(en_doc, ar_doc, {"en": en_lang, "ar": ar_lang})
+            except Exception as exc:  # one bad document must not stop the others
+                _failed(run, pair, en_file, ar_file, exc, on_failure, "read")
+                _advance(bar)
+                continue
+            ready.append((pair, en_file, ar_file, key, segments, read_s + measure_s + time.perf_counter() - t0))
         t0 = time.perf_counter()
         if ready:
             aligner.encode_ahead([side for *_, (en, ar, _, _), _ in ready for side in ((en, "en"), (ar, "ar"))])
@@ -606,12 +622,14 @@ def _merged_counts(*counts: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def _checked_pair(english: SourceDocument, arabic: SourceDocument
+def _checked_pair(english: SourceDocument, arabic: SourceDocument,
+                  languages: dict[str, tuple[int, dict[str, float]]] | None = None
                   ) -> tuple[list[Sentence], list[Sentence], dict[str, str], list[str]]:
     """Check both documents' languages and that each has sentences: the sentences of each
-    side, the encoding of each side and the warnings."""
+    side, the encoding of each side and the warnings. ``languages``: each side's
+    ``language_shares``, when measured already."""
     warnings = english.warnings + arabic.warnings
-    warnings += check_language(english.path, english.text, arabic.path, arabic.text)
+    warnings += check_language(english.path, english.text, arabic.path, arabic.text, languages)
     for doc in (english, arabic):
         if not doc.sentences:
             raise DocumentError(f"{doc.path}: no sentences found")
