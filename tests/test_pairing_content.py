@@ -958,6 +958,42 @@ def test_runs_cache_keeps_at_most_its_documents_and_bytes(monkeypatch):
     assert [k for _, k in cache.items] == [2] and cache.bytes == one
 
 
+def test_runs_cache_centres_each_document_once_and_drops_it_with_its_runs(monkeypatch):
+    """Re-scoring centres a document once however many candidates it is in (the same
+    arrays each time, equal to ``center_runs``), counts them in its bytes and forgets
+    them when it forgets the document's runs."""
+    from aligner.alignment import center_runs
+    from aligner.pairing.content import DocumentEmbedder, _RunsCache, _Side, _Doc
+
+    embedder = DocumentEmbedder(Aligner(StatefulWords("words", 0)))
+    side = _Side("en")
+    for k in range(3):
+        stored, tok = embedder.encode_many([[f"w{k} v{j} u{j % 2}" for j in range(3)]])[0]
+        side.docs.append(_Doc(Path(f"{k}.txt"), np.ones(3, np.float32), stored, tok))
+    one = 6 * 64 * 4                            # runs of 3 sentences: 3 + 2 + 1 rows of 64 float32
+    cache = _RunsCache(embedder, size=2)
+    runs = cache.get(side, 0)
+    first = cache.centered(side, 0, runs, 0)
+    assert cache.centered(side, 0, runs, 0) is first and cache.bytes == 2 * one
+    assert all(np.array_equal(a, b) for a, b in zip(first, center_runs(runs, 0)))
+    cache.get(side, 1)
+    cache.get(side, 2)                          # document 0 out: its runs and its centred runs
+    assert [k for _, k in cache.items] == [1, 2] and cache.bytes == 2 * one and not cache._centered
+
+
+def test_alignment_given_centred_runs_is_the_same_as_centring_them_itself():
+    from aligner.alignment import AlignmentConfig, align_runs, center_runs, run_embeddings_by_mean
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(9, 32)).astype(np.float32)
+    en = base + 0.3 * rng.normal(size=base.shape).astype(np.float32)
+    ar = np.vstack([base[:4], rng.normal(size=(2, 32)).astype(np.float32), base[4:]])
+    en_runs, ar_runs = (run_embeddings_by_mean(x / np.linalg.norm(x, axis=1, keepdims=True), 4) for x in (en, ar))
+    config = AlignmentConfig()
+    given = (center_runs(en_runs, config.center_window), center_runs(ar_runs, config.center_window))
+    assert align_runs(en_runs, ar_runs, config, centered=given) == align_runs(en_runs, ar_runs, config)
+
+
 @pytest.mark.slow
 def test_the_embedded_encoders_runs_handed_over_are_the_aligners_own(news, use_encoder, tmp_path):
     """With USE (its pooled states, its head): the runs content pairing hands over are

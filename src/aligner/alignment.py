@@ -1433,7 +1433,8 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
                ar_paragraphs: Sequence[int] | None = None, en_paragraph_runs: Sequence[np.ndarray] | None = None,
                ar_paragraph_runs: Sequence[np.ndarray] | None = None,
                en_anchors: Sequence[Sequence[int]] | None = None,
-               ar_anchors: Sequence[Sequence[int]] | None = None) -> list[Bead]:
+               ar_anchors: Sequence[Sequence[int]] | None = None,
+               centered: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None) -> list[Bead]:
     """Align two documents given run embeddings of each side.
 
     ``en_runs[k-1]`` is an (n-k+1, d) matrix of L2-normalised embeddings of the English
@@ -1446,8 +1447,10 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
     each sentence bead then lies inside one paragraph bead. ``en_anchors`` /
     ``ar_anchors`` (each sentence's anchor keys as integers, the same integer for the same
     key on both sides: ``aligner.text.anchors.shared_anchor_ids``) add the evidence of
-    shared names and numbers. Returns the beads in document order; every line of both
-    sides appears in exactly one bead.
+    shared names and numbers. ``centered``: both sides' runs already centred as ``config``
+    centres them (:func:`center_runs`), from a caller that aligns one document with several
+    others (content pairing's re-scoring) and so centres each once. Returns the beads in
+    document order; every line of both sides appears in exactly one bead.
     """
     config = config or AlignmentConfig()
     have_anchors = en_anchors is not None and ar_anchors is not None
@@ -1463,7 +1466,7 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
                 groups = paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs, config,
                                           en_lengths, ar_lengths, paragraph_anchors)
         anchors = _Anchors(en_anchors, ar_anchors, config.anchor_max_lines) if have_anchors else None
-        return _align_runs(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups, anchors)
+        return _align_runs(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups, anchors, centered)
 
 
 def _paragraph_keys(keys: Sequence[Sequence[int]], paragraph: np.ndarray) -> list[list[int]]:
@@ -1513,13 +1516,14 @@ def paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs: tuple[np.
 
 
 def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths, paragraphs=None,
-                groups=None, anchors: _Anchors | None = None) -> list[Bead]:
+                groups=None, anchors: _Anchors | None = None, centered=None) -> list[Bead]:
     n, m = len(en_runs[0]), len(ar_runs[0])
     if n == 0 or m == 0:
         return [Bead((i,), ()) for i in range(n)] + [Bead((), (j,)) for j in range(m)]
     raw_en, raw_ar = en_runs, ar_runs
     if config.center:
-        en_runs, ar_runs = center_runs(en_runs, config.center_window), center_runs(ar_runs, config.center_window)
+        en_runs, ar_runs = centered or (center_runs(en_runs, config.center_window),
+                                        center_runs(ar_runs, config.center_window))
     if (n + 1) * (m + 1) <= config.max_full_cells:
         band = _full_band(n, m)
     else:
