@@ -106,7 +106,8 @@ def read_packed(path: Path) -> PackedE5:
     off += 4 * n_pieces
     blob = bytes(data[off:off + blob_len])
     off += blob_len
-    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    bounds = offsets.tolist()  # Python ints: indexing numpy scalars 250,000 times costs 0.1 s
+    pieces = [blob[a:b].decode("utf-8") for a, b in zip(bounds[:-1], bounds[1:])]
     n_norm, norm_bytes = struct.unpack_from("<iI", data, off)
     off += 8
     normalization, p = {}, off
