@@ -976,6 +976,8 @@ def test_runs_cache_centres_each_document_once_and_drops_it_with_its_runs(monkey
     first = cache.centered(side, 0, runs, 0)
     assert cache.centered(side, 0, runs, 0) is first and cache.bytes == 2 * one
     assert all(np.array_equal(a, b) for a, b in zip(first, center_runs(runs, 0)))
+    other = cache.centered(side, 0, runs, 2)    # another window: centred again, replacing it
+    assert other is not first and cache.centered(side, 0, runs, 2) is other and cache.bytes == 2 * one
     cache.get(side, 1)
     cache.get(side, 2)                          # document 0 out: its runs and its centred runs
     assert [k for _, k in cache.items] == [1, 2] and cache.bytes == 2 * one and not cache._centered

@@ -134,7 +134,8 @@ class USEModule(nn.Module):
         starts = torch.zeros_like(lens)
         starts[1:] = torch.cumsum(lens[:-1], 0)
         chunk = flat_ids % _NUM_CHUNKS
-        emb = torch.index_select(self.table, 0, flat_ids).to(self.scale.dtype) * self.scale[chunk, None] + self.lo[chunk, None]
+        rows = torch.index_select(self.table, 0, flat_ids).to(self.scale.dtype)
+        emb = rows * self.scale[chunk, None] + self.lo[chunk, None]
         x = self.proj(emb)
         # One layer norm over all three branch projections together, as in the original graph.
         x = nn.functional.layer_norm(x, (x.shape[-1],), self.ln1_g, self.ln1_b, self.eps)

@@ -511,7 +511,8 @@ def language_shares_many(texts: Sequence[str], side: str) -> list[tuple[int, dic
     out = []
     for counts in found:
         total = sum(counts.values())
-        out.append((total, {name: count / total for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}))
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        out.append((total, {name: count / total for name, count in ranked}))
     return out
 
 

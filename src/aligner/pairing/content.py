@@ -585,19 +585,22 @@ class _RunsCache:
         # Each held document's runs centred as the re-scoring alignment centres them: a
         # document is a candidate of several others (about 4 on the dev task), and centring
         # was a sixth of each alignment's time.
-        self._centered: dict[tuple[str, int], list[np.ndarray]] = {}
+        self._centered: dict[tuple[str, int], tuple[int, list[np.ndarray]]] = {}
         self.bytes = 0
 
     def centered(self, side: _Side, k: int, runs: list[np.ndarray], window: int) -> list[np.ndarray]:
         """The document's runs (``runs``, from :meth:`get`) centred (``center_runs`` with
         ``window``), kept while its runs are."""
         key = (side.lang, k)
-        out = self._centered.get(key)
-        if out is None:
-            out = center_runs(runs, window)
-            if key in self.items:
-                self._centered[key] = out
-                self.bytes += _runs_bytes(out)
+        held = self._centered.get(key)
+        if held is not None and held[0] == window:
+            return held[1]
+        out = center_runs(runs, window)
+        if key in self.items:
+            if held is not None:
+                self.bytes -= _runs_bytes(held[1])
+            self._centered[key] = (window, out)
+            self.bytes += _runs_bytes(out)
         return out
 
     def get(self, side: _Side, k: int) -> list[np.ndarray]:
@@ -613,7 +616,7 @@ class _RunsCache:
         self.bytes += _runs_bytes(runs)
         while len(self.items) > 1 and (len(self.items) > self.size or self.bytes > self.max_bytes):
             old, old_runs = self.items.popitem(last=False)
-            self.bytes -= _runs_bytes(old_runs) + _runs_bytes(self._centered.pop(old, ()))
+            self.bytes -= _runs_bytes(old_runs) + _runs_bytes(self._centered.pop(old, (0, ()))[1])
         return runs
 
     def peek(self, side: _Side, k: int) -> list[np.ndarray] | None:
