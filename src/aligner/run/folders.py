@@ -79,8 +79,7 @@ from aligner.documents import Aligner, DocumentAlignment, has_content
 from aligner.text.segmentation import Sentence
 from aligner.encoders import COMBINED_ENCODER, DEFAULT_ENCODER, E5_ENCODER, USE_ENCODER
 from aligner.io.inputs import DEFAULT_MAX_BYTES, DocumentError, check_language, decode_bytes, file_bytes, read_input  # noqa: F401
-from aligner.io.inputs import language_shares_many
-from aligner.io.inputs import escape_name
+from aligner.io.inputs import escape_name, language_shares_many
 from aligner.pairing.names import DocumentPair, PairingResult, pair_by_name, pair_documents, write_pairs
 from aligner.io.files import (
     BEADS_DIR, BEADS_SUFFIX, CORPUS_FILE, DERIVED_FILES, PAIRS_FILE, PENDING_FILE, RUN_FILE, STATE_DIR, UNALIGNED_FILE, OutputError,
