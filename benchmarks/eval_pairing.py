@@ -354,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"time: load encoder {t1 - t0:.1f} s, pairing {t2 - t1:.1f} s")
     out = {"data": str(data), "method": args.method, "max_sources": args.max_sources, "encoder": al.encoder_name,
            "threshold": config.threshold, "min_alignment": config.min_alignment,
-           "threshold_used": result.settings.get("content", {}).get("threshold_used", config.threshold),
-           "threshold_from": result.settings.get("content", {}).get("threshold_from", "fixed"),
+           "threshold_used": content.get("threshold_used", config.threshold),
+           "threshold_from": content.get("threshold_from", "fixed"),
            "bead_ramp_used": content.get("bead_ramp_used"), "bead_ramp_from": content.get("bead_ramp_from"),
            "cosine_scale": content.get("cosine_scale"), **own,
            "candidate_pairs": len(candidates), "pairing_s": round(t2 - t1, 2), "load_encoder_s": round(t1 - t0, 2)}

@@ -728,8 +728,7 @@ class _BeadValues:
         assert self._null_lines is not None  # fitted whenever null_cost is set
         (ne, na), (a, b) = self._null_lines, self._sizes
         rows, cols = np.arange(r0, r1), np.arange(c0, c1)
-        en = ne[rows][None, :] - ne[np.maximum(rows[None, :] - a[:, None], 0)]
-        ar = na[cols][None, :] - na[np.maximum(cols[None, :] - b[:, None], 0)]
+        en, ar = _run_sums(ne, rows, a), _run_sums(na, cols, b)
         return (en[:, :, None] + ar[:, None, :]).astype(np.float32)
 
     def _length_block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
@@ -739,8 +738,8 @@ class _BeadValues:
         ce, ca = self.lengths
         a, b = self._sizes
         rows, cols = np.arange(r0, r1), np.arange(c0, c1)
-        len_en = ce[rows][None, :] - ce[np.maximum(rows[None, :] - a[:, None], 0)] + cfg.length_smoothing
-        len_ar = ca[cols][None, :] - ca[np.maximum(cols[None, :] - b[:, None], 0)] + cfg.length_smoothing
+        len_en = _run_sums(ce, rows, a) + cfg.length_smoothing
+        len_ar = _run_sums(ca, cols, b) + cfg.length_smoothing
         size = cfg.length_weight * ((a + b) / 2.0) ** cfg.length_size_power
         return size[:, None, None] * np.log(len_ar[:, None, :] / len_en[:, :, None]) ** 2
 
@@ -769,8 +768,7 @@ class _BeadValues:
         norm = 0.5 * (ken[fe + self._knn_offsets[0][:, None]][:, :, None] + kar[fa + self._knn_offsets[1][:, None]][:, None, :])
         val = self._size_factor[:, None, None] * ((cos - norm) / self.scale - cfg.threshold)
         if cfg.weak_line_weight:
-            val -= (self.weak_en[rows][None, :] - self.weak_en[fe])[:, :, None] + \
-                (self.weak_ar[cols][None, :] - self.weak_ar[fa])[:, None, :]
+            val -= _run_sums(self.weak_en, rows, a)[:, :, None] + _run_sums(self.weak_ar, cols, b)[:, None, :]
         if self.anchors is not None:  # every type's runs lie within max_side lines before the block
             e0, a0 = max(0, r0 - cfg.max_side), max(0, c0 - cfg.max_side)
             shared = self.anchors.prefix(e0, max(r1 - 1, e0), a0, max(c1 - 1, a0))
@@ -799,6 +797,13 @@ class _BeadValues:
 
     def cosine(self, a: int, b: int, i: int, j: int) -> float:
         return float(self.en_runs[a - 1][i] @ self.ar_runs[b - 1][j])
+
+
+def _run_sums(prefix: np.ndarray, ends: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Per bead type (``sizes``: its lines on this side) and run end (``ends``, exclusive):
+    the sum over the run's lines from their prefix sums, shape (types, len(ends)). A run
+    reaching before the first line sums from it (those cells are -inf in the values)."""
+    return prefix[ends][None, :] - prefix[np.maximum(ends[None, :] - sizes[:, None], 0)]
 
 
 def _run_group(groups: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -1059,8 +1064,7 @@ class _Rectangle:
         if self.costs is not None:
             ce, ca = self.costs
             rows, cols = np.arange(r0, r1) + self.e0, np.arange(c0, c1) + self.a0
-            ri, cj = np.maximum(rows[None, :] - a[:, None], 0), np.maximum(cols[None, :] - b[:, None], 0)
-            out -= ((ce[rows][None, :] - ce[ri])[:, :, None] + (ca[cols][None, :] - ca[cj])[:, None, :]).astype(np.float32)
+            out -= (_run_sums(ce, rows, a)[:, :, None] + _run_sums(ca, cols, b)[:, None, :]).astype(np.float32)
         # No bead starts before the rectangle's first lines.
         out[(np.arange(r0, r1)[None, :] < a[:, None])[:, :, None] | (np.arange(c0, c1)[None, :] < b[:, None])[:, None, :]] = _NEG
         return out
@@ -1085,8 +1089,7 @@ class _HeldOut(_Rectangle):
         out = super().block(r0, r1, c0, c1)
         (he, ha), (a, b) = self.held, self.values._sizes
         rows, cols = np.arange(r0, r1) + self.e0, np.arange(c0, c1) + self.a0
-        en_held = (he[rows][None, :] - he[np.maximum(rows[None, :] - a[:, None], 0)]) > 0
-        ar_held = (ha[cols][None, :] - ha[np.maximum(cols[None, :] - b[:, None], 0)]) > 0
+        en_held, ar_held = _run_sums(he, rows, a) > 0, _run_sums(ha, cols, b) > 0
         out[en_held[:, :, None] | ar_held[:, None, :]] = _NEG
         return out
 
