@@ -397,13 +397,15 @@ def script_shares(text: str) -> ScriptShares:
 
 
 def check_language(en_path: str | Path, en_text: str, ar_path: str | Path, ar_text: str,
-                   measured: dict[str, tuple[int, dict[str, float]]] | None = None) -> list[str]:
+                   measured: dict[str, tuple[int, dict[str, float]]] | None = None,
+                   scripts: dict[str, ScriptShares] | None = None) -> list[str]:
     """Warnings for a side in mixed languages; :class:`DocumentError` when a side is
     mostly in the other script (or both are: swapped folders), or reads as another
     language of its script (Persian or Urdu for Arabic, French for English).
     ``measured``: each side's :func:`language_shares` when already known (one lingua
-    call for many documents: :func:`language_shares_many`)."""
-    shares = {"en": script_shares(en_text), "ar": script_shares(ar_text)}
+    call for many documents: :func:`language_shares_many`); ``scripts``: each side's
+    :func:`script_shares`, when already known."""
+    shares = scripts or {"en": script_shares(en_text), "ar": script_shares(ar_text)}
     paths = {"en": Path(en_path), "ar": Path(ar_path)}
     wrong = {side for side, s in shares.items()
              if s.letters >= MIN_LETTERS_FOR_LANGUAGE and s.share(side) < WRONG_SCRIPT_SHARE}

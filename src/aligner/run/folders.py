@@ -331,8 +331,11 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                            alignment=alignment)
     run, state = prepared.run, prepared.state
     with state.opened(prepared.mode), _progress(len(run.pairing.pairs), progress) as bar:
-        work = align_pairs(run.pairing.pairs, prepared.aligner, state, prepared.reader, run, prepared.en_dir,
-                           prepared.ar_dir, bar=bar)
+        try:
+            work = align_pairs(run.pairing.pairs, prepared.aligner, state, prepared.reader, run, prepared.en_dir,
+                               prepared.ar_dir, bar=bar)
+        finally:
+            prepared.reader.close()  # a child still reading ahead (no document read)
         run.timings = {"total_s": round(time.perf_counter() - prepared.t_start, 4),
                        "load_encoder_s": round(prepared.t_loaded - prepared.t_start, 4),
                        "pairing_s": round(prepared.t_paired - prepared.t_loaded, 4),
@@ -395,35 +398,46 @@ def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, **o
     finish_pending(out_dir)  # a scoring of this folder killed half-way: complete it before judging the folder
     if not overwrite:  # what is known without the encoder: refuse a foreign corpus before loading it
         _RunState(out_dir, {"inputs": inputs}).check(False, partial=True)
-    if not isinstance(aligner, Aligner):
-        aligner = _build_aligner(aligner, engine, alignment)
-    elif alignment:
+    if isinstance(aligner, Aligner) and alignment:
         raise ValueError("alignment settings go to an aligner built from an encoder name; "
                          "give the Aligner its own config instead")
-    stage = ScoreStage() if score is True else (score or None)
-    scorer = stage.build_scorer(aligner) if stage is not None else None  # fails (e5 missing) before any work
-    t_loaded = time.perf_counter()
-    encoded_before = aligner.encoded_by.copy()
     reader = SourceReader({"en": en_dir, "ar": ar_dir}, presplit=presplit, max_bytes=max_bytes,
                           follow_links=follow_links)
-    if pair_by != "name" or max_sources != 1:
-        pairing = pair_documents(en_dir, ar_dir, aligner=aligner, method=pair_by, max_sources=max_sources,
-                                 manifest=manifest, presplit=presplit, progress=progress, follow_links=follow_links,
-                                 reader=reader.pairing_sentences)
-    t_paired = time.perf_counter()
-    by_method = Counter(p.method for p in pairing.pairs)
-    log.info("Paired %d document(s) (%s); unpaired: %d English, %d Arabic", len(pairing.pairs),
-             ", ".join(f"{n} by {m}" for m, n in sorted(by_method.items())) or "none",
-             len(pairing.unpaired_en), len(pairing.unpaired_ar))
+    by_content = pair_by != "name" or max_sources != 1
+    try:
+        if not isinstance(aligner, Aligner):
+            # The documents are read on another core while the encoder loads (see
+            # aligner.run.sources): those of the pairs, then the rest for content pairing.
+            reader.read_ahead([(f, lang) for p in pairing.pairs for f, lang in ((p.en_path, "en"), (p.ar_path, "ar"))]
+                              + ([(f, "en") for f in pairing.unpaired_en] + [(f, "ar") for f in pairing.unpaired_ar]
+                                 if by_content else []))
+            aligner = _build_aligner(aligner, engine, alignment)
+        stage = ScoreStage() if score is True else (score or None)
+        scorer = stage.build_scorer(aligner) if stage is not None else None  # fails (e5 missing) before any work
+        t_loaded = time.perf_counter()
+        encoded_before = aligner.encoded_by.copy()
+        if by_content:
+            pairing = pair_documents(en_dir, ar_dir, aligner=aligner, method=pair_by, max_sources=max_sources,
+                                     manifest=manifest, presplit=presplit, progress=progress,
+                                     follow_links=follow_links, reader=reader.pairing_sentences)
+        t_paired = time.perf_counter()
+        by_method = Counter(p.method for p in pairing.pairs)
+        log.info("Paired %d document(s) (%s); unpaired: %d English, %d Arabic", len(pairing.pairs),
+                 ", ".join(f"{n} by {m}" for m, n in sorted(by_method.items())) or "none",
+                 len(pairing.unpaired_en), len(pairing.unpaired_ar))
 
-    run = FolderRun(out_dir=out_dir, pairing=pairing, settings=aligner.settings,
-                    inputs={**inputs, "pairing_settings": pairing.settings}, aligner=aligner)
-    state = _RunState(out_dir, {**run.settings, "inputs": run.inputs})
-    mode = state.check(overwrite)  # refuses a foreign corpus before anything is written
-    if mode != "fresh":
-        log.info("%s the corpus in %s", "Resuming" if mode == "resume" else "Replacing", escape_name(out_dir))
-    return PreparedRun(run, state, mode, aligner, reader, en_dir, ar_dir, stage, scorer, t_start, t_loaded,
-                       t_paired, encoded_before)
+        run = FolderRun(out_dir=out_dir, pairing=pairing, settings=aligner.settings,
+                        inputs={**inputs, "pairing_settings": pairing.settings}, aligner=aligner)
+        state = _RunState(out_dir, {**run.settings, "inputs": run.inputs})
+        mode = state.check(overwrite)  # refuses a foreign corpus before anything is written
+        if mode != "fresh":
+            log.info("%s the corpus in %s", "Resuming" if mode == "resume" else "Replacing", escape_name(out_dir))
+        prepared = PreparedRun(run, state, mode, aligner, reader, en_dir, ar_dir, stage, scorer, t_start,
+                               t_loaded, t_paired, encoded_before)
+    except BaseException:
+        reader.close()  # a child still reading ahead
+        raise
+    return prepared
 
 
 def _folder_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -500,8 +514,8 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
             read.append((pair, en_file, ar_file, key, en_doc, ar_doc, time.perf_counter() - t0))
         # The window's languages measured in one call per side (each call has a fixed cost).
         t0 = time.perf_counter()
-        en_languages = language_shares_many([en_doc.text for *_, en_doc, _, _ in read], "en")
-        ar_languages = language_shares_many([ar_doc.text for *_, ar_doc, _ in read], "ar")
+        en_languages = _languages([en_doc for *_, en_doc, _, _ in read], "en")
+        ar_languages = _languages([ar_doc for *_, ar_doc, _ in read], "ar")
         measure_s = (time.perf_counter() - t0) / max(len(read), 1)
         ready = []
         for (pair, en_file, ar_file, key, en_doc, ar_doc, read_s), en_lang, ar_lang in zip(read, en_languages,
@@ -545,6 +559,14 @@ def align_pairs(pairs: list[DocumentPair], aligner: Aligner, state: "_RunState",
                 log.info("%s: %s", escape_name(pair.doc_id), warning)
             _advance(bar)
     return work
+
+
+def _languages(docs: list[SourceDocument], side: str) -> list[tuple[int, dict[str, float]]]:
+    """Each document's language shares: as measured when it was read ahead, the others
+    with one lingua call."""
+    todo = [d for d in docs if d.languages is None]
+    measured = dict(zip(map(id, todo), language_shares_many([d.text for d in todo], side)))
+    return [d.languages if d.languages is not None else measured[id(d)] for d in docs]
 
 
 def _advance(bar) -> None:
@@ -628,7 +650,8 @@ def _checked_pair(english: SourceDocument, arabic: SourceDocument,
     side, the encoding of each side and the warnings. ``languages``: each side's
     ``language_shares``, when measured already."""
     warnings = english.warnings + arabic.warnings
-    warnings += check_language(english.path, english.text, arabic.path, arabic.text, languages)
+    scripts = {"en": english.scripts, "ar": arabic.scripts} if english.scripts and arabic.scripts else None
+    warnings += check_language(english.path, english.text, arabic.path, arabic.text, languages, scripts)
     for doc in (english, arabic):
         if not doc.sentences:
             raise DocumentError(f"{doc.path}: no sentences found")

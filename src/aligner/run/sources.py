@@ -7,16 +7,30 @@ aligned, so no file is read or segmented twice. What it holds is bounded
 (``budget_bytes`` of text, least recently read out): on a collection larger than that,
 the documents that fell out are read again when aligned, and ``run.json`` says how many
 (``timings.files_read_again``).
+
+Reading ahead (:meth:`SourceReader.read_ahead`): while the encoder loads (importing torch
+and its weights takes seconds, on one core), a forked child reads, segments and measures
+the languages of the run's first documents on another; the first read takes what it
+finished. Only its results cross over (pickled): a document it could not read is read
+here, so an error is the same as without it, and so is every output.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aligner.io.inputs import DocumentError, decode_bytes, file_bytes
+from aligner.io.inputs import (DocumentError, ScriptShares, decode_bytes, file_bytes, language_shares_many,
+                               script_shares)
 from aligner.pairing.names import FOLLOW_LINKS_HINT
 from aligner.text.normalization import normalize_for_encoding
 from aligner.text.segmentation import Sentence, segment, split_lines
@@ -37,6 +51,10 @@ class SourceDocument:
     encoding: str
     sentences: list[Sentence]
     warnings: list[str] = field(default_factory=list)
+    # The language check's measurements of ``text`` (:func:`aligner.io.inputs.script_shares`
+    # and, for its side, ``language_shares``), when made ahead (:meth:`SourceReader.read_ahead`).
+    scripts: ScriptShares | None = None
+    languages: tuple[int, dict[str, float]] | None = None
 
 
 class SourceReader:
@@ -53,10 +71,13 @@ class SourceReader:
         self._seen: set[tuple[str, Path]] = set()
         self.files_read = 0
         self.read_again = 0
+        self._ahead: tuple[int, int, int] | None = None  # the reading child: pid, results, stop
 
     def read(self, path: Path, lang: str) -> SourceDocument:
         """The document at ``path`` in language ``lang`` (read once; :class:`DocumentError`
         when it cannot be read, decoded or segmented)."""
+        if self._ahead is not None:
+            self._take_ahead()
         key = (lang, Path(path))
         held = self._held.get(key)
         if held is None:
@@ -80,6 +101,114 @@ class SourceReader:
         held = self._held.pop((lang, Path(path)), None)
         if held is not None:
             self._held_bytes -= _size(held)
+
+    AHEAD_SECONDS = 10.0
+    """The longest a child reads ahead: past that, the first read would wait for it."""
+    AHEAD_WAIT = 300.0
+    """The longest the first read waits for a word from the reading child."""
+
+    def read_ahead(self, files: list[tuple[Path, str]]) -> bool:
+        """Start reading ``files`` (``(path, lang)``, in the order the run needs them) in a
+        forked child, until the first :meth:`read` (or :meth:`close`) takes what it has
+        done, at most half the reader's budget of text; whether a child started (not where
+        ``fork`` is missing or unsafe: Windows, macOS). Only text work runs in the child:
+        reading, decoding, segmenting, and one language measurement per side."""
+        if self._ahead is not None or len(files) < 2 or not (hasattr(os, "fork") and sys.platform.startswith("linux")):
+            return False
+        # lingua runs on a Rust thread pool: one that this process started is not in a
+        # forked child (only the forking thread is), and using it there would hang. The
+        # child measures languages only where lingua was never loaded here.
+        languages = "lingua" not in sys.modules
+        results_r, results_w = os.pipe()
+        stop_r, stop_w = os.pipe()
+        with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+                os.close(results_r)
+                os.close(stop_w)
+                done = self._read_ahead(files, stop_r, languages)
+                with os.fdopen(results_w, "wb") as out:
+                    pickle.dump(done, out, protocol=pickle.HIGHEST_PROTOCOL)
+                code = 0
+            finally:
+                os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+        os.close(results_w)
+        os.close(stop_r)
+        self._ahead = (pid, results_r, stop_w)
+        return True
+
+    def _read_ahead(self, files: list[tuple[Path, str]], stop: int,
+                    languages: bool) -> list[tuple[str, SourceDocument]]:
+        """The child's work: ``(lang, document)`` of those it read (those that failed are
+        left to the parent)."""
+        done: list[tuple[str, SourceDocument]] = []
+        size, t0 = 0, time.monotonic()
+        for path, lang in files:
+            if size > self.budget_bytes // 2 or time.monotonic() - t0 > self.AHEAD_SECONDS \
+                    or select.select([stop], [], [], 0)[0]:  # the parent wants the results (or is gone)
+                break
+            try:
+                doc = self._read(Path(path), lang)
+            except Exception:  # noqa: BLE001 - read again by the parent, which reports it
+                continue
+            if isinstance(doc, SourceDocument):
+                doc.scripts = script_shares(doc.text)
+                done.append((lang, doc))
+                size += _size(doc)
+        for lang in ("en", "ar") if languages else ():
+            mine = [d for side, d in done if side == lang]
+            for doc, shares in zip(mine, language_shares_many([d.text for d in mine], lang)):
+                doc.languages = shares
+        return done
+
+    def _take_ahead(self) -> None:
+        """Wait for the reading child and hold what it read (as if read here)."""
+        assert self._ahead is not None
+        pid, results, stop = self._ahead
+        self._ahead = None
+        os.close(stop)  # tells the child to finish the document it is reading and send
+        chunks: list[bytes] = []
+        try:
+            # Whatever the child does, the run goes on: past AHEAD_WAIT seconds without a
+            # byte from it, it is stopped and every document is read here.
+            while select.select([results], [], [], self.AHEAD_WAIT)[0]:
+                chunk = os.read(results, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            else:
+                chunks = []
+                os.kill(pid, signal.SIGKILL)
+        finally:
+            os.close(results)
+            os.waitpid(pid, 0)
+        data = b"".join(chunks)
+        try:
+            done = pickle.loads(data) if data else []
+        except Exception:  # noqa: BLE001 - a child that died while writing: everything is read here
+            done = []
+        for lang, doc in done:
+            key = (lang, doc.path)
+            self.files_read += 1
+            self._seen.add(key)
+            self._hold(key, doc)
+
+    def close(self) -> None:
+        """Stop a reading child that no read took from (nothing it read is kept)."""
+        if self._ahead is not None:
+            pid, results, stop = self._ahead
+            self._ahead = None
+            for fd in (stop, results):
+                os.close(fd)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(pid, 0)
 
     def _read(self, path: Path, lang: str) -> SourceDocument | DocumentError:
         try:

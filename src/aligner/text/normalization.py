@@ -8,6 +8,7 @@ retrieval with the default encoder drops several-fold without this step.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -47,6 +48,9 @@ def normalize_english_for_encoding(text: str) -> str:
     return _SPACES_RE.sub(" ", _STRIP_RE.sub("", text)).strip()
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def normalize_for_encoding(text: str, lang: str) -> str:
-    """Dispatch on language code ("ar" or anything else)."""
+    """Dispatch on language code ("ar" or anything else). Remembered for the last 16,384
+    texts: a run normalises each sentence for content pairing, then for encoding its
+    window and its document (a third of the reading work, repeated twice)."""
     return normalize_arabic_for_encoding(text) if lang == "ar" else normalize_english_for_encoding(text)
