@@ -74,6 +74,15 @@ def test_atomic_write_text_failure_before_replace_keeps_old_file(tmp_path, monke
     assert os.listdir(tmp_path) == ["run.json"]
 
 
+
+@pytest.mark.parametrize("durable, syncs", [(True, 1), (False, 0)])
+def test_atomic_write_text_is_on_disk_before_it_replaces_unless_told(tmp_path, monkeypatch, durable, syncs):
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    atomic_write_text(tmp_path / "part.json", "{}\n", durable=durable)
+    assert len(synced) == syncs and (tmp_path / "part.json").read_text() == "{}\n"
+
+
 # ------------------------------------------------------------------ reading documents
 
 

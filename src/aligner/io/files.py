@@ -70,10 +70,13 @@ class OutputWriteError(OutputError):
 
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8",
-                newline: str | None = "\n") -> Iterator[IO]:
+                newline: str | None = "\n", durable: bool = True) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing; on a clean exit it replaces
     ``path`` (``os.replace``, atomic on one file system), on an exception it is removed
-    and ``path`` is left as it was. Text is written with ``\\n`` line ends."""
+    and ``path`` is left as it was. Text is written with ``\\n`` line ends. ``durable``:
+    on disk before it replaces ``path`` (``fsync``), so that a power cut leaves the old
+    file or the new one; ``False`` for files that are checked when read (a document's
+    part of an unfinished run), where a few milliseconds per file buy nothing."""
     path = Path(path)
     if "b" in mode:
         encoding = newline = None
@@ -82,7 +85,8 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str | None = "ut
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except BaseException:
@@ -91,9 +95,9 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str | None = "ut
         raise
 
 
-def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> None:
+def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8", durable: bool = True) -> None:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_open`)."""
-    with atomic_open(path, "w", encoding=encoding) as handle:
+    with atomic_open(path, "w", encoding=encoding, durable=durable) as handle:
         handle.write(text)
 
 

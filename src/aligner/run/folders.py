@@ -915,7 +915,9 @@ class _RunState:
         part = {"format": _STATE_FORMAT, "fingerprint": self.digest, "key": key, "report": asdict(report),
                 "seconds": seconds, "corpus": corpus, "unaligned": unaligned, "beads": beads}
         try:
-            atomic_write_text(path, json.dumps(part, ensure_ascii=False) + "\n")
+            # Not fsynced: a part a power cut left broken fails _read_part's checks and the
+            # document is aligned again.
+            atomic_write_text(path, json.dumps(part, ensure_ascii=False) + "\n", durable=False)
         except OSError as exc:
             raise self._write_error(exc, path) from None
 
