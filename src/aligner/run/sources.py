@@ -113,6 +113,7 @@ class SourceReader:
         done, at most half the reader's budget of text; whether a child started (not where
         ``fork`` is missing or unsafe: Windows, macOS). Only text work runs in the child:
         reading, decoding, segmenting, and one language measurement per side."""
+        files = list(dict.fromkeys((Path(path), lang) for path, lang in files))  # a file in several pairs: once
         if self._ahead is not None or len(files) < 2 or not (hasattr(os, "fork") and sys.platform.startswith("linux")):
             return False
         # lingua runs on a Rust thread pool: one that this process started is not in a
