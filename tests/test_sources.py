@@ -150,3 +150,56 @@ def test_languages_measured_ahead_are_not_measured_again(tmp_path, monkeypatch):
     shares = folders._languages(docs, "ar")
     assert measured == [([docs[0].text, docs[2].text], "ar")]  # one call, without the one measured ahead
     assert shares == [(len(docs[0].text), {"Arabic": 0.5}), (7, {"Arabic": 1.0}), (len(docs[2].text), {"Arabic": 0.5})]
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """``align_folders(aligner=NAME)`` builds the stand-in aligner (and so reads ahead)."""
+    from test_bad_inputs import BagOfTrigrams
+
+    from aligner import Aligner
+
+    made = []
+
+    def build(encoder, engine=None, alignment=None):
+        made.append(Aligner(encoder=BagOfTrigrams()))
+        return made[-1]
+
+    monkeypatch.setattr(folders, "_build_aligner", build)
+    return made
+
+
+@needs_fork
+def test_a_run_that_reads_ahead_writes_the_same_and_leaves_no_child(tmp_path, built):
+    from test_bad_inputs import BagOfTrigrams
+
+    from aligner import Aligner
+
+    en, ar, _ = _folders(tmp_path)
+    folders.align_folders(en, ar, tmp_path / "plain", aligner=Aligner(encoder=BagOfTrigrams()), progress=False)
+    run = folders.align_folders(en, ar, tmp_path / "ahead", aligner="stand-in", progress=False)
+    assert built and _no_children_left()
+    assert run.timings["files_read"] == 6 and run.timings["files_read_again"] == 0
+    for name in ("corpus.jsonl", "unaligned.jsonl", "pairs.tsv"):
+        assert (tmp_path / "ahead" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+
+
+@needs_fork
+def test_a_run_that_fails_leaves_no_child(tmp_path, built, monkeypatch):
+    en, ar, _ = _folders(tmp_path)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("stopped before any document was read")
+
+    monkeypatch.setattr(folders, "align_pairs", fail)
+    with pytest.raises(RuntimeError, match="stopped before"):
+        folders.align_folders(en, ar, tmp_path / "out", aligner="stand-in", progress=False)
+    assert built and _no_children_left()

@@ -330,12 +330,11 @@ def align_folders(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, *
                            overwrite=overwrite, engine=engine, follow_links=follow_links, score=score,
                            alignment=alignment)
     run, state = prepared.run, prepared.state
-    with state.opened(prepared.mode), _progress(len(run.pairing.pairs), progress) as bar:
-        try:
-            work = align_pairs(run.pairing.pairs, prepared.aligner, state, prepared.reader, run, prepared.en_dir,
-                               prepared.ar_dir, bar=bar)
-        finally:
-            prepared.reader.close()  # a child still reading ahead (no document read)
+    # closing: a child still reading ahead when no document was read (or the folder was locked).
+    with contextlib.closing(prepared.reader), state.opened(prepared.mode), \
+            _progress(len(run.pairing.pairs), progress) as bar:
+        work = align_pairs(run.pairing.pairs, prepared.aligner, state, prepared.reader, run, prepared.en_dir,
+                           prepared.ar_dir, bar=bar)
         run.timings = {"total_s": round(time.perf_counter() - prepared.t_start, 4),
                        "load_encoder_s": round(prepared.t_loaded - prepared.t_start, 4),
                        "pairing_s": round(prepared.t_paired - prepared.t_loaded, 4),
