@@ -85,6 +85,38 @@ def test_read_ahead_gives_what_reading_gives(tmp_path):
     assert plain[3].encoding != "utf-8"  # the cp1256 file was decoded the same way in the child
 
 
+_LANGUAGES_AHEAD = """
+import sys
+from pathlib import Path
+from aligner.io.inputs import language_shares
+from aligner.run.sources import SourceReader
+SourceReader.AHEAD_BATCH = int(sys.argv[1])
+root = Path(sys.argv[2])
+files = [(path, lang) for lang in ("en", "ar") for path in sorted((root / lang).glob("*.txt"))]
+reader = SourceReader({"en": root / "en", "ar": root / "ar"}, presplit=False, max_bytes=None, follow_links=False)
+assert "lingua" not in sys.modules and reader.read_ahead(files)
+import select
+assert select.select([reader._ahead[1]], [], [], 60)[0]
+docs = [reader.read(path, lang) for path, lang in files]
+assert all(d.languages is not None for d in docs)
+assert [d.languages for d in docs] == [language_shares(d.text, lang) for d, (_, lang) in zip(docs, files)]
+print("ok", len(docs))
+"""
+
+
+@needs_fork
+@pytest.mark.parametrize("batch", [1, 2, 32])  # languages measured every document, every two, at the end
+def test_languages_measured_ahead_are_those_measured_here(tmp_path, batch):
+    import subprocess
+
+    en, ar, files = _folders(tmp_path)
+    # A fresh process: languages are measured ahead only where lingua was never loaded.
+    done = subprocess.run([sys.executable, "-c", _LANGUAGES_AHEAD, str(batch), str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ok", str(len(files))]
+
+
 @needs_fork
 def test_read_ahead_leaves_failures_to_the_reader(tmp_path):
     en, ar, files = _folders(tmp_path)

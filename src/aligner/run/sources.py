@@ -142,16 +142,29 @@ class SourceReader:
         self._ahead = (pid, results_r, stop_w)
         return True
 
+    AHEAD_BATCH = 32
+    """Documents per side whose languages the child measures in one call (a call has a fixed
+    cost): the work left when the parent asks for the results is at most one such call."""
+
     def _read_ahead(self, files: list[tuple[Path, str]], stop: int,
                     languages: bool) -> list[tuple[str, SourceDocument]]:
         """The child's work: ``(lang, document)`` of those it read (those that failed are
-        left to the parent)."""
+        left to the parent, and so are the languages of the last documents read when it
+        was asked for the results)."""
         done: list[tuple[str, SourceDocument]] = []
+        pending: dict[str, list[SourceDocument]] = {"en": [], "ar": []}
+
+        def measure(lang: str) -> None:
+            mine = pending[lang]
+            for doc, shares in zip(mine, language_shares_many([d.text for d in mine], lang)):
+                doc.languages = shares
+            mine.clear()
+
         size, t0 = 0, time.monotonic()
         for path, lang in files:
             if size > self.budget_bytes // 2 or time.monotonic() - t0 > self.AHEAD_SECONDS \
                     or select.select([stop], [], [], 0)[0]:  # the parent wants the results (or is gone)
-                break
+                return done
             try:
                 doc = self._read(Path(path), lang)
             except Exception:  # noqa: BLE001 - read again by the parent, which reports it
@@ -160,10 +173,12 @@ class SourceReader:
                 doc.scripts = script_shares(doc.text)
                 done.append((lang, doc))
                 size += _size(doc)
-        for lang in ("en", "ar") if languages else ():
-            mine = [d for side, d in done if side == lang]
-            for doc, shares in zip(mine, language_shares_many([d.text for d in mine], lang)):
-                doc.languages = shares
+                if languages:
+                    pending[lang].append(doc)
+                    if len(pending[lang]) >= self.AHEAD_BATCH:
+                        measure(lang)
+        for lang in pending:  # every file read: the last ones' languages too
+            measure(lang)
         return done
 
     def _take_ahead(self) -> None:
