@@ -235,3 +235,22 @@ def test_a_run_that_fails_leaves_no_child(tmp_path, built, monkeypatch):
     with pytest.raises(RuntimeError, match="stopped before"):
         folders.align_folders(en, ar, tmp_path / "out", aligner="stand-in", progress=False)
     assert built and _no_children_left()
+
+
+@needs_fork
+def test_read_ahead_where_the_program_ignores_sigchld(tmp_path):
+    import signal
+
+    en, ar, files = _folders(tmp_path)
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped by the system: waitpid finds none
+    try:
+        for take in (True, False):
+            reader = _reader(en, ar)
+            assert reader.read_ahead(files)
+            if take:
+                _child_done(reader)
+                _same(reader.read(*files[0]), _reader(en, ar).read(*files[0]))
+            else:
+                reader.close()
+    finally:
+        signal.signal(signal.SIGCHLD, old)

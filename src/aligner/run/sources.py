@@ -201,7 +201,7 @@ class SourceReader:
                 os.kill(pid, signal.SIGKILL)
         finally:
             os.close(results)
-            os.waitpid(pid, 0)
+            _reap(pid)
         data = b"".join(chunks)
         try:
             done = pickle.loads(data) if data else []
@@ -224,7 +224,7 @@ class SourceReader:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-            os.waitpid(pid, 0)
+            _reap(pid)
 
     def _read(self, path: Path, lang: str) -> SourceDocument | DocumentError:
         try:
@@ -244,6 +244,14 @@ class SourceReader:
         while self._held_bytes > self.budget_bytes and len(self._held) > 1:
             _, old = self._held.popitem(last=False)
             self._held_bytes -= _size(old)
+
+
+def _reap(pid: int) -> None:
+    """Wait for a child to end (already reaped where the program ignores SIGCHLD)."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _size(doc: SourceDocument | DocumentError) -> int:
