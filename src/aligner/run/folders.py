@@ -407,9 +407,9 @@ def prepare_run(en_dir: str | Path, ar_dir: str | Path, out_dir: str | Path, **o
         if not isinstance(aligner, Aligner):
             # The documents are read on another core while the encoder loads (see
             # aligner.run.sources): those of the pairs, then the rest for content pairing.
-            reader.read_ahead([(f, lang) for p in pairing.pairs for f, lang in ((p.en_path, "en"), (p.ar_path, "ar"))]
-                              + ([(f, "en") for f in pairing.unpaired_en] + [(f, "ar") for f in pairing.unpaired_ar]
-                                 if by_content else []))
+            paired = [(f, lang) for p in pairing.pairs for f, lang in ((p.en_path, "en"), (p.ar_path, "ar"))]
+            rest = [(f, "en") for f in pairing.unpaired_en] + [(f, "ar") for f in pairing.unpaired_ar]
+            reader.read_ahead(paired + rest if by_content else paired)
             aligner = _build_aligner(aligner, engine, alignment)
         stage = ScoreStage() if score is True else (score or None)
         scorer = stage.build_scorer(aligner) if stage is not None else None  # fails (e5 missing) before any work
@@ -649,7 +649,8 @@ def _checked_pair(english: SourceDocument, arabic: SourceDocument,
     side, the encoding of each side and the warnings. ``languages``: each side's
     ``language_shares``, when measured already."""
     warnings = english.warnings + arabic.warnings
-    scripts = {"en": english.scripts, "ar": arabic.scripts} if english.scripts and arabic.scripts else None
+    scripts = {"en": english.scripts, "ar": arabic.scripts} \
+        if english.scripts is not None and arabic.scripts is not None else None
     warnings += check_language(english.path, english.text, arabic.path, arabic.text, languages, scripts)
     for doc in (english, arabic):
         if not doc.sentences:
