@@ -254,3 +254,21 @@ def test_read_ahead_where_the_program_ignores_sigchld(tmp_path):
                 reader.close()
     finally:
         signal.signal(signal.SIGCHLD, old)
+
+
+@needs_fork
+def test_a_child_that_does_not_answer_is_stopped_and_everything_read_here(tmp_path, monkeypatch):
+    import time
+
+    en, ar, files = _folders(tmp_path)
+    monkeypatch.setattr(SourceReader, "_read_ahead", lambda self, files, stop, languages: time.sleep(60) or [])
+    monkeypatch.setattr(SourceReader, "AHEAD_WAIT", 0.2)
+    reader = _reader(en, ar)
+    assert reader.read_ahead(files)
+    pid = reader._ahead[0]
+    t0 = time.monotonic()
+    for a, b in zip(_read_all(_reader(en, ar), files), _read_all(reader, files)):
+        _same(a, b)
+    assert time.monotonic() - t0 < 30 and reader.files_read == len(files)  # not the child's minute
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped

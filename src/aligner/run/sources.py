@@ -112,7 +112,7 @@ class SourceReader:
         forked child, until the first :meth:`read` (or :meth:`close`) takes what it has
         done, at most half the reader's budget of text; whether a child started (not where
         ``fork`` is missing or unsafe: Windows, macOS). Only text work runs in the child:
-        reading, decoding, segmenting, and one language measurement per side."""
+        reading, decoding, segmenting, and measuring scripts and languages."""
         files = list(dict.fromkeys((Path(path), lang) for path, lang in files))  # a file in several pairs: once
         if self._ahead is not None or len(files) < 2 or not (hasattr(os, "fork") and sys.platform.startswith("linux")):
             return False
@@ -166,7 +166,7 @@ class SourceReader:
                     or select.select([stop], [], [], 0)[0]:  # the parent wants the results (or is gone)
                 return done
             try:
-                doc = self._read(Path(path), lang)
+                doc = self._read(path, lang)
             except Exception:  # noqa: BLE001 - read again by the parent, which reports it
                 continue
             if isinstance(doc, SourceDocument):
@@ -198,7 +198,7 @@ class SourceReader:
                 chunks.append(chunk)
             else:
                 chunks = []
-                os.kill(pid, signal.SIGKILL)
+                _stop(pid)
         finally:
             os.close(results)
             _reap(pid)
@@ -220,10 +220,7 @@ class SourceReader:
             self._ahead = None
             for fd in (stop, results):
                 os.close(fd)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+            _stop(pid)
             _reap(pid)
 
     def _read(self, path: Path, lang: str) -> SourceDocument | DocumentError:
@@ -244,6 +241,13 @@ class SourceReader:
         while self._held_bytes > self.budget_bytes and len(self._held) > 1:
             _, old = self._held.popitem(last=False)
             self._held_bytes -= _size(old)
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:  # already ended (and reaped, where the program ignores SIGCHLD)
+        pass
 
 
 def _reap(pid: int) -> None:
