@@ -835,3 +835,67 @@ def test_moved_blocks_on_hand_built_documents(name, en, ar, expected, seed):
         sides = [tuple(int(x) for x in side.strip("[]").split(",") if x) for side in item.rstrip("m").split(":")]
         want.append((sides[0], sides[1], moved))
     assert _moved_case_beads(en, ar, seed) == want
+
+
+def _pair_runs(spec, seed: int, max_run: int = 8):
+    """Run embeddings of a pair realising ``spec`` (see ``build``), noisier than the
+    default so that the passes of a search have choices to make."""
+    en, ar = build(spec, seed=seed, noise=0.6)
+    return run_embeddings_by_mean(en, max_run), run_embeddings_by_mean(ar, max_run)
+
+
+def _mixed_spec(rng: np.random.Generator, beads: int) -> list[tuple[int, int]]:
+    shapes = [(1, 1)] * 6 + [(1, 0), (0, 1), (2, 1), (1, 3), (4, 1), (1, 2)]
+    return [shapes[k] for k in rng.integers(0, len(shapes), beads)]
+
+
+@pytest.mark.parametrize("setting", [{}, {"max_full_cells": 600}, {"length_weight": 0.0}])
+def test_searches_made_together_are_each_search_alone_bit_for_bit(setting):
+    # Documents of different lengths in one dynamic programme (the longest's last rows
+    # alone): each gets the beads and gains of its own search, float for float.
+    rng = np.random.default_rng(7)
+    cfg = AlignmentConfig(**setting)
+    searches = []
+    for k, beads in enumerate((14, 30, 9, 41, 14)):
+        en, ar = (center_runs(r, cfg.center_window) for r in _pair_runs(_mixed_spec(rng, beads), seed=k))
+        n, m = len(en[0]), len(ar[0])
+        band = alignment_mod._full_band(n, m) if (n + 1) * (m + 1) <= cfg.max_full_cells else \
+            alignment_mod._coarse_band(en[0], ar[0], cfg)
+        searches.append((alignment_mod._BeadValues(en, ar, band, cfg), n, m, band))
+    assert len({tuple(s[0].types) for s in searches}) == 1
+    together = alignment_mod._search_many(searches)
+    for search, (beads, gains) in zip(searches, together):
+        alone_beads, alone_gains = alignment_mod._search_many([search])[0]
+        assert beads == alone_beads and gains == alone_gains
+        assert any(not b.is_null and len(b.en) + len(b.ar) > 2 for b in beads)  # not only 1-1 beads
+    assert [len(b) for b, _ in together] != [len(together[0][0])] * len(together)
+
+
+@pytest.mark.parametrize("cells", [1, 700, 250_000])
+def test_align_runs_many_gives_each_pair_the_beads_of_align_runs(cells):
+    # Pairs of every kind in one call: an empty side, one line, fewer lines than the
+    # longest run (other bead types), lengths and not, a band, paragraphs first, anchors.
+    # cells=1: each pair searched alone; 700: some together; the default: all at once.
+    rng = np.random.default_rng(11)
+    jobs = []
+    for k, beads in enumerate((12, 0, 1, 3, 25, 18, 30, 16)):
+        en, ar = _pair_runs(_mixed_spec(rng, beads) if beads > 1 else [(1, 1)] * beads, seed=100 + k)
+        n, m = len(en[0]), len(ar[0])
+        job = dict(en_runs=en, ar_runs=ar, config=AlignmentConfig())
+        if k % 2 == 0:
+            job.update(en_lengths=rng.integers(20, 200, n).astype(float), ar_lengths=rng.integers(20, 200, m).astype(float))
+        if k == 5:
+            job["config"] = AlignmentConfig(max_full_cells=300)
+        if k == 6:
+            en_p, ar_p = np.arange(n) // 4, np.arange(m) // 4
+            job.update(en_paragraphs=en_p, ar_paragraphs=ar_p,
+                       en_paragraph_runs=run_embeddings_by_mean(np.stack([en[0][en_p == p].mean(0) for p in range(en_p[-1] + 1)]), 8),
+                       ar_paragraph_runs=run_embeddings_by_mean(np.stack([ar[0][ar_p == p].mean(0) for p in range(ar_p[-1] + 1)]), 8))
+        if k == 7:
+            job.update(en_anchors=[[int(i % 5)] if i % 3 == 0 else [] for i in range(n)],
+                       ar_anchors=[[int(j % 5)] if j % 4 == 0 else [] for j in range(m)])
+        jobs.append(job)
+    expected = [align_runs(**job) for job in jobs]
+    assert alignment_mod.align_runs_many(iter(jobs), cells=cells) == expected
+    assert expected[1] == [] and len(expected[2]) == 1
+    assert sum(len(b.en) > 1 or len(b.ar) > 1 for beads in expected for b in beads) >= 5

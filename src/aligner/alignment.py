@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import asdict, dataclass, replace
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -954,68 +954,125 @@ def _search(values: _BeadValues, n: int, m: int, band: _Band, chunk: int = 64) -
 
 def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tuple[list[Bead], list[float]]:
     """Dynamic programme over the band, row by row, vectorised along the row; the beads
-    and the value of each (0 for a null bead).
+    and the value of each (0 for a null bead). One document's :func:`_search_many`."""
+    return _search_many([(values, n, m, band)], chunk)[0]
+
+
+def _search_many(searches: Sequence[tuple], chunk: int = 64) -> list[tuple[list[Bead], list[float]]]:
+    """The searches of several documents (each ``(values, n, m, band)``, all with the same
+    bead types) in one dynamic programme; each document's beads and gains, bit for bit
+    those of its own search (each cell takes the same sums and maxima).
 
     Rows are stored ragged (row r holds columns lo[r]..hi[r]-1 only), so memory follows
-    the band's area, not its widest row. For each block of rows, every cell's predecessor
-    under each bead type is found at once (its index in the ragged table, or a sentinel
-    cell holding -inf where the predecessor's row does not reach), so a row costs a few
-    array operations whatever the number of bead types."""
-    types = values.types
-    T = len(types)
-    lo, hi = band.lo.astype(np.int64), band.hi.astype(np.int64)
-    widths = hi - lo
-    start = np.concatenate([[0], np.cumsum(widths)])
-    total = int(start[-1])
-    score = np.full(total + 1, _NEG)  # score[total]: the sentinel
-    back = np.full(total, -1, np.int8)  # 0: null English line; t+1: types[t]; T+1: null Arabic
-    NULL_AR = T + 1
+    the band's area, not its widest row; row i of every document is stored together (the
+    documents in turn), so that one row of all of them costs a few array operations: a
+    short document's search is dominated by their number, not their size. For each block
+    of rows, every cell's predecessor under each bead type is found at once (its index in
+    the ragged table, or a sentinel cell holding -inf where the predecessor's row does not
+    reach)."""
+    types = searches[0][0].types
+    T, D = len(types), len(searches)
+    NULL_AR = T + 1  # back: 0 null English line; t+1 types[t]; T+1 null Arabic line
     # Step 0 is the null English line: from (i-1, j).
     step_en = np.array([1] + [a for a, _ in types], np.int64)[:, None]
     step_ar = np.array([0] + [b for _, b in types], np.int64)[:, None]
-    for r0 in range(0, n + 1, chunk):
-        r1 = min(n + 1, r0 + chunk)
-        c0, c1 = int(lo[r0]), int(hi[r1 - 1])
-        vals = values.block(r0, r1, c0, c1)
-        kept = values.predecessors
-        tables = kept.get((r0, r1)) if kept is not None else None
-        if tables is None:
-            # Every cell (i, j) of rows r0..r1-1, in the order of the ragged table.
-            rows = np.repeat(np.arange(r0, r1), widths[r0:r1])
-            cols = np.arange(start[r0], start[r1]) - start[rows] + lo[rows]
-            pi, pj = rows[None, :] - step_en, cols[None, :] - step_ar
-            pc = np.maximum(pi, 0)
-            inside = (pi >= 0) & (pj >= lo[pc]) & (pj < hi[pc])
-            tables = (np.where(inside, start[pc] + pj - lo[pc], total).astype(np.int32), rows - r0, cols - c0)
-            if kept is not None:
-                kept[(r0, r1)] = tables
-        pred, block_rows, block_cols = tables
-        # Row 0 of the gains: the null English line, which earns nothing.
-        gain = np.zeros((T + 1, len(block_rows)), np.float32)
-        gain[1:] = vals[:, block_rows, block_cols]
-        # One row is a handful of array operations: a short document's search is
-        # dominated by their number, not their size.
+    bands = [(band.lo.astype(np.int64), band.hi.astype(np.int64)) for _, _, _, band in searches]
+    rows = max(n for _, n, _, _ in searches) + 1
+    widths = np.zeros((rows, D), np.int64)  # of each document's row; 0 past its last row
+    for d, (lo, hi) in enumerate(bands):
+        widths[:len(lo), d] = hi - lo
+    row_start = np.concatenate([[0], np.cumsum(widths)])  # of (row i, document d): i * D + d
+    total = int(row_start[-1])
+    at = row_start[:-1].reshape(rows, D)
+    score = np.full(total + 1, _NEG)  # score[total]: the sentinel
+    back = np.full(total, -1, np.int8)
+    # Each document's own ragged table and where its cells lie in the shared one.
+    starts = [np.concatenate([[0], np.cumsum(widths[:len(lo), d])]) for d, (lo, _) in enumerate(bands)]
+    shared = [None if D == 1 else np.concatenate(
+        [np.repeat(at[:len(lo), d] - starts[d][:-1], widths[:len(lo), d]) + np.arange(starts[d][-1]), [total]])
+        for d, (lo, _) in enumerate(bands)]
+    for r0 in range(0, rows, chunk):
+        r1 = min(rows, r0 + chunk)
+        base = int(row_start[r0 * D])
+        parts = [(d, _block_tables(values, n, *bands[d], starts[d], r0, min(n + 1, r1), step_en, step_ar))
+                 for d, (values, n, _, _) in enumerate(searches) if n >= r0]
+        if D == 1:
+            pred, gain = parts[0][1]
+        else:
+            size = int(row_start[r1 * D]) - base
+            pred, gain = np.empty((T + 1, size), np.int32), np.empty((T + 1, size), np.float32)
+            owner = np.empty(size, np.float64)  # the document of each cell, for the running maxima
+            for d, (p, g) in parts:
+                cells = shared[d][starts[d][r0]:starts[d][min(len(bands[d][0]), r1)]] - base
+                pred[:, cells], gain[:, cells], owner[cells] = shared[d][p], g, d
+            tagged = np.empty(size, np.complex128)
+            tagged.real = owner
         for i in range(r0, r1):
-            s0, s1 = int(start[i]), int(start[i + 1])
+            s0, s1 = int(row_start[i * D]), int(row_start[(i + 1) * D])
+            k0, k1 = s0 - base, s1 - base
             if i == 0:
                 best = np.full(s1 - s0, _NEG)
-                best[0] = 0.0  # cell (0, 0): the empty prefix (lo[0] is always 0)
+                best[at[0] - s0] = 0.0  # each document's cell (0, 0): the empty prefix (lo[0] is always 0)
                 back[s0:s1] = -1
             else:
-                k0, k1 = s0 - int(start[r0]), s1 - int(start[r0])
                 c = score[pred[:, k0:k1]] + gain[:, k0:k1]
                 back[s0:s1] = c.argmax(0)
                 best = c.max(0)
-            # Null Arabic line: from (i, j-1) at no cost, i.e. a running maximum along the row.
-            run = np.maximum.accumulate(best)
+            # Null Arabic line: from (i, j-1) at no cost, i.e. a running maximum along each
+            # document's row. Several documents: complex numbers compare by the real part
+            # (the document) first, so one running maximum restarts at each document.
+            if D == 1:
+                run = np.maximum.accumulate(best)
+            else:
+                row = tagged[k0:k1]
+                row.imag = best
+                run = np.maximum.accumulate(row).imag
             back[s0:s1][run > best] = NULL_AR
             score[s0:s1] = run
+    out = []
+    for d, ((_, n, m, _), (lo, hi)) in enumerate(zip(searches, bands)):
+        out.append(_trace(back, score, (at[:n + 1, d] - lo).tolist(), lo.tolist(), hi.tolist(), n, m, types))
+    return out
 
+
+def _block_tables(values, n: int, lo: np.ndarray, hi: np.ndarray, start: np.ndarray, r0: int, r1: int,
+                  step_en: np.ndarray, step_ar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A block of one document's rows (r0..r1-1): each cell's predecessor under each step
+    (its index in the document's ragged table; ``start[-1]``, the sentinel, where the
+    predecessor's row does not reach) and what each step gains (row 0, the null English
+    line, nothing)."""
+    total = int(start[-1])
+    c0, c1 = int(lo[r0]), int(hi[r1 - 1])
+    vals = values.block(r0, r1, c0, c1)
+    kept = values.predecessors
+    tables = kept.get((r0, r1)) if kept is not None else None
+    if tables is None:
+        # Every cell (i, j) of rows r0..r1-1, in the order of the ragged table.
+        widths = hi[r0:r1] - lo[r0:r1]
+        rows = np.repeat(np.arange(r0, r1), widths)
+        cols = np.arange(start[r0], start[r1]) - start[rows] + lo[rows]
+        pi, pj = rows[None, :] - step_en, cols[None, :] - step_ar
+        pc = np.maximum(pi, 0)
+        inside = (pi >= 0) & (pj >= lo[pc]) & (pj < hi[pc])
+        tables = (np.where(inside, start[pc] + pj - lo[pc], total).astype(np.int32), rows - r0, cols - c0)
+        if kept is not None:
+            kept[(r0, r1)] = tables
+    pred, block_rows, block_cols = tables
+    gain = np.zeros((len(step_en), len(block_rows)), np.float32)
+    gain[1:] = vals[:, block_rows, block_cols]
+    return pred, gain
+
+
+def _trace(back: np.ndarray, score: np.ndarray, row_base: list[int], lo: list[int], hi: list[int], n: int, m: int,
+           types: Sequence[tuple[int, int]]) -> tuple[list[Bead], list[float]]:
+    """The beads of one document's search, from its last cell back (cell (i, j) at
+    ``row_base[i] + j`` of ``back`` and ``score``), and the value of each."""
+    NULL_AR = len(types) + 1
     beads: list[Bead] = []
     gains: list[float] = []
     i, j = n, m
     while i > 0 or j > 0:
-        t = int(back[start[i] + j - lo[i]]) if lo[i] <= j < hi[i] else -1
+        t = int(back[row_base[i] + j]) if lo[i] <= j < hi[i] else -1
         if t == 0:
             beads.append(Bead((i - 1,), ()))
             i -= 1
@@ -1029,13 +1086,13 @@ def _search_scored(values, n: int, m: int, band: _Band, chunk: int = 64) -> tupl
             # The score is set once the search is over (_with_cosines): passes and blocks
             # would fetch the same rows again and again.
             beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), 0.0))
-            gains.append(score[start[i] + j - lo[i]] - score[start[i - a] + j - b - lo[i - a]])
+            gains.append(float(score[row_base[i] + j] - score[row_base[i - a] + j - b]))
             i, j = i - a, j - b
             continue
         gains.append(0.0)
     beads.reverse()
     gains.reverse()
-    return beads, [float(g) for g in gains]
+    return beads, gains
 
 
 class _Rectangle:
@@ -1455,21 +1512,54 @@ def align_runs(en_runs: Sequence[np.ndarray], ar_runs: Sequence[np.ndarray],
     others (content pairing's re-scoring) and so centres each once. Returns the beads in
     document order; every line of both sides appears in exactly one bead.
     """
+    return align_runs_many([dict(en_runs=en_runs, ar_runs=ar_runs, config=config, en_lengths=en_lengths,
+                                 ar_lengths=ar_lengths, en_paragraphs=en_paragraphs, ar_paragraphs=ar_paragraphs,
+                                 en_paragraph_runs=en_paragraph_runs, ar_paragraph_runs=ar_paragraph_runs,
+                                 en_anchors=en_anchors, ar_anchors=ar_anchors, centered=centered)])[0]
+
+
+def align_runs_many(alignments: Iterable[dict], cells: int = 250_000) -> list[list[Bead]]:
+    """Align several pairs of documents: each item holds :func:`align_runs`' arguments by
+    name, and gets the beads ``align_runs`` gives it, bit for bit. Short documents are
+    searched together, row by row (:func:`_search_many`), so that many small alignments
+    (content pairing's re-scoring) pay each row's array operations once. At most ``cells``
+    table cells are searched together (a document above it alone): the documents'
+    tables and bead values are all held while they are searched."""
+    out: list[list[Bead]] = []
+    group: list[dict] = []
+    size = 0
+    with _one_blas_thread():
+        for job in alignments:
+            job_cells = (len(job["en_runs"][0]) + 1) * (len(job["ar_runs"][0]) + 1)
+            if group and size + job_cells > cells:
+                out += _drive([_job_steps(**g) for g in group])
+                group, size = [], 0
+            group.append(job)
+            size += job_cells
+        if group:
+            out += _drive([_job_steps(**g) for g in group])
+    return out
+
+
+def _job_steps(en_runs, ar_runs, config=None, *, en_lengths=None, ar_lengths=None, en_paragraphs=None,
+               ar_paragraphs=None, en_paragraph_runs=None, ar_paragraph_runs=None, en_anchors=None, ar_anchors=None,
+               centered=None):
+    """The :func:`_align_steps` of :func:`align_runs`' arguments (paragraphs aligned
+    first where asked, anchors gathered)."""
     config = config or AlignmentConfig()
     have_anchors = en_anchors is not None and ar_anchors is not None
-    with _one_blas_thread():
-        paragraphs = groups = None
-        if en_paragraphs is not None and ar_paragraphs is not None:
-            paragraphs = (np.asarray(en_paragraphs), np.asarray(ar_paragraphs))
-            if config.paragraphs_first and en_paragraph_runs is not None and ar_paragraph_runs is not None \
-                    and _same_grain(paragraphs, config.paragraphs_first_max_ratio):
-                # A paragraph's anchors are its sentences'.
-                paragraph_anchors = [_paragraph_keys(keys, p) for keys, p in zip((en_anchors, ar_anchors), paragraphs)] \
-                    if have_anchors else None
-                groups = paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs, config,
-                                          en_lengths, ar_lengths, paragraph_anchors)
-        anchors = _Anchors(en_anchors, ar_anchors, config.anchor_max_lines) if have_anchors else None
-        return _align_runs(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups, anchors, centered)
+    paragraphs = groups = None
+    if en_paragraphs is not None and ar_paragraphs is not None:
+        paragraphs = (np.asarray(en_paragraphs), np.asarray(ar_paragraphs))
+        if config.paragraphs_first and en_paragraph_runs is not None and ar_paragraph_runs is not None \
+                and _same_grain(paragraphs, config.paragraphs_first_max_ratio):
+            # A paragraph's anchors are its sentences'.
+            paragraph_anchors = [_paragraph_keys(keys, p) for keys, p in zip((en_anchors, ar_anchors), paragraphs)] \
+                if have_anchors else None
+            groups = paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs, config,
+                                      en_lengths, ar_lengths, paragraph_anchors)
+    anchors = _Anchors(en_anchors, ar_anchors, config.anchor_max_lines) if have_anchors else None
+    return _align_steps(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups, anchors, centered)
 
 
 def _paragraph_keys(keys: Sequence[Sequence[int]], paragraph: np.ndarray) -> list[list[int]]:
@@ -1520,6 +1610,42 @@ def paragraph_groups(en_paragraph_runs, ar_paragraph_runs, paragraphs: tuple[np.
 
 def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths, paragraphs=None,
                 groups=None, anchors: _Anchors | None = None, centered=None) -> list[Bead]:
+    return _drive([_align_steps(en_runs, ar_runs, config, en_lengths, ar_lengths, paragraphs, groups, anchors,
+                                centered)])[0]
+
+
+def _drive(alignments: Sequence) -> list[list[Bead]]:
+    """Run alignments given as :func:`_align_steps` generators side by side: each round,
+    the searches all of them ask for are made together (:func:`_search_many`, those with
+    the same bead types at once) and each gets its own answer back. The beads of each."""
+    out: list[list[Bead] | None] = [None] * len(alignments)
+    asked: dict[int, tuple] = {}
+
+    def advance(k: int, answer) -> None:
+        try:
+            asked[k] = alignments[k].send(answer)
+        except StopIteration as done:
+            out[k] = done.value
+
+    for k in range(len(alignments)):
+        advance(k, None)
+    while asked:
+        by_types: dict[tuple, list[int]] = {}
+        for k, search in asked.items():
+            by_types.setdefault(tuple(search[0].types), []).append(k)
+        answers = {k: found for ks in by_types.values()
+                   for k, found in zip(ks, _search_many([asked[k] for k in ks]))}
+        asked.clear()
+        for k, answer in answers.items():
+            advance(k, answer)
+    return out  # type: ignore[return-value]
+
+
+def _align_steps(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_lengths, paragraphs=None,
+                 groups=None, anchors: _Anchors | None = None, centered=None):
+    """One document's alignment as a generator: it yields each search of the main path
+    it needs, ``(values, n, m, band)``, is sent that search's ``(beads, gains)`` and
+    returns the beads (see :func:`_drive`)."""
     n, m = len(en_runs[0]), len(ar_runs[0])
     if n == 0 or m == 0:
         return [Bead((i,), ()) for i in range(n)] + [Bead((), (j,)) for j in range(m)]
@@ -1534,19 +1660,19 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
     # First pass on embeddings alone; the second adds the length term, which needs the
     # document's length ratio measured on a first alignment.
     values = _BeadValues(en_runs, ar_runs, band, config, paragraphs, groups, anchors)
-    beads, gains = _search_scored(values, n, m, band)
+    beads, gains = yield values, n, m, band
     have_lengths = en_lengths is not None and ar_lengths is not None and config.length_weight > 0
     if have_lengths:
         values.measure_length_ratio(beads, en_lengths, ar_lengths)
-        beads, gains = _search_scored(values, n, m, band)
+        beads, gains = yield values, n, m, band
         # The weak-line cost fitted to how much of each side this alignment (the length
         # term on, the cost in full) leaves out (see AlignmentConfig.weak_line_full_at).
         if values.fit_weak_lines(beads):
-            beads, gains = _search_scored(values, n, m, band)
+            beads, gains = yield values, n, m, band
     # The document's null costs, from how much of it that alignment aligns (the first
     # pass's where no lengths are given; see AlignmentConfig.null_weight).
     if values.fit_null_costs(beads):
-        beads, gains = _search_scored(values, n, m, band)
+        beads, gains = yield values, n, m, band
     if have_lengths:
         # The length ratio measured again on the alignment it gave, until the beads stop
         # changing (see AlignmentConfig.length_passes). The null costs stay as fitted:
@@ -1555,7 +1681,7 @@ def _align_runs(en_runs, ar_runs, config: AlignmentConfig, en_lengths, ar_length
             if not values.measure_length_ratio(beads, en_lengths, ar_lengths):
                 break  # the ratio has settled: the next pass would give (nearly) these beads
             previous = beads
-            beads, gains = _search_scored(values, n, m, band)
+            beads, gains = yield values, n, m, band
             if beads == previous:
                 break
     if config.moved_blocks:

@@ -101,7 +101,7 @@ import numpy as np
 from aligner.encoders.base import l2_normalize
 from aligner.io.progress import bar
 from aligner.encoders.pooling import pooled_runs, runs_in_one_call
-from aligner.alignment import AlignmentConfig, Bead, align_runs, center_runs, run_embeddings_by_mean
+from aligner.alignment import AlignmentConfig, Bead, align_runs, align_runs_many, center_runs, run_embeddings_by_mean
 from aligner.text.normalization import normalize_for_encoding
 from aligner.text.segmentation import segment, split_lines
 
@@ -690,22 +690,29 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
     def beads_key(e: _Edge) -> tuple:  # a pair's beads in the PairingCache
         return str(en.docs[e.i].path), str(ar.docs[e.j].path), presplit, al_config
 
+    def job(e: _Edge) -> dict:  # align_runs' arguments for the pair
+        en_runs, ar_runs = cache.get(en, e.i), cache.get(ar, e.j)
+        window = al_config.center_window
+        centered = ((cache.centered(en, e.i, en_runs, window), cache.centered(ar, e.j, ar_runs, window))
+                    if al_config.center else None)
+        return dict(en_runs=en_runs, ar_runs=ar_runs, config=al_config, en_lengths=en.docs[e.i].lengths,
+                    ar_lengths=ar.docs[e.j].lengths, centered=centered)
+
+    found: dict[int, list[Bead]] = {}
     for n, e in enumerate(progress(edges, "Re-scoring", len(edges))):
         if n % ahead == 0:
-            cache.prefetch([(side, k) for f in edges[n:n + ahead] for side, k in ((en, f.i), (ar, f.j))
-                            if store is None or beads_key(f) not in store.beads])
+            # The next edges' alignments searched together (align_runs_many: many short
+            # documents pay each row's array operations once).
+            todo = [k for k in range(n, min(n + ahead, len(edges)))
+                    if store is None or beads_key(edges[k]) not in store.beads]
+            cache.prefetch([(side, k) for f in (edges[k] for k in todo) for side, k in ((en, f.i), (ar, f.j))])
+            found = dict(zip(todo, align_runs_many(job(edges[k]) for k in todo)))
         de, da = en.docs[e.i], ar.docs[e.j]
-        key = beads_key(e)
-        beads = store.beads.get(key) if store is not None else None
+        beads = found.pop(n, None)
         if beads is None:
-            en_runs, ar_runs = cache.get(en, e.i), cache.get(ar, e.j)
-            window = al_config.center_window
-            centered = ((cache.centered(en, e.i, en_runs, window), cache.centered(ar, e.j, ar_runs, window))
-                        if al_config.center else None)
-            beads = align_runs(en_runs, ar_runs, al_config, en_lengths=de.lengths, ar_lengths=da.lengths,
-                               centered=centered)
-            if store is not None:
-                store.beads[key] = beads
+            beads = store.beads[beads_key(e)]
+        elif store is not None:
+            store.beads[beads_key(e)] = beads
         e.beads = beads
         w_en, w_ar = line_weights(beads, len(de.lengths), len(da.lengths), config.bead_low, config.bead_high)
         e.en_weights = w_en.astype(np.float32)
