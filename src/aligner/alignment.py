@@ -988,7 +988,7 @@ def _search_many(searches: Sequence[tuple], chunk: int = 64) -> list[tuple[list[
     back = np.full(total, -1, np.int8)
     # Each document's own ragged table and where its cells lie in the shared one.
     starts = [np.concatenate([[0], np.cumsum(widths[:len(lo), d])]) for d, (lo, _) in enumerate(bands)]
-    shared = [None if D == 1 else np.concatenate(
+    shared = [] if D == 1 else [np.concatenate(
         [np.repeat(at[:len(lo), d] - starts[d][:-1], widths[:len(lo), d]) + np.arange(starts[d][-1]), [total]])
         for d, (lo, _) in enumerate(bands)]
     for r0 in range(0, rows, chunk):
