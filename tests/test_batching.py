@@ -4,6 +4,7 @@ them one by one."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,80 @@ def test_paragraph_runs_computed_ahead_are_the_same_bits(use_aligner):
         if a.paragraph_runs is not None:
             assert len(a.paragraph_runs) == len(b.paragraph_runs) == use_aligner.config.max_run
             assert all(np.array_equal(x, y) for x, y in zip(a.paragraph_runs, b.paragraph_runs))
+
+
+def _numbered_pair(k: int, lines: int) -> tuple[list, list]:
+    """A document of ``lines`` numbered sentences each side (the numbers are what the
+    stand-in encoder sees on both), a line of the report's own after every fifth English
+    one, every seventh Arabic one split in two."""
+    en = " ".join(f"Item {k * 100 + i} was counted on day {i}." + (" The report adds a line." if i % 5 == 4 else "")
+                  for i in range(lines))
+    ar = " ".join(f"تم عد البند {k * 100 + i}. في اليوم {i}." if i % 7 == 6 else f"تم عد البند {k * 100 + i} في اليوم {i}."
+                  for i in range(lines))
+    return segment(en, "en"), segment(ar, "ar")
+
+
+@pytest.mark.parametrize("cells", [1, 400, 250_000])
+def test_documents_aligned_together_are_each_aligned_alone(monkeypatch, cells):
+    # cells=1: one document per search group; 400: a few together; the default: all.
+    import aligner.documents as documents_mod
+
+    monkeypatch.setattr(documents_mod, "ALIGN_TOGETHER_CELLS", cells)
+    aligner = Aligner(encoder=BagOfTrigrams())
+    docs = [_numbered_pair(k, lines) for k, lines in enumerate((3, 12, 1, 25, 8, 40, 12))]
+    alone = [aligner.align_segments(en, ar) for en, ar in docs]
+    together = aligner.align_segments_many(docs)
+    assert [d.beads for d in together] == [d.beads for d in alone]
+    assert [(d.en_sentences, d.ar_sentences) for d in together] == [(d.en_sentences, d.ar_sentences) for d in alone]
+    assert all(set(d.timings) == {"encode", "align"} for d in together)
+    assert any(len(b.ar) > 1 for d in alone for b in d.beads) and any(b.is_null for d in alone for b in d.beads)
+
+
+def test_a_document_that_cannot_be_aligned_fails_alone_among_those_aligned_together(monkeypatch):
+    import aligner.documents as documents_mod
+
+    aligner = Aligner(encoder=BagOfTrigrams())
+    docs = [_numbered_pair(k, lines) for k, lines in enumerate((4, 9, 6, 11))]
+    expected = [aligner.align_segments(en, ar) for en, ar in docs]
+    # Document 1 cannot be encoded (a lone surrogate); document 3's search fails, which
+    # fails the search made together: each is then searched alone.
+    docs[1] = (segment("A broken \ud800 line.", "en"), docs[1][1])
+    real = documents_mod.align_runs
+
+    def failing_together(jobs, *args, **kwargs):
+        raise MemoryError("together")
+
+    def fails_on_thirteen_lines(**arguments):  # document 3: 11 numbered lines, 2 of its own
+        if len(arguments["en_runs"][0]) == 13:
+            raise MemoryError("document 3")
+        return real(**arguments)
+
+    monkeypatch.setattr(documents_mod, "align_runs_many", failing_together)
+    monkeypatch.setattr(documents_mod, "align_runs", fails_on_thirteen_lines)
+    got = aligner.align_segments_many(docs)
+    assert isinstance(got[1], ValueError) and "surrogate" in str(got[1])
+    assert isinstance(got[3], MemoryError) and str(got[3]) == "document 3"
+    assert got[0].beads == expected[0].beads and got[2].beads == expected[2].beads
+
+
+def test_a_document_whose_search_fails_is_reported_and_the_others_written(tmp_path, monkeypatch):
+    import aligner.documents as documents_mod
+
+    en, ar = _documents(tmp_path, 4)
+    (en / "d0002.txt").write_text(" ".join(EN) + "\n", encoding="utf-8")  # three lines: its search fails
+    (ar / "d0002.txt").write_text(" ".join(AR) + "\n", encoding="utf-8")
+    real = documents_mod.align_runs
+
+    def fails_on_three_lines(*args, **arguments):
+        if len(arguments["en_runs"][0]) == 3:
+            raise RuntimeError("no memory left for this one")
+        return real(*args, **arguments)
+
+    monkeypatch.setattr(documents_mod, "align_runs", fails_on_three_lines)
+    monkeypatch.setattr(documents_mod, "align_runs_many",
+                        lambda jobs, *a, **k: [fails_on_three_lines(**job) for job in jobs])
+    run = align_folders(en, ar, tmp_path / "out", aligner=Aligner(encoder=BagOfTrigrams()), progress=False)
+    assert [f.doc_id for f in run.failed] == ["d0002"] and "no memory left" in run.failed[0].error
+    assert [d.doc_id for d in run.documents] == ["d0000", "d0001", "d0003"]
+    corpus = (tmp_path / "out" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted({json.loads(line)["doc_id"] for line in corpus}) == ["d0000", "d0001", "d0003"]

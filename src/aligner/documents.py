@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from aligner.version import __version__
-from aligner.alignment import AlignmentConfig, Bead, align_runs, paragraph_starts, run_embeddings_by_mean
+from aligner.alignment import AlignmentConfig, Bead, align_runs, align_runs_many, paragraph_starts, run_embeddings_by_mean
 from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, SentenceTransformerModel, is_sentence_transformer, load_encoder
 from aligner.text.anchors import shared_anchor_ids, side_anchors
 from aligner.text.normalization import normalize_for_encoding
@@ -479,16 +479,66 @@ class Aligner:
     def align_encoded(self, en: EncodedSide, ar: EncodedSide, config: AlignmentConfig | None = None) -> DocumentAlignment:
         """Align two encoded sides (``config`` overrides the aligner's own settings; it
         may not need longer runs than the aligner encoded)."""
-        config = config or self.config
         t0 = time.perf_counter()
-        en_anchors, ar_anchors = shared_anchor_ids(side_keys(en, "en"), side_keys(ar, "ar"))
-        beads = align_runs(en.runs, ar.runs, config, en_lengths=en.lengths, ar_lengths=ar.lengths,
-                           en_paragraphs=en.paragraphs, ar_paragraphs=ar.paragraphs,
-                           en_paragraph_runs=en.paragraph_runs, ar_paragraph_runs=ar.paragraph_runs,
-                           en_anchors=en_anchors, ar_anchors=ar_anchors)
-        if en.kept is not None or ar.kept is not None:
-            beads = _with_unencoded_sentences(beads, en, ar)
-        return DocumentAlignment(en.sentences, ar.sentences, beads, {"align": time.perf_counter() - t0})
+        beads = align_runs(**_search_arguments(en, ar, config or self.config))
+        return _alignment(en, ar, beads, time.perf_counter() - t0)
+
+    def align_segments_many(self, documents: Sequence[tuple[Sequence[Sentence], Sequence[Sentence]]]
+                            ) -> list[DocumentAlignment | Exception]:
+        """Align several documents already segmented, each to what :meth:`align_segments`
+        gives it, short ones searched together (:func:`aligner.alignment.align_runs_many`:
+        they pay each row's array operations once). A document that cannot be encoded or
+        aligned gets its exception in its place; the others are aligned all the same.
+        Each document's ``timings["align"]`` is its share (by table cells) of its group's."""
+        out: list[DocumentAlignment | Exception] = []
+        group: list[tuple[Sequence[Sentence], Sequence[Sentence]]] = []
+        cells = 0
+        for en, ar in documents:
+            size = (len(en) + 1) * (len(ar) + 1)
+            if group and cells + size > ALIGN_TOGETHER_CELLS:
+                out += self._align_group(group)
+                group, cells = [], 0
+            group.append((en, ar))
+            cells += size
+        return out + (self._align_group(group) if group else [])
+
+    def _align_group(self, documents: Sequence[tuple[Sequence[Sentence], Sequence[Sentence]]]
+                     ) -> list[DocumentAlignment | Exception]:
+        encoded: list[tuple[EncodedSide, EncodedSide, float] | Exception] = []
+        for en, ar in documents:
+            t0 = time.perf_counter()
+            try:
+                encoded.append((self.encode(list(en), "en"), self.encode(list(ar), "ar"), time.perf_counter() - t0))
+            except Exception as exc:  # noqa: BLE001 - this document fails, not the others
+                encoded.append(exc)
+        ready = [e for e in encoded if not isinstance(e, Exception)]
+        t0 = time.perf_counter()
+        try:
+            found: list[list[Bead] | Exception] = list(align_runs_many(
+                _search_arguments(en, ar, self.config) for en, ar, _ in ready))
+        except Exception:  # noqa: BLE001 - one document's error: each searched alone, only it fails
+            found = []
+            for en, ar, _ in ready:
+                try:
+                    found.append(align_runs(**_search_arguments(en, ar, self.config)))
+                except Exception as exc:  # noqa: BLE001
+                    found.append(exc)
+        seconds = time.perf_counter() - t0
+        sizes = [len(en.sentences) * len(ar.sentences) + 1 for en, ar, _ in ready]
+        results = iter(zip(ready, found, sizes))
+        out: list[DocumentAlignment | Exception] = []
+        for e in encoded:
+            if isinstance(e, Exception):
+                out.append(e)
+                continue
+            (en, ar, encode_s), beads, size = next(results)
+            if isinstance(beads, Exception):
+                out.append(beads)
+                continue
+            doc = _alignment(en, ar, beads, seconds * size / sum(sizes))
+            doc.timings = {"encode": encode_s, "align": doc.timings["align"]}
+            out.append(doc)
+        return out
 
     def _align(self, en: list[Sentence], ar: list[Sentence]) -> DocumentAlignment:
         t0 = time.perf_counter()
@@ -497,6 +547,27 @@ class Aligner:
         doc = self.align_encoded(en_side, ar_side)
         doc.timings = {"encode": t1 - t0, "align": doc.timings["align"]}
         return doc
+
+
+ALIGN_TOGETHER_CELLS = 250_000
+"""Table cells (sentence pairs) of the documents :meth:`Aligner.align_segments_many`
+searches together at most: their tables and bead values are all held meanwhile (as much
+as one document at ``AlignmentConfig.max_full_cells``)."""
+
+
+def _search_arguments(en: EncodedSide, ar: EncodedSide, config: AlignmentConfig) -> dict:
+    """:func:`aligner.alignment.align_runs`' arguments for two encoded sides."""
+    en_anchors, ar_anchors = shared_anchor_ids(side_keys(en, "en"), side_keys(ar, "ar"))
+    return dict(en_runs=en.runs, ar_runs=ar.runs, config=config, en_lengths=en.lengths, ar_lengths=ar.lengths,
+                en_paragraphs=en.paragraphs, ar_paragraphs=ar.paragraphs, en_paragraph_runs=en.paragraph_runs,
+                ar_paragraph_runs=ar.paragraph_runs, en_anchors=en_anchors, ar_anchors=ar_anchors)
+
+
+def _alignment(en: EncodedSide, ar: EncodedSide, beads: list[Bead], seconds: float) -> DocumentAlignment:
+    """The document's alignment from its search's beads (sentences never encoded put back)."""
+    if en.kept is not None or ar.kept is not None:
+        beads = _with_unencoded_sentences(beads, en, ar)
+    return DocumentAlignment(en.sentences, ar.sentences, beads, {"align": seconds})
 
 
 class CachedEncoder:
