@@ -511,34 +511,41 @@ class Aligner:
                 encoded.append((self.encode(list(en), "en"), self.encode(list(ar), "ar"), time.perf_counter() - t0))
             except Exception as exc:  # noqa: BLE001 - this document fails, not the others
                 encoded.append(exc)
-        ready = [e for e in encoded if not isinstance(e, Exception)]
-        t0 = time.perf_counter()
-        try:
-            found: list[list[Bead] | Exception] = list(align_runs_many(
-                _search_arguments(en, ar, self.config) for en, ar, _ in ready))
-        except Exception:  # noqa: BLE001 - one document's error: each searched alone, only it fails
-            found = []
-            for en, ar, _ in ready:
-                try:
-                    found.append(align_runs(**_search_arguments(en, ar, self.config)))
-                except Exception as exc:  # noqa: BLE001
-                    found.append(exc)
-        seconds = time.perf_counter() - t0
-        sizes = [len(en.sentences) * len(ar.sentences) + 1 for en, ar, _ in ready]
-        results = iter(zip(ready, found, sizes))
+        ready = iter(self.align_encoded_many([(en, ar) for en, ar, _ in
+                                              (e for e in encoded if not isinstance(e, Exception))]))
         out: list[DocumentAlignment | Exception] = []
         for e in encoded:
             if isinstance(e, Exception):
                 out.append(e)
                 continue
-            (en, ar, encode_s), beads, size = next(results)
-            if isinstance(beads, Exception):
-                out.append(beads)
-                continue
-            doc = _alignment(en, ar, beads, seconds * size / sum(sizes))
-            doc.timings = {"encode": encode_s, "align": doc.timings["align"]}
+            doc = next(ready)
+            if isinstance(doc, DocumentAlignment):
+                doc.timings = {"encode": e[2], "align": doc.timings["align"]}
             out.append(doc)
         return out
+
+    def align_encoded_many(self, documents: Sequence[tuple[EncodedSide, EncodedSide]],
+                           config: AlignmentConfig | None = None) -> list[DocumentAlignment | Exception]:
+        """:meth:`align_encoded` of several documents, searched together
+        (:func:`aligner.alignment.align_runs_many`); a document whose search fails gets
+        its exception in its place (the others are then searched alone). Each document's
+        ``timings["align"]`` is its share (by table cells) of the whole."""
+        config = config or self.config
+        t0 = time.perf_counter()
+        try:
+            found: list[list[Bead] | Exception] = list(align_runs_many(
+                _search_arguments(en, ar, config) for en, ar in documents))
+        except Exception:  # noqa: BLE001 - one document's error: each searched alone, only it fails
+            found = []
+            for en, ar in documents:
+                try:
+                    found.append(align_runs(**_search_arguments(en, ar, config)))
+                except Exception as exc:  # noqa: BLE001
+                    found.append(exc)
+        seconds = time.perf_counter() - t0
+        sizes = [len(en.sentences) * len(ar.sentences) + 1 for en, ar in documents]
+        return [beads if isinstance(beads, Exception) else _alignment(en, ar, beads, seconds * size / sum(sizes))
+                for (en, ar), beads, size in zip(documents, found, sizes)]
 
     def _align(self, en: list[Sentence], ar: list[Sentence]) -> DocumentAlignment:
         t0 = time.perf_counter()
