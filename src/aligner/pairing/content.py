@@ -99,6 +99,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from aligner.encoders.base import l2_normalize
+from aligner.io.processes import available_cpus, forked_map
 from aligner.io.progress import bar
 from aligner.encoders.pooling import pooled_runs, runs_in_one_call
 from aligner.alignment import AlignmentConfig, Bead, align_runs, align_runs_many, center_runs, run_embeddings_by_mean
@@ -679,13 +680,10 @@ def rescoring_config(aligner_config: AlignmentConfig, config: ContentPairingConf
 
 def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedder, config: ContentPairingConfig,
              progress, store: PairingCache | None = None, presplit: bool = False,
-             cache: _RunsCache | None = None) -> None:
+             cache: _RunsCache | None = None, processes: int | None = None) -> None:
     cache = cache or _RunsCache(embedder, config.runs_cache)
     al_config = rescoring_config(embedder.aligner.config, config)
-    # The runs of the next edges' documents are computed together (one head call for
-    # many short documents), a quarter of the cache at a time so that none is evicted
-    # before its edges are re-scored.
-    ahead = max(1, config.runs_cache // 8)
+    processes = available_cpus() if processes is None else processes
 
     def beads_key(e: _Edge) -> tuple:  # a pair's beads in the PairingCache
         return str(en.docs[e.i].path), str(ar.docs[e.j].path), presplit, al_config
@@ -699,14 +697,25 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
                     ar_lengths=ar.docs[e.j].lengths, centered=centered)
 
     found: dict[int, list[Bead]] = {}
+    end = 0
     for n, e in enumerate(progress(edges, "Re-scoring", len(edges))):
-        if n % ahead == 0:
-            # The next edges' alignments searched together (align_runs_many: many short
-            # documents pay each row's array operations once).
-            todo = [k for k in range(n, min(n + ahead, len(edges)))
-                    if store is None or beads_key(edges[k]) not in store.beads]
-            cache.prefetch([(side, k) for f in (edges[k] for k in todo) for side, k in ((en, f.i), (ar, f.j))])
-            found = dict(zip(todo, align_runs_many(job(edges[k]) for k in todo)))
+        if n == end:
+            # The next edges whose documents' runs the cache holds together (half of it:
+            # none is evicted before its edges are aligned), their runs computed with one
+            # head call for many short documents, and their alignments searched together
+            # (align_runs_many) on this process and forked ones (_align_shared).
+            end = _chunk_end(edges, n, en, ar, max(2, config.runs_cache // 2))
+            todo = [k for k in range(n, end) if store is None or beads_key(edges[k]) not in store.beads]
+            cache.prefetch([(side, d) for k in todo for side, d in ((en, edges[k].i), (ar, edges[k].j))])
+            jobs, held = [], 0
+            for k in todo:
+                jobs.append(job(edges[k]))
+                held += sum(_runs_bytes(runs) for runs in (jobs[-1]["en_runs"], jobs[-1]["ar_runs"]))
+                if held > cache.max_bytes // 2 and k + 1 < end:  # long documents: fewer at a time
+                    end = k + 1
+                    todo = todo[:len(jobs)]
+                    break
+            found = dict(zip(todo, _align_shared(jobs, processes)))
         de, da = en.docs[e.i], ar.docs[e.j]
         beads = found.pop(n, None)
         if beads is None:
@@ -718,6 +727,45 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
         e.en_weights = w_en.astype(np.float32)
         e.ar_share = float(w_ar.mean())
         e.alignment = 0.5 * (float(w_en.mean()) + e.ar_share)
+
+
+def _chunk_end(edges: list[_Edge], start: int, en: _Side, ar: _Side, documents: int) -> int:
+    """The end of the run of edges from ``start`` that involves at most ``documents``
+    documents (at least one edge)."""
+    seen: set[tuple[str, int]] = set()
+    end = start
+    while end < len(edges):
+        more = {(en.lang, edges[end].i), (ar.lang, edges[end].j)} - seen
+        if end > start and len(seen) + len(more) > documents:
+            break
+        seen |= more
+        end += 1
+    return end
+
+
+ALIGN_JOBS_PER_PROCESS = 16
+"""Alignments a forked process takes at least: a fork and the pages it then copies cost
+about as much as a few short searches."""
+
+
+def _align_shared(jobs: list[dict], processes: int) -> list[list[Bead]]:
+    """``align_runs_many(jobs)``, the jobs shared between this process and forked ones
+    (:func:`aligner.io.processes.forked_map`), each taking every p-th, so that long and
+    short documents are spread; the same beads however many processes. Only jobs whose
+    runs are all computed go to a child (runs computed on demand would run the encoder's
+    head, torch, there)."""
+    ready = [k for k, job in enumerate(jobs)
+             if all(isinstance(r, np.ndarray) for side in ("en_runs", "ar_runs") for r in job[side])]
+    p = max(1, min(processes, len(ready) // ALIGN_JOBS_PER_PROCESS))
+    out: list = [None] * len(jobs)
+    if p > 1:
+        for s, beads in enumerate(forked_map(align_runs_many, [[jobs[k] for k in ready[s::p]] for s in range(p)], p)):
+            for k, b in zip(ready[s::p], beads):
+                out[k] = b
+    rest = [k for k, b in enumerate(out) if b is None]
+    for k, b in zip(rest, align_runs_many(jobs[k] for k in rest)):
+        out[k] = b
+    return out
 
 
 def _margin_scores(edges: list[_Edge], config: ContentPairingConfig, report: Sequence[int] | None = None,

@@ -1,0 +1,129 @@
+"""Pure CPU work shared with forked processes (content pairing's re-scoring searches).
+
+The alignment searches are numpy code of many small steps: threads do not help (they hold
+the GIL; two threads took 1.5 times as long as one). A forked child sees this process's
+memory as it is (copy on write), so nothing is sent to it but which items to take; only
+its results come back, pickled. Where ``fork`` is missing (Windows) or unsafe (macOS),
+everything runs here, in order.
+
+A child runs only ``fn``: pure CPU work that takes no lock another thread may hold and
+uses no torch (OpenMP's thread pool does not survive a fork; numpy's OpenBLAS does).
+Whatever goes wrong in a child, an exception or its death, the items it did not return
+are computed here: an error is raised here exactly as without children, and the results
+never depend on how many processes there were."""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import signal
+import sys
+import warnings
+from typing import Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def available_cpus() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    """Linux only: macOS's system libraries are not safe in a forked child, Windows has no fork."""
+    return hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
+def forked_map(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
+    """``[fn(x) for x in items]`` on up to ``processes`` processes: this one and children
+    forked from it, the k-th of ``n`` taking items k, k + n, k + 2n, ..."""
+    n = min(processes, len(items))
+    if n <= 1 or not can_fork():
+        return [fn(x) for x in items]
+    results: list = [_MISSING] * len(items)
+    children: list[tuple[int, int, int]] = []  # (pid, read end, share)
+    gc.freeze()  # a collection in a child would touch (and so copy) every object's page
+    try:
+        for share in range(1, n):
+            read_end, write_end = os.pipe()
+            with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
+                os.close(read_end)
+                _child(fn, items, share, n, write_end)
+            os.close(write_end)
+            children.append((pid, read_end, share))
+    finally:
+        gc.unfreeze()
+    try:
+        for k in range(0, len(items), n):
+            results[k] = fn(items[k])
+        while children:
+            pid, read_end, share = children[0]
+            got = _collect(pid, read_end)
+            children.pop(0)
+            for k, value in zip(range(share, len(items), n), got):
+                results[k] = value
+    finally:
+        for pid, read_end, _ in children:  # interrupted: stop the children still running
+            _stop(pid, read_end)
+    # What a child did not return (it failed, or died) is computed here.
+    return [fn(items[k]) if r is _MISSING else r for k, r in enumerate(results)]
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _child(fn, items, share: int, step: int, write_end: int) -> None:  # pragma: no cover - in the child
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C stops the child at once; the parent cleans up
+        out = []
+        try:
+            for k in range(share, len(items), step):
+                out.append(fn(items[k]))
+        except Exception:  # noqa: BLE001 - the parent computes this item again and raises its error itself
+            code = 1
+        data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(write_end, "wb") as f:
+            f.write(data)
+    except BaseException:  # noqa: BLE001 - nothing may escape the child into the parent's code
+        code = 2
+    finally:
+        os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+
+
+def _collect(pid: int, read_end: int) -> list:
+    """The results a child sent (none when it sent nothing readable)."""
+    with os.fdopen(read_end, "rb") as f:
+        data = f.read()
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # a program that ignores SIGCHLD: the system reaped it
+        pass
+    try:
+        return pickle.loads(data) if data else []
+    except Exception:  # noqa: BLE001 - a child that died while writing: its items are computed here
+        return []
+
+
+def _stop(pid: int, read_end: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+    try:
+        os.close(read_end)
+    except OSError:
+        pass
