@@ -13,6 +13,7 @@ import pytest
 from aligner.alignment import AlignmentConfig, align_runs, run_embeddings_by_mean
 from aligner.io import processes
 from aligner.io.processes import forked_map
+from aligner import documents
 from aligner.pairing import content
 
 PARENT = os.getpid()
@@ -104,7 +105,7 @@ def _jobs(count: int, seed: int = 0) -> list[dict]:
 def test_rescoring_searches_shared_between_processes_are_the_same_beads(procs):
     jobs = _jobs(40)
     expected = [align_runs(**job) for job in jobs]
-    assert content._align_shared(jobs, procs) == expected
+    assert documents.align_runs_shared(jobs, procs) == expected
     assert _no_children_left()
 
 
@@ -121,18 +122,18 @@ def test_runs_computed_on_demand_are_not_searched_in_a_child(monkeypatch):
         sent.extend(id(job) for share in shares for job in share)
         return [fn(share) for share in shares]
 
-    monkeypatch.setattr(content, "forked_map", recording_map)
-    monkeypatch.setattr(content, "align_runs_many", lambda jobs: [len(job["en_runs"][0]) for job in jobs])
-    got = content._align_shared(jobs, 2)
+    monkeypatch.setattr(documents, "forked_map", recording_map)
+    monkeypatch.setattr(documents, "align_runs_many", lambda jobs: [len(job["en_runs"][0]) for job in jobs])
+    got = documents.align_runs_shared(jobs, 2)
     assert id(jobs[5]) not in sent and len(sent) == 39
     assert got == [len(job["en_runs"][0]) for job in jobs]
 
 
 def test_few_alignments_stay_in_this_process(monkeypatch):
     calls = []
-    monkeypatch.setattr(content, "forked_map", lambda fn, shares, procs: calls.append(procs) or [])
-    jobs = _jobs(content.ALIGN_JOBS_PER_PROCESS * 2 - 1, seed=2)
-    assert content._align_shared(jobs, 8) == [align_runs(**job) for job in jobs]
+    monkeypatch.setattr(documents, "forked_map", lambda fn, shares, procs: calls.append(procs) or [])
+    jobs = _jobs(documents.ALIGN_JOBS_PER_PROCESS * 2 - 1, seed=2)
+    assert documents.align_runs_shared(jobs, 8) == [align_runs(**job) for job in jobs]
     assert calls == []
 
 
@@ -171,7 +172,7 @@ def test_pairs_are_the_same_whatever_the_chunks_and_processes(tmp_path, monkeypa
 
     expected = run()
     assert len(expected[0]) == 5
-    monkeypatch.setattr(content, "ALIGN_JOBS_PER_PROCESS", 1)
+    monkeypatch.setattr(documents, "ALIGN_JOBS_PER_PROCESS", 1)
     assert run() == expected
     monkeypatch.setattr(content._RunsCache, "max_bytes", 1)
     monkeypatch.setattr(content, "_chunk_end", lambda edges, start, en, ar, documents: min(len(edges), start + 2))

@@ -17,6 +17,7 @@ from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, SentenceTransform
 from aligner.text.anchors import shared_anchor_ids, side_anchors
 from aligner.text.normalization import normalize_for_encoding
 from aligner.encoders.pooling import pooled_runs, runs_in_one_call
+from aligner.io.processes import available_cpus, forked_map
 from aligner.text.segmentation import Sentence, segment, split_lines
 
 
@@ -525,16 +526,19 @@ class Aligner:
         return out
 
     def align_encoded_many(self, documents: Sequence[tuple[EncodedSide, EncodedSide]],
-                           config: AlignmentConfig | None = None) -> list[DocumentAlignment | Exception]:
+                           config: AlignmentConfig | None = None, processes: int | None = None
+                           ) -> list[DocumentAlignment | Exception]:
         """:meth:`align_encoded` of several documents, searched together
-        (:func:`aligner.alignment.align_runs_many`); a document whose search fails gets
-        its exception in its place (the others are then searched alone). Each document's
-        ``timings["align"]`` is its share (by table cells) of the whole."""
+        (:func:`aligner.alignment.align_runs_many`) and shared with forked processes
+        (:func:`align_runs_shared`, ``processes`` at most; default one per CPU core this
+        process may use); a document whose search fails gets its exception in its place
+        (the others are then searched alone). Each document's ``timings["align"]`` is its
+        share (by table cells) of the whole."""
         config = config or self.config
         t0 = time.perf_counter()
         try:
-            found: list[list[Bead] | Exception] = list(align_runs_many(
-                _search_arguments(en, ar, config) for en, ar in documents))
+            found: list[list[Bead] | Exception] = list(align_runs_shared(
+                [_search_arguments(en, ar, config) for en, ar in documents], processes))
         except Exception:  # noqa: BLE001 - one document's error: each searched alone, only it fails
             found = []
             for en, ar in documents:
@@ -554,6 +558,36 @@ class Aligner:
         doc = self.align_encoded(en_side, ar_side)
         doc.timings = {"encode": t1 - t0, "align": doc.timings["align"]}
         return doc
+
+
+ALIGN_JOBS_PER_PROCESS = 16
+"""Alignments a forked process takes at least (:func:`align_runs_shared`): a fork and the
+pages it then copies cost about as much as a few short searches."""
+
+_RUN_ARGUMENTS = ("en_runs", "ar_runs", "en_paragraph_runs", "ar_paragraph_runs")
+
+
+def align_runs_shared(jobs: Sequence[dict], processes: int | None = None) -> list[list[Bead]]:
+    """``align_runs_many(jobs)`` shared between this process and forked ones
+    (:func:`aligner.io.processes.forked_map`; ``processes``: at most, default one per CPU
+    core this process may use), each taking every p-th job so that long and short
+    documents are spread; the same beads however many processes. Only jobs whose runs
+    are all computed go to a child: runs computed on demand would run the encoder's head
+    (torch) there."""
+    processes = available_cpus() if processes is None else processes
+    ready = [k for k, job in enumerate(jobs)
+             if all(isinstance(r, np.ndarray) for key in _RUN_ARGUMENTS for r in (job.get(key) or ()))]
+    p = max(1, min(processes, len(ready) // ALIGN_JOBS_PER_PROCESS))
+    out: list = [None] * len(jobs)
+    if p > 1:
+        shares = [[jobs[k] for k in ready[s::p]] for s in range(p)]
+        for s, beads in enumerate(forked_map(align_runs_many, shares, p)):
+            for k, b in zip(ready[s::p], beads):
+                out[k] = b
+    rest = [k for k, b in enumerate(out) if b is None]
+    for k, b in zip(rest, align_runs_many(jobs[k] for k in rest)):
+        out[k] = b
+    return out
 
 
 ALIGN_TOGETHER_CELLS = 250_000

@@ -99,10 +99,10 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from aligner.encoders.base import l2_normalize
-from aligner.io.processes import available_cpus, forked_map
 from aligner.io.progress import bar
 from aligner.encoders.pooling import pooled_runs, runs_in_one_call
-from aligner.alignment import AlignmentConfig, Bead, align_runs, align_runs_many, center_runs, run_embeddings_by_mean
+from aligner.alignment import AlignmentConfig, Bead, align_runs, center_runs, run_embeddings_by_mean
+from aligner.documents import align_runs_shared
 from aligner.text.normalization import normalize_for_encoding
 from aligner.text.segmentation import segment, split_lines
 
@@ -683,8 +683,6 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
              cache: _RunsCache | None = None, processes: int | None = None) -> None:
     cache = cache or _RunsCache(embedder, config.runs_cache)
     al_config = rescoring_config(embedder.aligner.config, config)
-    processes = available_cpus() if processes is None else processes
-
     def beads_key(e: _Edge) -> tuple:  # a pair's beads in the PairingCache
         return str(en.docs[e.i].path), str(ar.docs[e.j].path), presplit, al_config
 
@@ -703,7 +701,7 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
             # The next edges whose documents' runs the cache holds together (half of it:
             # none is evicted before its edges are aligned), their runs computed with one
             # head call for many short documents, and their alignments searched together
-            # (align_runs_many) on this process and forked ones (_align_shared).
+            # (align_runs_many) on this process and forked ones (align_runs_shared).
             end = _chunk_end(edges, n, en, ar, max(2, config.runs_cache // 2))
             todo = [k for k in range(n, end) if store is None or beads_key(edges[k]) not in store.beads]
             cache.prefetch([(side, d) for k in todo for side, d in ((en, edges[k].i), (ar, edges[k].j))])
@@ -715,7 +713,7 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
                     end = k + 1
                     todo = todo[:len(jobs)]
                     break
-            found = dict(zip(todo, _align_shared(jobs, processes)))
+            found = dict(zip(todo, align_runs_shared(jobs, processes)))
         de, da = en.docs[e.i], ar.docs[e.j]
         beads = found.pop(n, None)
         if beads is None:
@@ -741,31 +739,6 @@ def _chunk_end(edges: list[_Edge], start: int, en: _Side, ar: _Side, documents: 
         seen |= more
         end += 1
     return end
-
-
-ALIGN_JOBS_PER_PROCESS = 16
-"""Alignments a forked process takes at least: a fork and the pages it then copies cost
-about as much as a few short searches."""
-
-
-def _align_shared(jobs: list[dict], processes: int) -> list[list[Bead]]:
-    """``align_runs_many(jobs)``, the jobs shared between this process and forked ones
-    (:func:`aligner.io.processes.forked_map`), each taking every p-th, so that long and
-    short documents are spread; the same beads however many processes. Only jobs whose
-    runs are all computed go to a child (runs computed on demand would run the encoder's
-    head, torch, there)."""
-    ready = [k for k, job in enumerate(jobs)
-             if all(isinstance(r, np.ndarray) for side in ("en_runs", "ar_runs") for r in job[side])]
-    p = max(1, min(processes, len(ready) // ALIGN_JOBS_PER_PROCESS))
-    out: list = [None] * len(jobs)
-    if p > 1:
-        for s, beads in enumerate(forked_map(align_runs_many, [[jobs[k] for k in ready[s::p]] for s in range(p)], p)):
-            for k, b in zip(ready[s::p], beads):
-                out[k] = b
-    rest = [k for k, b in enumerate(out) if b is None]
-    for k, b in zip(rest, align_runs_many(jobs[k] for k in rest)):
-        out[k] = b
-    return out
 
 
 def _margin_scores(edges: list[_Edge], config: ContentPairingConfig, report: Sequence[int] | None = None,
