@@ -177,3 +177,16 @@ def test_pairs_are_the_same_whatever_the_chunks_and_processes(tmp_path, monkeypa
     monkeypatch.setattr(content._RunsCache, "max_bytes", 1)
     monkeypatch.setattr(content, "_chunk_end", lambda edges, start, en, ar, documents: min(len(edges), start + 2))
     assert run() == expected
+
+
+def test_the_cpu_budget_is_the_cores_unless_torch_was_given_fewer_threads(monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.setattr(processes, "available_cpus", lambda: 8)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert processes.cpu_budget() == 8
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(get_num_threads=lambda: 3))
+    assert processes.cpu_budget() == 3  # a worker given 3 threads of the machine
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(get_num_threads=lambda: 32))
+    assert processes.cpu_budget() == 8

@@ -410,7 +410,8 @@ main.command_class = _Command  # every command: --no-progress silences every bar
 @click.option("--workers", default="1", show_default=True, metavar="N|auto", callback=_workers_callback,
               help="Align on N processes of this machine (auto: one per CPU core; torch threads are divided "
                    "between them) through datatrove's LocalPipelineExecutor: pairing, then the documents "
-                   "shared between the workers, then one merge into the same files. 1 aligns in this process. "
+                   "shared between the workers, then one merge into the same files. 1 aligns in this process (on Linux its "
+                   "alignment searches are shared with forked helpers, one per core). "
                    "With --executor slurm or ray: the number of alignment tasks.")
 @click.option("--executor", type=click.Choice(["local", "slurm", "ray"]), default=None,
               help="Run as datatrove pipelines with this executor: local (processes of this machine), slurm (submits "

@@ -17,7 +17,7 @@ from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, SentenceTransform
 from aligner.text.anchors import shared_anchor_ids, side_anchors
 from aligner.text.normalization import normalize_for_encoding
 from aligner.encoders.pooling import pooled_runs, runs_in_one_call
-from aligner.io.processes import available_cpus, forked_map
+from aligner.io.processes import cpu_budget, forked_map
 from aligner.text.segmentation import Sentence, segment, split_lines
 
 
@@ -531,7 +531,7 @@ class Aligner:
         """:meth:`align_encoded` of several documents, searched together
         (:func:`aligner.alignment.align_runs_many`) and shared with forked processes
         (:func:`align_runs_shared`, ``processes`` at most; default one per CPU core this
-        process may use); a document whose search fails gets its exception in its place
+        process may keep busy); a document whose search fails gets its exception in its place
         (the others are then searched alone). Each document's ``timings["align"]`` is its
         share (by table cells) of the whole."""
         config = config or self.config
@@ -569,12 +569,12 @@ _RUN_ARGUMENTS = ("en_runs", "ar_runs", "en_paragraph_runs", "ar_paragraph_runs"
 
 def align_runs_shared(jobs: Sequence[dict], processes: int | None = None) -> list[list[Bead]]:
     """``align_runs_many(jobs)`` shared between this process and forked ones
-    (:func:`aligner.io.processes.forked_map`; ``processes``: at most, default one per CPU
-    core this process may use), each taking every p-th job so that long and short
+    (:func:`aligner.io.processes.forked_map`; ``processes``: at most, default
+    :func:`~aligner.io.processes.cpu_budget`), each taking every p-th job so that long and short
     documents are spread; the same beads however many processes. Only jobs whose runs
     are all computed go to a child: runs computed on demand would run the encoder's head
     (torch) there."""
-    processes = available_cpus() if processes is None else processes
+    processes = cpu_budget() if processes is None else processes
     ready = [k for k, job in enumerate(jobs)
              if all(isinstance(r, np.ndarray) for key in _RUN_ARGUMENTS for r in (job.get(key) or ()))]
     p = max(1, min(processes, len(ready) // ALIGN_JOBS_PER_PROCESS))

@@ -34,6 +34,16 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def cpu_budget() -> int:
+    """The processes this one may keep busy: the CPU cores it may run on, but no more than
+    torch's thread count where torch is loaded (a worker given a share of the machine, by
+    ``--workers N`` or by Ray, is given it as torch threads)."""
+    cores = available_cpus()
+    torch = sys.modules.get("torch")
+    threads = getattr(torch, "get_num_threads", None)
+    return min(cores, max(1, threads())) if callable(threads) else cores
+
+
 def can_fork() -> bool:
     """Linux only: macOS's system libraries are not safe in a forked child, Windows has no fork."""
     return hasattr(os, "fork") and sys.platform.startswith("linux")
