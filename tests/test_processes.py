@@ -102,10 +102,15 @@ def _jobs(count: int, seed: int = 0) -> list[dict]:
 
 
 @pytest.mark.parametrize("procs", [1, 2, 3])
-def test_rescoring_searches_shared_between_processes_are_the_same_beads(procs):
-    jobs = _jobs(40)
+def test_rescoring_searches_shared_between_processes_are_the_same_beads(procs, monkeypatch):
+    monkeypatch.setattr(documents, "ALIGN_CELLS_PER_PROCESS", 1)
+    used = []
+    real = documents.forked_map
+    monkeypatch.setattr(documents, "forked_map", lambda fn, shares, p: used.append(p) or real(fn, shares, p))
+    jobs = _jobs(48)  # 16 alignments each on 3 processes
     expected = [align_runs(**job) for job in jobs]
     assert documents.align_runs_shared(jobs, procs) == expected
+    assert used == ([procs] if procs > 1 else [])
     assert _no_children_left()
 
 
@@ -122,6 +127,7 @@ def test_runs_computed_on_demand_are_not_searched_in_a_child(monkeypatch):
         sent.extend(id(job) for share in shares for job in share)
         return [fn(share) for share in shares]
 
+    monkeypatch.setattr(documents, "ALIGN_CELLS_PER_PROCESS", 1)
     monkeypatch.setattr(documents, "forked_map", recording_map)
     monkeypatch.setattr(documents, "align_runs_many", lambda jobs: [len(job["en_runs"][0]) for job in jobs])
     got = documents.align_runs_shared(jobs, 2)
@@ -129,12 +135,22 @@ def test_runs_computed_on_demand_are_not_searched_in_a_child(monkeypatch):
     assert got == [len(job["en_runs"][0]) for job in jobs]
 
 
-def test_few_alignments_stay_in_this_process(monkeypatch):
+@pytest.mark.parametrize("count, cells_each, forks", [
+    (31, 1, []),              # fewer than two processes' alignments
+    (32, 1, [2]),
+    (64, 20_000, []),         # 64 one-line documents (4 cells each): too little work
+    (40, 50, [2]),
+])
+def test_little_work_stays_in_this_process(monkeypatch, count, cells_each, forks):
+    monkeypatch.setattr(documents, "ALIGN_CELLS_PER_PROCESS", cells_each)
     calls = []
-    monkeypatch.setattr(documents, "forked_map", lambda fn, shares, procs: calls.append(procs) or [])
-    jobs = _jobs(documents.ALIGN_JOBS_PER_PROCESS * 2 - 1, seed=2)
-    assert documents.align_runs_shared(jobs, 8) == [align_runs(**job) for job in jobs]
-    assert calls == []
+    monkeypatch.setattr(documents, "forked_map", lambda fn, shares, procs: calls.append(procs) or [[]] * procs)
+    jobs = _jobs(count, seed=2) if cells_each < 20_000 else [
+        dict(en_runs=run_embeddings_by_mean(np.eye(1, 24, dtype=np.float32), 8),
+             ar_runs=run_embeddings_by_mean(np.eye(1, 24, dtype=np.float32), 8)) for _ in range(count)]
+    got = documents.align_runs_shared(jobs, 8)
+    assert calls == forks
+    assert got == [align_runs(**job) for job in jobs]  # a share a child did not return: done here
 
 
 def _edges(pairs):

@@ -561,8 +561,11 @@ class Aligner:
 
 
 ALIGN_JOBS_PER_PROCESS = 16
-"""Alignments a forked process takes at least (:func:`align_runs_shared`): a fork and the
-pages it then copies cost about as much as a few short searches."""
+ALIGN_CELLS_PER_PROCESS = 20_000
+"""Alignments, and table cells, that a forked process takes at least
+(:func:`align_runs_shared`): a fork and the pages it then copies cost 20-50 ms in a process
+holding an encoder, about what 16 short searches or 20,000 cells take (64 one-line
+documents stay in one process)."""
 
 _RUN_ARGUMENTS = ("en_runs", "ar_runs", "en_paragraph_runs", "ar_paragraph_runs")
 
@@ -577,7 +580,8 @@ def align_runs_shared(jobs: Sequence[dict], processes: int | None = None) -> lis
     processes = cpu_budget() if processes is None else processes
     ready = [k for k, job in enumerate(jobs)
              if all(isinstance(r, np.ndarray) for key in _RUN_ARGUMENTS for r in (job.get(key) or ()))]
-    p = max(1, min(processes, len(ready) // ALIGN_JOBS_PER_PROCESS))
+    cells = sum((len(jobs[k]["en_runs"][0]) + 1) * (len(jobs[k]["ar_runs"][0]) + 1) for k in ready)
+    p = max(1, min(processes, len(ready) // ALIGN_JOBS_PER_PROCESS, cells // ALIGN_CELLS_PER_PROCESS))
     out: list = [None] * len(jobs)
     if p > 1:
         shares = [[jobs[k] for k in ready[s::p]] for s in range(p)]
