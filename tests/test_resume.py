@@ -29,10 +29,11 @@ EXAMPLES = ROOT / "examples"
 EXAMPLE_IDS = sorted(p.stem for p in (EXAMPLES / "en").glob("*.txt"))
 
 
-def make_folders(root: Path) -> int:
-    """16 document pairs: each example as it is, with an English line dropped, with an
-    English line added, and with an Arabic line added (so sentences recur across
-    documents, as datelines and credits do). Returns the number of pairs."""
+def make_folders(root: Path, copies: int = 1) -> int:
+    """16 document pairs (``copies`` times, under other names): each example as it is,
+    with an English line dropped, with an English line added, and with an Arabic line
+    added (so sentences recur across documents, as datelines and credits do). Returns the
+    number of pairs."""
     en_dir, ar_dir = root / "en", root / "ar"
     en_dir.mkdir(parents=True)
     ar_dir.mkdir(parents=True)
@@ -46,10 +47,12 @@ def make_folders(root: Path) -> int:
             "c": ("Staff report, edited by the news desk.\n\n" + en, ar),
             "d": (en, ar + "\nوساهم في إعداد هذا التقرير مراسلونا في المنطقة.\n"),
         }
-        for tag, (en_text, ar_text) in variants.items():
-            (en_dir / f"{stem}-{tag}.txt").write_text(en_text, encoding="utf-8")
-            (ar_dir / f"{stem}-{tag}.txt").write_text(ar_text, encoding="utf-8")
-    return 4 * len(EXAMPLE_IDS)
+        for copy in range(copies):
+            for tag, (en_text, ar_text) in variants.items():
+                name = f"{stem}-{tag}.txt" if copy == 0 else f"{stem}-{tag}{copy}.txt"
+                (en_dir / name).write_text(en_text, encoding="utf-8")
+                (ar_dir / name).write_text(ar_text, encoding="utf-8")
+    return 4 * len(EXAMPLE_IDS) * copies
 
 
 def outputs(out: Path) -> dict[str, object]:
@@ -76,7 +79,10 @@ def console() -> list[str]:
 
 @pytest.mark.slow
 def test_killed_runs_resume_to_the_same_bytes(tmp_path, monkeypatch, use_aligner):
-    n_docs = make_folders(tmp_path)
+    # Three windows of documents (64 + 64 + 16): a window's documents are aligned together
+    # and then saved one by one, so kills land between windows or among a window's saves.
+    n_docs = make_folders(tmp_path, copies=9)
+    assert n_docs > 2 * corpus_mod.WINDOW_DOCUMENTS
     en, ar = tmp_path / "en", tmp_path / "ar"
     # align scores nothing unasked; USE, as resuming does not depend on the encoder (each
     # restart loads and encodes afresh: e5 would triple the time)
