@@ -15,6 +15,7 @@ from aligner.io import processes
 from aligner.io.processes import forked_map
 from aligner import documents
 from aligner.pairing import content
+from test_sources import _no_children_left  # the reading child's check: no child left unreaped
 
 PARENT = os.getpid()
 
@@ -23,14 +24,6 @@ needs_fork = pytest.mark.skipif(not processes.can_fork(), reason="fork is used o
 
 def _square(x: int) -> tuple[int, int]:
     return x, x * x
-
-
-def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 @needs_fork
