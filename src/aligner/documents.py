@@ -488,7 +488,8 @@ class Aligner:
                             ) -> list[DocumentAlignment | Exception]:
         """Align several documents already segmented, each to what :meth:`align_segments`
         gives it, short ones searched together (:func:`aligner.alignment.align_runs_many`:
-        they pay each row's array operations once). A document that cannot be encoded or
+        they pay each row's array operations once) and shared with forked processes
+        (:meth:`align_encoded_many`). A document that cannot be encoded or
         aligned gets its exception in its place; the others are aligned all the same.
         Each document's ``timings["align"]`` is its share (by table cells) of its group's."""
         out: list[DocumentAlignment | Exception] = []
@@ -547,7 +548,7 @@ class Aligner:
                 except Exception as exc:  # noqa: BLE001
                     found.append(exc)
         seconds = time.perf_counter() - t0
-        sizes = [len(en.sentences) * len(ar.sentences) + 1 for en, ar in documents]
+        sizes = [(len(en.sentences) + 1) * (len(ar.sentences) + 1) for en, ar in documents]  # table cells
         return [beads if isinstance(beads, Exception) else _alignment(en, ar, beads, seconds * size / sum(sizes))
                 for (en, ar), beads, size in zip(documents, found, sizes)]
 

@@ -680,9 +680,10 @@ def rescoring_config(aligner_config: AlignmentConfig, config: ContentPairingConf
 
 def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedder, config: ContentPairingConfig,
              progress, store: PairingCache | None = None, presplit: bool = False,
-             cache: _RunsCache | None = None, processes: int | None = None) -> None:
+             cache: _RunsCache | None = None) -> None:
     cache = cache or _RunsCache(embedder, config.runs_cache)
     al_config = rescoring_config(embedder.aligner.config, config)
+
     def beads_key(e: _Edge) -> tuple:  # a pair's beads in the PairingCache
         return str(en.docs[e.i].path), str(ar.docs[e.j].path), presplit, al_config
 
@@ -713,7 +714,7 @@ def _rescore(edges: list[_Edge], en: _Side, ar: _Side, embedder: DocumentEmbedde
                     end = k + 1
                     todo = todo[:len(jobs)]
                     break
-            found = dict(zip(todo, align_runs_shared(jobs, processes)))
+            found = dict(zip(todo, align_runs_shared(jobs)))
         de, da = en.docs[e.i], ar.docs[e.j]
         beads = found.pop(n, None)
         if beads is None:
