@@ -199,3 +199,21 @@ def test_the_cpu_budget_is_the_cores_unless_torch_was_given_fewer_threads(monkey
     assert processes.cpu_budget() == 3  # a worker given 3 threads of the machine
     monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(get_num_threads=lambda: 32))
     assert processes.cpu_budget() == 8
+
+
+@needs_fork
+def test_a_fork_that_fails_leaves_its_share_to_this_process(monkeypatch):
+    real_fork, forks = os.fork, []
+
+    def fork_once():  # the second fork fails (no memory left for a process)
+        forks.append(1)
+        if len(forks) > 1:
+            raise OSError(12, "Cannot allocate memory")
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork_once)
+    got = forked_map(lambda x: (x, os.getpid()), list(range(9)), 3)
+    assert [x for x, _ in got] == list(range(9))
+    assert len({pid for _, pid in got}) == 2  # this process and the one child
+    assert [pid for x, pid in got if x % 3 == 2] == [PARENT] * 3  # the third share, done here
+    assert _no_children_left()
