@@ -217,3 +217,20 @@ def test_a_fork_that_fails_leaves_its_share_to_this_process(monkeypatch):
     assert len({pid for _, pid in got}) == 2  # this process and the one child
     assert [pid for x, pid in got if x % 3 == 2] == [PARENT] * 3  # the third share, done here
     assert _no_children_left()
+
+
+@needs_fork
+def test_a_stuck_child_is_stopped_and_its_share_done_here(monkeypatch):
+    import time
+
+    monkeypatch.setattr(processes, "CHILD_MIN_WAIT", 0.5)
+
+    def stuck_in_child(x: int) -> tuple[int, int]:
+        if os.getpid() != PARENT:
+            time.sleep(3600)  # a lock a thread held at the fork, say
+        return _square(x)
+
+    t0 = time.monotonic()
+    assert forked_map(stuck_in_child, list(range(6)), 2) == [_square(x) for x in range(6)]
+    assert time.monotonic() - t0 < 30
+    assert _no_children_left()

@@ -17,13 +17,22 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import select
 import signal
 import sys
+import time
 import warnings
 from typing import Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+CHILD_MIN_WAIT = 60.0
+CHILD_WAIT_FACTOR = 10.0
+"""After its own share, this process waits for the children at least CHILD_MIN_WAIT
+seconds and CHILD_WAIT_FACTOR times as long as its share took; a child still silent then
+is stopped and its share done here."""
 
 
 def available_cpus() -> int:
@@ -80,11 +89,15 @@ def forked_map(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list
     finally:
         gc.unfreeze()
     try:
+        started = time.monotonic()
         for k in range(0, len(items), n):
             results[k] = fn(items[k])
+        # A child's share is as much work as this process's: one that takes far longer is
+        # stuck (a lock a thread held when it was forked), stopped, and its share done here.
+        deadline = time.monotonic() + max(CHILD_MIN_WAIT, CHILD_WAIT_FACTOR * (time.monotonic() - started))
         while children:
             pid, read_end, share = children[0]
-            got = _collect(pid, read_end)
+            got = _collect(pid, read_end, deadline)
             children.pop(0)
             for k, value in zip(range(share, len(items), n), got):
                 results[k] = value
@@ -121,10 +134,20 @@ def _child(fn, items, share: int, step: int, write_end: int) -> None:  # pragma:
         os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
 
 
-def _collect(pid: int, read_end: int) -> list:
-    """The results a child sent (none when it sent nothing readable)."""
-    with os.fdopen(read_end, "rb") as f:
-        data = f.read()
+def _collect(pid: int, read_end: int, deadline: float) -> list:
+    """The results a child sent (none when it sent nothing readable, or nothing whole by
+    ``deadline``: it is then stopped)."""
+    chunks: list[bytes] = []
+    while True:
+        if not select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            _stop(pid, read_end)
+            return []
+        chunk = os.read(read_end, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_end)
+    data = b"".join(chunks)
     try:
         os.waitpid(pid, 0)
     except ChildProcessError:  # a program that ignores SIGCHLD: the system reaped it
