@@ -66,29 +66,29 @@ def forked_map(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list
         return [fn(x) for x in items]
     results: list = [_MISSING] * len(items)
     children: list[tuple[int, int, int]] = []  # (pid, read end, share)
-    gc.freeze()  # a collection in a child would touch (and so copy) every object's page
     try:
-        for share in range(1, n):
-            try:
-                read_end, write_end = os.pipe()
-            except OSError:  # out of file descriptors: the shares not given out are computed here
-                break
-            try:
-                with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    pid = os.fork()
-            except OSError:  # no memory or no process left for a child: the same
-                os.close(read_end)
+        gc.freeze()  # a collection in a child would touch (and so copy) every object's page
+        try:
+            for share in range(1, n):
+                try:
+                    read_end, write_end = os.pipe()
+                except OSError:  # out of file descriptors: the shares not given out are computed here
+                    break
+                try:
+                    with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        pid = os.fork()
+                except OSError:  # no memory or no process left for a child: the same
+                    os.close(read_end)
+                    os.close(write_end)
+                    break
+                if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
+                    os.close(read_end)
+                    _child(fn, items, share, n, write_end)
                 os.close(write_end)
-                break
-            if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
-                os.close(read_end)
-                _child(fn, items, share, n, write_end)
-            os.close(write_end)
-            children.append((pid, read_end, share))
-    finally:
-        gc.unfreeze()
-    try:
+                children.append((pid, read_end, share))
+        finally:
+            gc.unfreeze()
         started = time.monotonic()
         for k in range(0, len(items), n):
             results[k] = fn(items[k])
