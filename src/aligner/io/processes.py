@@ -97,13 +97,15 @@ def forked_map(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list
         deadline = time.monotonic() + max(CHILD_MIN_WAIT, CHILD_WAIT_FACTOR * (time.monotonic() - started))
         while children:
             pid, read_end, share = children[0]
-            got = _collect(pid, read_end, deadline)
             children.pop(0)
+            got = child_results(pid, read_end, deadline)
             for k, value in zip(range(share, len(items), n), got):
                 results[k] = value
     finally:
         for pid, read_end, _ in children:  # interrupted: stop the children still running
-            _stop(pid, read_end)
+            stop_child(pid)
+            os.close(read_end)
+            reap_child(pid)
     # What a child did not return (it failed, or died) is computed here.
     return [fn(items[k]) if r is _MISSING else r for k, r in enumerate(results)]
 
@@ -134,37 +136,44 @@ def _child(fn, items, share: int, step: int, write_end: int) -> None:  # pragma:
         os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
 
 
-def _collect(pid: int, read_end: int, deadline: float) -> list:
-    """The results a child sent (none when it sent nothing readable, or nothing whole by
-    ``deadline``: it is then stopped)."""
+def child_results(pid: int, read_end: int, deadline: float) -> list:
+    """What a forked child sent through the pipe ``read_end`` (a pickled list) until it
+    closed it: ``[]`` when nothing whole came by ``deadline`` (the child is then stopped)
+    or the child died while writing. Closes ``read_end`` and reaps the child (stopped first
+    when the wait ends otherwise: the deadline, an interruption)."""
     chunks: list[bytes] = []
-    while True:
-        if not select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))[0]:
-            _stop(pid, read_end)
-            return []
-        chunk = os.read(read_end, 1 << 20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_end)
-    data = b"".join(chunks)
+    complete = False
     try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:  # a program that ignores SIGCHLD: the system reaped it
-        pass
+        while select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                complete = True
+                break
+            chunks.append(chunk)
+    finally:
+        if not complete:
+            stop_child(pid)
+        os.close(read_end)
+        reap_child(pid)
+    if not complete:
+        return []
     try:
-        return pickle.loads(data) if data else []
-    except Exception:  # noqa: BLE001 - a child that died while writing: its items are computed here
+        return pickle.loads(b"".join(chunks)) if chunks else []
+    except Exception:  # noqa: BLE001 - a child that died while writing: its work is done here
         return []
 
 
-def _stop(pid: int, read_end: int) -> None:
+def stop_child(pid: int) -> None:
+    """Kill a forked child (one already ended: nothing to do); :func:`reap_child` next."""
     try:
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:
+    except OSError:  # already ended (and reaped, where the program ignores SIGCHLD)
         pass
+
+
+def reap_child(pid: int) -> None:
+    """Wait for a child to end (already reaped where the program ignores SIGCHLD)."""
     try:
-        os.close(read_end)
-    except OSError:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
         pass

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from aligner.io.inputs import (DocumentError, ScriptShares, decode_bytes, file_bytes, language_shares_many,
                                script_shares)
+from aligner.io.processes import child_results, reap_child, stop_child
 from aligner.pairing.names import FOLLOW_LINKS_HINT
 from aligner.text.normalization import normalize_for_encoding
 from aligner.text.segmentation import Sentence, segment, split_lines
@@ -105,7 +106,7 @@ class SourceReader:
     AHEAD_SECONDS = 10.0
     """The longest a child reads ahead: past that, the first read would wait for it."""
     AHEAD_WAIT = 300.0
-    """The longest the first read waits for a word from the reading child."""
+    """The longest the first read waits for the reading child's results."""
 
     def read_ahead(self, files: list[tuple[Path, str]]) -> bool:
         """Start reading ``files`` (``(path, lang)``, in the order the run needs them) in a
@@ -187,26 +188,9 @@ class SourceReader:
         pid, results, stop = self._ahead
         self._ahead = None
         os.close(stop)  # tells the child to finish the document it is reading and send
-        chunks: list[bytes] = []
-        try:
-            # Whatever the child does, the run goes on: past AHEAD_WAIT seconds without a
-            # byte from it, it is stopped and every document is read here.
-            while select.select([results], [], [], self.AHEAD_WAIT)[0]:
-                chunk = os.read(results, 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            else:
-                chunks = []
-                _stop(pid)
-        finally:
-            os.close(results)
-            _reap(pid)
-        data = b"".join(chunks)
-        try:
-            done = pickle.loads(data) if data else []
-        except Exception:  # noqa: BLE001 - a child that died while writing: everything is read here
-            done = []
+        # Whatever the child does, the run goes on: nothing from it within AHEAD_WAIT
+        # seconds, it is stopped and every document is read here.
+        done = child_results(pid, results, time.monotonic() + self.AHEAD_WAIT)
         for lang, doc in done:
             key = (lang, doc.path)
             self.files_read += 1
@@ -220,8 +204,8 @@ class SourceReader:
             self._ahead = None
             for fd in (stop, results):
                 os.close(fd)
-            _stop(pid)
-            _reap(pid)
+            stop_child(pid)
+            reap_child(pid)
 
     def _read(self, path: Path, lang: str) -> SourceDocument | DocumentError:
         try:
@@ -241,21 +225,6 @@ class SourceReader:
         while self._held_bytes > self.budget_bytes and len(self._held) > 1:
             _, old = self._held.popitem(last=False)
             self._held_bytes -= _size(old)
-
-
-def _stop(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:  # already ended (and reaped, where the program ignores SIGCHLD)
-        pass
-
-
-def _reap(pid: int) -> None:
-    """Wait for a child to end (already reaped where the program ignores SIGCHLD)."""
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 def _size(doc: SourceDocument | DocumentError) -> int:
