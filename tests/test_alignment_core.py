@@ -899,3 +899,14 @@ def test_align_runs_many_gives_each_pair_the_beads_of_align_runs(cells):
     assert alignment_mod.align_runs_many(iter(jobs), cells=cells) == expected
     assert expected[1] == [] and len(expected[2]) == 1
     assert sum(len(b.en) > 1 or len(b.ar) > 1 for beads in expected for b in beads) >= 5
+
+
+@pytest.mark.parametrize("lines, cells, groups", [
+    ([(1, 1), (1, 1), (1, 1)], 8, [[0, 1], [2]]),          # 4 cells each
+    ([(1, 1), (1, 1), (1, 1)], 12, [[0, 1, 2]]),
+    ([(1, 1), (9, 9), (1, 1)], 50, [[0], [1], [2]]),       # 100 cells: alone, above the limit
+    ([], 10, []),
+])
+def test_groups_of_cells(lines, cells, groups):
+    items = list(range(len(lines)))
+    assert list(alignment_mod.groups_of_cells(items, lambda k: lines[k], cells)) == groups

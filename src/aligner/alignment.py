@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import asdict, dataclass, replace
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -1526,19 +1526,27 @@ def align_runs_many(alignments: Iterable[dict], cells: int = 250_000) -> list[li
     table cells are searched together (a document above it alone): the documents'
     tables and bead values are all held while they are searched."""
     out: list[list[Bead]] = []
-    group: list[dict] = []
-    size = 0
     with _one_blas_thread():
-        for job in alignments:
-            job_cells = (len(job["en_runs"][0]) + 1) * (len(job["ar_runs"][0]) + 1)
-            if group and size + job_cells > cells:
-                out += _drive([_job_steps(**g) for g in group])
-                group, size = [], 0
-            group.append(job)
-            size += job_cells
-        if group:
-            out += _drive([_job_steps(**g) for g in group])
+        for group in groups_of_cells(alignments, lambda job: (len(job["en_runs"][0]), len(job["ar_runs"][0])), cells):
+            out += _drive([_job_steps(**job) for job in group])
     return out
+
+
+def groups_of_cells(items: Iterable, lines: Callable[[Any], tuple[int, int]], cells: int) -> Iterator[list]:
+    """``items`` in consecutive groups of at most ``cells`` table cells in all (``lines``:
+    an item's English and Arabic line counts, ``(n + 1) * (m + 1)`` cells); an item above
+    it alone."""
+    group: list = []
+    size = 0
+    for item in items:
+        n, m = lines(item)
+        if group and size + (n + 1) * (m + 1) > cells:
+            yield group
+            group, size = [], 0
+        group.append(item)
+        size += (n + 1) * (m + 1)
+    if group:
+        yield group
 
 
 def _job_steps(en_runs, ar_runs, config=None, *, en_lengths=None, ar_lengths=None, en_paragraphs=None,

@@ -12,7 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from aligner.version import __version__
-from aligner.alignment import AlignmentConfig, Bead, align_runs, align_runs_many, paragraph_starts, run_embeddings_by_mean
+from aligner.alignment import (AlignmentConfig, Bead, align_runs, align_runs_many, groups_of_cells, paragraph_starts,
+                               run_embeddings_by_mean)
 from aligner.encoders import DEFAULT_ENCODER, SentenceEncoder, SentenceTransformerModel, is_sentence_transformer, load_encoder
 from aligner.text.anchors import shared_anchor_ids, side_anchors
 from aligner.text.normalization import normalize_for_encoding
@@ -493,16 +494,9 @@ class Aligner:
         aligned gets its exception in its place; the others are aligned all the same.
         Each document's ``timings["align"]`` is its share (by table cells) of its group's."""
         out: list[DocumentAlignment | Exception] = []
-        group: list[tuple[Sequence[Sentence], Sequence[Sentence]]] = []
-        cells = 0
-        for en, ar in documents:
-            size = (len(en) + 1) * (len(ar) + 1)
-            if group and cells + size > ALIGN_TOGETHER_CELLS:
-                out += self._align_group(group)
-                group, cells = [], 0
-            group.append((en, ar))
-            cells += size
-        return out + (self._align_group(group) if group else [])
+        for group in groups_of_cells(documents, lambda doc: (len(doc[0]), len(doc[1])), ALIGN_TOGETHER_CELLS):
+            out += self._align_group(group)
+        return out
 
     def _align_group(self, documents: Sequence[tuple[Sequence[Sentence], Sequence[Sentence]]]
                      ) -> list[DocumentAlignment | Exception]:
