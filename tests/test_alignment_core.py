@@ -609,8 +609,8 @@ def test_logit_is_clipped_so_that_a_fully_aligned_side_costs_a_finite_amount():
 
 
 @pytest.mark.parametrize("aligned_ar, cost", [
-    (19, 0.6 * (np.log(0.95 / 0.05) - np.log(9.0))),  # the less aligned side (Arabic, 19 of 20) decides
-    (20, 0.6 * (np.log(0.98 / 0.02) - np.log(9.0))),  # all aligned: the clipped logit
+    (19, 0.65 * (np.log(0.95 / 0.05) - np.log(9.0))),  # the less aligned side (Arabic, 19 of 20) decides
+    (20, 0.65 * (np.log(0.98 / 0.02) - np.log(9.0))),  # all aligned: the clipped logit
     (18, 0.0),  # at the pivot (0.9): nothing
     (10, 0.0),  # below it: nothing (a report with lines of its own is searched as before)
 ])
