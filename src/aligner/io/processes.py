@@ -1,4 +1,6 @@
-"""Pure CPU work shared with forked processes (content pairing's re-scoring searches).
+"""Pure CPU work shared with forked processes (the alignment searches of content pairing's
+re-scoring and of a run's documents), and the helpers that collect, stop and reap a forked
+child (also used by the run's reading child, :class:`aligner.run.sources.SourceReader`).
 
 The alignment searches are numpy code of many small steps: threads do not help (they hold
 the GIL; two threads took 1.5 times as long as one). A forked child sees this process's
