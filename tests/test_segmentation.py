@@ -240,6 +240,22 @@ def test_roman_section_numbers_are_enumerators(text, expected):
     assert en(text) == expected
 
 
+# Numbered sections of legal and UN texts: the number stays with its heading or sentence.
+@pytest.mark.parametrize("text,expected", [
+    ("2.1. Scope of application\n2.2. Definitions", ["2.1. Scope of application", "2.2. Definitions"]),
+    ("70/1. Transforming our world: the 2030 Agenda", ["70/1. Transforming our world: the 2030 Agenda"]),
+    ("1.2.3. The parties agree. They sign.", ["1.2.3. The parties agree.", "They sign."]),
+    # A number that ends a sentence is not a section number.
+    ("Growth was 2.1. The next year it rose.", ["Growth was 2.1.", "The next year it rose."]),
+])
+def test_section_numbers_are_enumerators(text, expected):
+    assert en(text) == expected
+
+
+def test_arabic_section_number_is_an_enumerator():
+    assert ar("٣.٢. نطاق التطبيق") == ["٣.٢. نطاق التطبيق"]
+
+
 # --------------------------------------------------------------------------- #
 # English
 # --------------------------------------------------------------------------- #
@@ -347,6 +363,10 @@ def test_english_months_and_number_abbreviations():
     ("He said No. I think he meant it.", ["He said No.", "I think he meant it."]),
     ("Read the art. It speaks.", ["Read the art.", "It speaks."]),
     ("He said no. 5 people came later.", ["He said no.", "5 people came later."]),
+    # Circa and the chapters of a law's revised edition.
+    ("He was born c. 1850 and died ca. 1900 in Paris. It rained.",
+     ["He was born c. 1850 and died ca. 1900 in Paris.", "It rained."]),
+    ("The Act (Cap. 12) applies. It is old.", ["The Act (Cap. 12) applies.", "It is old."]),
 ])
 def test_english_reference_abbreviations(text, expected):
     assert en(text) == expected
@@ -423,6 +443,26 @@ def test_english_datelines_and_dashes_do_not_split():
         "Schools closed.",
     ]
     assert en("WASHINGTON, D.C. — The council voted.") == ["WASHINGTON, D.C. — The council voted."]
+
+
+# A dialogue dash after a sentence end opens the next line of dialogue (literary text);
+# a dash before a lowercase word, an abbreviation before a dash, and a hyphen glued to the
+# next word do not.
+@pytest.mark.parametrize("text,expected", [
+    ("— I don't know, she said. — Then go.", ["— I don't know, she said.", "— Then go."]),
+    ("I don't know, she said. —Then go.", ["I don't know, she said.", "—Then go."]),
+    ("He stopped. – \"Why?\" she asked.", ["He stopped.", "– \"Why?\" she asked."]),
+    ("He left. - Then she came.", ["He left.", "- Then she came."]),
+    ("He came at 5 p.m. — an hour late.", ["He came at 5 p.m. — an hour late."]),
+    ("He met Dr. — Smith, I think.", ["He met Dr. — Smith, I think."]),
+    ("He left. -Then she came.", ["He left. -Then she came."]),
+])
+def test_english_dialogue_dashes(text, expected):
+    assert en(text) == expected
+
+
+def test_arabic_dialogue_dashes():
+    assert ar("- إلى أين تذهب؟ قالت. - إلى البيت، قال.") == ["- إلى أين تذهب؟", "قالت.", "- إلى البيت، قال."]
 
 
 def test_english_no_split_without_space():

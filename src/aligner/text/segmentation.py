@@ -34,8 +34,11 @@ Common rules (both languages)
   skipped when looking at the characters around a candidate boundary, so they never
   block a split, and they remain in the sentence text.
 * A lone enumerator (``1.``, ``12.``, ``a.``, ``أ.``, and a Roman numeral up to 89
-  such as ``II.`` or ``iv.``, as in a report's section headings ``IV. Conclusions``) at
-  the start of a sentence is not split off.
+  such as ``II.`` or ``iv.``, as in a report's section headings ``IV. Conclusions``, and
+  a section or resolution number of up to four parts, ``2.1.``, ``1.2.3.``, ``70/1.``)
+  at the start of a sentence is not split off.
+* A dialogue dash (em or en dash, or a hyphen and a space) after a sentence end opens
+  the next sentence when what follows it could: ``she said. — Then go.`` splits.
 * A piece with no letter or digit at all (say ``(...)``) is merged into its
   neighbour, so no sentence is punctuation only unless its whole line is.
 
@@ -54,7 +57,7 @@ Otherwise, for a single period the word before it is checked:
   e.g. i.e. cf. viz.;
 * No. Nos. Vol. and the references of reports, legal and UN texts (para. paras.
   art. arts. p. pp. s. ss. sect. ch. chap. fig. n. fn. r. reg. Res. Pt. cl. Sch.
-  ed. eds., either case where both are used) do not split when a digit follows
+  ed. eds. cap. and c. ca. (circa), either case where both are used) do not split when a digit follows
   (``No. 10``, ``para. 12``, ``pp. 20-22``, ``s. 5 of the Act``) but do otherwise
   (``He said No. The crowd cheered.``); vol. chap. ch. art. sect. Pt. Sch. not before
   a Roman numeral either (``vol. II``, ``Chap. IV``);
@@ -166,6 +169,9 @@ _QUOTE_OR_BRACKET = frozenset(_CLOSE_CHARS)
 _OPENERS = frozenset("\"'“‘„«»‹›([{")
 
 _TATWEEL = "\u0640"
+# Open a line of dialogue after a sentence end ("she said. — Then go."): em and en dash,
+# and a hyphen followed by a space.
+_DIALOGUE_DASHES = frozenset("—–-")
 
 _EN_TERMINALS = ".!?…"
 _AR_TERMINALS = ".!?؟…۔"
@@ -208,7 +214,7 @@ _EN_LOWER = frozenset("vs v e.g i.e cf viz".split())
 _EN_BEFORE_NUMBER = frozenset(
     """No Nos Vol Vols vol vols Para Paras para paras Art Arts art arts p pp s ss
     Sect Sec sect sec Ch Chap ch chap Fig Figs fig figs n fn r Reg reg Res Pt pt cl Sch
-    ed eds""".split()
+    ed eds Cap cap c ca""".split()
 )
 # ... or a Roman numeral ("vol. II", "Chap. IV"); not "No." ("He said No. I think").
 _EN_BEFORE_ROMAN = frozenset("Vol Vols vol vols Art Arts art arts Sect sect Ch Chap ch chap Pt Sch".split())
@@ -217,6 +223,8 @@ _ROMAN = re.compile(r"[IVXLC]+(?![A-Za-z])")
 # sentences. Well-formed numerals only, so that words made of those letters ("ill",
 # "civil", "Vic") are not taken for one.
 _ROMAN_ENUMERATOR = re.compile(r"(?:L?X{0,3}|XL)(?:IX|IV|V?I{0,3})|(?:x{0,3})(?:ix|iv|v?i{0,3})")
+# A numbered section or resolution ("2.1. Scope", "1.2.3.", "70/1. Transforming ...").
+_SECTION_NUMBER = re.compile(r"\d{1,3}(?:[./]\d{1,3}){1,3}")
 # Abbreviations that may also end a sentence.
 _EN_AMBIGUOUS = frozenset("etc Inc Ltd Co Corp Jr Sr St Ave Blvd Bros ibid Ibid al".split())
 # U.S / a.m / Ph.D / D.C (the token before the final period).
@@ -319,7 +327,8 @@ def _is_enumerator(line: str, start: int, term_start: int) -> bool:
         return False
     body = "".join(c for c in line[start:term_start] if not (c.isspace() or c in _FORMAT))
     return (body.isdigit() and len(body) <= 3) or (len(body) == 1 and body.isalpha()) \
-        or (body != "" and _ROMAN_ENUMERATOR.fullmatch(body) is not None)
+        or (body != "" and _ROMAN_ENUMERATOR.fullmatch(body) is not None) \
+        or _SECTION_NUMBER.fullmatch(body) is not None
 
 
 def _is_ellipsis(term: str) -> bool:
@@ -382,11 +391,22 @@ def _en_abbrev_blocks(prev: str, line: str, nxt: int) -> bool:
     return False
 
 
+def _opens_with_dash(line: str, pos: int) -> bool:
+    """Does a dialogue dash open a sentence at ``pos`` ("— Then go.", "—Then", "- Then")?"""
+    if pos >= len(line) or line[pos] not in _DIALOGUE_DASHES:
+        return False
+    after = _next_visible(line, pos + 1)
+    if line[pos] == "-" and after == pos + 1:  # "-Then": a hyphen, not a dash
+        return False
+    return after < len(line) and _can_start(line[after])
+
+
 def _next_start(line: str, m: re.Match[str], start: int) -> int | None:
     """Where the next sentence would start after the terminator ``m``, or ``None`` when
     nothing that can start one follows or ``m`` ends an enumerator ("1.", "(a)")."""
     nxt = _next_visible(line, m.end())
-    if nxt >= len(line) or not _can_start(line[nxt]) or _is_enumerator(line, start, m.start()):
+    if nxt >= len(line) or not (_can_start(line[nxt]) or _opens_with_dash(line, nxt)) \
+            or _is_enumerator(line, start, m.start()):
         return None
     return nxt
 
