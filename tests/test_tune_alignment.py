@@ -1,7 +1,7 @@
 """The tuning sweep's derived documents (benchmarks/tune_alignment.py): long documents
 (--long: each set's documents of one source joined into one pair, the gold shifted to
-match), faithful translations with lines of their own (--own-lines), and the encoding
-cache they are read from."""
+match), faithful translations with lines of their own (--own-lines), dev-reorder as raw
+text (--raw-reorder), and the encoding cache they are read from."""
 
 from __future__ import annotations
 
@@ -76,6 +76,21 @@ def test_own_line_documents_insert_lines_of_another_document_of_the_source_as_go
     # The same seed gives the same documents.
     again = tune_alignment.own_line_documents([a, donor, other_source], seeds=(0,), counts=(1, 2))
     assert [[s.text for s in d.en] for d in again] == [[s.text for s in d.en] for d in made]
+
+
+def test_raw_reorder_documents_write_each_line_as_a_paragraph_and_keep_the_gold():
+    d = EvalDoc("dev-reorder", "reo_dev_002", "hard", "nasai",
+                sentences(["He left. Then he came back.", "It rained."], [0, 0]),
+                sentences(["غادر ثم عاد.", "أمطرت.", "وقال: نعم."], [0, 0, 0]),
+                [((1,), (0,)), ((0,), (1,)), ((), (2,))])
+    other = EvalDoc("dev", "dev_002", "hard", "nasai", sentences(["e0"], [0]), sentences(["a0"], [0]), [((0,), (0,))])
+    (raw,) = tune_alignment.raw_reorder_documents([d, other])
+    assert (raw.set_name, raw.doc_id, raw.variant, raw.source, raw.raw) == ("reorder-e2e", "reo_dev_002", "hard", "nasai",
+                                                                           True)
+    assert (raw.n_en_par, raw.n_ar_par) == (2, 3) and raw.gold == d.gold
+    # Segmented as raw text: the first line's two sentences share paragraph 0.
+    assert [(s.text, s.paragraph) for s in raw.en] == [("He left.", 0), ("Then he came back.", 0), ("It rained.", 1)]
+    assert [s.paragraph for s in raw.ar] == [0, 1, 2]
 
 
 def test_cached_encodings_are_reused_only_for_the_same_documents_and_encoder(tmp_path, monkeypatch):
