@@ -57,10 +57,10 @@ Otherwise, for a single period the word before it is checked:
   e.g. i.e. cf. viz.;
 * No. Nos. Vol. and the references of reports, legal and UN texts (para. paras.
   art. arts. p. pp. s. ss. sect. ch. chap. fig. n. fn. r. reg. Res. Pt. cl. Sch.
-  ed. eds. cap. and c. ca. (circa), either case where both are used) do not split when a digit follows
-  (``No. 10``, ``para. 12``, ``pp. 20-22``, ``s. 5 of the Act``) but do otherwise
-  (``He said No. The crowd cheered.``); vol. chap. ch. art. sect. Pt. Sch. not before
-  a Roman numeral either (``vol. II``, ``Chap. IV``);
+  ed. eds. cap., and c. ca. for circa; either case where both are used) do not split
+  when a digit follows (``No. 10``, ``para. 12``, ``pp. 20-22``, ``s. 5 of the Act``,
+  ``c. 1850``) but do otherwise (``He said No. The crowd cheered.``); vol. chap. ch.
+  art. sect. Pt. Sch. not before a Roman numeral either (``vol. II``, ``Chap. IV``);
 * Suppl. and Doc. never end a sentence (``Suppl. No. 49``, ``U.N. Doc. A/70/1``);
 * month abbreviations Jan. Feb. Mar. Apr. Jun. Jul. Aug. Sep. Sept. Oct. Nov. Dec.
   never split before a digit (``Sept. 14``) and otherwise follow the next rule;
