@@ -465,6 +465,36 @@ def test_arabic_dialogue_dashes():
     assert ar("- إلى أين تذهب؟ قالت. - إلى البيت، قال.") == ["- إلى أين تذهب؟", "قالت.", "- إلى البيت، قال."]
 
 
+# A footnote mark glued to a sentence end (text copied from a PDF) stays with its sentence.
+@pytest.mark.parametrize("text,expected", [
+    ("It adopted the resolution on development.1 The vote was recorded.",
+     ["It adopted the resolution on development.1", "The vote was recorded."]),
+    ("They agreed to meet every two years.² The Secretary-General welcomed it.",
+     ["They agreed to meet every two years.²", "The Secretary-General welcomed it."]),
+    ("He called it “historic.”3 The vote followed.", ["He called it “historic.”3", "The vote followed."]),
+    ("Was it enough?12 Nobody knew.", ["Was it enough?12", "Nobody knew."]),
+    # Not after a number, a single letter, a Roman numeral or an abbreviation.
+    ("Sales rose to 3.5 Million units.", ["Sales rose to 3.5 Million units."]),
+    ("See section A.1 Scope of the rules.", ["See section A.1 Scope of the rules."]),
+    ("Read Chapter IV.2 The end.", ["Read Chapter IV.2 The end."]),
+    ("The No.1 Team lost.", ["The No.1 Team lost."]),
+    ("See fig.3 The chart shows it.", ["See fig.3 The chart shows it."]),
+    ("The 2015 figure (2014).3 The rest.", ["The 2015 figure (2014).3 The rest."]),
+    # A footnote mark before a lowercase word is not a sentence end either.
+    ("It was agreed.4 and then signed.", ["It was agreed.4 and then signed."]),
+])
+def test_english_footnote_marks(text, expected):
+    assert en(text) == expected
+
+
+def test_arabic_footnote_marks():
+    assert ar("اعتمدت الجمعية القرار المتعلق بالتنمية المستدامة.1 وسُجّل التصويت.") == [
+        "اعتمدت الجمعية القرار المتعلق بالتنمية المستدامة.1", "وسُجّل التصويت."]
+    # After a number or a single letter (an abbreviation) it is not a footnote.
+    assert ar("بلغ النمو 3.5 في المائة.") == ["بلغ النمو 3.5 في المائة."]
+    assert ar("قال د.2 محمد إن الاجتماع انتهى.") == ["قال د.2 محمد إن الاجتماع انتهى."]
+
+
 def test_english_no_split_without_space():
     assert en("The match ended.The fans left.") == ["The match ended.The fans left."]
 

@@ -39,6 +39,10 @@ Common rules (both languages)
   at the start of a sentence is not split off.
 * A dialogue dash (em or en dash, or a hyphen and a space) after a sentence end opens
   the next sentence when what follows it could: ``she said. — Then go.`` splits.
+* A footnote number glued to a sentence end after a word (``development.1 The``,
+  ``years.² The``, ``“historic.”3 The``), as text copied from a report's PDF has them,
+  ends the sentence with it; after a number, a single letter, a Roman numeral or an
+  abbreviation it does not (``3.5 Million``, ``A.1 Scope``, ``No.1 Team``, ``fig.3 The``).
 * A piece with no letter or digit at all (say ``(...)``) is merged into its
   neighbour, so no sentence is punctuation only unless its whole line is.
 
@@ -178,12 +182,18 @@ _AR_TERMINALS = ".!?؟…۔"
 _STRONG = frozenset("!?؟؛")
 
 
+# A footnote number glued to a sentence end ("development.1 The vote", "years.² The"), as
+# text copied from the PDF of a report or a UN document has them: the sentence ends after
+# it, so that it stays with the sentence it marks (see _is_footnote).
+_FOOTNOTE = "(?:[0-9]{1,3}|[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]{1,3})"
+
+
 def _boundary_re(terminals: str) -> re.Pattern[str]:
     term = re.escape(terminals)
     close = re.escape(_CLOSE_CHARS + _FORMAT_CHARS)
     # The look-behind pins a match to the start of a run of marks and the
     # possessive quantifiers forbid backtracking, so scanning is linear.
-    return re.compile(rf"(?<![{term}])(?P<term>[{term}]++)(?P<close>[{close}]*+)(?=\s|\Z)")
+    return re.compile(rf"(?<![{term}])(?P<term>[{term}]++)(?P<close>[{close}]*+)(?P<note>{_FOOTNOTE})?(?=\s|\Z)")
 
 
 _EN_BOUNDARY = _boundary_re(_EN_TERMINALS)
@@ -411,7 +421,25 @@ def _next_start(line: str, m: re.Match[str], start: int) -> int | None:
     return nxt
 
 
+def _is_footnote(line: str, m: re.Match[str], arabic: bool) -> bool:
+    """Is the number after the terminator ``m`` a footnote mark? Only after a word that is
+    not an abbreviation (or a quote or bracket closing one): ``3.5``, ``No.1``, ``fig.3``
+    and ``A.1`` are not sentence ends."""
+    before = _token_before(line, m.start())
+    if before is None:
+        return False
+    word = _clean(before[1], arabic)
+    if len(word) < 2 or not word[-1].isalpha() or _NUMBER_RE.match(word) or _ROMAN_ENUMERATOR.fullmatch(word):
+        return False
+    if arabic:
+        return _AR_ABBREV.fullmatch(word) is None
+    return not (word in _EN_TITLES or word.lower() in _EN_LOWER or word in _EN_BEFORE_NUMBER
+                or word in _EN_MONTHS or word in _EN_AMBIGUOUS or _DOTTED_ACRONYM.fullmatch(word))
+
+
 def _split_en(line: str, m: re.Match[str], start: int, quotes: _QuoteBalance) -> bool:
+    if m.group("note") and not _is_footnote(line, m, arabic=False):
+        return False
     nxt = _next_start(line, m, start)
     if nxt is None:
         return False
@@ -452,6 +480,8 @@ def _ar_marker_continues(line: str, nxt: int) -> bool:
 
 
 def _split_ar(line: str, m: re.Match[str], start: int, quotes: _QuoteBalance) -> bool:
+    if m.group("note") and not _is_footnote(line, m, arabic=True):
+        return False
     nxt = _next_start(line, m, start)
     if nxt is None:
         return False
