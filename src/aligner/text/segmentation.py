@@ -422,9 +422,10 @@ def _next_start(line: str, m: re.Match[str], start: int) -> int | None:
 
 
 def _is_footnote(line: str, m: re.Match[str], arabic: bool) -> bool:
-    """Is the number after the terminator ``m`` a footnote mark? Only after a word that is
-    not an abbreviation (or a quote or bracket closing one): ``3.5``, ``No.1``, ``fig.3``
-    and ``A.1`` are not sentence ends."""
+    """Is the number after the terminator ``m`` a footnote mark? Only after a word (a
+    quote or bracket may close it) that is not a number, a single letter, a Roman numeral
+    or an abbreviation: ``3.5``, ``A.1``, ``IV.2``, ``No.1`` and ``fig.3`` are not
+    sentence ends."""
     before = _token_before(line, m.start())
     if before is None:
         return False
