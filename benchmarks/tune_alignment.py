@@ -3,7 +3,7 @@
 
     python benchmarks/tune_alignment.py --eval-root ../shared/eval \\
         [--grid threshold=-1.2,-1.6 --grid null_weight=0,0.5] [--config KEY=VALUE ...] \\
-        [--workers 2] [--cache /tmp/tune.pkl] [--own-lines] [--long] [--raw-reorder]
+        [--workers 2] [--cache /tmp/tune.pkl] [--own-lines] [--long] [--raw-reorder] [--by-source]
 
 Each document of ``dev``, ``dev-split``, ``dev-reorder`` and ``dev-e2e`` is encoded once
 (``--cache`` keeps the encodings between runs); then every combination of the ``--grid``
@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--raw-reorder", action="store_true",
                     help="also align dev-reorder written as raw text, one paragraph per line (columns reorder_e2e, "
                          "reorder_e2e_un)")
+    ap.add_argument("--by-source", action="store_true", help="also print each setting's objective on each source")
     args = ap.parse_args(argv)
 
     base = replace(AlignmentConfig(), **parse_assignments(args.config))
@@ -313,9 +314,18 @@ def main(argv: list[str] | None = None) -> int:
         name = ", ".join(f"{k}={v}" for k, v in r["setting"].items()) or "(base)"
         print(f"{name[:48]:<48} " + " ".join(_fmt(r["figures"][lab]) for lab in labels))
 
+    sources = sorted({d.source for d in docs})
+    if args.by_source:
+        print("\nobjective by source")
+        print(f"{'setting':<48} " + " ".join(f"{s:>9}" for s in sources))
+        for r, counts in zip(rows, all_counts):
+            r["by_source"] = {s: _figures_by_set(docs, counts, lambda d, s=s: d.source == s, figures)["objective"]
+                              for s in sources}
+            name = ", ".join(f"{k}={v}" for k, v in r["setting"].items()) or "(base)"
+            print(f"{name[:48]:<48} " + " ".join(_fmt(r["by_source"][s]) for s in sources))
+
     best_all = max(range(len(rows)), key=lambda k: rows[k]["figures"]["objective"] or 0)
     print(f"\nbest on all sources: {rows[best_all]['setting']}")
-    sources = sorted({d.source for d in docs})
     loso = {}
     if len(sources) > 1:
         print("\nleave one source out (setting chosen on the other sources; figures on the held-out one)")
