@@ -274,6 +274,11 @@ INF = float("inf")
 # The threshold these documents were built around (session 18's default): the rows that
 # need it name it; since the anchors the default is -1.3 (AlignmentConfig.threshold).
 SESSION_18_THRESHOLD = -1.45
+# ... and the bead-size reward and merge penalty (session 27's defaults): since session 28
+# (size_power 0.6, merge_penalty 0.4) a faint piece (a 0.2-0.3 trace under words of its
+# own) no longer earns its merge, so the rows whose documents show another term through
+# such a piece name these.
+SESSION_27_SHAPE = {"size_power": 0.5, "merge_penalty": 0.25}
 
 # faithful_passage_then_own_lines' beads after the faint piece (either way): the rest of
 # the faithful passage, then each pair followed by the report's own line.
@@ -308,12 +313,13 @@ TERMS = [
     ("knn", "split", {},
      16, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
      1, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]"),
-    # How much a bead's size is worth: 1.0 glues the own line on, 0 makes no merge.
-    ("size_power", "own_line", {},
-     0.5, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
+    # How much a bead's size is worth: 1.0 glues the own line on (at session 27's merge
+    # penalty; at today's it stays out), 0 makes no merge.
+    ("size_power", "own_line", {"merge_penalty": SESSION_27_SHAPE["merge_penalty"]},
+     0.6, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      1.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
     ("size_power", "split3", {},
-     0.5, "[0]:[0] [1]:[1,2,3] [2]:[4] [3]:[5] [4]:[6]",
+     0.6, "[0]:[0] [1]:[1,2,3] [2]:[4] [3]:[5] [4]:[6]",
      0.0, "[0]:[0] [1]:[1] []:[2] []:[3] [2]:[4] [3]:[5] [4]:[6]"),
     # The merge penalty grows as a square root of the extra lines: with it growing
     # linearly (1.0), the 1-6 bead costs more than it earns and its pieces stay alone.
@@ -321,36 +327,36 @@ TERMS = [
      0.5, "[0]:[0] [1]:[1,2,3,4,5,6] [2]:[7] [3]:[8]",
      1.0, "[0]:[0] [1]:[1] []:[2] []:[3] []:[4] []:[5] []:[6] [2]:[7] [3]:[8]"),
     ("merge_penalty", "split", {},
-     0.25, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
+     0.4, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]"),
     # Equal lengths: the 1-2 bead is twice as long on the Arabic side.
-    ("length_weight", "faint_split_lengths", {"threshold": SESSION_18_THRESHOLD},
+    ("length_weight", "faint_split_lengths", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      1.5, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # The length term counts per line of the bead: the 1-2 bead's 1.5 lines per side make
     # its length mismatch cost 1.5 times as much, and the faint piece stays out.
-    ("length_size_power", "faint_split_near_lengths", {"threshold": -1.6},
+    ("length_size_power", "faint_split_near_lengths", {**SESSION_27_SHAPE, "threshold": -1.6},
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # The length ratio measured again on each pass's beads: the first pass left two pieces
     # out and so measured too little English per Arabic; measured on the beads that took
     # the third piece in, the ratio lets the other two in as well.
-    ("length_passes", "free_splits", {},
+    ("length_passes", "free_splits", {**SESSION_27_SHAPE},
      8, "[0]:[0] [1,2]:[1] [3,4]:[2] [5]:[3] [6,7]:[4]",
      1, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[] [5]:[3] [6,7]:[4]"),
     # ... until the ratio moves by less than the tolerance: a tolerance of half the ratio
     # stops after the first measurement, as one pass does.
-    ("length_ratio_tolerance", "free_splits", {},
+    ("length_ratio_tolerance", "free_splits", {**SESSION_27_SHAPE},
      0.003, "[0]:[0] [1,2]:[1] [3,4]:[2] [5]:[3] [6,7]:[4]",
      0.5, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[] [5]:[3] [6,7]:[4]"),
-    ("length_smoothing", "faint_split_lengths", {"threshold": SESSION_18_THRESHOLD},
+    ("length_smoothing", "faint_split_lengths", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      10.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      1000.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # A line whose best match anywhere is weak costs extra to pair.
-    ("weak_line_weight", "own_line", {"threshold": SESSION_18_THRESHOLD},
+    ("weak_line_weight", "own_line", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      1.0, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      0.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
-    ("weak_line_margin", "own_line", {"threshold": SESSION_18_THRESHOLD},
+    ("weak_line_margin", "own_line", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      0.5, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      0.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
     ("weak_line_margin", "weak_pair", {},
@@ -417,7 +423,7 @@ TERMS = [
     ("paragraphs_first_max_ratio", "split_beside_finer_paragraphs", {},
      4.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6] [6]:[7]",
      2.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6] [6]:[7]"),
-    ("paragraph_bead_penalty", "split_across_paragraphs", {"threshold": SESSION_18_THRESHOLD},
+    ("paragraph_bead_penalty", "split_across_paragraphs", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.5, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # inf: a rule; the pair outside one paragraph bead is not made.
@@ -426,7 +432,7 @@ TERMS = [
      INF, "[0]:[0] [1]:[1] []:[2] [2]:[] [3]:[3] [4]:[4] [5]:[5]"),
     # Moved passages: without the moved-block search the path glues the moved block's
     # Arabic lines onto the next pair (the permissive threshold) and leaves its English out.
-    ("moved_blocks", "moved_to_front", {},
+    ("moved_blocks", "moved_to_front", {**SESSION_27_SHAPE},
      True, "[0]:[3] [1]:[4] [2]:[0] [3]:[1] [4]:[2] [5]:[5] [6]:[6]",
      False, "[0]:[] [1]:[] [2]:[0] [3]:[1] [4]:[2] [5]:[3,4,5] [6]:[6]"),
     # Each moved bead must beat the moved threshold: lines that are partly the report's
@@ -450,7 +456,7 @@ TERMS = [
      True, "[0]:[0] [1]:[3] []:[4] [2]:[5] [3]:[] [4]:[1] [5]:[2] [6]:[6] [7]:[7] [8]:[] [9]:[8] [10]:[9]",
      False, "[0]:[0] [1]:[] [2]:[] [3]:[3] [4]:[1] []:[4] [5]:[2] []:[5] [6]:[6] [7]:[7] [8]:[] [9]:[8] [10]:[9]"),
     # Embedding geometry.
-    ("center", "faint_split", {"threshold": SESSION_18_THRESHOLD},
+    ("center", "faint_split", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      True, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]",
      False, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]"),
     ("scale_margins", "weak_encoder_split", {},
@@ -459,19 +465,19 @@ TERMS = [
     # Coarse-to-fine: a 5 x 5 document searched in a band of zero width around blocks of
     # 2 lines, its kNN margins measured on the band's neighbours only (knn_window 0), or
     # the whole table searched.
-    ("max_full_cells", "own_lines_at_the_ends", {"threshold": SESSION_18_THRESHOLD, "band_width": 0, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
+    ("max_full_cells", "own_lines_at_the_ends", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "band_width": 0, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
      250_000, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      4, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("band_width", "own_lines_at_the_ends", {"threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
+    ("band_width", "own_lines_at_the_ends", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
      12, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      0, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("coarse_block", "own_lines_at_the_ends", {"threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "band_width": 0, "knn_window": 0, "best_match_window": 0},
+    ("coarse_block", "own_lines_at_the_ends", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "band_width": 0, "knn_window": 0, "best_match_window": 0},
      8, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      2, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
     # ... the same band with its margins' neighbours looked for up to 50 lines beyond it
     # (here: the whole document) gives the whole table's beads again; with the band's
     # neighbours alone, the last line (the report's own) is glued onto the pair before.
-    ("knn_window", "own_lines_at_the_ends", {"threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "band_width": 0, "coarse_block": 2},
+    ("knn_window", "own_lines_at_the_ends", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "band_width": 0, "coarse_block": 2},
      50, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      0, "[0]:[0,1] [1]:[2] [2]:[3] [3,4]:[4]"),
     # A line's best match looked for only in the band: the moved block's counterparts, 25
