@@ -311,8 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("-" * len(head))
     for r in rows:
-        name = ", ".join(f"{k}={v}" for k, v in r["setting"].items()) or "(base)"
-        print(f"{name[:48]:<48} " + " ".join(_fmt(r["figures"][lab]) for lab in labels))
+        print(f"{_setting_name(r)[:48]:<48} " + " ".join(_fmt(r["figures"][lab]) for lab in labels))
 
     sources = sorted({d.source for d in docs})
     if args.by_source:
@@ -321,8 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         for r, counts in zip(rows, all_counts):
             r["by_source"] = {s: _figures_by_set(docs, counts, lambda d, s=s: d.source == s, figures)["objective"]
                               for s in sources}
-            name = ", ".join(f"{k}={v}" for k, v in r["setting"].items()) or "(base)"
-            print(f"{name[:48]:<48} " + " ".join(_fmt(r["by_source"][s]) for s in sources))
+            print(f"{_setting_name(r)[:48]:<48} " + " ".join(_fmt(r["by_source"][s]) for s in sources))
 
     best_all = max(range(len(rows)), key=lambda k: rows[k]["figures"]["objective"] or 0)
     print(f"\nbest on all sources: {rows[best_all]['setting']}")
@@ -353,6 +351,10 @@ def _figures_by_set(docs: list[EvalDoc], counts: dict, keep=lambda d: True, figu
     vals = [out[k] for k in OBJECTIVE if out[k] is not None]
     out["objective"] = round(sum(vals) / len(vals), 6) if vals else None
     return out
+
+
+def _setting_name(row: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in row["setting"].items()) or "(base)"
 
 
 def _fmt(x) -> str:
