@@ -276,8 +276,8 @@ INF = float("inf")
 SESSION_18_THRESHOLD = -1.45
 # ... and the bead-size reward and merge penalty (session 27's defaults): since session 28
 # (size_power 0.6, merge_penalty 0.4) a faint piece (a 0.2-0.3 trace under words of its
-# own) no longer earns its merge, so the rows whose documents show another term through
-# such a piece name these.
+# own) or an unrelated line no longer earns its merge, so the rows whose documents show
+# another term through such a merge name these.
 SESSION_27_SHAPE = {"size_power": 0.5, "merge_penalty": 0.25}
 
 # faithful_passage_then_own_lines' beads after the faint piece (either way): the rest of
