@@ -411,9 +411,12 @@ def _opens_with_dash(line: str, pos: int) -> bool:
     return after < len(line) and _can_start(line[after])
 
 
-def _next_start(line: str, m: re.Match[str], start: int) -> int | None:
+def _next_start(line: str, m: re.Match[str], start: int, arabic: bool) -> int | None:
     """Where the next sentence would start after the terminator ``m``, or ``None`` when
-    nothing that can start one follows or ``m`` ends an enumerator ("1.", "(a)")."""
+    nothing that can start one follows, ``m`` ends an enumerator ("1.", "(a)") or the
+    number after it is not a footnote mark ("3.5")."""
+    if m.group("note") and not _is_footnote(line, m, arabic):
+        return None
     nxt = _next_visible(line, m.end())
     if nxt >= len(line) or not (_can_start(line[nxt]) or _opens_with_dash(line, nxt)) \
             or _is_enumerator(line, start, m.start()):
@@ -439,9 +442,7 @@ def _is_footnote(line: str, m: re.Match[str], arabic: bool) -> bool:
 
 
 def _split_en(line: str, m: re.Match[str], start: int, quotes: _QuoteBalance) -> bool:
-    if m.group("note") and not _is_footnote(line, m, arabic=False):
-        return False
-    nxt = _next_start(line, m, start)
+    nxt = _next_start(line, m, start, arabic=False)
     if nxt is None:
         return False
     term = m.group("term")
@@ -481,9 +482,7 @@ def _ar_marker_continues(line: str, nxt: int) -> bool:
 
 
 def _split_ar(line: str, m: re.Match[str], start: int, quotes: _QuoteBalance) -> bool:
-    if m.group("note") and not _is_footnote(line, m, arabic=True):
-        return False
-    nxt = _next_start(line, m, start)
+    nxt = _next_start(line, m, start, arabic=True)
     if nxt is None:
         return False
     if _next_word(line, nxt, arabic=True) in _AR_NEVER_START:
