@@ -82,6 +82,7 @@ LONG_FIGURES = [("long", "long", None, "strict_f1"), ("long_un", "long", None, "
                 ("long_e2e", "long-e2e", None, "link_f1"), ("long_e2e_un", "long-e2e", None, "unaligned_f1")]
 LONG_SETS = ["dev", "dev-split", "dev-reorder", "dev-e2e"]
 OWN_FIGURES = [("own", "own-lines", None, "strict_f1"), ("own_un", "own-lines", None, "null_f1")]
+JOINED_FIGURES = [("joined", "joined-arabic", None, "strict_f1"), ("joined_lax", "joined-arabic", None, "lax_f1")]
 RAW_REORDER_FIGURES = [("reorder_e2e", "reorder-e2e", None, "link_f1"),
                        ("reorder_e2e_un", "reorder-e2e", None, "unaligned_f1")]
 
@@ -176,6 +177,46 @@ def own_line_documents(docs: list[EvalDoc], seeds=(0, 1), counts=(1, 3)) -> list
     return out
 
 
+def joined_arabic_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
+    """dev-split with each two neighbouring Arabic lines joined into one (lines 0+1, 2+3,
+    ...), as a literary translator's long sentence is: the gold beads that share a joined
+    line become one (an English line with no counterpart stays one), so that beads grow
+    past 8-1 (up to 16-1). Set name ``joined-arabic``."""
+    out = []
+    for d in docs:
+        if d.set_name != "dev-split":
+            continue
+        ar = [Sentence(" ".join(s.text for s in d.ar[j:j + 2]), d.ar[j].paragraph, d.ar[j].line)
+              for j in range(0, len(d.ar), 2)]
+        merged: list[tuple[set, set]] = []  # (English, joined Arabic) of each bead, in gold order
+        owner: dict[int, int] = {}  # joined Arabic line -> its bead in merged
+        for e, a in d.gold:
+            joined = {j // 2 for j in a}
+            into = sorted({owner[j] for j in joined if j in owner})
+            if not into:
+                merged.append((set(e), joined))
+                into = [len(merged) - 1]
+            keep = into[0]
+            for k in into[1:]:  # a bead bridging two earlier ones: fold them together
+                merged[keep][0].update(merged[k][0])
+                merged[keep][1].update(merged[k][1])
+                merged[k] = (set(), set())
+            merged[keep][0].update(e)
+            merged[keep][1].update(joined)
+            for j in merged[keep][1]:
+                owner[j] = keep
+        # A line with no counterpart between a joined bead's lines is taken into it (the
+        # long sentence covers it): beads stay runs of consecutive lines.
+        spans = [(set(range(min(e), max(e) + 1)) if e else e, set(range(min(a), max(a) + 1)) if a else a)
+                 for e, a in merged if e or a]
+        inside_en = {i for e, a in spans if e and a and len(e) > 1 for i in e}
+        inside_ar = {j for e, a in spans if e and a and len(a) > 1 for j in a}
+        gold = [(tuple(sorted(e)), tuple(sorted(a))) for e, a in spans
+                if (e and a) or not (e & inside_en or a & inside_ar)]
+        out.append(EvalDoc("joined-arabic", d.doc_id, d.variant, d.source, d.en, ar, gold))
+    return out
+
+
 def raw_reorder_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
     """dev-reorder as raw text: each document's lines become paragraphs (as dev-e2e's
     are made from dev's), segmented as the aligner segments raw text; the gold is over
@@ -249,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--raw-reorder", action="store_true",
                     help="also align dev-reorder written as raw text, one paragraph per line (columns reorder_e2e, "
                          "reorder_e2e_un)")
+    ap.add_argument("--joined-arabic", action="store_true",
+                    help="also align dev-split with each two neighbouring Arabic lines joined, beads up to 16-1 "
+                         "(columns joined, joined_lax)")
     ap.add_argument("--by-source", action="store_true", help="also print each setting's objective on each source")
     args = ap.parse_args(argv)
 
@@ -277,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     derived = [("own", own_line_documents, OWN_FIGURES)] if args.own_lines else []
     derived += [("long", long_documents, LONG_FIGURES)] if args.long else []
     derived += [("raw-reorder", raw_reorder_documents, RAW_REORDER_FIGURES)] if args.raw_reorder else []
+    derived += [("joined", joined_arabic_documents, JOINED_FIGURES)] if args.joined_arabic else []
     dev_docs = list(docs)
     for suffix, make, extra_figures in derived:
         made = make(dev_docs)

@@ -231,8 +231,9 @@ def test_max_side_limits_merges():
     assert {b.kind for b in beads} <= {"1-1", "1-0", "0-1"}
 
 
-@pytest.mark.parametrize("k", [5, 6, 7, 8])  # 7 and 8 since the merge penalty grows as a square root
-def test_one_arabic_line_split_into_up_to_eight_english_lines(k):
+# 7 and 8 since the merge penalty grows as a square root; 9 and 10 since max_side is 10.
+@pytest.mark.parametrize("k", [5, 6, 7, 8, 9, 10])
+def test_one_arabic_line_split_into_up_to_ten_english_lines(k):
     # Free translation: one Arabic sentence rendered as k English sentences is one k-1 bead.
     spec = [(1, 1)] * 3 + [(k, 1)] + [(1, 1)] * 3
     beads = run(spec)
@@ -288,11 +289,11 @@ def test_bead_types(max_side, max_many_lines, types):
     assert bead_types(max_side, max_many_lines) == types
 
 
-def test_default_bead_types_reach_eight_to_one():
+def test_default_bead_types_reach_ten_to_one():
     types = bead_types(AlignmentConfig().max_side, AlignmentConfig().max_many_lines)
     assert types[0] == (1, 1)
-    assert {(1, k) for k in range(1, 9)} | {(k, 1) for k in range(1, 9)} | {(2, 2), (2, 3), (3, 2)} == set(types)
-    assert len(types) == 18
+    assert {(1, k) for k in range(1, 11)} | {(k, 1) for k in range(1, 11)} | {(2, 2), (2, 3), (3, 2)} == set(types)
+    assert len(types) == 22
 
 
 def test_bead_properties():
@@ -305,7 +306,7 @@ def test_bead_properties():
 def test_config_to_dict_round_trips():
     cfg = AlignmentConfig(threshold=-0.1, knn=4)
     d = cfg.to_dict()
-    assert d["threshold"] == -0.1 and d["knn"] == 4 and d["max_side"] == 8 and d["max_many_lines"] == 5
+    assert d["threshold"] == -0.1 and d["knn"] == 4 and d["max_side"] == 10 and d["max_many_lines"] == 5
     assert AlignmentConfig(**d) == cfg
 
 
@@ -460,7 +461,7 @@ def test_invariants_property(inputs):
 def test_config_rejects_out_of_range_settings():
     # Runs are pooled up to max_side lines; a max_full_cells under 4 would make the coarse
     # search double its block size forever.
-    with pytest.raises(ValueError, match="max_side must be between 1 and 8, got 17"):
+    with pytest.raises(ValueError, match="max_side must be between 1 and 16, got 17"):
         AlignmentConfig(max_side=17)
     with pytest.raises(ValueError, match="max_many_lines must be 0 .none. or between 4 and 12, got 3"):
         AlignmentConfig(max_many_lines=3)
@@ -472,7 +473,7 @@ def test_config_rejects_out_of_range_settings():
 
 def test_largest_allowed_bead_size():
     en, ar = build([(1, 1)] * 6)
-    cfg = AlignmentConfig(max_side=8, max_many_lines=12)
+    cfg = AlignmentConfig(max_side=16, max_many_lines=12)
     beads = align_embeddings(en, ar, cfg)
     check_invariants(beads, 6, 6, cfg)
     assert shape(beads) == [((i,), (i,)) for i in range(6)]

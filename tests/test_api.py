@@ -165,8 +165,8 @@ def test_mean_of_sentences_run_embeddings_for_generic_encoders():
     fake = HashEncoder()
     al = Aligner(encoder=fake)
     runs = al.run_embeddings(FAKE_AR, "ar")
-    assert len(runs) == al.config.max_run == 8
-    assert [r.shape for r in runs] == [(10 - k, 64) for k in range(8)]
+    assert len(runs) == al.config.max_run == 10
+    assert [r.shape for r in runs] == [(10 - k, 64) for k in range(10)]
     sent = fake.encode([normalize_for_encoding(t, "ar") for t in FAKE_AR])
     np.testing.assert_allclose(runs[0], sent, atol=1e-6)
     mean = sent[3] + sent[4] + sent[5]
@@ -344,8 +344,8 @@ def test_state_pooled_run_embeddings(default_aligner):
     both = default_aligner.encoder  # use+e5: 512 + 384 dimensions
     ar = [s.text for s in read_and_segment_ar()][:5]
     runs = default_aligner.run_embeddings(ar, "ar")
-    # runs of 1..max_run (8) sentences; 6, 7 and 8 do not fit in 5 sentences
-    assert [r.shape for r in runs] == [(5, 896), (4, 896), (3, 896), (2, 896), (1, 896), (0, 896), (0, 896), (0, 896)]
+    # runs of 1..max_run (10) sentences; 6 to 10 do not fit in 5 sentences
+    assert [r.shape for r in runs] == [(5, 896), (4, 896), (3, 896), (2, 896), (1, 896)] + [(0, 896)] * 5
     normalized = [normalize_for_encoding(t, "ar") for t in ar]
     np.testing.assert_allclose(runs[0], both.encode(normalized), atol=1e-5)
     states, lens = both.encode_states(normalized[1:4])

@@ -98,7 +98,7 @@ def test_run_json_records_how_the_corpus_was_made(tmp_path):
     assert report["aligner_version"] == aligner.__version__
     assert report["encoder"] == "test-encoder"
     assert report["encoder_settings"] == {"weights_sha256": "0" * 64, "dim": 8}
-    assert report["alignment"] == run.settings["alignment"] and report["alignment"]["max_side"] == 8
+    assert report["alignment"] == run.settings["alignment"] and report["alignment"]["max_side"] == 10
     assert report["inputs"]["max_bytes"] == DEFAULT_MAX_BYTES and report["inputs"]["presplit"] is False
     assert set(report["environment"]) >= {"python", "numpy", "torch"}
     for doc in report["documents"]:

@@ -199,6 +199,8 @@ DOCS = {
     "split": ("a b+0.8c d e f g", "a b c d e f g", None),
     # English line 1 translates Arabic lines 1, 2 and 3 (1-3).
     "split3": ("a b+0.9c+0.8d e f g", "a b c d e f g", None),
+    # English line 4 translates Arabic lines 4 to 12 (1-9, as a literary translation makes).
+    "split9": ("p q r s b+0.7c+0.7d+0.7e+0.7f+0.7g+0.7h+0.7i+0.7j v w x y", "p q r s b c d e f g h i j v w x y", None),
     # English line 2 is the report's own.
     "own_line": ("a b p c d e", "a b c d e", None),
     # English lines 2-3 and Arabic lines 2-3 say the same, divided differently (2-2).
@@ -288,11 +290,14 @@ _AFTER_THE_FAINT_PIECE = (" ".join(f"[{k + 1}]:[{k}]" for k in range(50, 100)) +
 # (field, document, other settings, value A, beads A, value B, beads B)
 TERMS = [
     # Bead shapes.
+    ("max_side", "split9", {},
+     10, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4,5,6,7,8,9,10,11,12] [5]:[13] [6]:[14] [7]:[15] [8]:[16]",
+     8, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4,5,6,7,8,9,10,11] []:[12] [5]:[13] [6]:[14] [7]:[15] [8]:[16]"),
     ("max_side", "split3", {},
-     8, "[0]:[0] [1]:[1,2,3] [2]:[4] [3]:[5] [4]:[6]",
+     10, "[0]:[0] [1]:[1,2,3] [2]:[4] [3]:[5] [4]:[6]",
      2, "[0]:[0] [1]:[1,2] []:[3] [2]:[4] [3]:[5] [4]:[6]"),
     ("max_side", "split3", {},
-     8, "[0]:[0] [1]:[1,2,3] [2]:[4] [3]:[5] [4]:[6]",
+     10, "[0]:[0] [1]:[1,2,3] [2]:[4] [3]:[5] [4]:[6]",
      1, "[0]:[0] [1]:[1] []:[2] []:[3] [2]:[4] [3]:[5] [4]:[6]"),
     # 2-2 beads are made only at a stricter threshold, without their extra penalty.
     ("max_many_lines", "crossed_halves", {"threshold": 0.0, "many_many_penalty": 0.0},

@@ -930,7 +930,7 @@ def test_runs_of_several_documents_in_one_head_call_are_the_same_bits():
     assert encoder.head_calls == 2      # the three short documents together, the 300-sentence one alone
     for item, runs in zip(items, together):
         alone = embedder.runs(item.stored, item.tok)
-        assert len(runs) == len(alone) == 8
+        assert len(runs) == len(alone) == 10
         assert all(np.array_equal(a, b) for a, b in zip(runs, alone))
 
 
@@ -1014,7 +1014,7 @@ def test_the_embedded_encoders_runs_handed_over_are_the_aligners_own(news, use_e
             sentences = segment(path.read_text(encoding="utf-8"), lang)
             runs, count = paired._runs_held[paired.runs_key([normalize_for_encoding(s.text, lang) for s in sentences])]
             own = fresh.encode(sentences, lang).runs
-            assert count == 1 and len(runs) == len(own) == 8
+            assert count == 1 and len(runs) == len(own) == 10
             assert all(np.array_equal(a, b) for a, b in zip(runs, own))
 
     manifest = tmp_path / "manifest.tsv"

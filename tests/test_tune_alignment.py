@@ -93,6 +93,32 @@ def test_raw_reorder_documents_write_each_line_as_a_paragraph_and_keep_the_gold(
     assert [s.paragraph for s in raw.ar] == [0, 1, 2]
 
 
+def test_joined_arabic_documents_join_neighbouring_arabic_lines_and_merge_their_beads():
+    # Gold: e0-a0, e1-a1, e2 alone, e3-a2, a3 alone, e4+e5-a4, e6-a5, a6 alone.
+    d = EvalDoc("dev-split", "dev_003", "omissions", "abudawud", sentences([f"e{i}" for i in range(7)], [0] * 7),
+                sentences([f"a{j}" for j in range(7)], [0, 0, 0, 1, 1, 1, 1]),
+                [((0,), (0,)), ((1,), (1,)), ((2,), ()), ((3,), (2,)), ((), (3,)), ((4, 5), (4,)), ((6,), (5,)),
+                 ((), (6,))])
+    other = EvalDoc("dev", "dev_003", "omissions", "abudawud", sentences(["e0"], [0]), sentences(["a0"], [0]),
+                    [((0,), (0,))])
+    (joined,) = tune_alignment.joined_arabic_documents([d, other])
+    assert (joined.set_name, joined.doc_id, joined.variant, joined.source) == ("joined-arabic", "dev_003", "omissions",
+                                                                             "abudawud")
+    assert [(s.text, s.paragraph) for s in joined.ar] == [("a0 a1", 0), ("a2 a3", 0), ("a4 a5", 1), ("a6", 1)]
+    assert joined.en == d.en
+    # a0+a1 and a4+a5 gather their English lines; a2+a3 keeps e3 (a3 had none); the
+    # untranslated a6 stays alone, and so does e2 (between beads, not inside one).
+    assert joined.gold == [((0, 1), (0,)), ((2,), ()), ((3,), (1,)), ((4, 5, 6), (2,)), ((), (3,))]
+
+
+def test_joined_arabic_documents_take_a_line_with_no_counterpart_inside_a_joined_bead():
+    # e1 has no counterpart but lies between e0 and e2, whose Arabic lines are joined.
+    d = EvalDoc("dev-split", "dev_004", "omissions", "nasai", sentences(["e0", "e1", "e2"], [0, 0, 0]),
+                sentences(["a0", "a1"], [0, 0]), [((0,), (0,)), ((1,), ()), ((2,), (1,))])
+    (joined,) = tune_alignment.joined_arabic_documents([d])
+    assert joined.gold == [((0, 1, 2), (0,))]
+
+
 def test_cached_encodings_are_reused_only_for_the_same_documents_and_encoder(tmp_path, monkeypatch):
     calls = []
 

@@ -119,9 +119,15 @@ class AlignmentConfig:
     reproduced by ``benchmarks/tune_alignment.py`` over all dev variants at once."""
 
     # Bead shapes: free translation splits one Arabic sentence into up to 8 English ones
-    # (dev-split has 1-1 .. 8-1). Two-or-more on both sides is rare: 2-2, 2-3, 3-2 (a + b
-    # up to 5); allowing up to 8 changed no dev figure and cost 60% more search time.
-    max_side: int = 8              # most lines on either side of a bead (1-8 .. 8-1)
+    # (dev-split has 1-1 .. 8-1), literary translation into more (9-1 and beyond). 10
+    # since session 29 (tune_alignment.py --joined-arabic: dev-split with each two Arabic
+    # lines joined, beads up to 16-1): every dev figure the same at 8 / 10 / 12 (own lines,
+    # long documents too); joined strict .633 -> .644 -> .646, lax .941 -> .945 -> .945;
+    # dev-reorder as raw text .918 / .802 -> .919 / .804. Search time on a 20,000-line
+    # pair (bench_alignment.py) 121 -> 154 -> 190 s. Two-or-more on both sides is rare:
+    # 2-2, 2-3, 3-2 (a + b up to 5); allowing up to 8 changed no dev figure and cost 60%
+    # more search time.
+    max_side: int = 10             # most lines on either side of a bead (1-10 .. 10-1)
     max_many_lines: int = 5        # a + b when both sides have 2+ lines (0: none)
     # Threshold and penalties are in units of the document's evidence scale (see
     # scale_margins).
@@ -370,8 +376,8 @@ class AlignmentConfig:
     best_match_window: int = 500
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_side <= 8:
-            raise ValueError(f"max_side must be between 1 and 8, got {self.max_side}")
+        if not 1 <= self.max_side <= 16:
+            raise ValueError(f"max_side must be between 1 and 16, got {self.max_side}")
         if not 4 <= self.max_many_lines <= 12 and self.max_many_lines != 0:
             raise ValueError(f"max_many_lines must be 0 (none) or between 4 and 12, got {self.max_many_lines}")
         # The coarse search needs at least a 2 x 2 table, or block doubling never ends.
