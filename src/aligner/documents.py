@@ -315,7 +315,7 @@ class Aligner:
     encode_chunk = 8192
 
     # Run embeddings of one side are held as plain arrays up to this many bytes (all run
-    # lengths together: 128 MB is about 4,500 sentences with the default encoder, 8,000 with
+    # lengths together: 128 MB is about 3,700 sentences with the default encoder, 6,500 with
     # USE alone); a longer document's are computed on demand in blocks
     # (aligner.encoders.pooling), so that memory stays bounded on any document length.
     held_run_bytes = 128 << 20
