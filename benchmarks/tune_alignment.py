@@ -185,8 +185,8 @@ def own_line_documents(docs: list[EvalDoc], seeds=(0, 1), counts=(1, 3)) -> list
 def joined_arabic_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
     """dev-split with each two neighbouring Arabic lines joined into one (lines 0+1, 2+3,
     ...), as a literary translator's long sentence is: the gold beads that share a joined
-    line become one (an English line with no counterpart stays one), so that beads grow
-    past 8-1 (up to 16-1). Set name ``joined-arabic``."""
+    line become one, with any line with no counterpart between their lines (one elsewhere
+    stays alone), so that beads grow past 8-1 (up to 16-1). Set name ``joined-arabic``."""
     out = []
     for d in docs:
         if d.set_name != "dev-split":
