@@ -197,19 +197,15 @@ def joined_arabic_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
         owner: dict[int, int] = {}  # joined Arabic line -> its bead in merged
         for e, a in d.gold:
             joined = {j // 2 for j in a}
-            into = sorted({owner[j] for j in joined if j in owner})
-            if not into:
-                merged.append((set(e), joined))
-                into = [len(merged) - 1]
-            keep = into[0]
-            for k in into[1:]:  # a bead bridging two earlier ones: fold them together
-                merged[keep][0].update(merged[k][0])
-                merged[keep][1].update(merged[k][1])
-                merged[k] = (set(), set())
-            merged[keep][0].update(e)
-            merged[keep][1].update(joined)
-            for j in merged[keep][1]:
-                owner[j] = keep
+            # dev-split's gold is monotonic: a bead can share only its first joined line
+            # with an earlier bead.
+            k = owner.get(min(joined)) if joined else None
+            if k is None:
+                merged.append((set(), set()))
+                k = len(merged) - 1
+            merged[k][0].update(e)
+            merged[k][1].update(joined)
+            owner.update(dict.fromkeys(joined, k))
         # A line with no counterpart between a joined bead's lines is taken into it (the
         # long sentence covers it): beads stay runs of consecutive lines.
         spans = [(set(range(min(e), max(e) + 1)) if e else e, set(range(min(a), max(a) + 1)) if a else a)
