@@ -4,7 +4,7 @@
     python benchmarks/tune_alignment.py --eval-root ../shared/eval \\
         [--grid threshold=-1.2,-1.6 --grid null_weight=0,0.5] [--config KEY=VALUE ...] \\
         [--workers 2] [--cache /tmp/tune.pkl] [--own-lines] [--long] [--raw-reorder] [--joined-arabic]
-        [--by-source]
+        [--short] [--by-source]
 
 Each document of ``dev``, ``dev-split``, ``dev-reorder`` and ``dev-e2e`` is encoded once
 (``--cache`` keeps the encodings between runs); then every combination of the ``--grid``
@@ -39,6 +39,11 @@ other column has both.
 ``--joined-arabic`` adds dev-split with each two neighbouring Arabic lines joined into one,
 as a literary translator's long sentence is (columns ``joined`` / ``joined_lax``: strict /
 lax F1), outside the objective: beads past 8-1 (up to 16-1), which no dev document has.
+
+``--short`` adds news-report-sized documents: dev, dev-split and dev-e2e cut between gold
+beads into pieces of 6-14 Arabic lines (paragraphs for raw text; 801 documents, columns
+``short`` / ``short_un`` / ``short_split`` / ``short_e2e`` / ``short_e2e_un``), outside the
+objective. Every dev document has 23 lines or more; the report users bring has about 11.
 
 This is how the constants in ``AlignmentConfig`` were chosen; the README's Accuracy
 section records the sweep.
@@ -88,6 +93,9 @@ LONG_FIGURES = [("long", "long", None, "strict_f1"), ("long_un", "long", None, "
 LONG_SETS = ["dev", "dev-split", "dev-reorder", "dev-e2e"]
 OWN_FIGURES = [("own", "own-lines", None, "strict_f1"), ("own_un", "own-lines", None, "null_f1")]
 JOINED_FIGURES = [("joined", "joined-arabic", None, "strict_f1"), ("joined_lax", "joined-arabic", None, "lax_f1")]
+SHORT_FIGURES = [("short", "short", None, "strict_f1"), ("short_un", "short", None, "null_f1"),
+                 ("short_split", "short-split", None, "strict_f1"), ("short_e2e", "short-e2e", None, "link_f1"),
+                 ("short_e2e_un", "short-e2e", None, "unaligned_f1")]
 RAW_REORDER_FIGURES = [("reorder_e2e", "reorder-e2e", None, "link_f1"),
                        ("reorder_e2e_un", "reorder-e2e", None, "unaligned_f1")]
 
@@ -218,6 +226,44 @@ def joined_arabic_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
     return out
 
 
+def short_documents(docs: list[EvalDoc], seed: int = 0, sizes: tuple[int, int] = (6, 14)) -> list[EvalDoc]:
+    """News-report-sized documents: each document of dev, dev-split and dev-e2e cut between
+    gold beads into pieces of 6 to 14 Arabic units (the seed's random choice for each
+    piece; a last piece of fewer than 3 joins the one before). Set name ``short``,
+    ``short-split`` or ``short-e2e``, id ``<id>#<piece>``."""
+    names = {"dev": "short", "dev-split": "short-split", "dev-e2e": "short-e2e"}
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in docs:
+        if d.set_name not in names:
+            continue
+        pieces: list[list] = [[]]
+        target = rng.integers(sizes[0], sizes[1] + 1)
+        for bead in d.gold:  # gold beads in order (these sets' gold is monotonic)
+            pieces[-1].append(bead)
+            if sum(len(a) for _, a in pieces[-1]) >= target:
+                pieces.append([])
+                target = rng.integers(sizes[0], sizes[1] + 1)
+        if not pieces[-1]:
+            pieces.pop()
+        if len(pieces) > 1 and sum(len(a) for _, a in pieces[-1]) < 3:
+            tail = pieces.pop()
+            pieces[-1] += tail
+        for k, piece in enumerate(pieces):
+            en_units = [i for e, _ in piece for i in e]
+            ar_units = [j for _, a in piece for j in a]
+            e0, a0 = min(en_units, default=0), min(ar_units, default=0)
+            gold = [(tuple(i - e0 for i in e), tuple(j - a0 for j in a)) for e, a in piece]
+            if d.raw:  # units are paragraphs: take their sentences, paragraphs numbered from 0
+                en = [Sentence(s.text, s.paragraph - e0, s.line) for s in d.en if s.paragraph in set(en_units)]
+                ar = [Sentence(s.text, s.paragraph - a0, s.line) for s in d.ar if s.paragraph in set(ar_units)]
+            else:
+                en, ar = [d.en[i] for i in en_units], [d.ar[j] for j in ar_units]
+            out.append(EvalDoc(names[d.set_name], f"{d.doc_id}#{k}", d.variant, d.source, en, ar, gold, raw=d.raw,
+                               n_en_par=len(en_units) if d.raw else 0, n_ar_par=len(ar_units) if d.raw else 0))
+    return out
+
+
 def raw_reorder_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
     """dev-reorder as raw text: each document's lines become paragraphs (as dev-e2e's
     are made from dev's), segmented as the aligner segments raw text; the gold is over
@@ -294,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--joined-arabic", action="store_true",
                     help="also align dev-split with each two neighbouring Arabic lines joined, beads up to 16-1 "
                          "(columns joined, joined_lax)")
+    ap.add_argument("--short", action="store_true",
+                    help="also align dev, dev-split and dev-e2e cut into news-report-sized pieces of 6-14 Arabic lines "
+                         "(columns short, short_un, short_split, short_e2e, short_e2e_un)")
     ap.add_argument("--by-source", action="store_true", help="also print each setting's objective on each source")
     args = ap.parse_args(argv)
 
@@ -323,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     derived += [("long", long_documents, LONG_FIGURES)] if args.long else []
     derived += [("raw-reorder", raw_reorder_documents, RAW_REORDER_FIGURES)] if args.raw_reorder else []
     derived += [("joined", joined_arabic_documents, JOINED_FIGURES)] if args.joined_arabic else []
+    derived += [("short", short_documents, SHORT_FIGURES)] if args.short else []
     dev_docs = list(docs)
     for suffix, make, extra_figures in derived:
         made = make(dev_docs)

@@ -469,6 +469,27 @@ def test_config_rejects_out_of_range_settings():
         AlignmentConfig(evidence_quantile=1.0)
     with pytest.raises(ValueError, match="max_full_cells must be at least 4, got 3"):
         AlignmentConfig(max_full_cells=3)
+    with pytest.raises(ValueError, match="knn_leave_out must be >= 0, got -1"):
+        AlignmentConfig(knn_leave_out=-1)
+
+
+# sims (2 English x 3 Arabic runs), k, leave_out -> the rows' and the columns' kNN means.
+KNN_MEANS = [
+    (16, 0, [0.8 / 3, 0.8 / 3], [0.6, 0.3, -0.1]),   # every run counted: 3 a row, 2 a column
+    (16, 1, [0.5, 0.4], [0.9, 0.5, 0.0]),            # the least alike left out: 2 a row, 1 a column
+    (16, 2, [0.9, 0.5], [0.9, 0.5, 0.0]),            # never fewer than 1
+    (1, 0, [0.9, 0.5], [0.9, 0.5, 0.0]),             # k below the runs: leave_out changes nothing
+    (2, 1, [0.5, 0.4], [0.9, 0.5, 0.0]),
+]
+
+
+@pytest.mark.parametrize("k, leave_out, rows, cols", KNN_MEANS)
+def test_knn_means_leave_the_least_alike_runs_out(k, leave_out, rows, cols):
+    # In a short document every run is a neighbour, and the mean of all of a centred side's
+    # cosines is about 0: the margin would be the bare cosine (AlignmentConfig.knn_leave_out).
+    sims = np.array([[0.9, 0.1, -0.2], [0.3, 0.5, 0.0]], np.float32)
+    got_rows, got_cols = alignment_mod._knn_means(sims, k, leave_out)
+    assert got_rows == pytest.approx(rows, abs=1e-6) and got_cols == pytest.approx(cols, abs=1e-6)
 
 
 def test_largest_allowed_bead_size():
@@ -486,21 +507,25 @@ def test_largest_allowed_bead_size():
 
 def test_evidence_floor_keeps_unrelated_lines_between_anchors_unaligned():
     # An English line and an Arabic line of their own face each other between true pairs,
-    # with no evidence at all (a negative cosine). The permissive threshold alone pairs
-    # them (seed 2; seed 0 too at -1.45, before the anchors); under the evidence floor
-    # they are never paired.
+    # with no evidence at all (a negative cosine). The permissive threshold alone paired
+    # them with the kNN mean over every run of this 10-line document (seed 2; seed 0 too
+    # at -1.45, before the anchors); with the least alike run left out (knn_leave_out 1,
+    # the default) or under the evidence floor they are never paired.
     spec = [(1, 1)] * 4 + [(1, 0), (0, 1)] + [(1, 1)] * 4
-    paired_without_floor = []
+    paired = {0: [], 1: []}
     for seed in range(3):
         en, ar = build(spec, seed=seed)
         ar[4] = _unit(-en[4] + 0.3 * ar[4])
         en_len, ar_len = lengths(spec, seed=seed)
-        plain = align_embeddings(en, ar, AlignmentConfig(), en_lengths=en_len, ar_lengths=ar_len)
-        paired_without_floor.append(((4,), (4,)) in shape(plain))
-        floor = align_embeddings(en, ar, AlignmentConfig(evidence_quantile=0.5), en_lengths=en_len, ar_lengths=ar_len)
+        for leave_out in paired:
+            plain = align_embeddings(en, ar, AlignmentConfig(knn_leave_out=leave_out), en_lengths=en_len,
+                                     ar_lengths=ar_len)
+            paired[leave_out].append(((4,), (4,)) in shape(plain))
+        floor = align_embeddings(en, ar, AlignmentConfig(evidence_quantile=0.5, knn_leave_out=0), en_lengths=en_len,
+                                 ar_lengths=ar_len)
         # (two adjacent null beads may come in either order)
         assert sorted(shape(floor)) == sorted(expected(spec)), seed
-    assert paired_without_floor == [False, False, True]
+    assert paired == {0: [False, False, True], 1: [False, False, False]}
 
 
 def test_evidence_floor_is_the_quantile_of_the_documents_unrelated_pairs():

@@ -282,6 +282,12 @@ SESSION_18_THRESHOLD = -1.45
 # another term through such a merge name these.
 SESSION_27_SHAPE = {"size_power": 0.5, "merge_penalty": 0.25}
 
+# These documents have 5-30 lines, so every run is a kNN neighbour: they were built around
+# the mean over all of them (knn_leave_out 0, before session 30). Since the least alike run
+# stays out, a merge in a document this short earns less, and the rows whose documents
+# show another term through such a merge (or through a pair it makes) name the old mean.
+WHOLE_KNN = {"knn_leave_out": 0}
+
 # faithful_passage_then_own_lines' beads after the faint piece (either way): the rest of
 # the faithful passage, then each pair followed by the report's own line.
 _AFTER_THE_FAINT_PIECE = (" ".join(f"[{k + 1}]:[{k}]" for k in range(50, 100)) + " "
@@ -290,7 +296,7 @@ _AFTER_THE_FAINT_PIECE = (" ".join(f"[{k + 1}]:[{k}]" for k in range(50, 100)) +
 # (field, document, other settings, value A, beads A, value B, beads B)
 TERMS = [
     # Bead shapes.
-    ("max_side", "split9", {},
+    ("max_side", "split9", WHOLE_KNN,
      10, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4,5,6,7,8,9,10,11,12] [5]:[13] [6]:[14] [7]:[15] [8]:[16]",
      8, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4,5,6,7,8,9,10,11] []:[12] [5]:[13] [6]:[14] [7]:[15] [8]:[16]"),
     ("max_side", "split3", {},
@@ -300,10 +306,10 @@ TERMS = [
      10, "[0]:[0] [1]:[1,2,3] [2]:[4] [3]:[5] [4]:[6]",
      1, "[0]:[0] [1]:[1] []:[2] []:[3] [2]:[4] [3]:[5] [4]:[6]"),
     # 2-2 beads are made only at a stricter threshold, without their extra penalty.
-    ("max_many_lines", "crossed_halves", {"threshold": 0.0, "many_many_penalty": 0.0},
+    ("max_many_lines", "crossed_halves", {**WHOLE_KNN, "threshold": 0.0, "many_many_penalty": 0.0},
      5, "[0]:[0] [1]:[1] [2,3]:[2,3] [4]:[4] [5]:[5]",
      0, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]"),
-    ("many_many_penalty", "crossed_halves", {"threshold": 0.0},
+    ("many_many_penalty", "crossed_halves", {**WHOLE_KNN, "threshold": 0.0},
      1.2, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
      0.0, "[0]:[0] [1]:[1] [2,3]:[2,3] [4]:[4] [5]:[5]"),
     # The margin a pairing must beat.
@@ -315,12 +321,18 @@ TERMS = [
      -4.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
     # k = 1: every margin is measured against the line's own best match (which then
     # scores 0), and the merge no longer pays for its penalty.
+    # In a document this short every run is a neighbour; with the least alike left out of
+    # the kNN mean, the pair of two lines with no evidence (a negative cosine) between
+    # true pairs no longer beats the threshold.
+    ("knn_leave_out", "no_evidence", {},
+     1, "[0]:[0] [1]:[1] [2]:[2] []:[3] [3]:[] [4]:[4] [5]:[5]",
+     0, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]"),
     ("knn", "split", {},
      16, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
      1, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]"),
     # How much a bead's size is worth: 1.0 glues the own line on (at session 27's merge
     # penalty; at today's it stays out), 0 makes no merge.
-    ("size_power", "own_line", {"merge_penalty": SESSION_27_SHAPE["merge_penalty"]},
+    ("size_power", "own_line", {**WHOLE_KNN, "merge_penalty": SESSION_27_SHAPE["merge_penalty"]},
      0.6, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      1.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
     ("size_power", "split3", {},
@@ -335,33 +347,33 @@ TERMS = [
      0.4, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]"),
     # Equal lengths: the 1-2 bead is twice as long on the Arabic side.
-    ("length_weight", "faint_split_lengths", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
+    ("length_weight", "faint_split_lengths", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      1.5, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # The length term counts per line of the bead: the 1-2 bead's 1.5 lines per side make
     # its length mismatch cost 1.5 times as much, and the faint piece stays out.
-    ("length_size_power", "faint_split_near_lengths", {**SESSION_27_SHAPE, "threshold": -1.6},
+    ("length_size_power", "faint_split_near_lengths", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": -1.6},
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # The length ratio measured again on each pass's beads: the first pass left two pieces
     # out and so measured too little English per Arabic; measured on the beads that took
     # the third piece in, the ratio lets the other two in as well.
-    ("length_passes", "free_splits", {**SESSION_27_SHAPE},
+    ("length_passes", "free_splits", {**WHOLE_KNN, **SESSION_27_SHAPE},
      8, "[0]:[0] [1,2]:[1] [3,4]:[2] [5]:[3] [6,7]:[4]",
      1, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[] [5]:[3] [6,7]:[4]"),
     # ... until the ratio moves by less than the tolerance: a tolerance of half the ratio
     # stops after the first measurement, as one pass does.
-    ("length_ratio_tolerance", "free_splits", {**SESSION_27_SHAPE},
+    ("length_ratio_tolerance", "free_splits", {**WHOLE_KNN, **SESSION_27_SHAPE},
      0.003, "[0]:[0] [1,2]:[1] [3,4]:[2] [5]:[3] [6,7]:[4]",
      0.5, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[] [5]:[3] [6,7]:[4]"),
-    ("length_smoothing", "faint_split_lengths", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
+    ("length_smoothing", "faint_split_lengths", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      10.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      1000.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # A line whose best match anywhere is weak costs extra to pair.
-    ("weak_line_weight", "own_line", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
+    ("weak_line_weight", "own_line", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      1.0, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      0.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
-    ("weak_line_margin", "own_line", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
+    ("weak_line_margin", "own_line", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      0.5, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      0.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
     ("weak_line_margin", "weak_pair", {},
@@ -413,7 +425,7 @@ TERMS = [
      16, "[0]:[0] [1]:[1] [2,3]:[2] [4]:[3] [5]:[4]",
      1, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]"),
     # Below the floor of the document's unrelated pairs, a bead is never made.
-    ("evidence_quantile", "no_evidence", {},
+    ("evidence_quantile", "no_evidence", WHOLE_KNN,
      0.0, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]",
      0.1, "[0]:[0] [1]:[1] [2]:[2] []:[3] [3]:[] [4]:[4] [5]:[5]"),
     # Paragraphs: the 1-2 bead crosses a paragraph break on the Arabic side only.
@@ -428,7 +440,7 @@ TERMS = [
     ("paragraphs_first_max_ratio", "split_beside_finer_paragraphs", {},
      4.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6] [6]:[7]",
      2.0, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6] [6]:[7]"),
-    ("paragraph_bead_penalty", "split_across_paragraphs", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
+    ("paragraph_bead_penalty", "split_across_paragraphs", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      1.0, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]",
      0.5, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]"),
     # inf: a rule; the pair outside one paragraph bead is not made.
@@ -437,12 +449,12 @@ TERMS = [
      INF, "[0]:[0] [1]:[1] []:[2] [2]:[] [3]:[3] [4]:[4] [5]:[5]"),
     # Moved passages: without the moved-block search the path glues the moved block's
     # Arabic lines onto the next pair (the permissive threshold) and leaves its English out.
-    ("moved_blocks", "moved_to_front", {**SESSION_27_SHAPE},
+    ("moved_blocks", "moved_to_front", {**WHOLE_KNN, **SESSION_27_SHAPE},
      True, "[0]:[3] [1]:[4] [2]:[0] [3]:[1] [4]:[2] [5]:[5] [6]:[6]",
      False, "[0]:[] [1]:[] [2]:[0] [3]:[1] [4]:[2] [5]:[3,4,5] [6]:[6]"),
     # Each moved bead must beat the moved threshold: lines that are partly the report's
     # own words (a margin below the document's scale) pass at 0, not at 0.5.
-    ("moved_threshold", "faint_moved", {},
+    ("moved_threshold", "faint_moved", WHOLE_KNN,
      0.0, "[0]:[3] [1]:[4] [2]:[0] [3]:[1] [4]:[2] [5]:[5] [6]:[6]",
      0.5, "[0]:[] [1]:[] [2]:[0] [3]:[1] [4]:[2] [5]:[3,4,5] [6]:[6]"),
     # A block must earn more than the block cost: one exact line earns about 1 scale unit.
@@ -461,7 +473,7 @@ TERMS = [
      True, "[0]:[0] [1]:[3] []:[4] [2]:[5] [3]:[] [4]:[1] [5]:[2] [6]:[6] [7]:[7] [8]:[] [9]:[8] [10]:[9]",
      False, "[0]:[0] [1]:[] [2]:[] [3]:[3] [4]:[1] []:[4] [5]:[2] []:[5] [6]:[6] [7]:[7] [8]:[] [9]:[8] [10]:[9]"),
     # Embedding geometry.
-    ("center", "faint_split", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
+    ("center", "faint_split", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD},
      True, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5]",
      False, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5]"),
     ("scale_margins", "weak_encoder_split", {},
@@ -470,13 +482,13 @@ TERMS = [
     # Coarse-to-fine: a 5 x 5 document searched in a band of zero width around blocks of
     # 2 lines, its kNN margins measured on the band's neighbours only (knn_window 0), or
     # the whole table searched.
-    ("max_full_cells", "own_lines_at_the_ends", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "band_width": 0, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
+    ("max_full_cells", "own_lines_at_the_ends", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "band_width": 0, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
      250_000, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      4, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("band_width", "own_lines_at_the_ends", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
+    ("band_width", "own_lines_at_the_ends", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "coarse_block": 2, "knn_window": 0, "best_match_window": 0},
      12, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      0, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
-    ("coarse_block", "own_lines_at_the_ends", {**SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "band_width": 0, "knn_window": 0, "best_match_window": 0},
+    ("coarse_block", "own_lines_at_the_ends", {**WHOLE_KNN, **SESSION_27_SHAPE, "threshold": SESSION_18_THRESHOLD, "max_full_cells": 4, "band_width": 0, "knn_window": 0, "best_match_window": 0},
      8, "[0]:[0,1] [1]:[2] [2]:[3] [3]:[4] [4]:[]",
      2, "[]:[0] [0]:[1] [1]:[2] [2]:[3] [3]:[4] [4]:[]"),
     # ... the same band with its margins' neighbours looked for up to 50 lines beyond it

@@ -199,10 +199,11 @@ def test_candidates_are_rescored_with_the_aligners_settings_but_the_pairings_own
 
     mine = AlignmentConfig(threshold=-1.0, length_size_power=1.0, merge_penalty_power=0.5, knn=8)
     assert rescoring_config(mine, ContentPairingConfig()) == AlignmentConfig(
-        threshold=-1.6, length_size_power=0.0, merge_penalty_power=1.0, knn=8, moved_blocks=False)
+        threshold=-1.6, length_size_power=0.0, merge_penalty_power=1.0, knn=8, moved_blocks=False, knn_leave_out=0)
     assert rescoring_config(mine, ContentPairingConfig(rescore_length_size_power=1.0, rescore_threshold=-1.0,
                                                        rescore_merge_penalty_power=0.5)) == \
-        AlignmentConfig(threshold=-1.0, length_size_power=1.0, merge_penalty_power=0.5, knn=8, moved_blocks=False)
+        AlignmentConfig(threshold=-1.0, length_size_power=1.0, merge_penalty_power=0.5, knn=8, moved_blocks=False,
+                        knn_leave_out=0)
 
 
 def test_config_is_checked():

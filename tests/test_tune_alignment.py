@@ -51,6 +51,40 @@ def test_raw_documents_have_their_paragraphs_numbered_on():
     assert joined.gold == [((0,), (0,)), ((1,), (1,)), ((2,), (2,))]
 
 
+def test_short_documents_are_cut_between_gold_beads_with_indices_from_zero():
+    en = sentences([f"e{i}" for i in range(12)], [0] * 12)
+    ar = sentences([f"a{j}" for j in range(10)], [0] * 10)
+    gold = [((0,), (0,)), ((1, 2), (1,)), ((), (2,)), ((3,), (3,)), ((4,), ()), ((5,), (4,)), ((6,), (5,)),
+            ((7, 8), (6,)), ((9,), (7,)), ((10,), (8,)), ((11,), (9,))]
+    d = EvalDoc("dev-split", "dev_001", "clean", "nasai", en, ar, gold)
+    pieces = tune_alignment.short_documents([d], sizes=(4, 4))
+    # 4 Arabic lines a piece; the last 2 (under 3) join the one before.
+    assert [(p.set_name, p.doc_id, p.variant, p.source) for p in pieces] == [
+        ("short-split", "dev_001#0", "clean", "nasai"), ("short-split", "dev_001#1", "clean", "nasai")]
+    first, second = pieces
+    assert [s.text for s in first.en] == ["e0", "e1", "e2", "e3"] and [s.text for s in first.ar] == ["a0", "a1", "a2", "a3"]
+    assert first.gold == [((0,), (0,)), ((0 + 1, 2), (1,)), ((), (2,)), ((3,), (3,))]
+    assert [s.text for s in second.en] == [f"e{i}" for i in range(4, 12)]
+    assert [s.text for s in second.ar] == [f"a{j}" for j in range(4, 10)]
+    assert second.gold == [((0,), ()), ((1,), (0,)), ((2,), (1,)), ((3, 4), (2,)), ((5,), (3,)), ((6,), (4,)),
+                           ((7,), (5,))]
+
+
+def test_short_raw_documents_keep_whole_paragraphs_numbered_from_zero():
+    en = sentences(["e0", "e1", "e2", "e3"], [0, 1, 1, 2])
+    ar = sentences(["a0", "a1", "a2", "a3", "a4"], [0, 0, 1, 2, 2])
+    d = EvalDoc("dev-e2e", "e2e_001", "hard", "quran_si", en, ar, [((0,), (0,)), ((1,), (1,)), ((2,), (2,))],
+                raw=True, n_en_par=3, n_ar_par=3)
+    other = EvalDoc("dev-reorder", "r_001", "hard", "quran_si", en, ar, [((0,), (0,))])
+    first, second = tune_alignment.short_documents([d, other], sizes=(1, 1))
+    assert (first.set_name, first.raw, first.n_en_par, first.n_ar_par) == ("short-e2e", True, 1, 1)
+    assert [s.text for s in first.ar] == ["a0", "a1"] and first.gold == [((0,), (0,))]
+    # Pieces of 1 paragraph, but a last piece under 3 joins the one before.
+    assert [s.text for s in second.en] == ["e1", "e2", "e3"] and [s.paragraph for s in second.en] == [0, 0, 1]
+    assert [s.text for s in second.ar] == ["a2", "a3", "a4"] and [s.paragraph for s in second.ar] == [0, 1, 1]
+    assert second.gold == [((0,), (0,)), ((1,), (1,))] and (second.n_en_par, second.n_ar_par) == (2, 2)
+
+
 def test_own_line_documents_insert_lines_of_another_document_of_the_source_as_gold_nulls():
     a = EvalDoc("dev", "dev_001", "clean", "nasai", sentences(["e0", "e1", "e2", "e3"], [0, 0, 0, 0]),
                 sentences(["a0", "a1", "a2"], [0, 0, 0]), [((0, 1), (0,)), ((2,), (1,)), ((3,), (2,))])
