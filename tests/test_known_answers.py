@@ -319,14 +319,14 @@ TERMS = [
     ("threshold", "own_line", {},
      -1.3, "[0]:[0] [1]:[1] [2]:[] [3]:[2] [4]:[3] [5]:[4]",
      -4.0, "[0]:[0] [1,2]:[1] [3]:[2] [4]:[3] [5]:[4]"),
-    # k = 1: every margin is measured against the line's own best match (which then
-    # scores 0), and the merge no longer pays for its penalty.
     # In a document this short every run is a neighbour; with the least alike left out of
     # the kNN mean, the pair of two lines with no evidence (a negative cosine) between
     # true pairs no longer beats the threshold.
     ("knn_leave_out", "no_evidence", {},
      1, "[0]:[0] [1]:[1] [2]:[2] []:[3] [3]:[] [4]:[4] [5]:[5]",
      0, "[0]:[0] [1]:[1] [2]:[2] [3]:[3] [4]:[4] [5]:[5]"),
+    # k = 1: every margin is measured against the line's own best match (which then
+    # scores 0), and the merge no longer pays for its penalty.
     ("knn", "split", {},
      16, "[0]:[0] [1]:[1,2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]",
      1, "[0]:[0] [1]:[1] []:[2] [2]:[3] [3]:[4] [4]:[5] [5]:[6]"),
