@@ -255,8 +255,9 @@ def short_documents(docs: list[EvalDoc], seed: int = 0, sizes: tuple[int, int] =
             e0, a0 = min(en_units, default=0), min(ar_units, default=0)
             gold = [(tuple(i - e0 for i in e), tuple(j - a0 for j in a)) for e, a in piece]
             if d.raw:  # units are paragraphs: take their sentences, paragraphs numbered from 0
-                en = [Sentence(s.text, s.paragraph - e0, s.line) for s in d.en if s.paragraph in set(en_units)]
-                ar = [Sentence(s.text, s.paragraph - a0, s.line) for s in d.ar if s.paragraph in set(ar_units)]
+                en_set, ar_set = set(en_units), set(ar_units)
+                en = [Sentence(s.text, s.paragraph - e0, s.line) for s in d.en if s.paragraph in en_set]
+                ar = [Sentence(s.text, s.paragraph - a0, s.line) for s in d.ar if s.paragraph in ar_set]
             else:
                 en, ar = [d.en[i] for i in en_units], [d.ar[j] for j in ar_units]
             out.append(EvalDoc(names[d.set_name], f"{d.doc_id}#{k}", d.variant, d.source, en, ar, gold, raw=d.raw,
@@ -276,6 +277,20 @@ def raw_reorder_documents(docs: list[EvalDoc]) -> list[EvalDoc]:
         out.append(EvalDoc("reorder-e2e", d.doc_id, d.variant, d.source, en, ar, d.gold, raw=True,
                            n_en_par=len(d.en), n_ar_par=len(d.ar)))
     return out
+
+
+# The derived sets: (option, suffix of their encodings' cache, maker, columns, what they are).
+DERIVED = [
+    ("--own-lines", "own", own_line_documents, OWN_FIGURES,
+     "the clean documents with 1 or 3 English lines of their own inserted"),
+    ("--long", "long", long_documents, LONG_FIGURES, "each set's documents of one source concatenated"),
+    ("--raw-reorder", "raw-reorder", raw_reorder_documents, RAW_REORDER_FIGURES,
+     "dev-reorder written as raw text, one paragraph per line"),
+    ("--joined-arabic", "joined", joined_arabic_documents, JOINED_FIGURES,
+     "dev-split with each two neighbouring Arabic lines joined, beads up to 16-1"),
+    ("--short", "short", short_documents, SHORT_FIGURES,
+     "dev, dev-split and dev-e2e cut into news-report-sized pieces of 6-14 Arabic lines"),
+]
 
 
 def documents_key(al: Aligner, docs: list[EvalDoc]) -> str:
@@ -328,21 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", default=None)
     ap.add_argument("--workers", type=int, default=1, help="settings aligned in parallel (processes)")
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the encodings, reused when present")
-    ap.add_argument("--own-lines", action="store_true",
-                    help="also align the clean documents with 1 or 3 English lines of their own inserted (columns own, "
-                         "own_un)")
-    ap.add_argument("--long", action="store_true",
-                    help="also align each set's documents of one source concatenated (columns long, long_un, "
-                         "long_e2e, long_e2e_un)")
-    ap.add_argument("--raw-reorder", action="store_true",
-                    help="also align dev-reorder written as raw text, one paragraph per line (columns reorder_e2e, "
-                         "reorder_e2e_un)")
-    ap.add_argument("--joined-arabic", action="store_true",
-                    help="also align dev-split with each two neighbouring Arabic lines joined, beads up to 16-1 "
-                         "(columns joined, joined_lax)")
-    ap.add_argument("--short", action="store_true",
-                    help="also align dev, dev-split and dev-e2e cut into news-report-sized pieces of 6-14 Arabic lines "
-                         "(columns short, short_un, short_split, short_e2e, short_e2e_un)")
+    for option, _, _, figures, what in DERIVED:
+        ap.add_argument(option, action="store_true",
+                        help=f"also align {what} (columns {', '.join(label for label, *_ in figures)})")
     ap.add_argument("--by-source", action="store_true", help="also print each setting's objective on each source")
     args = ap.parse_args(argv)
 
@@ -368,11 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     al.config = replace(al.config, max_side=max(s.max_side for s in settings))
     encoded = cached_encodings(al, docs, args.cache)
     figures = FIGURES
-    derived = [("own", own_line_documents, OWN_FIGURES)] if args.own_lines else []
-    derived += [("long", long_documents, LONG_FIGURES)] if args.long else []
-    derived += [("raw-reorder", raw_reorder_documents, RAW_REORDER_FIGURES)] if args.raw_reorder else []
-    derived += [("joined", joined_arabic_documents, JOINED_FIGURES)] if args.joined_arabic else []
-    derived += [("short", short_documents, SHORT_FIGURES)] if args.short else []
+    derived = [(suffix, make, extra) for option, suffix, make, extra, _ in DERIVED
+               if getattr(args, option[2:].replace("-", "_"))]
     dev_docs = list(docs)
     for suffix, make, extra_figures in derived:
         made = make(dev_docs)
